@@ -1,0 +1,48 @@
+/**
+ * Error catalogue of the memory model (simulated physical memory, page tables, processes).
+ *
+ * API misuse and bad input become an `Error` with a stable string `code` the way Node system
+ * errors carry one (`EINVAL`, `ENOMEM`, `EPERM`, `EFAULT`, `ESRCH`): callers match on `code`,
+ * never on the class, because errors lose their class crossing threads. Broken invariants
+ * (freeing a free frame, mapping over a mapping) throw at once with code `ERR_INVARIANT` and the
+ * raw values in the message; they are bugs, never caught and continued.
+ */
+
+/** Stable error codes raised by src/mem. */
+export const MemErrorCode = {
+  /** Bad argument: unaligned address, bad length, bad prot, range overlapping a mapping. */
+  EINVAL: 'EINVAL',
+  /** Out of simulated frames, no gap in the address space, range outside user space. */
+  ENOMEM: 'ENOMEM',
+  /** Operation not allowed here (below mmap_min_addr, allocating on an attached memory). */
+  EPERM: 'EPERM',
+  /** CPU access to an address with no VMA or without the permission (SIGSEGV). */
+  EFAULT: 'EFAULT',
+  /** The process (mm) has exited. */
+  ESRCH: 'ESRCH',
+  /** A broken internal invariant: a bug, never an expected outcome. */
+  ERR_INVARIANT: 'ERR_INVARIANT',
+} as const;
+
+/** One of the codes of {@link MemErrorCode}. */
+export type MemErrorCode = (typeof MemErrorCode)[keyof typeof MemErrorCode];
+
+/** An `Error` carrying a string `code`. */
+export type CodedError = Error & { code: MemErrorCode };
+
+/** Builds an `Error` with a stable `code` (API misuse, bad input, resource exhaustion). */
+export function memError(code: MemErrorCode, message: string): CodedError {
+  const err = new Error(message) as CodedError;
+  err.code = code;
+  return err;
+}
+
+/** Builds the error for a broken invariant; the message must carry the raw values. */
+export function invariantError(message: string): CodedError {
+  return memError(MemErrorCode.ERR_INVARIANT, `svasim mem invariant broken: ${message}`);
+}
+
+/** Formats a byte address or page number as hex for messages (exact for safe integers). */
+export function hex(value: number): string {
+  return `0x${value.toString(16)}`;
+}

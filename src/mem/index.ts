@@ -1,0 +1,43 @@
+/**
+ * Simulated physical memory, x86-64 page tables and processes (mm): the public pieces of
+ * src/mem. See each file's header for what it models (spec §1, §3.2, §4.3, §5) and what not.
+ */
+
+export { type CodedError, hex, invariantError, MemErrorCode, memError } from './errors.js';
+export {
+  LEVEL_SPAN_PAGES,
+  type LeafCallback,
+  type LeafInfo,
+  type LeafPerms,
+  type MapOptions,
+  PAGES_PER_2M,
+  type PageSize,
+  PageTable,
+  type PagingLevels,
+  PTE_PROTNONE,
+  PTE_TABLE_FLAGS,
+  pteIndex,
+  pteWordIndex,
+  vpnLimit,
+  walkIndices,
+} from './page-table.js';
+export {
+  DEFAULT_FRAMES,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  PAGE_WORDS,
+  PhysicalMemory,
+  type PhysicalMemoryOptions,
+} from './physical-memory.js';
+export {
+  type FaultAccess,
+  type FaultResult,
+  HUGE_PAGE_SIZE,
+  MMAP_BASE,
+  MMAP_MIN_ADDR,
+  type MmapOptions,
+  type MmuNotifier,
+  Process,
+  type Prot,
+  type Vma,
+} from './process.js';

@@ -1,0 +1,293 @@
+/**
+ * Simulated physical memory: 4 KiB frames in one SharedArrayBuffer, plus the frame allocator.
+ *
+ * Models the host DRAM that processes' pages, their x86-64 page tables (spec §3.2: FSPTPTR
+ * points at a pgd held in such a frame) and DMA buffers live in. The buffer is a
+ * SharedArrayBuffer so worker threads can attach views to the same bytes; only the instance
+ * that created the buffer (the owner, the engine thread in the threaded runtime) allocates and
+ * frees frames. Physical address of a byte = pfn * 4096 + offset.
+ *
+ * Allocator: a used-byte per frame, a LIFO stack of freed frames (with a lazy "stale entry"
+ * check, so contiguous allocations may take frames that are still on the stack), and a
+ * next-fit cursor over frames never handed out. Single frames are O(1) amortised; contiguous
+ * aligned runs (2 MiB pages) are first-fit from the bottom, O(frames). The same sequence of
+ * calls always gives the same pfns. Frame 0 is reserved and never handed out: pfn 0 means
+ * "none".
+ *
+ * Zeroing: frames are zeroed when FREED, so every frame on the free side is zero and an
+ * allocation hands out a zero frame without touching it (fresh SharedArrayBuffer memory is
+ * zero already). A stale reader of a freed page-table frame therefore sees not-present entries.
+ *
+ * Not modelled: NUMA, memory zones, the buddy allocator's orders and fragmentation behaviour,
+ * memory hot-plug, MAXPHYADDR limits below 52 bits.
+ */
+
+import { hex, invariantError, MemErrorCode, memError } from './errors.js';
+
+/** Bytes per frame (and per small page). */
+export const PAGE_SIZE = 4096;
+/** log2(PAGE_SIZE). */
+export const PAGE_SHIFT = 12;
+/** 32-bit words per frame (index stride of the `u32` view). */
+export const PAGE_WORDS = PAGE_SIZE / 4;
+/** Default number of frames: 65536 × 4 KiB = 256 MiB (the SharedArrayBuffer is zero-filled lazily by the OS). */
+export const DEFAULT_FRAMES = 65536;
+
+/** Copies up to this many bytes with a plain loop (cheaper than creating a subarray view). */
+const SMALL_COPY_BYTES = 128;
+
+/** Options of {@link PhysicalMemory}: either a size to create or an existing buffer to attach to. */
+export type PhysicalMemoryOptions =
+  | { frames?: number; buffer?: undefined }
+  | { buffer: SharedArrayBuffer; frames?: undefined };
+
+/** Simulated physical memory of `totalFrames` 4 KiB frames with a deterministic frame allocator. */
+export class PhysicalMemory {
+  /** The backing SharedArrayBuffer (post it to workers and attach with `{ buffer }`). */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte view over the whole buffer. */
+  readonly u8: Uint8Array;
+  /** 32-bit little-endian word view over the whole buffer (a PTE is words [2i, 2i+1]). */
+  readonly u32: Uint32Array;
+  /** Number of frames, frame 0 (reserved) included. */
+  readonly totalFrames: number;
+  /** True when this instance created the buffer and owns the allocator. */
+  readonly owner: boolean;
+
+  // Allocator state (owner only).
+  private readonly used: Uint8Array;
+  private readonly onStack: Uint8Array;
+  private readonly freeStack: Int32Array;
+  private freeTop = 0;
+  private cursor = 1;
+  private inUse = 0;
+  private peak = 0;
+
+  /** Creates `frames` frames (default 65536 = 256 MiB), or attaches to an existing buffer (no allocation allowed then). */
+  constructor(options: PhysicalMemoryOptions = {}) {
+    if (options.buffer !== undefined) {
+      const buffer = options.buffer;
+      if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength % PAGE_SIZE !== 0) {
+        throw memError(
+          MemErrorCode.EINVAL,
+          `PhysicalMemory: buffer must be a SharedArrayBuffer whose size is a multiple of ${PAGE_SIZE} bytes`,
+        );
+      }
+      this.buffer = buffer;
+      this.totalFrames = buffer.byteLength / PAGE_SIZE;
+      this.owner = false;
+    } else {
+      const frames = options.frames ?? DEFAULT_FRAMES;
+      if (!Number.isSafeInteger(frames) || frames < 2) {
+        throw memError(
+          MemErrorCode.EINVAL,
+          `PhysicalMemory: memory.frames must be an integer >= 2 (frame 0 is reserved), got ${frames}`,
+        );
+      }
+      try {
+        this.buffer = new SharedArrayBuffer(frames * PAGE_SIZE);
+      } catch (cause) {
+        const err = memError(
+          MemErrorCode.ENOMEM,
+          `PhysicalMemory: cannot allocate ${frames} frames (${frames * PAGE_SIZE} bytes) of simulated memory: ${String(cause)}; lower memory.frames`,
+        );
+        throw err;
+      }
+      this.totalFrames = frames;
+      this.owner = true;
+    }
+    this.u8 = new Uint8Array(this.buffer);
+    this.u32 = new Uint32Array(this.buffer);
+    const n = this.owner ? this.totalFrames : 0;
+    this.used = new Uint8Array(n);
+    this.onStack = new Uint8Array(n);
+    this.freeStack = new Int32Array(n);
+    if (this.owner) this.used[0] = 1; // frame 0 reserved: pfn 0 means "none"
+  }
+
+  /** Frames currently allocated (frame 0, reserved, is not counted). */
+  get framesInUse(): number {
+    return this.inUse;
+  }
+
+  /** Highest `framesInUse` seen since creation. */
+  get peakFramesInUse(): number {
+    return this.peak;
+  }
+
+  /** Frames that can still be allocated. */
+  get framesFree(): number {
+    return this.totalFrames - 1 - this.inUse;
+  }
+
+  /** Allocates one zero-filled frame and returns its pfn (never 0); throws `ENOMEM` when none is left. */
+  allocFrame(): number {
+    this.assertOwner('allocFrame');
+    const used = this.used;
+    // Freed frames first (LIFO); skip entries a contiguous allocation took meanwhile.
+    while (this.freeTop > 0) {
+      const pfn = this.freeStack[--this.freeTop]!;
+      this.onStack[pfn] = 0;
+      if (used[pfn] === 0) return this.take(pfn);
+    }
+    // Frames never handed out: every free frame below the cursor is on the stack.
+    const total = this.totalFrames;
+    let c = this.cursor;
+    while (c < total && used[c] !== 0) c++;
+    if (c < total) {
+      this.cursor = c + 1;
+      return this.take(c);
+    }
+    this.cursor = total;
+    if (this.inUse !== total - 1) {
+      throw invariantError(
+        `frame allocator lost frames: stack empty and cursor at end but framesInUse=${this.inUse} of ${total - 1}`,
+      );
+    }
+    throw this.outOfMemory(1, 1);
+  }
+
+  /**
+   * Allocates `count` contiguous zero-filled frames whose first pfn is a multiple of
+   * `alignFrames` (e.g. 512 aligned to 512 for a 2 MiB page); returns the first pfn.
+   */
+  allocFrames(count: number, alignFrames = 1): number {
+    this.assertOwner('allocFrames');
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `allocFrames: count must be a positive integer, got ${count}`,
+      );
+    }
+    if (!Number.isSafeInteger(alignFrames) || alignFrames < 1) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `allocFrames: alignFrames must be a positive integer, got ${alignFrames}`,
+      );
+    }
+    if (count === 1 && alignFrames === 1) return this.allocFrame();
+    const used = this.used;
+    const total = this.totalFrames;
+    let base = alignFrames; // frame 0 is reserved, so the first aligned base is alignFrames
+    while (base + count <= total) {
+      let i = base;
+      const end = base + count;
+      while (i < end && used[i] === 0) i++;
+      if (i === end) {
+        for (let p = base; p < end; p++) used[p] = 1;
+        this.account(count);
+        return base;
+      }
+      // used[i] !== 0: the next candidate is the first aligned base above i.
+      base = Math.ceil((i + 1) / alignFrames) * alignFrames;
+    }
+    throw this.outOfMemory(count, alignFrames);
+  }
+
+  /** Frees one frame (zeroing it); freeing frame 0, a free frame or an out-of-range pfn throws. */
+  freeFrame(pfn: number): void {
+    this.assertOwner('freeFrame');
+    this.release(pfn);
+    this.inUse--;
+  }
+
+  /** Frees `count` contiguous frames starting at `pfn` (zeroing them). */
+  freeFrames(pfn: number, count: number): void {
+    this.assertOwner('freeFrames');
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw invariantError(`freeFrames(${pfn}, ${count}): count must be a positive integer`);
+    }
+    // Validate all first so a bad call changes nothing.
+    for (let p = pfn; p < pfn + count; p++) this.checkAllocated(p, `freeFrames(${pfn}, ${count})`);
+    // Push in reverse so later single allocations pop them in ascending order.
+    for (let p = pfn + count - 1; p >= pfn; p--) this.release(p);
+    this.inUse -= count;
+  }
+
+  /** True when `pfn` is currently allocated (owner only; frame 0 counts as allocated). */
+  isAllocated(pfn: number): boolean {
+    this.assertOwner('isAllocated');
+    return Number.isSafeInteger(pfn) && pfn >= 0 && pfn < this.totalFrames && this.used[pfn] !== 0;
+  }
+
+  /** Byte offset of a frame in the buffer (its physical address): `pfn * 4096`. */
+  byteOffset(pfn: number): number {
+    return pfn * PAGE_SIZE;
+  }
+
+  /** A `Uint8Array` view (not a copy) of the 4096 bytes of frame `pfn`. */
+  frameBytes(pfn: number): Uint8Array {
+    if (!Number.isSafeInteger(pfn) || pfn < 0 || pfn >= this.totalFrames) {
+      throw invariantError(`frameBytes: pfn ${pfn} out of range [0, ${this.totalFrames})`);
+    }
+    return this.u8.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+  }
+
+  /** Copies `length` bytes at physical address `pa` into `dst[dstOffset…]`. */
+  copyOut(pa: number, dst: Uint8Array, dstOffset: number, length: number): void {
+    const u8 = this.u8;
+    if (length <= SMALL_COPY_BYTES) {
+      for (let i = 0; i < length; i++) dst[dstOffset + i] = u8[pa + i]!;
+    } else {
+      dst.set(u8.subarray(pa, pa + length), dstOffset);
+    }
+  }
+
+  /** Copies `length` bytes from `src[srcOffset…]` to physical address `pa`. */
+  copyIn(pa: number, src: Uint8Array, srcOffset: number, length: number): void {
+    const u8 = this.u8;
+    if (length <= SMALL_COPY_BYTES) {
+      for (let i = 0; i < length; i++) u8[pa + i] = src[srcOffset + i]!;
+    } else {
+      u8.set(src.subarray(srcOffset, srcOffset + length), pa);
+    }
+  }
+
+  private take(pfn: number): number {
+    this.used[pfn] = 1;
+    this.account(1);
+    return pfn;
+  }
+
+  private account(count: number): void {
+    this.inUse += count;
+    if (this.inUse > this.peak) this.peak = this.inUse;
+  }
+
+  private checkAllocated(pfn: number, what: string): void {
+    if (!Number.isSafeInteger(pfn) || pfn < 0 || pfn >= this.totalFrames) {
+      throw invariantError(`${what}: pfn ${pfn} out of range [1, ${this.totalFrames})`);
+    }
+    if (pfn === 0) throw invariantError(`${what}: frame 0 is reserved and never allocated`);
+    if (this.used[pfn] === 0)
+      throw invariantError(`${what}: pfn ${pfn} (${hex(pfn)}) is already free`);
+  }
+
+  private release(pfn: number): void {
+    this.checkAllocated(pfn, `freeFrame(${pfn})`);
+    this.used[pfn] = 0;
+    this.u8.fill(0, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+    if (this.onStack[pfn] === 0) {
+      this.onStack[pfn] = 1;
+      this.freeStack[this.freeTop++] = pfn;
+    }
+  }
+
+  private outOfMemory(count: number, alignFrames: number): Error {
+    const what =
+      count === 1 ? 'a frame' : `${count} contiguous frames aligned to ${alignFrames} frames`;
+    return memError(
+      MemErrorCode.ENOMEM,
+      `out of simulated physical memory: cannot allocate ${what}; ${this.inUse} of ${this.totalFrames - 1} frames in use (4 KiB each); raise memory.frames`,
+    );
+  }
+
+  private assertOwner(op: string): void {
+    if (!this.owner) {
+      throw memError(
+        MemErrorCode.EPERM,
+        `PhysicalMemory.${op}: this instance is attached to another thread's buffer; only the owner (the instance that created the buffer) allocates and frees frames`,
+      );
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE, PhysicalMemory } from '../../src/mem/physical-memory.js';
+import { codeOf, messageOf } from './helpers.js';
+
+describe('PhysicalMemory', () => {
+  it('backs the frames with one SharedArrayBuffer and u8/u32 views over all of it', () => {
+    const mem = new PhysicalMemory({ frames: 16 });
+    expect(mem.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(mem.buffer.byteLength).toBe(16 * PAGE_SIZE);
+    expect(mem.u8.length).toBe(16 * PAGE_SIZE);
+    expect(mem.u32.length).toBe(16 * 1024);
+    expect(mem.totalFrames).toBe(16);
+    expect(mem.byteOffset(3)).toBe(3 * 4096);
+    const f = mem.frameBytes(3);
+    f[5] = 0xab;
+    expect(mem.u8[3 * 4096 + 5]).toBe(0xab);
+  });
+
+  it('defaults to 65536 frames (256 MiB)', () => {
+    expect(new PhysicalMemory().totalFrames).toBe(65536);
+  });
+
+  it('rejects bad sizes with EINVAL', () => {
+    expect(codeOf(() => new PhysicalMemory({ frames: 1 }))).toBe('EINVAL');
+    expect(codeOf(() => new PhysicalMemory({ frames: 2.5 }))).toBe('EINVAL');
+  });
+});
+
+describe('PhysicalMemory.allocFrame()', () => {
+  it('never hands out frame 0 and counts frames in use and the peak', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    expect(mem.framesInUse).toBe(0);
+    const a = mem.allocFrame();
+    const b = mem.allocFrame();
+    const c = mem.allocFrame();
+    expect([a, b, c]).toEqual([1, 2, 3]);
+    expect(mem.framesInUse).toBe(3);
+    mem.freeFrame(b);
+    expect(mem.framesInUse).toBe(2);
+    expect(mem.peakFramesInUse).toBe(3);
+    expect(mem.framesFree).toBe(5);
+  });
+
+  it('reuses freed frames last-in first-out', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    for (let i = 0; i < 4; i++) mem.allocFrame();
+    mem.freeFrame(2);
+    mem.freeFrame(4);
+    expect(mem.allocFrame()).toBe(4);
+    expect(mem.allocFrame()).toBe(2);
+    expect(mem.allocFrame()).toBe(5);
+  });
+
+  it('hands out zero-filled frames (freed frames are zeroed)', () => {
+    const mem = new PhysicalMemory({ frames: 4 });
+    const pfn = mem.allocFrame();
+    mem.frameBytes(pfn).fill(0xff);
+    mem.freeFrame(pfn);
+    expect(mem.frameBytes(pfn).every((b) => b === 0)).toBe(true);
+    const again = mem.allocFrame();
+    expect(again).toBe(pfn);
+    expect(mem.frameBytes(again).every((b) => b === 0)).toBe(true);
+  });
+
+  it('throws ENOMEM naming the counts and the memory.frames knob', () => {
+    const mem = new PhysicalMemory({ frames: 4 });
+    mem.allocFrame();
+    mem.allocFrame();
+    mem.allocFrame();
+    expect(codeOf(() => mem.allocFrame())).toBe('ENOMEM');
+    const msg = messageOf(() => mem.allocFrame());
+    expect(msg).toContain('3 of 3 frames in use');
+    expect(msg).toContain('memory.frames');
+    expect(mem.framesInUse).toBe(3);
+  });
+
+  it('is deterministic: the same calls give the same pfns', () => {
+    const run = (): number[] => {
+      const mem = new PhysicalMemory({ frames: 8192 });
+      const out: number[] = [];
+      const held: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        if (i % 7 === 3 && held.length > 0) mem.freeFrame(held.splice(i % held.length, 1)[0]!);
+        else if (i % 50 === 10) out.push(mem.allocFrames(512, 512));
+        else {
+          const p = mem.allocFrame();
+          held.push(p);
+          out.push(p);
+        }
+      }
+      return out;
+    };
+    expect(run()).toEqual(run());
+  });
+});
+
+describe('PhysicalMemory.allocFrames()', () => {
+  it('returns a contiguous run aligned as asked, zero-filled, and accounts for it', () => {
+    const mem = new PhysicalMemory({ frames: 2048 });
+    mem.allocFrame(); // 1
+    const base = mem.allocFrames(512, 512);
+    expect(base).toBe(512);
+    expect(mem.framesInUse).toBe(513);
+    for (let p = base; p < base + 512; p++) expect(mem.isAllocated(p)).toBe(true);
+    expect(mem.u8.subarray(base * 4096, (base + 512) * 4096).every((b) => b === 0)).toBe(true);
+    const next = mem.allocFrames(512, 512);
+    expect(next).toBe(1024);
+    mem.freeFrames(base, 512);
+    expect(mem.framesInUse).toBe(513);
+    expect(mem.allocFrames(512, 512)).toBe(512);
+  });
+
+  it('skips used frames inside a candidate run', () => {
+    const mem = new PhysicalMemory({ frames: 64 });
+    const singles = Array.from({ length: 10 }, () => mem.allocFrame()); // 1..10
+    expect(mem.allocFrames(4, 4)).toBe(12);
+    mem.freeFrame(singles[5]!); // 6 free
+    expect(mem.allocFrames(2, 2)).toBe(16);
+    expect(mem.allocFrames(3)).toBe(18); // 6 and 11 are free but too short
+  });
+
+  it('single allocations skip freed frames a contiguous allocation took meanwhile', () => {
+    const mem = new PhysicalMemory({ frames: 32 });
+    for (let i = 0; i < 8; i++) mem.allocFrame(); // 1..8
+    mem.freeFrames(4, 4); // 4..7 free, on the stack
+    expect(mem.allocFrames(4, 4)).toBe(4); // takes them back
+    expect(mem.allocFrame()).toBe(9); // stale stack entries skipped
+    expect(mem.framesInUse).toBe(9);
+  });
+
+  it('throws ENOMEM when no aligned run is free', () => {
+    const mem = new PhysicalMemory({ frames: 1024 });
+    mem.allocFrame();
+    mem.allocFrames(512, 512);
+    expect(codeOf(() => mem.allocFrames(512, 512))).toBe('ENOMEM');
+    expect(messageOf(() => mem.allocFrames(512, 512))).toContain(
+      '512 contiguous frames aligned to 512',
+    );
+  });
+});
+
+describe('PhysicalMemory.freeFrame()', () => {
+  it('throws on a double free, on frame 0 and out of range, with the pfn in the message', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    const p = mem.allocFrame();
+    mem.freeFrame(p);
+    expect(codeOf(() => mem.freeFrame(p))).toBe('ERR_INVARIANT');
+    expect(messageOf(() => mem.freeFrame(p))).toContain(`pfn ${p}`);
+    expect(codeOf(() => mem.freeFrame(0))).toBe('ERR_INVARIANT');
+    expect(codeOf(() => mem.freeFrame(8))).toBe('ERR_INVARIANT');
+    expect(mem.framesInUse).toBe(0);
+  });
+
+  it('freeFrames validates the whole run before freeing anything', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    mem.allocFrame();
+    mem.allocFrame();
+    expect(codeOf(() => mem.freeFrames(1, 3))).toBe('ERR_INVARIANT');
+    expect(mem.framesInUse).toBe(2);
+  });
+});
+
+describe('PhysicalMemory attached to an existing buffer', () => {
+  it('shares the bytes and refuses to allocate (EPERM)', () => {
+    const owner = new PhysicalMemory({ frames: 8 });
+    const view = new PhysicalMemory({ buffer: owner.buffer });
+    expect(view.owner).toBe(false);
+    expect(view.totalFrames).toBe(8);
+    const p = owner.allocFrame();
+    owner.frameBytes(p)[7] = 42;
+    expect(view.frameBytes(p)[7]).toBe(42);
+    expect(codeOf(() => view.allocFrame())).toBe('EPERM');
+  });
+});

@@ -1,0 +1,243 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PhysicalMemory } from '../../src/mem/physical-memory.js';
+import { Process, type Prot } from '../../src/mem/process.js';
+
+const PAGE = 4096;
+// The window straddles a 1 GiB boundary, so pages need different leaf tables and PDs.
+const WINDOW = 0x4000_0000 - 8 * 4096;
+const PAGES = 16;
+
+const PERMS: Record<Prot, { read: boolean; write: boolean; exec: boolean }> = {
+  none: { read: false, write: false, exec: false },
+  r: { read: true, write: false, exec: false },
+  rw: { read: true, write: true, exec: false },
+  rx: { read: true, write: false, exec: true },
+  rwx: { read: true, write: true, exec: true },
+};
+
+type Op =
+  | { kind: 'mmap'; page: number; n: number; prot: Prot }
+  | { kind: 'munmap'; page: number; n: number }
+  | { kind: 'mprotect'; page: number; n: number; prot: Prot }
+  | { kind: 'write'; off: number; len: number; seed: number }
+  | { kind: 'read'; off: number; len: number };
+
+const protArb = fc.constantFrom<Prot>('none', 'r', 'rw', 'rx', 'rwx');
+const rangeArb = fc
+  .tuple(fc.integer({ min: 0, max: PAGES - 1 }), fc.integer({ min: 1, max: 8 }))
+  .map(([page, n]) => ({ page, n: Math.min(n, PAGES - page) }));
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    arbitrary: fc
+      .record({ r: rangeArb, prot: protArb })
+      .map(({ r, prot }) => ({ kind: 'mmap' as const, ...r, prot })),
+    weight: 3,
+  },
+  { arbitrary: rangeArb.map((r) => ({ kind: 'munmap' as const, ...r })), weight: 1 },
+  {
+    arbitrary: fc
+      .record({ r: rangeArb, prot: protArb })
+      .map(({ r, prot }) => ({ kind: 'mprotect' as const, ...r, prot })),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .record({
+        off: fc.integer({ min: 0, max: PAGES * PAGE - 1 }),
+        len: fc.integer({ min: 1, max: 3 * PAGE }),
+        seed: fc.integer({ min: 0, max: 255 }),
+      })
+      .map(({ off, len, seed }) => ({
+        kind: 'write' as const,
+        off,
+        len: Math.min(len, PAGES * PAGE - off),
+        seed,
+      })),
+    weight: 3,
+  },
+  {
+    arbitrary: fc
+      .record({
+        off: fc.integer({ min: 0, max: PAGES * PAGE - 1 }),
+        len: fc.integer({ min: 1, max: 3 * PAGE }),
+      })
+      .map(({ off, len }) => ({
+        kind: 'read' as const,
+        off,
+        len: Math.min(len, PAGES * PAGE - off),
+      })),
+    weight: 3,
+  },
+);
+
+function fill(len: number, seed: number): Uint8Array {
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) out[i] = (seed + i * 7) & 0xff;
+  return out;
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (err) {
+    return String((err as { code?: unknown }).code);
+  }
+}
+
+/** A plain model: protection and population per page, bytes by offset in the window. */
+class Model {
+  prot: (Prot | undefined)[] = new Array(PAGES).fill(undefined);
+  populated: boolean[] = new Array(PAGES).fill(false);
+  bytes = new Map<number, number>();
+}
+
+function runOps(ops: Op[], levels: 4 | 5): void {
+  const mem = new PhysicalMemory({ frames: 512 });
+  const startFrames = mem.framesInUse;
+  const proc = new Process(mem, { id: 1, levels });
+  const log: string[] = [];
+  let released = 0;
+  proc.registerNotifier({
+    invalidateRange: (s, e) => log.push(`${s - WINDOW}-${e - WINDOW}`),
+    release: () => {
+      released++;
+    },
+  });
+  proc.mmgrab(); // a bond's reference: the root outlives exit until the final mmdrop
+  const m = new Model();
+  for (const op of ops) {
+    log.length = 0;
+    if (op.kind === 'mmap') {
+      const overlap = m.prot.slice(op.page, op.page + op.n).some((p) => p !== undefined);
+      const got = codeOf(() =>
+        expect(
+          proc.mmap({ addr: WINDOW + op.page * PAGE, length: op.n * PAGE, prot: op.prot }),
+        ).toBe(WINDOW + op.page * PAGE),
+      );
+      expect(got).toBe(overlap ? 'EINVAL' : 'ok');
+      if (!overlap) for (let p = op.page; p < op.page + op.n; p++) m.prot[p] = op.prot;
+      expect(log).toEqual([]);
+    } else if (op.kind === 'munmap') {
+      const any = m.prot.slice(op.page, op.page + op.n).some((p) => p !== undefined);
+      proc.munmap(WINDOW + op.page * PAGE, op.n * PAGE);
+      for (let p = op.page; p < op.page + op.n; p++) {
+        m.prot[p] = undefined;
+        m.populated[p] = false;
+        for (let b = p * PAGE; b < (p + 1) * PAGE; b++) m.bytes.delete(b);
+      }
+      expect(log).toEqual(any ? [`${op.page * PAGE}-${(op.page + op.n) * PAGE}`] : []);
+    } else if (op.kind === 'mprotect') {
+      const hole = m.prot.slice(op.page, op.page + op.n).some((p) => p === undefined);
+      const got = codeOf(() => proc.mprotect(WINDOW + op.page * PAGE, op.n * PAGE, op.prot));
+      expect(got).toBe(hole ? 'ENOMEM' : 'ok');
+      let downgrade = false;
+      if (!hole) {
+        const to = PERMS[op.prot];
+        for (let p = op.page; p < op.page + op.n; p++) {
+          const from = PERMS[m.prot[p]!];
+          if (
+            m.populated[p] &&
+            from.read &&
+            (!to.read || (from.write && !to.write) || (from.exec && !to.exec))
+          ) {
+            downgrade = true;
+          }
+          m.prot[p] = op.prot;
+        }
+      }
+      expect(log).toEqual(downgrade ? [`${op.page * PAGE}-${(op.page + op.n) * PAGE}`] : []);
+    } else if (op.kind === 'write') {
+      const data = fill(op.len, op.seed);
+      let expected = 'ok';
+      for (let a = op.off; a < op.off + op.len; ) {
+        const p = Math.floor(a / PAGE);
+        const end = Math.min((p + 1) * PAGE, op.off + op.len);
+        const prot = m.prot[p];
+        if (prot === undefined || !PERMS[prot].write) {
+          expected = 'EFAULT';
+          break;
+        }
+        for (let b = a; b < end; b++) m.bytes.set(b, data[b - op.off]!);
+        m.populated[p] = true;
+        a = end;
+      }
+      expect(codeOf(() => proc.write(WINDOW + op.off, data))).toBe(expected);
+    } else {
+      let expected = 'ok';
+      const want: number[] = [];
+      for (let a = op.off; a < op.off + op.len; ) {
+        const p = Math.floor(a / PAGE);
+        const end = Math.min((p + 1) * PAGE, op.off + op.len);
+        const prot = m.prot[p];
+        if (prot === undefined || !PERMS[prot].read) {
+          expected = 'EFAULT';
+          break;
+        }
+        for (let b = a; b < end; b++) want.push(m.bytes.get(b) ?? 0);
+        m.populated[p] = true;
+        a = end;
+      }
+      let got: Uint8Array | undefined;
+      expect(
+        codeOf(() => {
+          got = proc.read(WINDOW + op.off, op.len);
+        }),
+      ).toBe(expected);
+      if (expected === 'ok') expect(Array.from(got!)).toEqual(want);
+    }
+    // VMAs agree page by page; rss agrees.
+    for (let p = 0; p < PAGES; p++) {
+      const vma = proc.findVma(WINDOW + p * PAGE);
+      const prot = m.prot[p];
+      if (prot === undefined) expect(vma).toBeUndefined();
+      else expect(vma && { read: vma.read, write: vma.write, exec: vma.exec }).toEqual(PERMS[prot]);
+    }
+    expect(proc.rssPages).toBe(m.populated.filter(Boolean).length);
+    // Exact frame accounting: pages + the tables the populated pages need (empty ones freed).
+    const tables = new Set<string>(['root']);
+    for (let p = 0; p < PAGES; p++) {
+      if (!m.populated[p]) continue;
+      const vpn = WINDOW / PAGE + p;
+      for (let level = 1; level < levels; level++)
+        tables.add(`${level}:${Math.floor(vpn / 512 ** level)}`);
+    }
+    expect(proc.pageTable.tableFrames).toBe(tables.size);
+    expect(mem.framesInUse).toBe(startFrames + proc.rssPages + tables.size);
+    // VMAs stay sorted, non-overlapping, and adjacent equal 4 KiB VMAs are merged.
+    const vmas = proc.vmas;
+    for (let i = 1; i < vmas.length; i++) {
+      const a = vmas[i - 1]!;
+      const b = vmas[i]!;
+      expect(a.end).toBeLessThanOrEqual(b.start);
+      if (a.end === b.start)
+        expect([a.read, a.write, a.exec]).not.toEqual([b.read, b.write, b.exec]);
+    }
+  }
+  proc.exit();
+  expect(released).toBe(1);
+  expect(mem.framesInUse).toBe(startFrames + 1); // the pgd root, held by the bond's mm_count
+  proc.mmdrop();
+  expect(mem.framesInUse).toBe(startFrames);
+}
+
+describe('Process against a byte model (property)', () => {
+  it('agrees on mmap / munmap / mprotect / write / read and leaks no frame (4-level)', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 5, maxLength: 80, size: 'max' }), (ops) =>
+        runOps(ops, 4),
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('agrees with 5-level tables too', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 5, maxLength: 60, size: 'max' }), (ops) =>
+        runOps(ops, 5),
+      ),
+      { numRuns: 50 },
+    );
+  });
+});
