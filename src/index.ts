@@ -1,0 +1,30 @@
+/**
+ * svasim public API (DESIGN §6): re-exports only.
+ */
+
+export { Device, type DeviceOptions } from './device/device.js';
+export type { InvLogEntry } from './engine/invalidation-queue.js';
+export { VtdUnit, type VtdUnitCaps } from './engine/unit.js';
+export type { ErrnoCode, KernelError } from './kernel/errors.js';
+export {
+  SVM_FLAG_GUEST_MODE,
+  SVM_FLAG_GUEST_PASID,
+  SVM_FLAG_PRIVATE_PASID,
+  SVM_FLAG_SUPERVISOR_MODE,
+} from './kernel/svm.js';
+export {
+  decodeInvDesc,
+  decodePageGroupResponse,
+  decodePageRequest,
+  encodeInvDesc,
+  encodePageGroupResponse,
+  encodePageRequest,
+  type InvDesc,
+  type InvDescInput,
+  type InvDescType,
+  type PageGroupResponse,
+  type PageRequest,
+  PageResponseCode,
+} from './layout/index.js';
+export { Process, type Prot, type Vma } from './mem/index.js';
+export { createSystem, type Profile, SvaHandle, System, type SystemConfig } from './sim/system.js';

@@ -1,0 +1,242 @@
+/**
+ * The Intel IOMMU driver's per-unit and per-device state, profile v5.8 (spec §1, §2.1 step 5,
+ * §3.1): root and context tables in scalable mode, the invalidation queue memory and its
+ * status words, the page request queue memory, domain ids, and the function-level
+ * PASID / ATS / PRI enables.
+ *
+ * Probe follows `domain_context_mapping_one` in scalable mode plus `intel_pasid_alloc_table`:
+ * the PASID directory is 2^order contiguous frames covering at least 2^15 PASIDs, the
+ * context entry points at it with PDTS, RID_PASID = 0, DTE when the function supports ATS and
+ * PRE when it supports PRI. PASIDE is set later, by the first SVA bind
+ * (`intel_iommu_enable_pasid`), with a device-selective context-cache invalidation.
+ *
+ * Not modelled: the RID2PASID (PASID 0) entry of the default DMA domain and requests without
+ * PASID, caching-mode flushes at probe time, IOMMU groups with several devices, SR-IOV
+ * (every function is its own PF: PFSID = SID).
+ */
+
+import type { VtdUnit } from '../engine/unit.js';
+import {
+  CONTEXT_ENTRY,
+  CONTEXT_ENTRY_BYTES,
+  getField,
+  INV_DESC_BYTES,
+  PAGE_REQUEST_BYTES,
+  pdtsForMaxPasid,
+  QI_LENGTH,
+  ROOT_ENTRY,
+  ROOT_ENTRY_BYTES,
+  setField,
+} from '../layout/index.js';
+import type { PhysicalMemory } from '../mem/index.js';
+import { Completion, type KThread } from '../sim/kthread.js';
+import { Errno, kernelError } from './errors.js';
+import { qiContextDevice, qiSubmitSync } from './qi.js';
+
+const RE = ROOT_ENTRY.fields;
+const CE = CONTEXT_ENTRY.fields;
+
+/** `pci_enable_pri(pdev, 32)`: outstanding page request allocation before Linux 5.15. */
+export const PRI_ALLOCATION_V58 = 32;
+
+/** Capabilities of a PCIe function as the driver sees them. */
+export interface FunctionCaps {
+  readonly rid: number;
+  /** PASID capability width in bits; 0 = no PASID capability. */
+  readonly pasidBits: number;
+  readonly ats: boolean;
+  readonly pri: boolean;
+  /** ATS invalidate queue depth (`pci_ats_queue_depth`); 0 means 32. */
+  readonly atsQdep: number;
+}
+
+/** Per-device driver state (`struct device_domain_info`). */
+export class DeviceInfo {
+  readonly bus: number;
+  readonly devfn: number;
+  /** Requester id used as source id in descriptors. */
+  readonly sid: number;
+  /** Physical-function source id (`info->pfsid`); the function itself without SR-IOV. */
+  readonly pfsid: number;
+  pasidEnabled = false;
+  atsEnabled = false;
+  priEnabled = false;
+  /** Outstanding page request allocation written to the PRI capability when enabled. */
+  priAllocation = 0;
+  /** `info->ats_qdep` once ATS is enabled. */
+  atsQdep = 0;
+  /** PASID directory: first frame, order (2^order frames), PASIDs it covers. */
+  readonly pasidDirPfn: number;
+  readonly pasidTableOrder: number;
+  readonly pasidTableMax: number;
+  /** Frames of allocated PASID leaf tables, by directory index. */
+  readonly leafTables = new Map<number, number>();
+  /** DID of the default (DMA) domain attached at probe. */
+  readonly domainDid: number;
+
+  readonly iommu: IntelIommu;
+  readonly fn: FunctionCaps;
+  /** The public device object this state belongs to. */
+  readonly owner: object;
+
+  constructor(iommu: IntelIommu, fn: FunctionCaps, owner: object) {
+    this.iommu = iommu;
+    this.fn = fn;
+    this.owner = owner;
+    this.bus = fn.rid >>> 8;
+    this.devfn = fn.rid & 0xff;
+    this.sid = fn.rid;
+    this.pfsid = fn.rid;
+    // intel_pasid_alloc_table: size = max_pasid >> (PASID_PDE_SHIFT - 3) bytes of directory.
+    const maxPasid = fn.pasidBits > 0 ? 2 ** fn.pasidBits : iommu.maxPasids;
+    const bytes = Math.floor(maxPasid / 8);
+    let order = 0;
+    while (4096 * 2 ** order < bytes) order++;
+    this.pasidTableOrder = order;
+    this.pasidTableMax = 2 ** (order + 15);
+    this.pasidDirPfn = iommu.mem.allocFrames(2 ** order);
+    this.domainDid = iommu.allocDomainId();
+  }
+
+  /** pci_max_pasids(): 1 << width, or −1 without a PASID capability. */
+  get pciMaxPasids(): number {
+    return this.fn.pasidBits > 0 ? 2 ** this.fn.pasidBits : -1;
+  }
+}
+
+/** Driver state of one VT-d unit (`struct intel_iommu`). */
+export class IntelIommu {
+  /** Root table frame (also written to the unit's RTADDR). */
+  readonly rootTablePfn: number;
+  /** Invalidation queue: ring frames, slots, software tail, `desc_status` frame. */
+  readonly qiBasePfn: number;
+  readonly qiEntries = QI_LENGTH;
+  qiFreeHead = 0;
+  readonly qiStatusPfn: number;
+  /** Page request queue ring frames. */
+  readonly prqBasePfn: number;
+  readonly prqFrames: number;
+  /** `iommu->prq_complete`: completed by the PRQ thread after each pass. */
+  readonly prqComplete = new Completion();
+  /** Context tables allocated per bus: [lower, upper] frames (0 = none). */
+  private readonly contextTables = new Map<number, [number, number]>();
+  /** Next domain id: 0 is reserved and 1 is FLPT_DEFAULT_DID in scalable mode. */
+  private nextDid = 2;
+  readonly devices: DeviceInfo[] = [];
+
+  readonly unit: VtdUnit;
+  readonly mem: PhysicalMemory;
+
+  constructor(unit: VtdUnit, mem: PhysicalMemory, prqEntries: number) {
+    this.unit = unit;
+    this.mem = mem;
+    this.rootTablePfn = mem.allocFrame();
+    unit.rootTablePfn = this.rootTablePfn;
+    // dmar_enable_qi: 256 descriptors of 32 bytes (DW=1), status words in a frame of their own.
+    const qiFrames = Math.ceil((QI_LENGTH * INV_DESC_BYTES) / 4096);
+    this.qiBasePfn = mem.allocFrames(qiFrames);
+    this.qiStatusPfn = mem.allocFrame();
+    unit.qi.setQueue(this.qiBasePfn, QI_LENGTH);
+    // intel_svm_enable_prq: the ring, PQA programmed with its size.
+    this.prqFrames = Math.max(1, Math.ceil((prqEntries * PAGE_REQUEST_BYTES) / 4096));
+    this.prqBasePfn = mem.allocFrames(this.prqFrames);
+    unit.prq.setQueue(this.prqBasePfn, prqEntries);
+  }
+
+  /** Maximum PASIDs of the unit (`2 << ecap.PSS`), 0 without PASID support. */
+  get maxPasids(): number {
+    return this.unit.maxPasids;
+  }
+
+  /**
+   * `VTD_FLAG_SVM_CAPABLE` (intel_svm_check): PASID and first-level translation supported,
+   * and FL5LP when the CPU uses 5-level paging. FL1GP is not required: processes here never
+   * map 1 GiB pages.
+   */
+  svmCapable(la57: boolean): boolean {
+    const c = this.unit.caps;
+    return c.pasid && c.flts && (!la57 || c.fl5lp);
+  }
+
+  /** Address width value for the PASID entry AW field (agaw: 2 = 48-bit, 3 = 57-bit). */
+  get agaw(): number {
+    return this.unit.caps.fl5lp ? 3 : 2;
+  }
+
+  /** Allocates the next domain id of this unit. */
+  allocDomainId(): number {
+    if (this.nextDid > 0xffff) throw kernelError(Errno.ENOSPC, 'domain ids of the unit exhausted');
+    return this.nextDid++;
+  }
+
+  /** Probes a function: PASID table, context entry (present, PASIDE clear). */
+  probe(fn: FunctionCaps, owner: object): DeviceInfo {
+    const info = new DeviceInfo(this, fn, owner);
+    const ctx = this.contextEntryAddress(info.bus, info.devfn, true);
+    const dw = ctx / 4;
+    const u32 = this.mem.u32;
+    setField(u32, dw, CE.pasidDirPtr, info.pasidDirPfn);
+    setField(u32, dw, CE.pdts, pdtsForMaxPasid(info.pasidTableMax));
+    setField(u32, dw, CE.ridPasid, 0);
+    if (fn.ats) setField(u32, dw, CE.dte, 1);
+    if (fn.pri) setField(u32, dw, CE.pre, 1);
+    setField(u32, dw, CE.p, 1);
+    this.devices.push(info);
+    return info;
+  }
+
+  /** Byte address of the context entry for (bus, devfn), allocating its table if asked. */
+  contextEntryAddress(bus: number, devfn: number, allocate: boolean): number {
+    let tables = this.contextTables.get(bus);
+    const upper = devfn >= 0x80 ? 1 : 0;
+    if (!tables) {
+      tables = [0, 0];
+      this.contextTables.set(bus, tables);
+    }
+    if (tables[upper] === 0) {
+      if (!allocate) return -1;
+      const pfn = this.mem.allocFrame();
+      tables[upper] = pfn;
+      const rootDw = (this.rootTablePfn * 4096 + bus * ROOT_ENTRY_BYTES) / 4;
+      setField(this.mem.u32, rootDw, upper ? RE.uctp : RE.lctp, pfn);
+      setField(this.mem.u32, rootDw, upper ? RE.up : RE.lp, 1);
+    }
+    return tables[upper]! * 4096 + (devfn & 0x7f) * CONTEXT_ENTRY_BYTES;
+  }
+
+  /**
+   * `intel_iommu_enable_pasid` (spec §2.1 step 5): set PASIDE in the context entry with a
+   * device-selective context-cache invalidation if it was clear, then enable PASID, PRI
+   * (allocation 32) and ATS on the function if not yet enabled. EINVAL when the function
+   * has no PASID capability.
+   */
+  *enablePasid(info: DeviceInfo): KThread<void> {
+    if (info.fn.pasidBits === 0) {
+      throw kernelError(Errno.EINVAL, `device ${ridName(info.sid)} has no PASID capability`);
+    }
+    const dw = this.contextEntryAddress(info.bus, info.devfn, false) / 4;
+    if (!getField(this.mem.u32, dw, CE.paside)) {
+      setField(this.mem.u32, dw, CE.paside, 1);
+      yield* qiSubmitSync(this, [qiContextDevice(info.domainDid, info.sid)]);
+    }
+    if (!info.pasidEnabled) {
+      // iommu_enable_dev_iotlb: PASID first, then PRI, then ATS.
+      info.pasidEnabled = true;
+      if (info.fn.pri) {
+        info.priEnabled = true;
+        info.priAllocation = PRI_ALLOCATION_V58;
+      }
+      if (info.fn.ats) {
+        info.atsEnabled = true;
+        info.atsQdep = info.fn.atsQdep;
+      }
+    }
+  }
+}
+
+/** Formats a requester id as bus:dev.fn. */
+export function ridName(rid: number): string {
+  const bus = (rid >>> 8).toString(16).padStart(2, '0');
+  const dev = ((rid >>> 3) & 0x1f).toString(16).padStart(2, '0');
+  return `${bus}:${dev}.${rid & 7}`;
+}

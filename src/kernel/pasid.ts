@@ -1,0 +1,172 @@
+/**
+ * PASID-table programming, profile v5.8 (spec §3; K-P `intel_pasid_get_entry`,
+ * `intel_pasid_setup_first_level`, `intel_pasid_tear_down_entry`).
+ *
+ * Entries are real 512-bit scalable-mode PASID entries in simulated memory: a directory of
+ * 8-byte entries and lazily allocated 4 KiB leaf tables of 64 entries.
+ *
+ * Not modelled: clflush for non-coherent units (every unit here is coherent), second-stage
+ * and nested entries, WPE (set with SRE from ~v5.11 only), PGSNP.
+ */
+
+import {
+  FLPT_DEFAULT_DID,
+  FSPM_5_LEVEL,
+  getField,
+  PASID_DIR_ENTRY,
+  PASID_DIR_ENTRY_BYTES,
+  PASID_ENTRY,
+  PASID_ENTRY_BYTES,
+  PGTT_FIRST_STAGE,
+  PGTT_PASS_THROUGH,
+  pasidDirIndex,
+  pasidTableIndex,
+  setField,
+} from '../layout/index.js';
+import type { KThread } from '../sim/kthread.js';
+import { Errno, kernelError } from './errors.js';
+import { type DeviceInfo, ridName } from './iommu.js';
+import { qiDevIotlb, qiIotlbDomain, qiPasidCache, qiPiotlb, qiSubmitSync } from './qi.js';
+
+const PE = PASID_ENTRY.fields;
+const DE = PASID_DIR_ENTRY.fields;
+
+/** `PASID_FLAG_SUPERVISOR_MODE`: program SRE. */
+export const PASID_FLAG_SUPERVISOR_MODE = 1 << 0;
+/** `PASID_FLAG_FL5LP`: first-stage tables are 5-level (FSPM = 01b). */
+export const PASID_FLAG_FL5LP = 1 << 1;
+
+/**
+ * `intel_pasid_get_entry`: byte address of the PASID entry, allocating the leaf table on
+ * first use; −1 when the PASID is beyond the device's table.
+ */
+export function pasidGetEntry(info: DeviceInfo, pasid: number): number {
+  if (pasid < 0 || pasid >= info.pasidTableMax) return -1;
+  const mem = info.iommu.mem;
+  const dirIndex = pasidDirIndex(pasid);
+  const deDw = (info.pasidDirPfn * 4096 + dirIndex * PASID_DIR_ENTRY_BYTES) / 4;
+  let tablePfn: number;
+  if (getField(mem.u32, deDw, DE.p)) {
+    tablePfn = getField(mem.u32, deDw, DE.tablePtr);
+  } else {
+    tablePfn = mem.allocFrame();
+    info.leafTables.set(dirIndex, tablePfn);
+    setField(mem.u32, deDw, DE.tablePtr, tablePfn);
+    setField(mem.u32, deDw, DE.p, 1);
+  }
+  return tablePfn * 4096 + pasidTableIndex(pasid) * PASID_ENTRY_BYTES;
+}
+
+/** True when the PASID entry at `addr` has P set. */
+export function pasidEntryPresent(info: DeviceInfo, addr: number): boolean {
+  return getField(info.iommu.mem.u32, addr / 4, PE.p) === 1;
+}
+
+function clearEntry(info: DeviceInfo, addr: number): void {
+  info.iommu.mem.u32.fill(0, addr / 4, (addr + PASID_ENTRY_BYTES) / 4);
+}
+
+/**
+ * `intel_pasid_setup_first_level(iommu, dev, pgd, pasid, did, flags)` (spec §3.2): checks,
+ * zero the entry, fill FSPTPTR / SRE / FSPM / DID / AW / PWSNP, then PGTT, then P last.
+ * With CM=0 a not-present → present change needs no invalidation (write-buffer flush only);
+ * with CM=1 a PASID-cache and a PASID-selective P_IOTLB invalidation follow.
+ */
+export function* pasidSetupFirstLevel(
+  info: DeviceInfo,
+  pgdPfn: number,
+  pasid: number,
+  did: number,
+  flags: number,
+): KThread<void> {
+  const iommu = info.iommu;
+  const caps = iommu.unit.caps;
+  if (!caps.flts) {
+    throw kernelError(
+      Errno.EINVAL,
+      `IOMMU ${iommu.unit.index} has no first-level translation (ecap.FLTS)`,
+    );
+  }
+  const addr = pasidGetEntry(info, pasid);
+  if (addr < 0) {
+    throw kernelError(
+      Errno.ENODEV,
+      `PASID ${pasid} is beyond the PASID table of ${ridName(info.sid)} (${info.pasidTableMax} entries)`,
+    );
+  }
+  if (pasidEntryPresent(info, addr)) {
+    throw kernelError(
+      Errno.EBUSY,
+      `PASID ${pasid} entry of ${ridName(info.sid)} is already present`,
+    );
+  }
+  const u32 = iommu.mem.u32;
+  const dw = addr / 4;
+  clearEntry(info, addr);
+  setField(u32, dw, PE.fsptptr, pgdPfn);
+  if (flags & PASID_FLAG_SUPERVISOR_MODE) {
+    if (!caps.srs) {
+      clearEntry(info, addr);
+      throw kernelError(
+        Errno.EINVAL,
+        `IOMMU ${iommu.unit.index} does not support supervisor requests (ecap.SRS)`,
+      );
+    }
+    setField(u32, dw, PE.sre, 1);
+  }
+  if (flags & PASID_FLAG_FL5LP) {
+    if (!caps.fl5lp) {
+      clearEntry(info, addr);
+      throw kernelError(
+        Errno.EINVAL,
+        `IOMMU ${iommu.unit.index} has no 5-level first-stage paging (cap.FL5LP)`,
+      );
+    }
+    setField(u32, dw, PE.fspm, FSPM_5_LEVEL);
+  }
+  setField(u32, dw, PE.did, did);
+  setField(u32, dw, PE.aw, iommu.agaw);
+  setField(u32, dw, PE.pwsnp, caps.smpwc ? 1 : 0);
+  setField(u32, dw, PE.pgtt, PGTT_FIRST_STAGE);
+  setField(u32, dw, PE.p, 1);
+  if (caps.cm) {
+    yield* qiSubmitSync(iommu, [qiPasidCache(did, pasid)]);
+    yield* qiSubmitSync(iommu, [qiPiotlb(did, pasid, 0, -1)]);
+  }
+}
+
+/**
+ * `intel_pasid_tear_down_entry(iommu, dev, pasid, fault_ignore)`, v5.8…v6.12 order
+ * (spec §3.3): return at once if the entry is not present; otherwise clear it (FPD-only when
+ * `faultIgnore`), then PASID-cache invalidation, P_IOTLB PASID-selective (or a
+ * domain-selective IOTLB for other PGTTs), and — with ATS enabled and CM=0 — the v5.8
+ * full-range device-TLB invalidation in its non-PASID form (type 3h, SID only).
+ */
+export function* pasidTearDownEntry(
+  info: DeviceInfo,
+  pasid: number,
+  faultIgnore: boolean,
+): KThread<void> {
+  const iommu = info.iommu;
+  const addr = pasidGetEntry(info, pasid);
+  if (addr < 0 || !pasidEntryPresent(info, addr)) return;
+  const u32 = iommu.mem.u32;
+  const dw = addr / 4;
+  const did = getField(u32, dw, PE.did);
+  const pgtt = getField(u32, dw, PE.pgtt);
+  clearEntry(info, addr);
+  if (faultIgnore) setField(u32, dw, PE.fpd, 1);
+  yield* qiSubmitSync(iommu, [qiPasidCache(did, pasid)]);
+  if (pgtt === PGTT_FIRST_STAGE || pgtt === PGTT_PASS_THROUGH) {
+    yield* qiSubmitSync(iommu, [qiPiotlb(did, pasid, 0, -1)]);
+  } else {
+    yield* qiSubmitSync(iommu, [qiIotlbDomain(did)]);
+  }
+  if (info.atsEnabled && !iommu.unit.caps.cm) {
+    // devtlb_invalidation_with_pasid (v5.8): qi_flush_dev_iotlb(sid, pfsid, qdep, 0, 64 - 12)
+    yield* qiSubmitSync(iommu, [qiDevIotlb(info.sid, info.pfsid, info.atsQdep, 0, 64 - 12)]);
+  }
+}
+
+/** DID the SVA path programs into every first-level entry (spec §2.4). */
+export const SVA_DID = FLPT_DEFAULT_DID;

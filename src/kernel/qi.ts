@@ -1,0 +1,178 @@
+/**
+ * Queued invalidation, software side (spec §7; K-D `qi_submit_sync`, `qi_flush_*`).
+ *
+ * `qiSubmitSync` copies n descriptors plus one Invalidation Wait (status write of QI_DONE,
+ * plus PD with `QI_OPT_WAIT_DRAIN`) into the queue memory, moves IQT once, then waits until
+ * the status word in memory reads QI_DONE. An invalidation queue error (IQE) on one of its
+ * descriptors is handled as `qi_check_fault` does: the bad slot is overwritten with a copy
+ * of the wait descriptor, IQE is cleared, and the call fails with EINVAL.
+ *
+ * The `qi*` builders return the encoded qwords of one descriptor with the kernel's field
+ * choices (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …).
+ */
+
+import {
+  encodeDevTlbRange,
+  encodeInvDesc,
+  QI_CC_GRAN_DEVICE,
+  QI_DEV_IOTLB_MAX_INVS,
+  QI_DONE,
+  QI_FREE,
+  QI_GRAN_NONG_PASID,
+  QI_GRAN_PSI_PASID,
+  QI_IN_USE,
+  QI_IOTLB_GRAN_DSI,
+  QI_PC_PASID_SEL,
+  writeQwords,
+} from '../layout/index.js';
+import type { KThread } from '../sim/kthread.js';
+import { Errno, kernelError } from './errors.js';
+import type { IntelIommu } from './iommu.js';
+
+/** `QI_OPT_WAIT_DRAIN`: set PD in the appended wait descriptor. */
+export const QI_OPT_WAIT_DRAIN = 1;
+
+/** Encoded descriptor: four qwords. */
+export type Qwords = readonly bigint[];
+
+/**
+ * Submits `descs` and waits for their completion (`qi_submit_sync(iommu, desc, count,
+ * options)`); throws EINVAL when hardware rejected one of them.
+ */
+export function* qiSubmitSync(
+  iommu: IntelIommu,
+  descs: readonly Qwords[],
+  options = 0,
+): KThread<void> {
+  const qi = iommu.unit.qi;
+  const n = descs.length;
+  const len = iommu.qiEntries;
+  // Wait for n + 2 free slots (the batch, its wait descriptor, and the one slot that keeps
+  // a full ring distinguishable from an empty one).
+  while ((qi.head - iommu.qiFreeHead - 1 + len) % len < n + 1) {
+    qi.statusWritten.reinit();
+    yield qi.statusWritten;
+  }
+  const u32 = iommu.mem.u32;
+  const status = iommu.qiStatusPfn * 1024; // dword index of desc_status[0]
+  const index = iommu.qiFreeHead;
+  const waitIndex = (index + n) % len;
+  for (let i = 0; i < n; i++) {
+    const slot = (index + i) % len;
+    writeQwords(u32, qi.slotAddress(slot) / 4, descs[i]!);
+    u32[status + slot] = QI_IN_USE;
+  }
+  const wait = encodeInvDesc({
+    type: 'wait',
+    sw: true,
+    pd: (options & QI_OPT_WAIT_DRAIN) !== 0,
+    statusData: QI_DONE,
+    statusAddr: iommu.qiStatusPfn * 4096 + waitIndex * 4,
+  });
+  writeQwords(u32, qi.slotAddress(waitIndex) / 4, wait);
+  u32[status + waitIndex] = QI_IN_USE;
+  iommu.qiFreeHead = (waitIndex + 1) % len;
+  qi.writeTail(iommu.qiFreeHead);
+
+  let failed: string | null = null;
+  for (;;) {
+    if (qi.iqe) {
+      const head = qi.head;
+      const inBatch = (head - index + len) % len <= n;
+      if (inBatch) {
+        // qi_check_fault: replace the bad descriptor with the wait descriptor, clear IQE.
+        failed = qi.iqeReason;
+        writeQwords(u32, qi.slotAddress(head) / 4, wait);
+        qi.clearIqe();
+      }
+    }
+    if (u32[status + waitIndex] === QI_DONE) break;
+    qi.statusWritten.reinit();
+    yield qi.statusWritten;
+  }
+  for (let i = 0; i <= n; i++) u32[status + ((index + i) % len)] = QI_FREE;
+  if (failed !== null) {
+    throw kernelError(Errno.EINVAL, `invalidation queue error (IQE): ${failed}`);
+  }
+}
+
+/** `qi_flush_context` with device-selective granularity (DMA_CCMD_DEVICE_INVL). */
+export function qiContextDevice(did: number, sid: number): Qwords {
+  return encodeInvDesc({ type: 'context-cache', g: QI_CC_GRAN_DEVICE, did, sid, fm: 0 });
+}
+
+/** Domain-selective IOTLB invalidation (`DMA_TLB_DSI_FLUSH`). */
+export function qiIotlbDomain(did: number): Qwords {
+  return encodeInvDesc({ type: 'iotlb', g: QI_IOTLB_GRAN_DSI, did, dr: true, dw: true });
+}
+
+/** `pasid_cache_invalidation_with_pasid`: PASID-selective-within-domain (spec §7.2). */
+export function qiPasidCache(did: number, pasid: number): Qwords {
+  return encodeInvDesc({ type: 'pasid-cache', g: QI_PC_PASID_SEL, did, pasid });
+}
+
+/**
+ * `qi_flush_piotlb(did, pasid, addr, npages, ih)` (spec §7.3): npages −1 → PASID-selective;
+ * otherwise page-selective-within-PASID with AM = log2(roundup_pow_of_two(npages)) and the
+ * address aligned down to that size.
+ */
+export function qiPiotlb(
+  did: number,
+  pasid: number,
+  addr: number,
+  npages: number,
+  ih = false,
+): Qwords {
+  if (npages === -1) return encodeInvDesc({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid });
+  if (!(npages > 0)) throw new Error(`qi_flush_piotlb with npages ${npages}`);
+  const am = Math.ceil(Math.log2(npages));
+  const size = 4096 * 2 ** am;
+  const base = addr - (addr % size);
+  return encodeInvDesc({ type: 'piotlb', g: QI_GRAN_PSI_PASID, did, pasid, am, ih, addr: base });
+}
+
+/**
+ * `qi_flush_dev_iotlb(sid, pfsid, qdep, addr, mask)`: non-PASID device-TLB invalidation
+ * (type 3h, spec §7.0); mask > 0 encodes 2^mask pages with S at qw1 bit 0.
+ */
+export function qiDevIotlb(
+  sid: number,
+  pfsid: number,
+  qdep: number,
+  addr: number,
+  mask: number,
+): Qwords {
+  const range = encodeDevTlbRange(addr, mask);
+  return encodeInvDesc({
+    type: 'devtlb',
+    sid,
+    pfsid,
+    qdep: qdep >= QI_DEV_IOTLB_MAX_INVS ? 0 : qdep,
+    s: range.s,
+    addr: range.addr,
+  });
+}
+
+/**
+ * `qi_flush_dev_iotlb_pasid(sid, pfsid, pasid, qdep, addr, size_order)`: PASID-based
+ * device-TLB invalidation (type 8h, spec §7.4) with the "lowest zero bit" size encoding.
+ */
+export function qiDevIotlbPasid(
+  sid: number,
+  pfsid: number,
+  pasid: number,
+  qdep: number,
+  addr: number,
+  sizeOrder: number,
+): Qwords {
+  const range = encodeDevTlbRange(addr, sizeOrder);
+  return encodeInvDesc({
+    type: 'pdevtlb',
+    sid,
+    pfsid,
+    pasid,
+    qdep: qdep & 0x1f,
+    s: range.s,
+    addr: range.addr,
+  });
+}

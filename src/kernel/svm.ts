@@ -1,0 +1,420 @@
+/**
+ * The SVA binding layer, profile v5.8 (spec §2.1, §2.4, §3.3, §4.6, §5; K-5.11 svm.c,
+ * T-2020): `intel_svm_bind_mm`, `intel_svm_unbind_mm`, `intel_svm_get_pasid`, the mmu
+ * notifier's range invalidation and release, and the PRQ drain on unbind.
+ *
+ * State mirrors the driver: a global list of `intel_svm` (one per PASID: mm, flags, devices),
+ * each with `intel_svm_dev` entries (one per bound device, `users` refcount, DID 1, SID,
+ * qdep, dev_iotlb). A repeated bind of the same (device, mm) takes a reference and returns
+ * the same handle; every device bound to one mm shares the mm's PASID (unless
+ * PRIVATE_PASID); a supervisor bind (mm NULL) binds the kernel's page tables with SRE.
+ *
+ * Every path that sleeps in the kernel is a kernel thread ({@link KThread}) so it runs in
+ * modelled time: the invalidation queue's wait descriptors and the drain's wait on
+ * `prq_complete` resume it.
+ *
+ * Not modelled: GUEST_MODE / GUEST_PASID (they belong to `intel_svm_bind_gpasid`, nested
+ * translation), `svm_dev_ops`, ENQCMD's `mm->pasid` publication (v5.10+), the v5.9–v5.15
+ * IOMMU_DEV_FEAT_SVA enable path.
+ */
+
+import {
+  encodeInvDesc,
+  getField,
+  PAGE_REQUEST,
+  QI_DEV_EIOTLB_MAX_INVS,
+  QI_DONE,
+  QI_GRAN_NONG_PASID,
+} from '../layout/index.js';
+import type { MmuNotifier, Process } from '../mem/index.js';
+import type { KThread } from '../sim/kthread.js';
+import { Errno, kernelError } from './errors.js';
+import { IoasidAllocator, PASID_MIN } from './ioasid.js';
+import { type DeviceInfo, type IntelIommu, ridName } from './iommu.js';
+import {
+  PASID_FLAG_FL5LP,
+  PASID_FLAG_SUPERVISOR_MODE,
+  pasidSetupFirstLevel,
+  pasidTearDownEntry,
+  SVA_DID,
+} from './pasid.js';
+import { QI_OPT_WAIT_DRAIN, type Qwords, qiDevIotlbPasid, qiPiotlb, qiSubmitSync } from './qi.js';
+
+/** v5.8 bind flags (`include/linux/intel-svm.h`). */
+export const SVM_FLAG_PRIVATE_PASID = 1 << 0;
+export const SVM_FLAG_SUPERVISOR_MODE = 1 << 1;
+export const SVM_FLAG_GUEST_MODE = 1 << 2;
+export const SVM_FLAG_GUEST_PASID = 1 << 3;
+
+/** `intel_pasid_max_id` default (`PASID_MAX`). */
+export const PASID_MAX = 0x10_0000;
+
+/** One PASID's binding state (`struct intel_svm`). */
+export class IntelSvm {
+  readonly devs: SvmDev[] = [];
+  notifier: MmuNotifier | null = null;
+  readonly pasid: number;
+  /** The bound mm, or null for a supervisor bind (the kernel's init_mm). */
+  readonly mm: Process | null;
+  readonly flags: number;
+
+  constructor(pasid: number, mm: Process | null, flags: number) {
+    this.pasid = pasid;
+    this.mm = mm;
+    this.flags = flags;
+  }
+}
+
+/** One device's bond to an {@link IntelSvm} (`struct intel_svm_dev`). */
+export class SvmDev {
+  users = 1;
+  readonly did = SVA_DID;
+  readonly sid: number;
+  /** Invalidate queue depth for descriptors (0 when the function reports ≥ 32). */
+  readonly qdep: number;
+  readonly devIotlb: boolean;
+  readonly svm: IntelSvm;
+  readonly info: DeviceInfo;
+  /** The public handle returned for this bond. */
+  readonly handle: object;
+
+  constructor(svm: IntelSvm, info: DeviceInfo, handle: object) {
+    this.svm = svm;
+    this.info = info;
+    this.handle = handle;
+    this.sid = info.sid;
+    this.devIotlb = info.atsEnabled;
+    const q = info.atsEnabled ? info.atsQdep : 0;
+    this.qdep = q >= QI_DEV_EIOTLB_MAX_INVS ? 0 : q;
+  }
+}
+
+/**
+ * Runs a kernel thread to completion from a context that cannot return before it is done
+ * (an mmu notifier callback): the runtime advances simulated time as far as it needs.
+ */
+export type KernelRunner = (what: string, body: KThread<void>) => void;
+
+/** The SVA layer of the kernel: every unit's driver state plus the global PASID state. */
+export class SvmLayer {
+  /** `global_svm_list`, in bind order. */
+  readonly svms: IntelSvm[] = [];
+  readonly ioasid = new IoasidAllocator();
+  /** Live bonds by handle. */
+  private readonly bonds = new Map<object, SvmDev>();
+  /** Counters. */
+  binds = 0;
+  unbinds = 0;
+  bindErrors = 0;
+
+  readonly iommus: readonly IntelIommu[];
+  /** The kernel's own mm (`init_mm`), bound by supervisor binds. */
+  readonly initMm: Process;
+  /** True when the CPU runs 5-level paging (LA57). */
+  readonly la57: boolean;
+  private readonly runSync: KernelRunner;
+
+  constructor(
+    iommus: readonly IntelIommu[],
+    initMm: Process,
+    la57: boolean,
+    runSync: KernelRunner,
+  ) {
+    this.iommus = iommus;
+    this.initMm = initMm;
+    this.la57 = la57;
+    this.runSync = runSync;
+  }
+
+  /** `intel_pasid_max_id`: min over units of their max PASIDs, capped at 2^20. */
+  get pasidMaxId(): number {
+    let m = PASID_MAX;
+    for (const i of this.iommus) if (i.unit.caps.pasid) m = Math.min(m, i.maxPasids);
+    return m;
+  }
+
+  /** Live bond of a handle, or undefined after its last unbind. */
+  bond(handle: object): SvmDev | undefined {
+    return this.bonds.get(handle);
+  }
+
+  /** Number of live bonds (handles with users > 0). */
+  get liveBonds(): number {
+    return this.bonds.size;
+  }
+
+  /**
+   * `intel_svm_bind_mm(dev, flags, ops = NULL, mm, &sdev)` (spec §2.1): returns the bond,
+   * new or with one more user. `makeHandle` builds the public handle for a new bond.
+   * Caller holds pasid_mutex (kernel threads of this layer never interleave binds).
+   */
+  *bind(
+    info: DeviceInfo,
+    mm: Process | null,
+    flags: number,
+    makeHandle: () => object,
+  ): KThread<SvmDev> {
+    try {
+      const sdev = yield* this.bindMm(info, mm, flags, makeHandle);
+      this.binds++;
+      return sdev;
+    } catch (e) {
+      this.bindErrors++;
+      throw e;
+    }
+  }
+
+  private *bindMm(
+    info: DeviceInfo,
+    mm: Process | null,
+    flags: number,
+    makeHandle: () => object,
+  ): KThread<SvmDev> {
+    const iommu = info.iommu;
+    const known =
+      SVM_FLAG_PRIVATE_PASID |
+      SVM_FLAG_SUPERVISOR_MODE |
+      SVM_FLAG_GUEST_MODE |
+      SVM_FLAG_GUEST_PASID;
+    if (!Number.isInteger(flags) || flags < 0 || (flags & ~known) !== 0) {
+      throw kernelError(
+        Errno.EINVAL,
+        `unknown bind flags 0x${flags.toString(16)}; known: PRIVATE_PASID=1, SUPERVISOR_MODE=2`,
+      );
+    }
+    if (flags & (SVM_FLAG_GUEST_MODE | SVM_FLAG_GUEST_PASID)) {
+      throw kernelError(
+        Errno.EINVAL,
+        'SVM_FLAG_GUEST_MODE / SVM_FLAG_GUEST_PASID belong to intel_svm_bind_gpasid (nested SVA), which svasim does not model',
+      );
+    }
+    // 1. IOMMU not SVM-capable.
+    if (!iommu.svmCapable(this.la57)) {
+      throw kernelError(
+        Errno.EOPNOTSUPP,
+        `IOMMU ${iommu.unit.index} is not SVM-capable (needs ecap.PASID and ecap.FLTS${this.la57 ? ', and cap.FL5LP with 5-level paging' : ''})`,
+      );
+    }
+    // 2. pasid_max from the PCI PASID capability.
+    let pasidMax = info.pciMaxPasids;
+    if (pasidMax < 0) {
+      throw kernelError(
+        Errno.EINVAL,
+        `device ${ridName(info.sid)} has no PASID capability (pasidBits 0)`,
+      );
+    }
+    // 3. Supervisor mode: SRS required and mm must be NULL (T-2020).
+    const supervisor = (flags & SVM_FLAG_SUPERVISOR_MODE) !== 0;
+    if (supervisor) {
+      if (!iommu.unit.caps.srs) {
+        throw kernelError(
+          Errno.EINVAL,
+          `IOMMU ${iommu.unit.index} lacks ecap.SRS: supervisor binds are not possible`,
+        );
+      }
+      if (mm !== null) {
+        throw kernelError(
+          Errno.EINVAL,
+          'supervisor PASID with user provided mm: pass null as the process for SVM_FLAG_SUPERVISOR_MODE',
+        );
+      }
+    } else if (mm === null) {
+      throw kernelError(
+        Errno.EINVAL,
+        'a user bind needs a process; pass SVM_FLAG_SUPERVISOR_MODE to bind the kernel address space',
+      );
+    } else if (!mm.alive) {
+      throw kernelError(Errno.EINVAL, `process ${mm.id} has exited; it cannot be bound`);
+    }
+    // 4. Look for an existing, non-private svm of this mm.
+    let svm: IntelSvm | undefined;
+    if (!(flags & SVM_FLAG_PRIVATE_PASID)) {
+      svm = this.svms.find((t) => t.mm === mm && !(t.flags & SVM_FLAG_PRIVATE_PASID));
+      if (svm) {
+        if (svm.pasid >= pasidMax) {
+          throw kernelError(
+            Errno.ENOSPC,
+            `limited PASID width: device ${ridName(info.sid)} supports PASIDs below ${pasidMax}, cannot use existing PASID ${svm.pasid}`,
+          );
+        }
+        const existing = svm.devs.find((d) => d.info === info);
+        if (existing) {
+          existing.users++;
+          return existing;
+        }
+      }
+    }
+    // 5. Enable PASID in the context entry and on the function.
+    yield* iommu.enablePasid(info);
+    const pasidFlags =
+      (supervisor ? PASID_FLAG_SUPERVISOR_MODE : 0) | (this.la57 ? PASID_FLAG_FL5LP : 0);
+    const pgdPfn = (mm ?? this.initMm).pgdPfn;
+    if (!svm) {
+      // 7. New PASID, notifier, PASID entry, global list.
+      pasidMax = Math.min(pasidMax, this.pasidMaxId);
+      const pasid = this.ioasid.alloc(PASID_MIN, pasidMax - 1);
+      const fresh = new IntelSvm(pasid, mm, flags);
+      if (mm) {
+        fresh.notifier = this.makeNotifier(fresh);
+        mm.registerNotifier(fresh.notifier);
+        mm.mmgrab();
+      }
+      try {
+        yield* pasidSetupFirstLevel(info, pgdPfn, pasid, SVA_DID, pasidFlags);
+      } catch (e) {
+        if (mm && fresh.notifier) {
+          mm.unregisterNotifier(fresh.notifier);
+          mm.mmdrop();
+        }
+        this.ioasid.free(pasid);
+        throw e;
+      }
+      this.svms.push(fresh);
+      svm = fresh;
+    } else {
+      // 8. Shared PASID, new device: program this device's entry.
+      yield* pasidSetupFirstLevel(info, pgdPfn, svm.pasid, SVA_DID, pasidFlags);
+    }
+    // 6 + 9. The sdev, linked into the svm.
+    const sdev = new SvmDev(svm, info, makeHandle());
+    svm.devs.push(sdev);
+    this.bonds.set(sdev.handle, sdev);
+    return sdev;
+  }
+
+  /**
+   * `intel_svm_unbind_mm` (spec §2.1): drop one user; at zero tear down the PASID entry,
+   * drain the PRQ for the PASID, and when no device is left free the PASID, unregister the
+   * notifier and remove the svm. Precondition, as in the kernel: the device stopped issuing
+   * DMA and page requests for this PASID.
+   */
+  *unbind(handle: object): KThread<void> {
+    const sdev = this.bonds.get(handle);
+    if (!sdev)
+      throw kernelError(
+        Errno.EINVAL,
+        'handle is not bound (already unbound as many times as bound)',
+      );
+    this.unbinds++;
+    sdev.users--;
+    if (sdev.users > 0) return;
+    const svm = sdev.svm;
+    svm.devs.splice(svm.devs.indexOf(sdev), 1);
+    this.bonds.delete(handle);
+    yield* pasidTearDownEntry(sdev.info, svm.pasid, false);
+    yield* this.drainPrq(sdev.info, svm.pasid);
+    if (svm.devs.length === 0) {
+      this.ioasid.free(svm.pasid);
+      if (svm.mm && svm.notifier) {
+        svm.mm.unregisterNotifier(svm.notifier);
+        svm.mm.mmdrop();
+      }
+      this.svms.splice(this.svms.indexOf(svm), 1);
+    }
+  }
+
+  /**
+   * `intel_svm_drain_prq(dev, pasid)` (spec §4.6, v5.8): wait until no request for the PASID
+   * is left in the software queue, then submit fence-wait + P_IOTLB + P_DEVTLB with a
+   * draining wait, repeated while PRO is set.
+   */
+  *drainPrq(info: DeviceInfo, pasid: number): KThread<void> {
+    if (!info.priEnabled) return;
+    const iommu = info.iommu;
+    const prq = iommu.unit.prq;
+    const u32 = iommu.mem.u32;
+    const PR = PAGE_REQUEST.fields;
+    // Software queue: rescan from the current head after every PRQ-thread pass.
+    for (;;) {
+      iommu.prqComplete.reinit();
+      let head = prq.head;
+      const tail = prq.tail;
+      let pending = false;
+      while (head !== tail) {
+        const dw = prq.slotAddress(head) / 4;
+        if (getField(u32, dw, PR.pasidPresent) && getField(u32, dw, PR.pasid) === pasid) {
+          pending = true;
+          break;
+        }
+        head = (head + 1) % prq.entries;
+      }
+      if (!pending) break;
+      yield iommu.prqComplete;
+    }
+    // Hardware drain (VTD 7.10): v5.8 uses the default domain's DID and qw1 = 0 for the
+    // P_DEVTLB (one page at address 0), as the driver's memset descriptors do.
+    const did = info.domainDid;
+    const descs: Qwords[] = [
+      encodeInvDesc({ type: 'wait', fn: true, statusData: QI_DONE }),
+      encodeInvDesc({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid }),
+      qiDevIotlbPasid(info.sid, info.pfsid, pasid, info.atsQdep, 0, 0),
+    ];
+    for (;;) {
+      iommu.prqComplete.reinit();
+      yield* qiSubmitSync(iommu, descs, QI_OPT_WAIT_DRAIN);
+      if (!prq.pro) break;
+      yield iommu.prqComplete;
+    }
+  }
+
+  /** `intel_svm_get_pasid(handle)`. */
+  getPasid(handle: object): number {
+    const sdev = this.bonds.get(handle);
+    if (!sdev) throw kernelError(Errno.EINVAL, 'handle is not bound');
+    return sdev.svm.pasid;
+  }
+
+  /**
+   * The mm's notifier: range invalidation (spec §5.1, v5.8–v6.5 form) and release on exit
+   * (spec §5.2). Both run synchronously from the mm operation that fired them.
+   */
+  private makeNotifier(svm: IntelSvm): MmuNotifier {
+    return {
+      invalidateRange: (start: number, end: number) => {
+        this.runSync('mmu notifier invalidate_range', this.flushSvmRange(svm, start, end));
+      },
+      release: () => {
+        this.runSync('mmu notifier release', this.mmRelease(svm));
+      },
+    };
+  }
+
+  /**
+   * `intel_invalidate_range` → `intel_flush_svm_range(svm, start, pages, ih = 0)`: for every
+   * bound device, naturally aligned chunks of 4 KiB × roundup_pow_of_two(pages) covering the
+   * range; per chunk a page-selective-within-PASID P_IOTLB and, with ATS, a PASID-based
+   * device-TLB invalidation of the same size.
+   */
+  *flushSvmRange(svm: IntelSvm, start: number, end: number): KThread<void> {
+    const pages = Math.ceil((end - start) / 4096);
+    if (pages <= 0) return;
+    const shift = Math.ceil(Math.log2(pages));
+    const align = 4096 * 2 ** shift;
+    for (const sdev of [...svm.devs]) {
+      const psi = sdev.info.iommu.unit.caps.psi;
+      let s = start - (start % align);
+      const e = Math.ceil((start + pages * 4096) / align) * align;
+      for (; s < e; s += align) {
+        const iommu = sdev.info.iommu;
+        yield* qiSubmitSync(iommu, [
+          psi ? qiPiotlb(sdev.did, svm.pasid, s, 2 ** shift) : qiPiotlb(sdev.did, svm.pasid, 0, -1),
+        ]);
+        if (sdev.devIotlb) {
+          yield* qiSubmitSync(iommu, [
+            qiDevIotlbPasid(sdev.sid, sdev.info.pfsid, svm.pasid, sdev.qdep, s, shift),
+          ]);
+        }
+      }
+    }
+  }
+
+  /**
+   * `intel_mm_release`: tear down every device's entry with fault_ignore (FPD-only entry,
+   * flushes, no drain); bonds, handles and the PASID stay until the driver unbinds.
+   */
+  *mmRelease(svm: IntelSvm): KThread<void> {
+    for (const sdev of [...svm.devs]) {
+      yield* pasidTearDownEntry(sdev.info, svm.pasid, true);
+    }
+  }
+}
