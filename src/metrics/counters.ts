@@ -1,0 +1,169 @@
+/**
+ * Event counters of a run — the `totals` of the JSON report, DESIGN §7.
+ *
+ * The names are the report's totals flattened (`pageResponses.success` …), each at a fixed
+ * index into one `Float64Array`, so hot paths count with `counters.add(Counter.walks)` and
+ * no allocation. The array may be a view into a SharedArrayBuffer; a `Counters` has one
+ * writer (the thread that owns it), and other threads read it only after that thread
+ * finished (final summaries) — no Atomics, because Float64Array has none.
+ *
+ * Float64 counts are exact up to 2^53, far beyond any run's event or byte count.
+ */
+
+/** The report's totals, flattened, in report order. */
+export const COUNTER_NAMES = [
+  'translations',
+  'iotlbHits',
+  'iotlbMisses',
+  'devtlbHits',
+  'devtlbMisses',
+  'walks',
+  'pageRequests',
+  'pageResponses.success',
+  'pageResponses.invalid',
+  'pageResponses.failure',
+  'autoResponses',
+  'prqOverflows',
+  'stopMarkers',
+  'faultRecords',
+  'dmaBytes',
+  'dmaErrors',
+  'jobs',
+  'jobsFailed',
+  'binds',
+  'unbinds',
+  'bindErrors',
+  'invalidations',
+] as const;
+
+/** One flattened counter name. */
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Index of each counter in `COUNTER_NAMES`. */
+export const Counter = {
+  translations: 0,
+  iotlbHits: 1,
+  iotlbMisses: 2,
+  devtlbHits: 3,
+  devtlbMisses: 4,
+  walks: 5,
+  pageRequests: 6,
+  'pageResponses.success': 7,
+  'pageResponses.invalid': 8,
+  'pageResponses.failure': 9,
+  autoResponses: 10,
+  prqOverflows: 11,
+  stopMarkers: 12,
+  faultRecords: 13,
+  dmaBytes: 14,
+  dmaErrors: 15,
+  jobs: 16,
+  jobsFailed: 17,
+  binds: 18,
+  unbinds: 19,
+  bindErrors: 20,
+  invalidations: 21,
+} as const satisfies Record<CounterName, number>;
+
+/** One counter index. */
+export type CounterId = (typeof Counter)[CounterName];
+
+/** Number of counters. */
+export const COUNTER_COUNT = COUNTER_NAMES.length;
+
+/** Bytes one set of counters occupies (for carving views out of a SharedArrayBuffer). */
+export const COUNTERS_BYTES = COUNTER_COUNT * Float64Array.BYTES_PER_ELEMENT;
+
+/** The `totals` object of the JSON report (DESIGN §7), key order as there. */
+export interface CounterTotals {
+  translations: number;
+  iotlbHits: number;
+  iotlbMisses: number;
+  devtlbHits: number;
+  devtlbMisses: number;
+  walks: number;
+  pageRequests: number;
+  pageResponses: { success: number; invalid: number; failure: number };
+  autoResponses: number;
+  prqOverflows: number;
+  stopMarkers: number;
+  faultRecords: number;
+  dmaBytes: number;
+  dmaErrors: number;
+  jobs: number;
+  jobsFailed: number;
+  binds: number;
+  unbinds: number;
+  bindErrors: number;
+  invalidations: number;
+}
+
+/** One set of counters over a Float64Array, indexed by `Counter`. */
+export class Counters {
+  /** The raw values, `COUNTER_COUNT` long, indexed by `Counter`. */
+  readonly values: Float64Array;
+
+  /**
+   * Counters over `values` (exactly `COUNTER_COUNT` elements, e.g. a view into a
+   * SharedArrayBuffer, left as it is) or over a fresh zeroed array.
+   */
+  constructor(values?: Float64Array) {
+    if (values !== undefined && values.length !== COUNTER_COUNT) {
+      throw new Error(`Counters: view has ${values.length} elements, expected ${COUNTER_COUNT}`);
+    }
+    this.values = values ?? new Float64Array(COUNTER_COUNT);
+  }
+
+  /** Adds `n` (default 1) to the counter at `index`. */
+  add(index: CounterId, n = 1): void {
+    this.values[index]! += n;
+  }
+
+  /** Current value of the counter at `index`. */
+  get(index: CounterId): number {
+    return this.values[index]!;
+  }
+
+  /** Adds every counter of `other` into this one. */
+  mergeFrom(other: Counters): void {
+    const a = this.values;
+    const b = other.values;
+    for (let i = 0; i < COUNTER_COUNT; i++) a[i]! += b[i]!;
+  }
+
+  /** Sets every counter to 0. */
+  reset(): void {
+    this.values.fill(0);
+  }
+
+  /** The report's nested `totals` object (a fresh object; the counters keep running). */
+  toTotals(): CounterTotals {
+    const v = this.values;
+    return {
+      translations: v[Counter.translations]!,
+      iotlbHits: v[Counter.iotlbHits]!,
+      iotlbMisses: v[Counter.iotlbMisses]!,
+      devtlbHits: v[Counter.devtlbHits]!,
+      devtlbMisses: v[Counter.devtlbMisses]!,
+      walks: v[Counter.walks]!,
+      pageRequests: v[Counter.pageRequests]!,
+      pageResponses: {
+        success: v[Counter['pageResponses.success']]!,
+        invalid: v[Counter['pageResponses.invalid']]!,
+        failure: v[Counter['pageResponses.failure']]!,
+      },
+      autoResponses: v[Counter.autoResponses]!,
+      prqOverflows: v[Counter.prqOverflows]!,
+      stopMarkers: v[Counter.stopMarkers]!,
+      faultRecords: v[Counter.faultRecords]!,
+      dmaBytes: v[Counter.dmaBytes]!,
+      dmaErrors: v[Counter.dmaErrors]!,
+      jobs: v[Counter.jobs]!,
+      jobsFailed: v[Counter.jobsFailed]!,
+      binds: v[Counter.binds]!,
+      unbinds: v[Counter.unbinds]!,
+      bindErrors: v[Counter.bindErrors]!,
+      invalidations: v[Counter.invalidations]!,
+    };
+  }
+}
