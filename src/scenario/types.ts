@@ -1,0 +1,300 @@
+/**
+ * The scenario of DESIGN §5 as TypeScript types, in two forms:
+ *
+ * - {@link ScenarioInput}: what a user writes (YAML, JSON or code). Every field is optional;
+ *   durations, sizes and rates may be strings with units (`'20ms'`, `'1MiB'`, `'200k/s'`) or
+ *   plain numbers (ns, bytes, per second).
+ * - {@link Scenario}: the resolved form `resolveScenario` returns. Same shape and the same
+ *   field names as the file (so an error path such as `devices[0].pasidBits` names both),
+ *   every field present, every quantity a number: durations in integer ns, sizes in bytes,
+ *   rates per second. The unit of each numeric field is stated on it.
+ *
+ * Field names of DESIGN §5 are binding. Added beside them (all optional, with defaults):
+ * `devices[].rid`, `devices[].atsQdep`, `clients.churn.enabled`, `munmapFraction`,
+ * `mprotectFraction`, `workload.stride`, `workload.zipfTheta`,
+ * `workload.arrival.openLoop.poisson` and `memory.frames`.
+ *
+ * Not here: the cost model's knob names (`cost` is an open record of ns values the cost model
+ * validates) and presets.
+ */
+
+import type { PatternKind } from '../workload/patterns.js';
+
+export { PatternKind } from '../workload/patterns.js';
+
+/** Kernel behaviour profiles (DESIGN §1). */
+export const ScenarioProfile = { V5_8: 'v5.8', CURRENT: 'current' } as const;
+
+/** One of the profile names. */
+export type ScenarioProfile = (typeof ScenarioProfile)[keyof typeof ScenarioProfile];
+
+/** The job operations of an accelerator (DESIGN §5 `workload.op`). */
+export const JobOp = { COPY: 'copy', FILL: 'fill', COMPARE: 'compare' } as const;
+
+/** One of the job operations. */
+export type JobOp = (typeof JobOp)[keyof typeof JobOp];
+
+/** IOTLB replacement policies a scenario may ask for. */
+export const IotlbPolicy = { LRU: 'lru', FIFO: 'fifo', RANDOM: 'random' } as const;
+
+/** One of the IOTLB replacement policies. */
+export type IotlbPolicy = (typeof IotlbPolicy)[keyof typeof IotlbPolicy];
+
+/** The latency kinds of DESIGN §5 (closed set, modelled ns). */
+export const LatencyKind = {
+  ATS_TRANSLATE: 'ats.translate',
+  IOMMU_WALK: 'iommu.walk',
+  PRQ_SERVICE: 'prq.service',
+  PRI_ROUNDTRIP: 'pri.roundtrip',
+  JOB_LATENCY: 'job.latency',
+  INV_IOTLB: 'inv.iotlb',
+  INV_DEVTLB: 'inv.devtlb',
+  UNBIND_DRAIN: 'unbind.drain',
+} as const;
+
+/** One of the latency kinds. */
+export type LatencyKind = (typeof LatencyKind)[keyof typeof LatencyKind];
+
+/**
+ * Statistics a threshold may bound (DESIGN §7 `latency.<kind>`), all in ns; a threshold key
+ * is `<kind>.<stat>`, e.g. `prq.service.p99`.
+ */
+export const ThresholdStat = {
+  MIN: 'min',
+  MEAN: 'mean',
+  P50: 'p50',
+  P90: 'p90',
+  P99: 'p99',
+  P999: 'p999',
+  MAX: 'max',
+} as const;
+
+/** One of the threshold statistics. */
+export type ThresholdStat = (typeof ThresholdStat)[keyof typeof ThresholdStat];
+
+/** A duration as written: a string with a unit (`'500us'`) or a number of ns. */
+export type DurationInput = string | number;
+
+/** A size as written: a string with a unit (`'4KiB'`) or a number of bytes. */
+export type BytesInput = string | number;
+
+/** A rate as written: `'200k/s'` or a number per second. */
+export type RateInput = string | number;
+
+// ---------------------------------------------------------------------------------------------
+// Input form
+
+/** `iommu.iotlb` as written. */
+export interface IotlbInput {
+  entries?: number;
+  assoc?: number;
+  policy?: IotlbPolicy;
+}
+
+/** `iommu` as written. */
+export interface IommuInput {
+  units?: number;
+  pasidBits?: number;
+  srs?: boolean;
+  prqEntries?: number;
+  iotlb?: IotlbInput;
+}
+
+/** One element of `devices` as written. */
+export interface DeviceGroupInput {
+  count?: number;
+  rid?: number;
+  pasidBits?: number;
+  ats?: boolean;
+  atsQdep?: number;
+  pri?: boolean;
+  devtlb?: { entries?: number };
+  priCredits?: number;
+  workQueue?: { depth?: number };
+  blockOnFault?: boolean;
+}
+
+/** `clients.churn` as written. */
+export interface ChurnInput {
+  enabled?: boolean;
+  bindLifetime?: DurationInput;
+  exitWhileBound?: number;
+  munmapFraction?: number;
+  mprotectFraction?: number;
+}
+
+/** `clients` as written. */
+export interface ClientsInput {
+  count?: number;
+  buffers?: { count?: number; size?: BytesInput };
+  churn?: ChurnInput;
+}
+
+/** `workload.arrival` as written: exactly one of the two keys. */
+export type ArrivalInput =
+  | { closedLoop: { queueDepth?: number }; openLoop?: undefined }
+  | { openLoop: { rate?: RateInput; poisson?: boolean }; closedLoop?: undefined };
+
+/** `workload` as written. */
+export interface WorkloadInput {
+  pattern?: PatternKind;
+  op?: JobOp;
+  jobBytes?: BytesInput;
+  stride?: number;
+  zipfTheta?: number;
+  arrival?: ArrivalInput;
+}
+
+/** A scenario as a user writes it: every field optional, units as strings or numbers. */
+export interface ScenarioInput {
+  name?: string;
+  profile?: ScenarioProfile;
+  seed?: number;
+  duration?: DurationInput;
+  iommu?: IommuInput;
+  devices?: DeviceGroupInput[];
+  clients?: ClientsInput;
+  workload?: WorkloadInput;
+  memory?: { frames?: number };
+  cost?: Record<string, DurationInput>;
+  thresholds?: Record<string, DurationInput>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolved form
+
+/** Resolved `iommu.iotlb`. */
+export interface IotlbConfig {
+  /** Total entries. */
+  entries: number;
+  /** Ways per set; divides `entries`. */
+  assoc: number;
+  /** Replacement policy. */
+  policy: IotlbPolicy;
+}
+
+/** Resolved `iommu`: the VT-d units (all units alike). */
+export interface IommuConfig {
+  /** Number of VT-d units. */
+  units: number;
+  /** Supported PASID width (ecap PSS + 1), 1..20. */
+  pasidBits: number;
+  /** ecap SRS: supervisor requests supported. */
+  srs: boolean;
+  /** Page request queue size in 32-byte entries, a power of two ≥ 4. */
+  prqEntries: number;
+  /** IOTLB geometry and policy. */
+  iotlb: IotlbConfig;
+}
+
+/** A resolved group of identical accelerators with consecutive rids. */
+export interface DeviceGroup {
+  /** Accelerators in the group. */
+  count: number;
+  /** Rid of the first accelerator; the others follow at +1 each. */
+  rid: number;
+  /** PASID capability width, 0 (no PASID capability) ..20. */
+  pasidBits: number;
+  /** ATS capability enabled. */
+  ats: boolean;
+  /** ATS Invalidate Queue Depth, 1..32. */
+  atsQdep: number;
+  /** PRI capability enabled (requires `ats`). */
+  pri: boolean;
+  /** Device TLB (ATC) size in entries. */
+  devtlb: { entries: number };
+  /** Outstanding page request allocation. */
+  priCredits: number;
+  /** Work queue size in jobs. */
+  workQueue: { depth: number };
+  /** Jobs wait for a fault to be serviced (true) or fail with a partial completion (false). */
+  blockOnFault: boolean;
+}
+
+/** Resolved `clients.churn`: the life of a client (bind → work → munmap / mprotect → unbind → exit). */
+export interface ChurnConfig {
+  /** Clients unbind, exit and are replaced; false keeps every client bound for the whole run. */
+  enabled: boolean;
+  /** Mean time a client stays bound, ns. */
+  bindLifetime: number;
+  /** Fraction of lifetimes that end with exit while still bound (no unbind), 0..1. */
+  exitWhileBound: number;
+  /** Fraction of lifetimes that munmap a buffer before unbinding, 0..1. */
+  munmapFraction: number;
+  /** Fraction of lifetimes that mprotect a buffer read-only before unbinding, 0..1. */
+  mprotectFraction: number;
+}
+
+/** Resolved `clients`: the SVA client processes. */
+export interface ClientsConfig {
+  /** Processes alive at once. */
+  count: number;
+  /** Buffers per process and the size of each, bytes (a multiple of 4 KiB). */
+  buffers: { count: number; size: number };
+  /** Client churn. */
+  churn: ChurnConfig;
+}
+
+/** Resolved `workload.arrival`: exactly one of the two keys is present. */
+export type ArrivalConfig =
+  | {
+      /** Jobs kept outstanding per client. */
+      closedLoop: { queueDepth: number };
+      openLoop?: undefined;
+    }
+  | {
+      /** Arrivals per second per client; Poisson (exponential gaps) or fixed gaps. */
+      openLoop: { rate: number; poisson: boolean };
+      closedLoop?: undefined;
+    };
+
+/** Resolved `workload`. */
+export interface WorkloadConfig {
+  /** Access pattern over a buffer's pages. */
+  pattern: PatternKind;
+  /** Job operation. */
+  op: JobOp;
+  /** Bytes per job. */
+  jobBytes: number;
+  /** Stride of the `strided` pattern, pages. */
+  stride: number;
+  /** Skew of the `zipf` pattern, ≥ 0. */
+  zipfTheta: number;
+  /** Arrival process. */
+  arrival: ArrivalConfig;
+}
+
+/** A resolved scenario: every field present, quantities in ns, bytes and per second. */
+export interface Scenario {
+  /** Scenario name (reports). */
+  name: string;
+  /** Kernel behaviour profile. */
+  profile: ScenarioProfile;
+  /** Seed of every random stream, 0..2^32 − 1. */
+  seed: number;
+  /** Simulated time to run, ns. */
+  duration: number;
+  /** VT-d units. */
+  iommu: IommuConfig;
+  /** Accelerator groups, rids assigned in order. */
+  devices: DeviceGroup[];
+  /** SVA client processes. */
+  clients: ClientsConfig;
+  /** Jobs the clients submit. */
+  workload: WorkloadConfig;
+  /** Simulated physical memory size in 4 KiB frames. */
+  memory: { frames: number };
+  /** Cost model overrides by name, ns. */
+  cost: Record<string, number>;
+  /** Upper bounds the run must meet, ns, keyed `<latency kind>.<stat>` (`prq.service.p99`). */
+  thresholds: Record<string, number>;
+}
+
+/** One problem found while resolving a scenario: where (`devices[0].pasidBits`) and what. */
+export interface ScenarioProblem {
+  path: string;
+  message: string;
+}
+
+/** The error `resolveScenario` throws: every problem found, not just the first. */
+export type ScenarioError = Error & { code: 'EINVAL'; problems: ScenarioProblem[] };
