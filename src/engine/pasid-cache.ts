@@ -1,0 +1,202 @@
+/**
+ * The PASID cache: decoded scalable-mode PASID-table entries (spec §3.2, §7.2; VTD 6.2.1).
+ *
+ * An entry is keyed by (rid, pasid) — the requester and the PASID the context → PASID
+ * directory → PASID table walk started from — and holds the fields the translation and page
+ * request paths read: present, fpd, did, pgtt, sre, fspm and the frame of FSPTPTR. The did is
+ * the one of the cached PASID entry; PASID-cache invalidations (type 7h) select on it. Set
+ * index: `(pasid XOR rid) mod sets` (both are small integers), so the devices sharing an SVA
+ * PASID spread over sets. Replacement, storage and `EINVAL` validation are those of
+ * {@link SetAssocWays} (see iotlb.ts); nothing allocates per lookup, insert or invalidation.
+ * `insert` takes the fields flat.
+ *
+ * Not modelled: the context cache itself (a context-cache invalidation is mirrored with
+ * {@link PasidCache.invalidateRid}), second-stage fields (SSPTPTR, AW, SSADE), PWSNP/PGSNP,
+ * WPE/EAFE, timing.
+ */
+
+import { type CacheParams, resolveCacheParams, SetAssocWays } from './iotlb.js';
+
+/** PASID-cache params: geometry and policy, with defaults in {@link defaultPasidCacheParams}. */
+export interface PasidCacheParams extends CacheParams {}
+
+/** Defaults: 64 entries, 4-way, LRU. */
+export const defaultPasidCacheParams: PasidCacheParams = Object.freeze({
+  entries: 64,
+  assoc: 4,
+  policy: 'lru',
+});
+
+const FLAG_PRESENT = 1;
+const FLAG_FPD = 2;
+const FLAG_SRE = 4;
+
+/** Set-associative cache of decoded PASID-table entries keyed by (rid, pasid). */
+export class PasidCache {
+  readonly params: PasidCacheParams;
+  /** Lookups that found an entry. */
+  hits = 0;
+  /** Lookups that found none. */
+  misses = 0;
+
+  private readonly ways: SetAssocWays;
+  private readonly setMask: number;
+  private readonly assoc: number;
+  private readonly validBits: Uint8Array;
+  private readonly rid: Int32Array;
+  private readonly pasid: Int32Array;
+  private readonly did: Int32Array;
+  /** FLAG_PRESENT | FLAG_FPD | FLAG_SRE. */
+  private readonly flags: Uint8Array;
+  private readonly pgtt: Uint8Array;
+  private readonly fspm: Uint8Array;
+  private readonly fsptptrPfn: Float64Array;
+
+  /** Validates `params` (`EINVAL`); `rng` in [0, 1) is required for the `random` policy. */
+  constructor(params: Partial<PasidCacheParams> = {}, rng?: () => number) {
+    this.params = resolveCacheParams('pasidCache', defaultPasidCacheParams, params);
+    const { entries, assoc, policy } = this.params;
+    const sets = entries / assoc;
+    this.setMask = sets - 1;
+    this.assoc = assoc;
+    this.ways = new SetAssocWays(sets, assoc, policy, rng);
+    this.validBits = this.ways.valid;
+    this.rid = new Int32Array(entries);
+    this.pasid = new Int32Array(entries);
+    this.did = new Int32Array(entries);
+    this.flags = new Uint8Array(entries);
+    this.pgtt = new Uint8Array(entries);
+    this.fspm = new Uint8Array(entries);
+    this.fsptptrPfn = new Float64Array(entries);
+  }
+
+  /** Valid entries replaced by an insert of another key. */
+  get evictions(): number {
+    return this.ways.evictions;
+  }
+
+  /** Number of valid entries. */
+  get valid(): number {
+    return this.ways.validCount;
+  }
+
+  /** The entry of (rid, pasid), or −1; counts a hit or a miss. */
+  lookup(rid: number, pasid: number): number {
+    const base = ((pasid ^ rid) & this.setMask) * this.assoc;
+    const end = base + this.assoc;
+    for (let e = base; e < end; e++) {
+      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.rid[e] === rid) {
+        this.ways.touch(e);
+        this.hits++;
+        return e;
+      }
+    }
+    this.misses++;
+    return -1;
+  }
+
+  /** PASID entry P bit (bit 0). */
+  presentOf(entry: number): boolean {
+    return (this.flags[entry]! & FLAG_PRESENT) !== 0;
+  }
+
+  /** FPD, fault processing disable (bit 1). */
+  fpdOf(entry: number): boolean {
+    return (this.flags[entry]! & FLAG_FPD) !== 0;
+  }
+
+  /** DID (bits 79:64). */
+  didOf(entry: number): number {
+    return this.did[entry]!;
+  }
+
+  /** PGTT (bits 8:6). */
+  pgttOf(entry: number): number {
+    return this.pgtt[entry]!;
+  }
+
+  /** SRE, supervisor requests enable (bit 128). */
+  sreOf(entry: number): boolean {
+    return (this.flags[entry]! & FLAG_SRE) !== 0;
+  }
+
+  /** FSPM, first-stage paging mode (bits 131:130): 0 4-level, 1 5-level. */
+  fspmOf(entry: number): number {
+    return this.fspm[entry]!;
+  }
+
+  /** Frame of FSPTPTR (bits 191:140), the first-stage root table. */
+  fsptptrPfnOf(entry: number): number {
+    return this.fsptptrPfn[entry]!;
+  }
+
+  /**
+   * Caches the decoded PASID entry of (rid, pasid): overwrites the entry with that key, else
+   * fills a victim. Returns the entry.
+   */
+  insert(
+    rid: number,
+    pasid: number,
+    present: boolean,
+    fpd: boolean,
+    did: number,
+    pgtt: number,
+    sre: boolean,
+    fspm: number,
+    fsptptrPfn: number,
+  ): number {
+    const set = (pasid ^ rid) & this.setMask;
+    const base = set * this.assoc;
+    const end = base + this.assoc;
+    let e = base;
+    for (; e < end; e++) {
+      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.rid[e] === rid) break;
+    }
+    if (e < end) this.ways.refresh(e);
+    else {
+      e = this.ways.victim(set);
+      this.ways.fill(e);
+      this.rid[e] = rid;
+      this.pasid[e] = pasid;
+    }
+    this.did[e] = did;
+    this.flags[e] = (present ? FLAG_PRESENT : 0) | (fpd ? FLAG_FPD : 0) | (sre ? FLAG_SRE : 0);
+    this.pgtt[e] = pgtt;
+    this.fspm[e] = fspm;
+    this.fsptptrPfn[e] = fsptptrPfn;
+    return e;
+  }
+
+  /** PASID-cache invalidate, PASID-selective within domain (spec §7.2, G = 01b). */
+  invalidatePasid(did: number, pasid: number): void {
+    for (let e = 0; e < this.validBits.length; e++) {
+      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.did[e] === did) {
+        this.ways.drop(e);
+      }
+    }
+  }
+
+  /** PASID-cache invalidate, all PASIDs of a domain (spec §7.2, G = 00b). */
+  invalidateDomain(did: number): void {
+    for (let e = 0; e < this.validBits.length; e++) {
+      if (this.validBits[e] === 1 && this.did[e] === did) this.ways.drop(e);
+    }
+  }
+
+  /** PASID-cache invalidate, global (spec §7.2, G = 11b). */
+  invalidateAll(): void {
+    this.ways.clear();
+  }
+
+  /**
+   * Drops every entry of requester `rid`. VT-d requires software to follow a device-selective
+   * context-cache invalidation (type 1h) with a PASID-cache invalidation; this helper lets the
+   * engine model the context entry's PASID-cache entries going with it (a context entry change
+   * makes every PASID entry reached through it stale).
+   */
+  invalidateRid(rid: number): void {
+    for (let e = 0; e < this.validBits.length; e++) {
+      if (this.validBits[e] === 1 && this.rid[e] === rid) this.ways.drop(e);
+    }
+  }
+}
