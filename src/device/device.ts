@@ -1,14 +1,33 @@
 /**
- * An emulated PCIe function as the public API shows it (DESIGN §6 `system.addDevice`): its
- * requester id, PASID capability width, ATS and PRI support, and the VT-d unit it sits
- * behind. The driver's per-device state lives in the kernel layer (`DeviceInfo`).
+ * An emulated PCIe function on the bus (DESIGN §6 `system.addDevice`, spec §4.7): its
+ * requester id, PASID capability width, ATS and PRI, the device TLB (ATC) that device-TLB
+ * invalidations act on, and the raw bus transactions the public API exposes — ATS
+ * translation requests, page requests, untranslated DMA reads and writes — each a fixed-size
+ * message over a link with `pcieLatencyNs` to its VT-d unit.
  *
- * Not modelled yet: the accelerator itself (device TLB, PRI state machine, work queue) and
- * its bus methods (`translate`, `pageRequest`, `dmaRead`, `dmaWrite`), which arrive with the
- * translation engine.
+ * Page group responses are matched against the groups the device has outstanding (by PRG
+ * index, and PASID when one was sent); a response that matches none is discarded and counted
+ * (VTD 7.9, "Unexpected PRG Index"). A Response Failure (or a reserved code) turns PRI off
+ * for the function (spec §4.7).
+ *
+ * Not modelled here: the accelerator's work queue and job engine (see accelerator.ts).
  */
 
 import type { DeviceInfo } from '../kernel/iommu.js';
+import {
+  decodeDevTlbRange,
+  decodePageGroupResponse,
+  encodePageRequest,
+  getField,
+  isResponseFailure,
+  PAGE_GROUP_RESPONSE,
+  type PageGroupResponse,
+  readQwords,
+  writeQwords,
+} from '../layout/index.js';
+import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
+import type { Endpoint, Simulator } from '../sim/simulator.js';
+import { DevTlb } from './devtlb.js';
 
 /** Options of `system.addDevice`. */
 export interface DeviceOptions {
@@ -24,29 +43,364 @@ export interface DeviceOptions {
   readonly atsQdep?: number;
   /** Index of the VT-d unit the device sits behind. Default 0. */
   readonly unit?: number;
+  /** Device TLB entries. Default 32. */
+  readonly devtlbEntries?: number;
 }
 
+/** What a device needs from the machine it is plugged into. */
+export interface BusContext {
+  readonly sim: Simulator;
+  /** Endpoint id of the device's VT-d unit. */
+  readonly unitEndpoint: number;
+  readonly pcieLatencyNs: number;
+  /** Device-side time to process one device-TLB invalidation (sampled). */
+  devtlbInvNs(): number;
+  /** Runs the simulation until `done()` or until nothing is pending. */
+  runUntil(done: () => boolean): void;
+}
+
+/** An ATS completion as the public API returns it. */
+export interface AtsCompletion {
+  readonly status: 'ok' | 'UR';
+  readonly r: boolean;
+  readonly w: boolean;
+  readonly x: boolean;
+  readonly u: boolean;
+  readonly s: boolean;
+  /** Translated (physical) byte address of the page; 0 when R=W=0. */
+  readonly addr: number;
+  /** Size of the translation in bytes (4 KiB or 2 MiB). */
+  readonly size: number;
+}
+
+/** A page request as the public API takes it (spec §4.2 fields, addr a byte address). */
+export interface PageRequestFields {
+  readonly pasid?: number;
+  readonly addr: number;
+  readonly read?: boolean;
+  readonly write?: boolean;
+  readonly exec?: boolean;
+  readonly priv?: boolean;
+  readonly lpig: boolean;
+  readonly prgIndex: number;
+}
+
+/** Bytes of the device's DMA data buffer. */
+export const DEVICE_BUFFER_BYTES = 1 << 20;
+
+const RESP = PAGE_GROUP_RESPONSE.fields;
+
 /** A PCIe function with PASID, ATS and PRI capabilities. */
-export class Device {
+export class Device implements Endpoint {
   readonly rid: number;
   readonly pasidBits: number;
   readonly ats: boolean;
   readonly pri: boolean;
   readonly unit: number;
+  /** Index of the device in the system (counters). */
+  readonly index: number;
   /** Driver state (kernel layer). */
   readonly info: DeviceInfo;
+  /** Endpoint id of the device. */
+  readonly id: number;
+  /** DMA data buffer: DMA reads land here, DMA writes take their bytes from here. */
+  readonly buffer = new Uint8Array(DEVICE_BUFFER_BYTES);
+  /** The ATS translation cache. */
+  readonly devtlb: DevTlb;
+  /** False once a Response Failure turned PRI off (until reset). */
+  priActive = true;
+  /** Page group responses that matched no outstanding group. */
+  unexpectedResponses = 0;
+  /** Device-TLB invalidations processed. */
+  invalidationsReceived = 0;
+  private readonly bus: BusContext;
+  private nextTag = 1;
+  /** Completed bus transactions by tag, until collected. */
+  private readonly replies = new Map<number, number>();
+  /** Outstanding page request groups: prgIndex → pasid (−1 without PASID). */
+  private readonly outstandingGroups = new Map<number, number>();
+  /** Responses delivered for groups, by prgIndex, until collected. */
+  private readonly responses = new Map<number, PageGroupResponse>();
 
-  constructor(options: Required<DeviceOptions>, attach: (dev: Device) => DeviceInfo) {
+  constructor(
+    options: Required<DeviceOptions>,
+    index: number,
+    bus: BusContext,
+    attach: (dev: Device) => DeviceInfo,
+  ) {
     this.rid = options.rid;
     this.pasidBits = options.pasidBits;
     this.ats = options.ats;
     this.pri = options.pri;
     this.unit = options.unit;
+    this.index = index;
+    this.bus = bus;
+    this.devtlb = new DevTlb({ entries: options.devtlbEntries, assoc: options.devtlbEntries });
+    this.id = bus.sim.register(this);
     this.info = attach(this);
   }
 
   /** True while the driver has PASID, ATS and PRI enabled on the function. */
   get enabled(): { pasid: boolean; ats: boolean; pri: boolean } {
     return { pasid: this.info.pasidEnabled, ats: this.info.atsEnabled, pri: this.info.priEnabled };
+  }
+
+  /** Page request groups sent with LPIG=1 and not yet answered. */
+  get outstandingPageRequests(): number {
+    return this.outstandingGroups.size;
+  }
+
+  /** Event entry point: completions, page group responses, device-TLB invalidations. */
+  handle(slot: number, nowNs: number): void {
+    const pool = this.bus.sim.pool;
+    const w = pool.words;
+    const b = pool.base(slot);
+    const kind = w[b + MW.KIND]! & 0xff;
+    switch (kind) {
+      case MsgKind.ATS_CPL:
+      case MsgKind.DMA_CPL:
+        this.replies.set(w[b + MW.TAG]!, slot);
+        return;
+      case MsgKind.PGRP_RESP:
+        this.pageGroupResponse(slot, b + MW.A);
+        return;
+      case MsgKind.DEVTLB_INV: {
+        this.invalidate(b + MW.A);
+        w[b + MW.KIND] = MsgKind.DEVTLB_INV_CPL;
+        w[b + MW.SRC] = this.id;
+        this.bus.sim.send(
+          this.bus.devtlbInvNs() + this.bus.pcieLatencyNs,
+          this.id,
+          this.bus.unitEndpoint,
+          slot,
+        );
+        void nowNs;
+        return;
+      }
+      default:
+        throw new Error(`device ${this.rid.toString(16)}: unexpected message kind ${kind}`);
+    }
+  }
+
+  /** Applies a device-TLB invalidation descriptor (type 3h: every PASID; type 8h: one PASID). */
+  private invalidate(d: number): void {
+    const w = this.bus.sim.pool.words;
+    this.invalidationsReceived++;
+    const [q0, q1] = readQwords(w, d, 2) as [bigint, bigint];
+    const type = Number(q0 & 0xfn);
+    const s = type === 3 ? (q1 & 1n) === 1n : ((q1 >> 11n) & 1n) === 1n;
+    const gi = type === 8 && (q1 & 1n) === 1n;
+    const range = decodeDevTlbRange(Number(q1 >> 12n) * 4096, s);
+    const base = range.base / 4096;
+    const pages = range.pages;
+    if (type === 3 || gi) this.devtlb.invalidateAllPasids(base, pages);
+    else this.devtlb.invalidateRange(Number((q0 >> 32n) & 0xfffffn), base, pages);
+  }
+
+  private pageGroupResponse(slot: number, d: number): void {
+    const pool = this.bus.sim.pool;
+    const w = pool.words;
+    const prgIndex = getField(w, d, RESP.prgIndex);
+    const pp = getField(w, d, RESP.pasidPresent) === 1;
+    const pasid = getField(w, d, RESP.pasid);
+    const expected = this.outstandingGroups.get(prgIndex);
+    if (expected === undefined || (pp && expected !== pasid)) {
+      this.unexpectedResponses++;
+      pool.release(slot);
+      return;
+    }
+    this.outstandingGroups.delete(prgIndex);
+    const resp = decodePageGroupResponse(readQwords(w, d, 4));
+    if (isResponseFailure(resp.code)) this.priActive = false;
+    this.responses.set(prgIndex, resp);
+    pool.release(slot);
+  }
+
+  private request(kind: number, flags: number): { slot: number; b: number; tag: number } {
+    const pool = this.bus.sim.pool;
+    const slot = pool.alloc();
+    const b = pool.base(slot);
+    const tag = this.nextTag++;
+    pool.words[b + MW.KIND] = kind | flags;
+    pool.words[b + MW.TAG] = tag;
+    pool.words[b + MW.SRC] = this.id;
+    return { slot, b, tag };
+  }
+
+  private send(slot: number): void {
+    this.bus.sim.send(this.bus.pcieLatencyNs, this.id, this.bus.unitEndpoint, slot);
+  }
+
+  private await(tag: number): number {
+    this.bus.runUntil(() => this.replies.has(tag));
+    const slot = this.replies.get(tag);
+    if (slot === undefined)
+      throw new Error(`device ${this.rid.toString(16)}: no completion for tag ${tag}`);
+    this.replies.delete(tag);
+    return slot;
+  }
+
+  /** Sends an ATS translation request and waits for its completion (spec §6.1, §4.7). */
+  async translate(req: {
+    pasid: number;
+    addr: number;
+    write?: boolean;
+    exec?: boolean;
+    priv?: boolean;
+  }): Promise<AtsCompletion> {
+    const flags =
+      MsgFlag.PASID |
+      (req.write ? MsgFlag.WRITE : 0) |
+      (req.exec ? MsgFlag.EXEC : 0) |
+      (req.priv ? MsgFlag.PRIV : 0);
+    const { slot, b, tag } = this.request(MsgKind.ATS_REQ, flags);
+    const pool = this.bus.sim.pool;
+    pool.words[b + MW.A] = req.pasid;
+    pool.setWide(b + MW.A + 1, Math.floor(req.addr / 4096));
+    pool.words[b + MW.A + 3] = this.rid;
+    this.send(slot);
+    const r = this.await(tag);
+    const rb = pool.base(r);
+    const w = pool.words;
+    const ok = w[rb + MW.A] === CplStatus.SUCCESS;
+    const perms = ok ? w[rb + MW.A + 3]! : 0;
+    const pfn = pool.getWide(rb + MW.A + 1);
+    const size = w[rb + MW.A + 4] === 1 ? 2 << 20 : 4096;
+    pool.release(r);
+    return {
+      status: ok ? 'ok' : 'UR',
+      r: (perms & Perm.R) !== 0,
+      w: (perms & Perm.W) !== 0,
+      x: (perms & Perm.X) !== 0,
+      u: (perms & Perm.U) !== 0,
+      s: (perms & Perm.S) !== 0,
+      addr: perms ? pfn * 4096 : 0,
+      size,
+    };
+  }
+
+  /**
+   * Sends a page request without waiting (`pageRequest` waits). An LPIG=1 request with R or
+   * W set opens an outstanding group until its response arrives; returns false when PRI is
+   * off for the function (the request is not sent).
+   */
+  postPageRequest(req: PageRequestFields): boolean {
+    if (!Number.isInteger(req.prgIndex) || req.prgIndex < 0 || req.prgIndex > 511) {
+      throw Object.assign(new Error(`prgIndex must be 0..511 (9 bits), got ${req.prgIndex}`), {
+        code: 'EINVAL',
+      });
+    }
+    if (!this.priActive || !this.info.priEnabled) return false;
+    const pool = this.bus.sim.pool;
+    const slot = pool.alloc();
+    const b = pool.base(slot);
+    pool.words[b + MW.KIND] = MsgKind.PAGE_REQ;
+    pool.words[b + MW.SRC] = this.id;
+    const qw = encodePageRequest({
+      pasidPresent: req.pasid !== undefined,
+      rid: this.rid,
+      pasid: req.pasid ?? 0,
+      exeReq: req.exec ?? false,
+      pmReq: req.priv ?? false,
+      rdReq: req.read ?? false,
+      wrReq: req.write ?? false,
+      lpig: req.lpig,
+      prgIndex: req.prgIndex,
+      addr: Math.floor(req.addr / 4096) * 4096,
+    });
+    writeQwords(pool.words, b + MW.A, qw);
+    if (req.lpig && (req.read || req.write))
+      this.outstandingGroups.set(req.prgIndex, req.pasid ?? -1);
+    this.send(slot);
+    return true;
+  }
+
+  /** The response delivered for group `prgIndex`, once (undefined until it arrives). */
+  takeResponse(prgIndex: number): PageGroupResponse | undefined {
+    const r = this.responses.get(prgIndex);
+    this.responses.delete(prgIndex);
+    return r;
+  }
+
+  /**
+   * Sends a page request; resolves to the decoded page group response, or null when none
+   * comes (LPIG=0, a stop marker, a dropped request, PRI turned off).
+   */
+  async pageRequest(req: PageRequestFields): Promise<PageGroupResponse | null> {
+    if (!this.postPageRequest(req)) return null;
+    if (!req.lpig || !(req.read || req.write)) {
+      this.bus.runUntil(() => false);
+      return null;
+    }
+    this.bus.runUntil(() => this.responses.has(req.prgIndex));
+    return this.takeResponse(req.prgIndex) ?? null;
+  }
+
+  private dma(
+    pasid: number,
+    addr: number,
+    length: number,
+    offset: number,
+    write: boolean,
+  ): boolean {
+    const { slot, b, tag } = this.request(
+      MsgKind.DMA_REQ,
+      MsgFlag.PASID | (write ? MsgFlag.WRITE : 0),
+    );
+    const pool = this.bus.sim.pool;
+    pool.words[b + MW.A] = pasid;
+    pool.setWide(b + MW.A + 1, addr);
+    pool.words[b + MW.A + 3] = length;
+    pool.words[b + MW.A + 4] = offset;
+    pool.words[b + MW.A + 5] = this.rid;
+    this.send(slot);
+    const r = this.await(tag);
+    const ok = pool.words[pool.base(r) + MW.A] === CplStatus.SUCCESS;
+    pool.release(r);
+    return ok;
+  }
+
+  private checkLength(length: number): void {
+    if (!Number.isInteger(length) || length <= 0 || length > DEVICE_BUFFER_BYTES) {
+      throw Object.assign(
+        new Error(`DMA length must be 1..${DEVICE_BUFFER_BYTES} bytes, got ${length}`),
+        { code: 'EINVAL' },
+      );
+    }
+  }
+
+  /** Untranslated DMA read, split per page: `{ status: 'ok', data }` or `{ status: 'UR' }`. */
+  async dmaRead(req: {
+    pasid: number;
+    addr: number;
+    length: number;
+  }): Promise<{ status: 'ok'; data: Uint8Array } | { status: 'UR' }> {
+    this.checkLength(req.length);
+    let done = 0;
+    while (done < req.length) {
+      const a = req.addr + done;
+      const n = Math.min(req.length - done, 4096 - (a % 4096));
+      if (!this.dma(req.pasid, a, n, done, false)) return { status: 'UR' };
+      done += n;
+    }
+    return { status: 'ok', data: this.buffer.slice(0, req.length) };
+  }
+
+  /** Untranslated DMA write, split per page: `{ status: 'ok' }` or `{ status: 'UR' }`. */
+  async dmaWrite(req: {
+    pasid: number;
+    addr: number;
+    data: Uint8Array;
+  }): Promise<{ status: 'ok' } | { status: 'UR' }> {
+    this.checkLength(req.data.length);
+    this.buffer.set(req.data, 0);
+    let done = 0;
+    while (done < req.data.length) {
+      const a = req.addr + done;
+      const n = Math.min(req.data.length - done, 4096 - (a % 4096));
+      if (!this.dma(req.pasid, a, n, done, true)) return { status: 'UR' };
+      done += n;
+    }
+    return { status: 'ok' };
   }
 }

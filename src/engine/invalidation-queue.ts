@@ -2,38 +2,55 @@
  * The VT-d invalidation queue, hardware side (spec §7; VTD 6.5.2).
  *
  * Software writes 256-bit descriptors into a ring in (simulated) physical memory and moves
- * the tail register IQT; hardware fetches from IQH up to IQT, checks each descriptor's type
- * and reserved bits, and executes it. This model fetches and executes at the doorbell
- * (IQT write): every descriptor completes in order at once. Invalidation Wait writes its
- * status data to the status address in memory and signals {@link statusWritten}, which is
- * what the kernel's `qi_submit_sync` waits for.
+ * the tail register IQT; hardware fetches from IQH, checks type and reserved bits, and
+ * executes descriptors one after another in modelled time (QEMU `vtd_process_inv_desc`
+ * shape: fetch, check, dispatch per type). The effect of each descriptor is applied when it
+ * completes, through {@link InvalidationTargets}. Device-TLB invalidations are sent to the
+ * device and complete when its completion message returns; an Invalidation Wait completes
+ * only after every earlier descriptor (device-TLB completions included), then writes its
+ * status data to memory and signals {@link statusWritten}, which `qi_submit_sync` waits on.
  *
- * Errors (VTD 6.5.2.11): a descriptor with an unknown type or reserved bits set raises IQE
- * in FSTS; the head stops at it and nothing further is fetched until software clears IQE.
+ * Errors (VTD 6.5.2.11): a descriptor with an unknown type or reserved bits set raises IQE;
+ * the head stops at it and nothing further is fetched until software clears IQE.
  *
- * Not modelled yet: execution latency, the IOTLB / PASID-cache / device-TLB effects of each
- * descriptor (the caches they act on belong to the translation engine), device-TLB
- * invalidation time-out (ITE) and invalid completion (ICE), the completion interrupt (IF).
+ * Not modelled: device-TLB invalidation time-out (ITE), invalid completion (ICE), the
+ * completion interrupt (IF), concurrent execution of independent invalidations.
  */
 
 import {
   checkInvDesc,
   decodeInvDesc,
+  getField,
   INV_DESC_BYTES,
   type InvDesc,
+  invDescCodeU32,
+  isInvDescValidU32,
+  QI_IWD_TYPE,
+  QI_PGRP_RESP_TYPE,
   readQwords,
+  WAIT_DESC,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
 
 /** One executed descriptor as it appears in `iommu.invalidationLog`. */
-export type InvLogEntry = InvDesc & { readonly raw: readonly bigint[] };
+export type InvLogEntry = InvDesc & { readonly raw: readonly bigint[]; readonly timeNs: number };
 
-/** Where the executed descriptors act; the translation engine provides the real targets. */
+/** What executing a descriptor does; the unit wires the caches and devices behind it. */
 export interface InvalidationTargets {
-  /** A page group response (type 9h) to deliver to the device with requester id `rid`. */
-  pageGroupResponse?(desc: InvLogEntry): void;
+  /**
+   * Applies descriptor `code` whose words start at dword `dw` of memory; returns its
+   * modelled latency in ns. Device-TLB invalidations return the time to issue the request
+   * and call `qi.devtlbIssued()`; their completion arrives through `qi.devtlbCompleted()`.
+   */
+  execute(code: number, u32: Uint32Array, dw: number, nowNs: number): number;
+  /** Schedules the queue's next step after `delayNs`. */
+  schedule(delayNs: number): void;
+  /** Current simulated time. */
+  now(): number;
 }
+
+const W = WAIT_DESC.fields;
 
 /** Hardware state of one invalidation queue. */
 export class InvalidationQueue {
@@ -47,16 +64,28 @@ export class InvalidationQueue {
   iqe = false;
   /** Why the last IQE was raised (for error messages). */
   iqeReason = '';
-  /** Every descriptor executed, in order, with its raw qwords. */
+  /** Keep decoded descriptors in {@link log} (costs an allocation per descriptor). */
+  logging = true;
+  /** Every descriptor executed, in order, with its raw qwords, while logging is on. */
   readonly log: InvLogEntry[] = [];
-  /** Completes after every status write of an Invalidation Wait; re-armed by waiters. */
+  /** Descriptors executed. */
+  executed = 0;
+  /** Completes after every status write of an Invalidation Wait and on IQE; re-armed by waiters. */
   readonly statusWritten = new Completion();
-
+  /** Device-TLB invalidations sent and not yet completed. */
+  private devtlbPending = 0;
+  /** A step is scheduled or the queue waits for device-TLB completions. */
+  private busy = false;
+  private waitingForDevtlb = false;
   private readonly mem: PhysicalMemory;
-  private readonly targets: InvalidationTargets;
+  private targets: InvalidationTargets | null = null;
 
-  constructor(mem: PhysicalMemory, targets: InvalidationTargets = {}) {
+  constructor(mem: PhysicalMemory) {
     this.mem = mem;
+  }
+
+  /** Connects the queue to what its descriptors act on. */
+  attach(targets: InvalidationTargets): void {
     this.targets = targets;
   }
 
@@ -68,20 +97,20 @@ export class InvalidationQueue {
     this.tail = 0;
   }
 
-  /** Software writes IQT: hardware fetches and executes every descriptor up to it. */
+  /** Software writes IQT: hardware starts fetching if idle. */
   writeTail(tail: number): void {
     if (!Number.isInteger(tail) || tail < 0 || tail >= this.entries) {
       throw new Error(`IQT write out of range: ${tail} (queue of ${this.entries} descriptors)`);
     }
     this.tail = tail;
-    this.process();
+    this.kick();
   }
 
   /** Software clears FSTS.IQE (write 1 to clear): fetching resumes at the head. */
   clearIqe(): void {
     this.iqe = false;
     this.iqeReason = '';
-    this.process();
+    this.kick();
   }
 
   /** Byte address of descriptor slot `index`. */
@@ -89,29 +118,85 @@ export class InvalidationQueue {
     return this.basePfn * 4096 + index * INV_DESC_BYTES;
   }
 
-  private process(): void {
-    const u32 = this.mem.u32;
-    let wroteStatus = false;
-    while (!this.iqe && this.head !== this.tail) {
-      const raw = readQwords(u32, this.slotAddress(this.head) / 4, 4);
-      const problem = checkInvDesc(raw);
-      if (problem) {
-        this.iqe = true;
-        this.iqeReason = problem.message;
-        break;
-      }
-      const desc = decodeInvDesc(raw);
-      const entry = Object.freeze({ ...desc, raw: Object.freeze(raw) }) as InvLogEntry;
-      this.log.push(entry);
-      if (desc.type === 'wait' && desc.sw) {
-        // Status write: 32-bit status data to the 4-byte aligned status address (VTD 6.5.2.8).
-        u32[desc.statusAddr / 4] = desc.statusData >>> 0;
-        wroteStatus = true;
-      } else if (desc.type === 'page-group-response') {
-        this.targets.pageGroupResponse?.(entry);
-      }
-      this.head = (this.head + 1) % this.entries;
+  /** A device-TLB invalidation was sent to a device. */
+  devtlbIssued(): void {
+    this.devtlbPending++;
+  }
+
+  /** A device-TLB invalidation completion arrived. */
+  devtlbCompleted(): void {
+    if (this.devtlbPending <= 0)
+      throw new Error('device-TLB invalidation completion without a pending request');
+    this.devtlbPending--;
+    if (this.devtlbPending === 0 && this.waitingForDevtlb) {
+      this.waitingForDevtlb = false;
+      this.step();
     }
-    if (wroteStatus) this.statusWritten.complete();
+  }
+
+  private kick(): void {
+    if (this.busy || this.iqe || this.head === this.tail) return;
+    this.busy = true;
+    if (this.targets) this.targets.schedule(0);
+    else this.runUnattached();
+  }
+
+  /** Without targets (a bare queue) descriptors complete at once. */
+  private runUnattached(): void {
+    while (this.busy) this.step();
+  }
+
+  /** Executes the descriptor at the head; called by the unit's timer. */
+  step(): void {
+    if (this.iqe || this.head === this.tail) {
+      this.busy = false;
+      return;
+    }
+    const u32 = this.mem.u32;
+    const dw = this.slotAddress(this.head) / 4;
+    if (!isInvDescValidU32(u32, dw)) {
+      const problem = checkInvDesc(readQwords(u32, dw, 4));
+      this.iqe = true;
+      this.iqeReason = problem?.message ?? 'invalid descriptor';
+      this.busy = false;
+      // The kernel's qi_submit_sync polls the fault status while it spins: wake it.
+      this.statusWritten.complete();
+      return;
+    }
+    const code = invDescCodeU32(u32, dw);
+    if (code === QI_IWD_TYPE && this.devtlbPending > 0) {
+      // An Invalidation Wait completes only after every earlier descriptor completed.
+      this.waitingForDevtlb = true;
+      return;
+    }
+    const now = this.targets ? this.targets.now() : 0;
+    if (this.logging) {
+      const raw = readQwords(u32, dw, 4);
+      this.log.push(
+        Object.freeze({
+          ...decodeInvDesc(raw),
+          raw: Object.freeze(raw),
+          timeNs: now,
+        }) as InvLogEntry,
+      );
+    }
+    this.executed++;
+    let latency = 0;
+    if (code === QI_IWD_TYPE) {
+      if (getField(u32, dw, W.sw)) {
+        // Status write: 32-bit status data to the 4-byte aligned status address (VTD 6.5.2.8).
+        u32[getField(u32, dw, W.statusAddr)] = getField(u32, dw, W.statusData) >>> 0;
+        this.statusWritten.complete();
+      }
+    } else if (this.targets) {
+      latency = this.targets.execute(code, u32, dw, now);
+    } else if (code === QI_PGRP_RESP_TYPE) {
+      // a bare queue has nobody to deliver responses to
+    }
+    this.head = (this.head + 1) % this.entries;
+    if (this.targets) {
+      if (this.head === this.tail) this.busy = false;
+      else this.targets.schedule(latency);
+    }
   }
 }

@@ -1,24 +1,53 @@
 /**
- * One VT-d remapping unit (DMAR unit): capability registers, the root-table address, the
- * invalidation queue, the page request queue — wiring only; each hardware unit lives in its
- * own file (spec §1, §4.1, §7).
+ * One VT-d remapping unit (DMAR unit): capability registers, RTADDR, and the wiring of its
+ * hardware units — translation pipeline (PASID cache, IOTLB, paging-structure cache, walker),
+ * page request queue, fault recording, invalidation queue (spec §1, §4.1, §6, §7). It is an
+ * event endpoint: devices send it ATS translation requests, untranslated and translated DMA,
+ * page requests and device-TLB invalidation completions over links with `pcieLatencyNs`.
  *
  * The capabilities are the subset the SVA paths read (spec §1): ecap.PASID, ecap.PSS (PASID
  * size: `max_pasids = 2 << PSS`), ecap.SRS, ecap.FLTS, ecap.SMPWC, ecap.PDS, cap.CM (caching
  * mode), cap.PSI (page-selective invalidation), cap.FL5LP, cap.FL1GP.
  *
- * Not modelled yet: the translation path (context/PASID walk, PASID cache, IOTLB, walker),
- * page request reception and fault recording — they arrive with the translation engine.
+ * Not modelled: requests without PASID, interrupt remapping, posted interrupts, the
+ * performance-monitoring unit, register-based invalidation.
  */
 
-import type { PhysicalMemory } from '../mem/index.js';
 import {
-  InvalidationQueue,
-  type InvalidationTargets,
-  type InvLogEntry,
-} from './invalidation-queue.js';
+  CONTEXT_CACHE_INV,
+  CONTEXT_ENTRY,
+  FaultReason,
+  getField,
+  PAGE_GROUP_RESPONSE,
+  PAGE_REQUEST,
+  PASID_CACHE_INV,
+  PASID_DIR_ENTRY,
+  PASID_ENTRY,
+  PageResponseCode,
+  PIOTLB_INV,
+  QI_CC_TYPE,
+  QI_DEIOTLB_TYPE,
+  QI_DIOTLB_TYPE,
+  QI_EIOTLB_TYPE,
+  QI_GRAN_PSI_PASID,
+  QI_PC_ALL_PASIDS,
+  QI_PC_PASID_SEL,
+  QI_PC_TYPE,
+  QI_PGRP_RESP_TYPE,
+  setField,
+} from '../layout/index.js';
+import type { PhysicalMemory } from '../mem/index.js';
+import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
+import type { Endpoint, Simulator } from '../sim/simulator.js';
+import { FaultRecorder } from './fault-recording.js';
+import { InvalidationQueue, type InvLogEntry } from './invalidation-queue.js';
+import { Iotlb, type IotlbParams } from './iotlb.js';
+import { PasidCache } from './pasid-cache.js';
 import { PageRequestQueue } from './prq.js';
-import { pasidEntryAddress } from './walk.js';
+import { PagingStructureCache } from './psc.js';
+import { TranslationPipeline, Xlate } from './translate.js';
+import { contextEntryAddress, pasidEntryAddress, pasidEntryAddressIn } from './walk.js';
+import { FirstLevelWalker } from './walker.js';
 
 /** Capability settings of a unit; every field has a default in {@link defaultUnitCaps}. */
 export interface VtdUnitCaps {
@@ -42,6 +71,8 @@ export interface VtdUnitCaps {
   readonly fl5lp: boolean;
   /** cap.FL1GP: 1 GiB first-stage pages supported. */
   readonly fl1gp: boolean;
+  /** cap.NFR + 1: number of fault recording registers. */
+  readonly faultRecords: number;
 }
 
 /** Defaults: a Sapphire Rapids-class unit with SVA (20-bit PASIDs, SRS, FLTS, PDS). */
@@ -56,37 +87,146 @@ export const defaultUnitCaps: VtdUnitCaps = Object.freeze({
   psi: true,
   fl5lp: true,
   fl1gp: true,
+  faultRecords: 8,
 });
 
-/** A VT-d remapping unit. */
-export class VtdUnit {
-  /** RTADDR: frame of the (scalable-mode) root table, programmed by the driver. */
-  rootTablePfn = 0;
-  /** The invalidation queue. */
-  readonly qi: InvalidationQueue;
-  /** The page request queue. */
-  readonly prq = new PageRequestQueue();
+/** Modelled-time knobs the unit uses (from the cost model). */
+export interface UnitTiming {
+  readonly pcieLatencyNs: number;
+  readonly iotlbLookupNs: number;
+  readonly pasidCacheMissNs: number;
+  readonly walkLevelNs: number;
+  readonly walkers: number;
+  readonly memReadNs: number;
+  readonly dmaBytesPerNs: number;
+  readonly prqWriteNs: number;
+  readonly irqLatencyNs: number;
+  /** Latency of one IOTLB / PASID-cache / context-cache invalidation descriptor. */
+  sampleInvIotlbNs(): number;
+}
 
+/** Cache sizes of a unit. */
+export interface UnitCacheParams {
+  readonly iotlb: IotlbParams;
+  readonly pasidCache: { readonly entries: number; readonly assoc: number };
+  readonly psc: { readonly entries: number; readonly assoc: number };
+}
+
+/** Observers the unit reports to (counters and latency recorders live outside the model). */
+export interface UnitObserver {
+  /** A request from device `dev` (index in registration order) was translated. */
+  translation(dev: number, hit: boolean, walkNs: number): void;
+  pageRequest(dev: number): void;
+  autoResponse(dev: number, code: number): void;
+  prqOverflow(dev: number): void;
+  faultRecorded(dev: number): void;
+  dma(dev: number, bytes: number, ok: boolean): void;
+  invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
+  /** A DMA reached frame `pfn` through (rid, pasid) at this time: the invariant checker's hook. */
+  dmaAccess?(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void;
+}
+
+const QI_STEP = 0;
+const FAULT_IRQ = 1;
+const PRQ_IRQ = 2;
+
+const PR = PAGE_REQUEST.fields;
+const RESP = PAGE_GROUP_RESPONSE.fields;
+const PI = PIOTLB_INV.fields;
+const PC = PASID_CACHE_INV.fields;
+const CC = CONTEXT_CACHE_INV.fields;
+const CE = CONTEXT_ENTRY.fields;
+const DE = PASID_DIR_ENTRY.fields;
+const PE = PASID_ENTRY.fields;
+
+/** A device as the unit knows it: where to send messages and where its DMA data lives. */
+interface AttachedDevice {
+  readonly endpoint: number;
+  readonly index: number;
+  readonly buffer: Uint8Array;
+}
+
+/** A VT-d remapping unit. */
+export class VtdUnit implements Endpoint {
   /** Index of the unit in the system (`system.iommus[index]`). */
   readonly index: number;
   readonly caps: VtdUnitCaps;
+  /** Endpoint id (also the event source id) of the unit. */
+  readonly id: number;
+  readonly qi: InvalidationQueue;
+  readonly prq = new PageRequestQueue();
+  readonly faults: FaultRecorder;
+  readonly pipeline: TranslationPipeline;
+  readonly iotlb: Iotlb;
+  readonly pasidCache: PasidCache;
+  readonly psc: PagingStructureCache;
+  readonly walker: FirstLevelWalker;
+  /** Time each PRQ slot was written (for prq.service). */
+  readonly prqStamp: Float64Array;
+  /** Called when a page request event is raised (the kernel's PRQ interrupt). */
+  onPrqEvent: () => void = () => {};
+  /** Called when a fault event is raised (the kernel's dmar_fault interrupt). */
+  onFaultEvent: () => void = () => {};
+  observer: UnitObserver | null = null;
   private readonly mem: PhysicalMemory;
+  private readonly sim: Simulator;
+  private readonly timing: UnitTiming;
+  private readonly byRid = new Map<number, AttachedDevice>();
+  private readonly byEndpoint = new Map<number, AttachedDevice>();
 
   constructor(
     index: number,
     caps: VtdUnitCaps,
     mem: PhysicalMemory,
-    targets?: InvalidationTargets,
+    sim: Simulator,
+    timing: UnitTiming,
+    caches: UnitCacheParams,
+    prqEntries: number,
   ) {
-    this.index = index;
-    this.caps = caps;
-    this.mem = mem;
     if (!Number.isInteger(caps.pasidBits) || caps.pasidBits < 1 || caps.pasidBits > 20) {
       throw Object.assign(new Error(`iommu.pasidBits must be 1..20, got ${caps.pasidBits}`), {
         code: 'EINVAL',
       });
     }
-    this.qi = new InvalidationQueue(mem, targets);
+    this.index = index;
+    this.caps = caps;
+    this.mem = mem;
+    this.sim = sim;
+    this.timing = timing;
+    this.id = sim.register(this);
+    this.faults = new FaultRecorder(caps.faultRecords);
+    this.iotlb = new Iotlb(caches.iotlb);
+    this.pasidCache = new PasidCache(caches.pasidCache);
+    this.psc = new PagingStructureCache(caches.psc);
+    this.walker = new FirstLevelWalker(mem, this.psc, timing.walkers, timing.walkLevelNs);
+    this.pipeline = new TranslationPipeline(
+      mem,
+      caps,
+      timing,
+      this.iotlb,
+      this.pasidCache,
+      this.walker,
+    );
+    this.qi = new InvalidationQueue(mem);
+    this.qi.attach({
+      execute: (code, u32, dw, now) => this.executeInvalidation(code, u32, dw, now),
+      schedule: (delay) => sim.timer(delay, this.id, this.id, QI_STEP),
+      now: () => sim.nowNs,
+    });
+    this.prqStamp = new Float64Array(prqEntries);
+    this.prqEntriesConfigured = prqEntries;
+  }
+
+  /** PRQ size the unit was built with (the driver programs PQA with it). */
+  readonly prqEntriesConfigured: number;
+
+  /** RTADDR: frame of the scalable-mode root table, programmed by the driver. */
+  get rootTablePfn(): number {
+    return this.pipeline.rootTablePfn;
+  }
+
+  set rootTablePfn(pfn: number) {
+    this.pipeline.rootTablePfn = pfn;
   }
 
   /** `iommu.max_pasids = 2 << ecap.PSS` (0 without PASID support). */
@@ -94,9 +234,21 @@ export class VtdUnit {
     return this.caps.pasid ? 2 ** this.caps.pasidBits : 0;
   }
 
+  /** Connects a device: its requester id, endpoint, index for counters and DMA data buffer. */
+  attachDevice(rid: number, endpoint: number, index: number, buffer: Uint8Array): void {
+    const d = { endpoint, index, buffer };
+    this.byRid.set(rid, d);
+    this.byEndpoint.set(endpoint, d);
+  }
+
   /** Decoded invalidation descriptors in execution order, each with its raw qwords. */
   get invalidationLog(): readonly InvLogEntry[] {
     return this.qi.log;
+  }
+
+  /** Every fault hardware recorded: `{ reason, sid, pasidPresent, pasid, addr, write, timeNs }`. */
+  get faultRecords() {
+    return this.faults.records;
   }
 
   /** PRQ registers: `{ entries, head, tail, ppr, pro }`. */
@@ -106,16 +258,7 @@ export class VtdUnit {
 
   /** The eight raw qwords (bigint) of `device`'s PASID-table entry for `pasid` (DESIGN §6). */
   pasidEntry(device: { readonly rid: number }, pasid: number): bigint[] {
-    return this.pasidEntryRaw(device.rid, pasid);
-  }
-
-  /**
-   * The eight raw qwords of the PASID-table entry that hardware would use for (rid, pasid),
-   * found by walking root → context → PASID directory → PASID table in memory; eight zero
-   * qwords when any level is not present.
-   */
-  pasidEntryRaw(rid: number, pasid: number): bigint[] {
-    const addr = pasidEntryAddress(this.mem, this.rootTablePfn, rid, pasid);
+    const addr = pasidEntryAddress(this.mem, this.rootTablePfn, device.rid, pasid);
     const out: bigint[] = [];
     for (let q = 0; q < 8; q++) {
       if (addr < 0) {
@@ -126,5 +269,359 @@ export class VtdUnit {
       out.push((BigInt(this.mem.u32[i + 1]!) << 32n) | BigInt(this.mem.u32[i]!));
     }
     return out;
+  }
+
+  /** Event entry point: messages from devices and the unit's own timers. */
+  handle(arg: number, nowNs: number): void {
+    if (arg < 0) {
+      const code = -1 - arg;
+      if (code === QI_STEP) this.qi.step();
+      else if (code === FAULT_IRQ) {
+        this.faults.service();
+        this.onFaultEvent();
+      } else if (code === PRQ_IRQ) this.onPrqEvent();
+      return;
+    }
+    const pool = this.sim.pool;
+    const w = pool.words;
+    const b = pool.base(arg);
+    const kind = w[b + MW.KIND]! & 0xff;
+    const dev = this.byEndpoint.get(w[b + MW.SRC]!);
+    if (!dev)
+      throw new Error(
+        `VT-d unit ${this.index}: message kind ${kind} from unknown endpoint ${w[b + MW.SRC]}`,
+      );
+    switch (kind) {
+      case MsgKind.ATS_REQ:
+        this.atsRequest(arg, b, dev, nowNs);
+        return;
+      case MsgKind.DMA_REQ:
+        this.dmaRequest(arg, b, dev, nowNs);
+        return;
+      case MsgKind.PAGE_REQ:
+        this.pageRequest(arg, b, dev, nowNs);
+        return;
+      case MsgKind.DEVTLB_INV_CPL: {
+        const issued = pool.getWide(b + MW.B);
+        pool.release(arg);
+        this.observer?.invalidation('devtlb', nowNs - issued);
+        this.qi.devtlbCompleted();
+        return;
+      }
+      default:
+        throw new Error(`VT-d unit ${this.index}: unexpected message kind ${kind}`);
+    }
+  }
+
+  /** ATS translation request → completion (spec §6.1 "ATS translation req" column, §4.7). */
+  private atsRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
+    const pool = this.sim.pool;
+    const w = pool.words;
+    const flags = w[b]!;
+    const pasid = w[b + MW.A]!;
+    const vpn = pool.getWide(b + MW.A + 1);
+    const rid = w[b + MW.A + 3]!;
+    const write = (flags & MsgFlag.WRITE) !== 0;
+    const priv = (flags & MsgFlag.PRIV) !== 0;
+    const p = this.pipeline;
+    const cls = p.translate(rid, pasid, vpn, write, priv, nowNs);
+    this.observer?.translation(dev.index, p.outHit, p.outWalkNs);
+    w[b + MW.KIND] = MsgKind.ATS_CPL;
+    if (cls === Xlate.UR) {
+      w[b + MW.A] = CplStatus.UR;
+      w[b + MW.A + 3] = 0;
+    } else {
+      // Success: R=W=0 for a fault (S0), else the effective permissions (Seff).
+      w[b + MW.A] = CplStatus.SUCCESS;
+      pool.setWide(b + MW.A + 1, cls === Xlate.OK ? p.outPfn : 0);
+      w[b + MW.A + 3] = cls === Xlate.OK ? p.outPerms : 0;
+      w[b + MW.A + 4] = cls === Xlate.OK ? p.outSize : 0;
+    }
+    this.sim.send(p.outReadyNs - nowNs + this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+  }
+
+  /** Untranslated or translated DMA: moves real bytes, or UR with a fault record. */
+  private dmaRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
+    const pool = this.sim.pool;
+    const w = pool.words;
+    const flags = w[b]!;
+    const pasid = w[b + MW.A]!;
+    const addr = pool.getWide(b + MW.A + 1);
+    const length = w[b + MW.A + 3]!;
+    const offset = w[b + MW.A + 4]!;
+    const rid = w[b + MW.A + 5]!;
+    const write = (flags & MsgFlag.WRITE) !== 0;
+    const vpn = Math.floor(addr / 4096);
+    const pageOff = addr % 4096;
+    let ok: boolean;
+    let ready: number;
+    let pfn: number;
+    if (length === 0 || pageOff + length > 4096) {
+      throw new Error(
+        `DMA of ${length} bytes at ${addr.toString(16)} crosses a page: devices split DMA per page`,
+      );
+    }
+    if ((flags & MsgFlag.TRANSLATED) !== 0) {
+      // Translated request: allowed when the context entry enables the device TLB (DTE).
+      const ctx = contextEntryAddress(this.mem, this.rootTablePfn, rid);
+      ok = ctx >= 0 && getField(this.mem.u32, ctx / 4, CE.dte) === 1;
+      pfn = vpn; // the address is already physical
+      ready = nowNs;
+    } else {
+      const p = this.pipeline;
+      const cls = p.translate(rid, pasid, vpn, write, (flags & MsgFlag.PRIV) !== 0, nowNs);
+      this.observer?.translation(dev.index, p.outHit, p.outWalkNs);
+      ready = p.outReadyNs;
+      pfn = p.outPfn;
+      let reason = p.outFault;
+      if (cls === Xlate.OK && write && (p.outPerms & Perm.W) === 0) reason = FaultReason.SGN_6;
+      ok = cls === Xlate.OK && reason === 0;
+      if (!ok) this.recordFault(reason, rid, true, pasid, vpn * 4096, write, p.outFpd, dev, nowNs);
+    }
+    if (ok) {
+      if (pfn <= 0 || pfn >= this.mem.totalFrames) ok = false;
+    }
+    if (ok) {
+      this.observer?.dmaAccess?.(rid, pasid, vpn, pfn, write);
+      const pa = pfn * 4096 + pageOff;
+      if (write) this.mem.u8.set(dev.buffer.subarray(offset, offset + length), pa);
+      else dev.buffer.set(this.mem.u8.subarray(pa, pa + length), offset);
+      ready += this.timing.memReadNs + Math.ceil(length / this.timing.dmaBytesPerNs);
+    }
+    this.observer?.dma(dev.index, ok ? length : 0, ok);
+    w[b + MW.KIND] = MsgKind.DMA_CPL;
+    w[b + MW.A] = ok ? CplStatus.SUCCESS : CplStatus.UR;
+    this.sim.send(ready - nowNs + this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+  }
+
+  /** Records a non-recoverable fault unless an FPD bit suppresses it (spec §6.1, §6.2). */
+  private recordFault(
+    reason: number,
+    sid: number,
+    pasidPresent: boolean,
+    pasid: number,
+    pageAddr: number,
+    write: boolean,
+    fpd: boolean,
+    dev: AttachedDevice,
+    nowNs: number,
+  ): void {
+    if (fpd) return;
+    const written = this.faults.record(
+      reason,
+      sid,
+      pasidPresent,
+      pasid,
+      pageAddr,
+      write,
+      nowNs,
+      () => this.sim.timer(this.timing.irqLatencyNs, this.id, this.id, FAULT_IRQ),
+    );
+    if (written) this.observer?.faultRecorded(dev.index);
+  }
+
+  /**
+   * Page request reception (spec §4.1): table checks (fault + hardware Invalid Request for
+   * LPIG=1, drop for LPIG=0), queue checks (PRO set or queue full: hardware Success for
+   * LPIG=1, drop otherwise), then the implicit page-selective invalidation, the 32-byte
+   * descriptor written at the tail, PPR, and an event when PPR and PRO were both clear.
+   */
+  private pageRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
+    const pool = this.sim.pool;
+    const w = pool.words;
+    const d = b + MW.A;
+    const rid = getField(w, d, PR.rid);
+    const pp = getField(w, d, PR.pasidPresent) === 1;
+    const pasid = pp ? getField(w, d, PR.pasid) : 0;
+    const lpig = getField(w, d, PR.lpig) === 1;
+    this.observer?.pageRequest(dev.index);
+    // Table checks: context → PASID directory → PASID entry (page requests never walk FS tables).
+    const u32 = this.mem.u32;
+    let reason = 0;
+    let fpd = false;
+    let did = 0;
+    const ctx = contextEntryAddress(this.mem, this.rootTablePfn, rid);
+    if (ctx < 0) reason = -ctx;
+    else {
+      fpd = getField(u32, ctx / 4, CE.fpd) === 1;
+      if (!getField(u32, ctx / 4, CE.pre)) reason = FaultReason.SCT_8;
+      else if (pp && pasid === getField(u32, ctx / 4, CE.ridPasid)) reason = FaultReason.SCT_9;
+      else {
+        const pe = pasidEntryAddressIn(this.mem, ctx, pasid);
+        if (pe < 0) {
+          reason = -pe;
+          if (reason === FaultReason.SPD_2) {
+            const dirIndex = Math.floor(pasid / 64);
+            const deDw = (getField(u32, ctx / 4, CE.pasidDirPtr) * 4096 + dirIndex * 8) / 4;
+            fpd ||= getField(u32, deDw, DE.fpd) === 1;
+          }
+        } else {
+          fpd ||= getField(u32, pe / 4, PE.fpd) === 1;
+          if (!getField(u32, pe / 4, PE.p)) reason = FaultReason.SPT_2;
+          else did = getField(u32, pe / 4, PE.did);
+        }
+      }
+    }
+    if (reason !== 0) {
+      const addr = getField(w, d, PR.addr) * 4096;
+      this.recordFault(
+        reason,
+        rid,
+        pp,
+        pasid,
+        addr,
+        getField(w, d, PR.wrReq) === 1,
+        fpd,
+        dev,
+        nowNs,
+      );
+      this.autoRespond(slot, d, dev, lpig, PageResponseCode.INVALID);
+      return;
+    }
+    // Queue checks.
+    const q = this.prq;
+    const full = (q.tail + 1) % q.entries === q.head;
+    if (q.pro || full) {
+      if (!q.pro) {
+        q.pro = true;
+        this.observer?.prqOverflow(dev.index);
+        // PRO set: an event fires if PPR was clear (VTD 7.5)
+        if (!q.ppr)
+          this.sim.timer(
+            this.timing.prqWriteNs + this.timing.irqLatencyNs,
+            this.id,
+            this.id,
+            PRQ_IRQ,
+          );
+      } else {
+        this.observer?.prqOverflow(dev.index);
+      }
+      this.autoRespond(slot, d, dev, lpig, PageResponseCode.SUCCESS);
+      return;
+    }
+    // Accepted: implicit page-selective-within-PASID invalidation (VTD 6.5.3.1 Table 27).
+    const vpn = getField(w, d, PR.addr);
+    this.iotlb.invalidatePageInPasid(did, pasid, vpn, 0);
+    this.psc.invalidateRange(did, pasid, vpn, 0, false);
+    const dst = q.slotAddress(q.tail) / 4;
+    for (let i = 0; i < 8; i++) u32[dst + i] = w[d + i]!;
+    this.prqStamp[q.tail] = nowNs + this.timing.prqWriteNs;
+    q.tail = (q.tail + 1) % q.entries;
+    pool.release(slot);
+    const raise = !q.ppr && !q.pro;
+    q.ppr = true;
+    if (raise)
+      this.sim.timer(this.timing.prqWriteNs + this.timing.irqLatencyNs, this.id, this.id, PRQ_IRQ);
+  }
+
+  /** Hardware page group response for an LPIG=1 request (Invalid Request or Success). */
+  private autoRespond(
+    slot: number,
+    d: number,
+    dev: AttachedDevice,
+    lpig: boolean,
+    code: number,
+  ): void {
+    const pool = this.sim.pool;
+    if (!lpig) {
+      pool.release(slot);
+      return;
+    }
+    const w = pool.words;
+    const b = d - MW.A;
+    const rid = getField(w, d, PR.rid);
+    const pp = getField(w, d, PR.pasidPresent);
+    const pasid = getField(w, d, PR.pasid);
+    const prgIndex = getField(w, d, PR.prgIndex);
+    w.fill(0, d, d + 8);
+    setField(w, d, RESP.type, QI_PGRP_RESP_TYPE);
+    setField(w, d, RESP.pasidPresent, pp);
+    setField(w, d, RESP.code, code);
+    setField(w, d, RESP.rid, rid);
+    setField(w, d, RESP.pasid, pasid);
+    setField(w, d, RESP.lpig, 1);
+    setField(w, d, RESP.prgIndex, prgIndex);
+    w[b + MW.KIND] = MsgKind.PGRP_RESP;
+    this.observer?.autoResponse(dev.index, code);
+    this.sim.send(this.timing.prqWriteNs + this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+  }
+
+  /** Applies one invalidation descriptor; returns its latency (see InvalidationTargets). */
+  private executeInvalidation(code: number, u32: Uint32Array, dw: number, nowNs: number): number {
+    switch (code) {
+      case QI_CC_TYPE: {
+        // Context-cache invalidation: the model caches context fields with PASID entries.
+        const g = getField(u32, dw, CC.g);
+        if (g === 3) this.pasidCache.invalidateRid(getField(u32, dw, CC.sid));
+        else this.pasidCache.invalidateAll();
+        return this.invLatency();
+      }
+      case QI_PC_TYPE: {
+        const g = getField(u32, dw, PC.g);
+        const did = getField(u32, dw, PC.did);
+        if (g === QI_PC_PASID_SEL)
+          this.pasidCache.invalidatePasid(did, getField(u32, dw, PC.pasid));
+        else if (g === QI_PC_ALL_PASIDS) this.pasidCache.invalidateDomain(did);
+        else this.pasidCache.invalidateAll();
+        return this.invLatency();
+      }
+      case QI_EIOTLB_TYPE: {
+        const g = getField(u32, dw, PI.g);
+        const did = getField(u32, dw, PI.did);
+        const pasid = getField(u32, dw, PI.pasid);
+        if (g === QI_GRAN_PSI_PASID) {
+          const vpn = getField(u32, dw, PI.addr);
+          const am = getField(u32, dw, PI.am);
+          this.iotlb.invalidatePageInPasid(did, pasid, vpn, am);
+          this.psc.invalidateRange(did, pasid, vpn, am, getField(u32, dw, PI.ih) === 1);
+        } else {
+          this.iotlb.invalidatePasid(did, pasid);
+          this.psc.invalidatePasid(did, pasid);
+          this.walker.forgetPasid(did, pasid);
+        }
+        return this.invLatency();
+      }
+      case QI_DIOTLB_TYPE:
+      case QI_DEIOTLB_TYPE: {
+        // Sent to the device named by SID; completes when its completion message returns.
+        // SID: bits 47:32 in type 3h, bits 31:16 in type 8h
+        const sid = code === QI_DIOTLB_TYPE ? u32[dw + 1]! & 0xffff : (u32[dw]! >>> 16) & 0xffff;
+        const dev = this.byRid.get(sid);
+        if (!dev) return this.timing.iotlbLookupNs; // no such function: nothing to wait for
+        const pool = this.sim.pool;
+        const slot = pool.alloc();
+        const b = pool.base(slot);
+        pool.words[b + MW.KIND] = MsgKind.DEVTLB_INV;
+        pool.words[b + MW.SRC] = this.id;
+        for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
+        pool.setWide(b + MW.B, nowNs);
+        this.qi.devtlbIssued();
+        this.sim.send(this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+        return this.timing.iotlbLookupNs;
+      }
+      case QI_PGRP_RESP_TYPE: {
+        const rid = getField(u32, dw, RESP.rid);
+        const dev = this.byRid.get(rid);
+        if (dev) {
+          const pool = this.sim.pool;
+          const slot = pool.alloc();
+          const b = pool.base(slot);
+          pool.words[b + MW.KIND] = MsgKind.PGRP_RESP;
+          pool.words[b + MW.SRC] = this.id;
+          for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
+          this.sim.send(this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+        }
+        return this.timing.iotlbLookupNs;
+      }
+      default:
+        // IOTLB (2h) does not touch first-stage entries in scalable mode; IEC is not modelled.
+        return this.invLatency();
+    }
+  }
+
+  private invLatency(): number {
+    const ns = this.timing.sampleInvIotlbNs();
+    this.observer?.invalidation('iotlb', ns);
+    return ns;
   }
 }

@@ -22,12 +22,17 @@ import {
   QI_GRAN_PSI_PASID,
   QI_IN_USE,
   QI_IOTLB_GRAN_DSI,
+  QI_IWD_TYPE,
   QI_PC_PASID_SEL,
+  setField,
+  WAIT_DESC,
   writeQwords,
 } from '../layout/index.js';
 import type { KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
 import type { IntelIommu } from './iommu.js';
+
+const W = WAIT_DESC.fields;
 
 /** `QI_OPT_WAIT_DRAIN`: set PD in the appended wait descriptor. */
 export const QI_OPT_WAIT_DRAIN = 1;
@@ -41,11 +46,12 @@ export type Qwords = readonly bigint[];
  */
 export function* qiSubmitSync(
   iommu: IntelIommu,
-  descs: readonly Qwords[],
+  descs: readonly Qwords[] | Uint32Array,
   options = 0,
 ): KThread<void> {
   const qi = iommu.unit.qi;
-  const n = descs.length;
+  const words = descs instanceof Uint32Array;
+  const n = words ? descs.length / 8 : descs.length;
   const len = iommu.qiEntries;
   // Wait for n + 2 free slots (the batch, its wait descriptor, and the one slot that keeps
   // a full ring distinguishable from an empty one).
@@ -59,17 +65,19 @@ export function* qiSubmitSync(
   const waitIndex = (index + n) % len;
   for (let i = 0; i < n; i++) {
     const slot = (index + i) % len;
-    writeQwords(u32, qi.slotAddress(slot) / 4, descs[i]!);
+    const dw = qi.slotAddress(slot) / 4;
+    if (words) u32.set((descs as Uint32Array).subarray(i * 8, i * 8 + 8), dw);
+    else writeQwords(u32, dw, (descs as readonly Qwords[])[i]!);
     u32[status + slot] = QI_IN_USE;
   }
-  const wait = encodeInvDesc({
-    type: 'wait',
-    sw: true,
-    pd: (options & QI_OPT_WAIT_DRAIN) !== 0,
-    statusData: QI_DONE,
-    statusAddr: iommu.qiStatusPfn * 4096 + waitIndex * 4,
-  });
-  writeQwords(u32, qi.slotAddress(waitIndex) / 4, wait);
+  // The wait descriptor: status write of QI_DONE to desc_status[waitIndex] (+PD on request).
+  const waitDw = qi.slotAddress(waitIndex) / 4;
+  u32.fill(0, waitDw, waitDw + 8);
+  setField(u32, waitDw, W.type, QI_IWD_TYPE);
+  setField(u32, waitDw, W.sw, 1);
+  if (options & QI_OPT_WAIT_DRAIN) setField(u32, waitDw, W.pd, 1);
+  setField(u32, waitDw, W.statusData, QI_DONE);
+  setField(u32, waitDw, W.statusAddr, status + waitIndex);
   u32[status + waitIndex] = QI_IN_USE;
   iommu.qiFreeHead = (waitIndex + 1) % len;
   qi.writeTail(iommu.qiFreeHead);
@@ -82,7 +90,7 @@ export function* qiSubmitSync(
       if (inBatch) {
         // qi_check_fault: replace the bad descriptor with the wait descriptor, clear IQE.
         failed = qi.iqeReason;
-        writeQwords(u32, qi.slotAddress(head) / 4, wait);
+        u32.copyWithin(qi.slotAddress(head) / 4, waitDw, waitDw + 8);
         qi.clearIqe();
       }
     }

@@ -102,6 +102,7 @@ export class SvmLayer {
   readonly ioasid = new IoasidAllocator();
   /** Live bonds by handle. */
   private readonly bonds = new Map<object, SvmDev>();
+  private readonly byPasid = new Map<number, IntelSvm>();
   /** Counters. */
   binds = 0;
   unbinds = 0;
@@ -131,6 +132,11 @@ export class SvmLayer {
     let m = PASID_MAX;
     for (const i of this.iommus) if (i.unit.caps.pasid) m = Math.min(m, i.maxPasids);
     return m;
+  }
+
+  /** The svm of a PASID (`ioasid_find`), or undefined. */
+  svmByPasid(pasid: number): IntelSvm | undefined {
+    return this.byPasid.get(pasid);
   }
 
   /** Live bond of a handle, or undefined after its last unbind. */
@@ -270,6 +276,7 @@ export class SvmLayer {
         throw e;
       }
       this.svms.push(fresh);
+      this.byPasid.set(pasid, fresh);
       svm = fresh;
     } else {
       // 8. Shared PASID, new device: program this device's entry.
@@ -310,6 +317,7 @@ export class SvmLayer {
         svm.mm.mmdrop();
       }
       this.svms.splice(this.svms.indexOf(svm), 1);
+      this.byPasid.delete(svm.pasid);
     }
   }
 

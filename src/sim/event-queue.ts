@@ -6,22 +6,23 @@
  * ids, and events of one source in the order that source scheduled them. The threaded runtime
  * relies on this to reproduce the inline order bit for bit.
  *
- * A binary min-heap over parallel typed arrays (no object per entry on the heap itself); the
- * handlers live in a slot table indexed by the heap payload.
+ * A binary min-heap over parallel typed arrays. An event carries two integers — a target and
+ * an argument (a message slot, or a timer code) — so delivering a message allocates nothing.
  */
 
-/** Something the queue can run at its time. */
-export type EventHandler = (nowNs: number) => void;
-
-/** Min-heap of events keyed by (timeNs, source, seq). */
+/** Min-heap of events keyed by (timeNs, source, seq) with two integer payloads. */
 export class EventQueue {
-  private time = new Float64Array(64);
-  private key = new Float64Array(64); // source * 2^32 + seq, exact below 2^53
-  private slot = new Int32Array(64);
-  private handlers: (EventHandler | undefined)[] = [];
-  private freeSlots: number[] = [];
+  private time = new Float64Array(256);
+  private key = new Float64Array(256); // source * 2^32 + seq, exact below 2^53
+  private target = new Int32Array(256);
+  private arg = new Int32Array(256);
   private size = 0;
-  private seqBySource = new Map<number, number>();
+  private seqBySource = new Float64Array(64);
+
+  /** Target of the event returned by the last {@link pop}. */
+  poppedTarget = 0;
+  /** Argument of the event returned by the last {@link pop}. */
+  poppedArg = 0;
 
   /** Number of pending events. */
   get length(): number {
@@ -34,76 +35,80 @@ export class EventQueue {
   }
 
   /**
-   * Schedules `handler` at `timeNs` on behalf of `source` (a small non-negative integer
-   * naming the component). Sequence numbers are per source, so the order among equal times
-   * does not depend on which component scheduled first.
+   * Schedules an event at `timeNs` on behalf of `source` (a small non-negative integer naming
+   * the component). Sequence numbers are per source, so the order among equal times does not
+   * depend on which component scheduled first.
    */
-  push(timeNs: number, source: number, handler: EventHandler): void {
-    if (!Number.isInteger(timeNs) || timeNs < 0) {
+  push(timeNs: number, source: number, target: number, arg: number): void {
+    if (!(timeNs >= 0) || timeNs !== Math.floor(timeNs)) {
       throw new Error(`event time must be a non-negative integer ns, got ${timeNs}`);
     }
-    const seq = this.seqBySource.get(source) ?? 0;
-    if (seq >= 0x1_0000_0000) throw new Error(`source ${source} ran out of sequence numbers`);
-    this.seqBySource.set(source, seq + 1);
-    let s = this.freeSlots.pop();
-    if (s === undefined) {
-      s = this.handlers.length;
-      this.handlers.push(handler);
-    } else {
-      this.handlers[s] = handler;
+    if (source >= this.seqBySource.length) {
+      const s = new Float64Array(Math.max(source + 1, this.seqBySource.length * 2));
+      s.set(this.seqBySource);
+      this.seqBySource = s;
     }
+    const seq = this.seqBySource[source]!;
+    this.seqBySource[source] = seq + 1;
     if (this.size === this.time.length) this.grow();
-    let i = this.size++;
     const k = source * 0x1_0000_0000 + seq;
-    // sift up
+    let i = this.size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(timeNs, k, this.time[p]!, this.key[p]!)) break;
-      this.time[i] = this.time[p]!;
+      const tp = this.time[p]!;
+      if (tp < timeNs || (tp === timeNs && this.key[p]! < k)) break;
+      this.time[i] = tp;
       this.key[i] = this.key[p]!;
-      this.slot[i] = this.slot[p]!;
+      this.target[i] = this.target[p]!;
+      this.arg[i] = this.arg[p]!;
       i = p;
     }
     this.time[i] = timeNs;
     this.key[i] = k;
-    this.slot[i] = s;
+    this.target[i] = target;
+    this.arg[i] = arg;
   }
 
-  /** Removes the earliest event and returns its handler; the caller runs it. */
-  pop(): { timeNs: number; handler: EventHandler } | undefined {
-    if (this.size === 0) return undefined;
+  /**
+   * Removes the earliest event and returns its time (−1 when empty); its target and argument
+   * are left in {@link poppedTarget} and {@link poppedArg}.
+   */
+  pop(): number {
+    if (this.size === 0) return -1;
     const timeNs = this.time[0]!;
-    const s = this.slot[0]!;
-    const handler = this.handlers[s]!;
-    this.handlers[s] = undefined;
-    this.freeSlots.push(s);
+    this.poppedTarget = this.target[0]!;
+    this.poppedArg = this.arg[0]!;
     const n = --this.size;
     if (n > 0) {
       const t = this.time[n]!;
       const k = this.key[n]!;
-      const sl = this.slot[n]!;
+      const tg = this.target[n]!;
+      const a = this.arg[n]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c =
-          r < n && this.less(this.time[r]!, this.key[r]!, this.time[l]!, this.key[l]!) ? r : l;
-        if (!this.less(this.time[c]!, this.key[c]!, t, k)) break;
-        this.time[i] = this.time[c]!;
+        let c = l;
+        if (r < n) {
+          const tr = this.time[r]!;
+          const tl = this.time[l]!;
+          if (tr < tl || (tr === tl && this.key[r]! < this.key[l]!)) c = r;
+        }
+        const tc = this.time[c]!;
+        if (tc > t || (tc === t && this.key[c]! > k)) break;
+        this.time[i] = tc;
         this.key[i] = this.key[c]!;
-        this.slot[i] = this.slot[c]!;
+        this.target[i] = this.target[c]!;
+        this.arg[i] = this.arg[c]!;
         i = c;
       }
       this.time[i] = t;
       this.key[i] = k;
-      this.slot[i] = sl;
+      this.target[i] = tg;
+      this.arg[i] = a;
     }
-    return { timeNs, handler };
-  }
-
-  private less(t1: number, k1: number, t2: number, k2: number): boolean {
-    return t1 < t2 || (t1 === t2 && k1 < k2);
+    return timeNs;
   }
 
   private grow(): void {
@@ -112,10 +117,13 @@ export class EventQueue {
     t.set(this.time);
     const k = new Float64Array(n);
     k.set(this.key);
-    const s = new Int32Array(n);
-    s.set(this.slot);
+    const tg = new Int32Array(n);
+    tg.set(this.target);
+    const a = new Int32Array(n);
+    a.set(this.arg);
     this.time = t;
     this.key = k;
-    this.slot = s;
+    this.target = tg;
+    this.arg = a;
   }
 }

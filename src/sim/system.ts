@@ -9,11 +9,25 @@
  */
 
 import { Device, type DeviceOptions } from '../device/device.js';
-import { defaultUnitCaps, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
+import type { IotlbParams } from '../engine/iotlb.js';
+import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { IntelIommu, ridName } from '../kernel/iommu.js';
+import { PrqThread } from '../kernel/prq.js';
 import { SvmLayer } from '../kernel/svm.js';
 import { PhysicalMemory, Process } from '../mem/index.js';
+import { Counter, Counters } from '../metrics/counters.js';
+import { LatencyKindIndex } from '../metrics/kinds.js';
+import { initMetricsSync, LatencyRecorder } from '../metrics/recorder.js';
+import {
+  type CostParams,
+  resolveCost,
+  sampleFaultServiceNs,
+  sampleInvDevtlbNs,
+  sampleInvIotlbNs,
+} from './cost-model.js';
+import { spawn } from './kthread.js';
+import { Rng } from './rng.js';
 import { Simulator } from './simulator.js';
 
 /** Kernel behaviour profile (DESIGN §1). */
@@ -27,12 +41,19 @@ export interface SystemConfig {
   readonly memory?: { readonly frames?: number };
   /** CPU paging: `la57` = 5-level paging for processes (FSPM 01b). Default false. */
   readonly cpu?: { readonly la57?: boolean };
-  /** VT-d units: how many, and their capabilities (shared by all units). */
+  /** VT-d units: how many, their capabilities (shared by all units) and cache sizes. */
   readonly iommu?: Partial<VtdUnitCaps> & {
     readonly units?: number;
     /** Page request queue entries, a power of two ≥ 4. Default 2048 (Linux ≥ 5.19). */
     readonly prqEntries?: number;
+    readonly iotlb?: Partial<IotlbParams>;
+    readonly pasidCache?: { readonly entries?: number; readonly assoc?: number };
+    readonly psc?: { readonly entries?: number; readonly assoc?: number };
   };
+  /** Seed of every random stream. Default 1. */
+  readonly seed?: number;
+  /** Overrides of the cost model, in ns (see sim/cost-model.ts). */
+  readonly cost?: Record<string, unknown>;
 }
 
 /** A bond between a device and a process (or the kernel, for supervisor binds). */
@@ -47,14 +68,18 @@ export class SvaHandle {
 }
 
 /** A simulated machine with VT-d units and the v5.8 SVA layer. */
-export class System {
+export class System implements UnitObserver {
   readonly profile: Profile;
+  readonly seed: number;
+  readonly cost: CostParams;
   readonly memory: PhysicalMemory;
   readonly sim = new Simulator();
   /** The VT-d units (hardware). */
   readonly iommus: readonly VtdUnit[];
   /** Driver state per unit. */
   readonly drivers: readonly IntelIommu[];
+  /** The kernel's PRQ thread per unit. */
+  readonly prqThreads: readonly PrqThread[];
   /** The SVA layer. */
   readonly svm: SvmLayer;
   /** The kernel's address space (`init_mm`), bound by supervisor binds. */
@@ -62,6 +87,11 @@ export class System {
   readonly la57: boolean;
   readonly devices: Device[] = [];
   readonly processes: Process[] = [];
+  /** Totals, and per device. */
+  readonly counters = new Counters();
+  readonly deviceCounters: Counters[] = [];
+  /** Latency histograms in modelled ns. */
+  readonly latency: LatencyRecorder;
   private nextPid = 1;
 
   constructor(config: SystemConfig = {}) {
@@ -74,17 +104,43 @@ export class System {
           : `unknown profile '${String(this.profile)}'; use 'v5.8'`,
       );
     }
-    const { units = 1, prqEntries = 2048, ...capOverrides } = config.iommu ?? {};
+    const {
+      units = 1,
+      prqEntries = 2048,
+      iotlb = {},
+      pasidCache = {},
+      psc = {},
+      ...capOverrides
+    } = config.iommu ?? {};
     if (!Number.isInteger(units) || units < 1 || units > 64) {
       throw kernelError(Errno.EINVAL, `iommu.units must be 1..64, got ${units}`);
     }
+    this.seed = config.seed ?? 1;
+    this.cost = resolveCost(config.cost ?? {});
     this.la57 = config.cpu?.la57 ?? false;
     this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? 65536 });
+    initMetricsSync();
+    this.latency = new LatencyRecorder();
     const caps: VtdUnitCaps = Object.freeze({ ...defaultUnitCaps, ...capOverrides });
+    const cost = this.cost;
     const iommus: VtdUnit[] = [];
     const drivers: IntelIommu[] = [];
     for (let i = 0; i < units; i++) {
-      const unit = new VtdUnit(i, caps, this.memory);
+      const rng = new Rng(this.seed, 100 + i);
+      const unit = new VtdUnit(
+        i,
+        caps,
+        this.memory,
+        this.sim,
+        { ...cost, sampleInvIotlbNs: () => sampleInvIotlbNs(cost, rng) },
+        {
+          iotlb: { entries: 64, assoc: 4, policy: 'lru', ...iotlb },
+          pasidCache: { entries: 64, assoc: 4, ...pasidCache },
+          psc: { entries: 32, assoc: 4, ...psc },
+        },
+        prqEntries,
+      );
+      unit.observer = this;
       iommus.push(unit);
       drivers.push(new IntelIommu(unit, this.memory, prqEntries));
     }
@@ -94,6 +150,82 @@ export class System {
     this.svm = new SvmLayer(drivers, this.initMm, this.la57, (what, body) =>
       this.sim.runThread(what, body),
     );
+    const threads: PrqThread[] = [];
+    for (const [i, driver] of drivers.entries()) {
+      const rng = new Rng(this.seed, 200 + i);
+      const t = new PrqThread(driver, this.svm, this.sim, {
+        faultServiceNs: () => sampleFaultServiceNs(cost, rng),
+        prqInvalidNs: cost.prqInvalidNs,
+        pageResponseNs: cost.pageResponseNs,
+        responded: (rid, code, serviceNs) => this.responded(rid, code, serviceNs),
+      });
+      driver.unit.onPrqEvent = () => t.interrupt();
+      spawn(t.run());
+      threads.push(t);
+    }
+    this.prqThreads = threads;
+  }
+
+  // UnitObserver: counters and latencies of the hardware.
+  /** @internal */
+  translation(dev: number, hit: boolean, walkNs: number): void {
+    const dc = this.deviceCounters[dev]!;
+    this.counters.add(Counter.translations);
+    dc.add(Counter.translations);
+    const k = hit ? Counter.iotlbHits : Counter.iotlbMisses;
+    this.counters.add(k);
+    dc.add(k);
+    if (walkNs >= 0) {
+      this.counters.add(Counter.walks);
+      dc.add(Counter.walks);
+      this.latency.record(LatencyKindIndex['iommu.walk'], walkNs);
+    }
+  }
+  /** @internal */
+  pageRequest(dev: number): void {
+    this.counters.add(Counter.pageRequests);
+    this.deviceCounters[dev]!.add(Counter.pageRequests);
+  }
+  /** @internal */
+  autoResponse(dev: number, code: number): void {
+    this.counters.add(Counter.autoResponses);
+    this.deviceCounters[dev]!.add(Counter.autoResponses);
+    void code;
+  }
+  /** @internal */
+  prqOverflow(dev: number): void {
+    this.counters.add(Counter.prqOverflows);
+    this.deviceCounters[dev]!.add(Counter.prqOverflows);
+  }
+  /** @internal */
+  faultRecorded(dev: number): void {
+    this.counters.add(Counter.faultRecords);
+    this.deviceCounters[dev]!.add(Counter.faultRecords);
+  }
+  /** @internal */
+  dma(dev: number, bytes: number, ok: boolean): void {
+    const k = ok ? Counter.dmaBytes : Counter.dmaErrors;
+    const n = ok ? bytes : 1;
+    this.counters.add(k, n);
+    this.deviceCounters[dev]!.add(k, n);
+  }
+  /** @internal */
+  invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void {
+    this.counters.add(Counter.invalidations);
+    this.latency.record(LatencyKindIndex[kind === 'iotlb' ? 'inv.iotlb' : 'inv.devtlb'], latencyNs);
+  }
+
+  private responded(rid: number, code: number, serviceNs: number): void {
+    const dev = this.devices.find((d) => d.rid === rid);
+    const k =
+      code === 0
+        ? Counter['pageResponses.success']
+        : code === 1
+          ? Counter['pageResponses.invalid']
+          : Counter['pageResponses.failure'];
+    this.counters.add(k);
+    if (dev) this.deviceCounters[dev.index]!.add(k);
+    this.latency.record(LatencyKindIndex['prq.service'], serviceNs);
   }
 
   /** VT-d unit 0. */
@@ -109,6 +241,7 @@ export class System {
       pri: true,
       atsQdep: 32,
       unit: 0,
+      devtlbEntries: 32,
       ...options,
     };
     const bad = (what: string): never => {
@@ -128,13 +261,32 @@ export class System {
       bad(`unit must be 0..${this.drivers.length - 1}, got ${o.unit}`);
     }
     const driver = this.drivers[o.unit]!;
-    const dev = new Device(o, (d) =>
-      driver.probe(
-        { rid: o.rid, pasidBits: o.pasidBits, ats: o.ats, pri: o.pri, atsQdep: o.atsQdep },
-        d,
-      ),
+    const unit = driver.unit;
+    const rng = new Rng(this.seed, 1000 + this.devices.length);
+    const cost = this.cost;
+    const dev = new Device(
+      o,
+      this.devices.length,
+      {
+        sim: this.sim,
+        unitEndpoint: unit.id,
+        pcieLatencyNs: cost.pcieLatencyNs,
+        devtlbInvNs: () => sampleInvDevtlbNs(cost, rng),
+        runUntil: (done) => {
+          while (!done() && this.sim.step()) {}
+        },
+      },
+      (d) => {
+        const info = driver.probe(
+          { rid: o.rid, pasidBits: o.pasidBits, ats: o.ats, pri: o.pri, atsQdep: o.atsQdep },
+          d,
+        );
+        unit.attachDevice(o.rid, d.id, d.index, d.buffer);
+        return info;
+      },
     );
     this.devices.push(dev);
+    this.deviceCounters.push(new Counters());
     return dev;
   }
 

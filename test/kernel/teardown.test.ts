@@ -126,7 +126,7 @@ describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)
     // Without a PRQ thread the unbind cannot finish: the kernel thread waits on prq_complete.
     await expect(s.svaUnbindDevice(h)).rejects.toThrow(/deadlock/);
 
-    // A PRQ-thread pass 500 ns later consumes the request and completes prq_complete.
+    // A PRQ-thread pass 1 ms later consumes the request and completes prq_complete.
     const s2 = smallSystem();
     const d2 = s2.addDevice({ rid: 0x100 });
     const h2 = await s2.svaBindDevice(d2, s2.createProcess());
@@ -146,12 +146,12 @@ describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)
       }),
     );
     prq2.tail = (prq2.tail + 1) % prq2.entries;
-    s2.sim.after(500, 0, () => {
+    s2.sim.call(1_000_000, 0, () => {
       prq2.head = prq2.tail;
       s2.drivers[0]!.prqComplete.complete();
     });
     await s2.svaUnbindDevice(h2);
-    expect(s2.sim.nowNs).toBe(500);
+    expect(s2.sim.nowNs).toBeGreaterThan(1_000_000);
     expect(
       rawLog(s2.iommu.invalidationLog)
         .slice(-4)
@@ -165,7 +165,7 @@ describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)
     const h = await s.svaBindDevice(d, s.createProcess());
     const prq = s.iommu.prq;
     prq.pro = true;
-    s.sim.after(1000, 0, () => {
+    s.sim.call(1_000_000, 0, () => {
       prq.pro = false;
       s.drivers[0]!.prqComplete.complete();
     });

@@ -21,8 +21,11 @@ describe('EventQueue', () => {
             return { ...e, n };
           });
           const out: typeof expected = [];
-          for (const e of expected) q.push(e.t, e.src, () => out.push(e));
-          while (q.length > 0) q.pop()!.handler(0);
+          for (const [i, e] of expected.entries()) q.push(e.t, e.src, 0, i);
+          while (q.length > 0) {
+            q.pop();
+            out.push(expected[q.poppedArg]!);
+          }
           const sorted = [...expected].sort((a, b) => a.t - b.t || a.src - b.src || a.n - b.n);
           expect(out).toEqual(sorted);
         },
@@ -32,15 +35,15 @@ describe('EventQueue', () => {
 
   it('rejects negative or fractional times', () => {
     const q = new EventQueue();
-    expect(() => q.push(-1, 0, () => {})).toThrow(/non-negative integer/);
-    expect(() => q.push(1.5, 0, () => {})).toThrow(/non-negative integer/);
+    expect(() => q.push(-1, 0, 0, 0)).toThrow(/non-negative integer/);
+    expect(() => q.push(1.5, 0, 0, 0)).toThrow(/non-negative integer/);
   });
 
   it('reports the earliest time, Infinity when empty', () => {
     const q = new EventQueue();
     expect(q.peekTime()).toBe(Number.POSITIVE_INFINITY);
-    q.push(7, 1, () => {});
-    q.push(3, 2, () => {});
+    q.push(7, 1, 0, 0);
+    q.push(3, 2, 0, 0);
     expect(q.peekTime()).toBe(3);
   });
 });

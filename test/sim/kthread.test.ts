@@ -51,8 +51,8 @@ describe('Simulator.runThread()', () => {
   it('advances simulated time until the thread finishes', () => {
     const sim = new Simulator();
     const c = new Completion();
-    sim.after(250, 1, () => c.complete());
-    sim.after(900, 1, () => {});
+    sim.call(250, 1, () => c.complete());
+    sim.call(900, 1, () => {});
     const v = sim.runThread(
       'test',
       (function* () {

@@ -1,0 +1,185 @@
+/**
+ * The kernel's page request thread, profile v5.8 (spec §4.3; K-5.11 `prq_event_thread`):
+ * a threaded IRQ per unit that consumes the page request queue in batches.
+ *
+ * Each pass: clear PPR first (so a new request re-raises the interrupt), snapshot head and
+ * tail, service every descriptor in [head, tail) — PASID present, PASID known, not a
+ * supervisor svm, canonical address, `mmget_not_zero`, VMA lookup, access check,
+ * `handle_mm_fault` — and answer LPIG=1 requests with a page group response built from *this*
+ * descriptor and *its* result (v5.8 handles each request of a group individually), then
+ * write PQH = tail once. If PRO is set, clear it only when the queue is empty. Finally
+ * complete `prq_complete` for the drain loop.
+ *
+ * Service time comes from the cost model: `faultServiceNs` for requests that reach
+ * `handle_mm_fault`, `prqInvalidNs` for the ones refused before it, plus the queued-
+ * invalidation round trip of each response.
+ *
+ * Not modelled: GUEST_MODE forwarding to a fault consumer, private data (VT-d rev 3.x).
+ */
+
+import {
+  getField,
+  PAGE_GROUP_RESPONSE,
+  PAGE_REQUEST,
+  PageResponseCode,
+  QI_PGRP_RESP_TYPE,
+  QI_RESP_INVALID,
+  QI_RESP_SUCCESS,
+  setField,
+} from '../layout/index.js';
+import { Completion, type KThread } from '../sim/kthread.js';
+import type { Endpoint, Simulator } from '../sim/simulator.js';
+import type { IntelIommu } from './iommu.js';
+import { qiSubmitSync } from './qi.js';
+import type { SvmLayer } from './svm.js';
+
+const PR = PAGE_REQUEST.fields;
+const RESP = PAGE_GROUP_RESPONSE.fields;
+
+/** Costs and observers of the PRQ thread. */
+export interface PrqThreadHooks {
+  /** Modelled CPU time of one handle_mm_fault (sampled). */
+  faultServiceNs(): number;
+  /** Modelled CPU time of a request refused before handle_mm_fault. */
+  readonly prqInvalidNs: number;
+  /** Modelled CPU time to build and submit one response. */
+  readonly pageResponseNs: number;
+  /** A response was submitted `serviceNs` after the request was written to the PRQ. */
+  responded(rid: number, code: number, serviceNs: number): void;
+}
+
+/** A one-shot sleep in modelled time, reusable (no allocation per sleep). */
+export class KernelTimer implements Endpoint {
+  readonly done = new Completion();
+  private readonly sim: Simulator;
+  private readonly id: number;
+  constructor(sim: Simulator) {
+    this.sim = sim;
+    this.id = sim.register(this);
+  }
+
+  /** Arms the timer for `ns` and returns the completion to yield on. */
+  sleep(ns: number, source: number): Completion {
+    this.done.reinit();
+    this.sim.timer(ns, source, this.id, 0);
+    return this.done;
+  }
+  /** Timer fired. */
+  handle(): void {
+    this.done.complete();
+  }
+}
+
+/** State of one unit's PRQ thread. */
+export class PrqThread {
+  /** Interrupts raised and not yet handled. */
+  private irqPending = false;
+  private readonly irq = new Completion();
+  private readonly timer: KernelTimer;
+  /** Passes run; requests handled. */
+  passes = 0;
+  handled = 0;
+
+  private readonly iommu: IntelIommu;
+  private readonly svm: SvmLayer;
+  private readonly sim: Simulator;
+  private readonly hooks: PrqThreadHooks;
+  /** Scratch words of the response descriptor. */
+  private readonly resp = new Uint32Array(8);
+
+  constructor(iommu: IntelIommu, svm: SvmLayer, sim: Simulator, hooks: PrqThreadHooks) {
+    this.iommu = iommu;
+    this.svm = svm;
+    this.sim = sim;
+    this.hooks = hooks;
+    this.timer = new KernelTimer(sim);
+  }
+
+  /** The page request interrupt (hardware raised an event). */
+  interrupt(): void {
+    this.irqPending = true;
+    this.irq.complete();
+  }
+
+  /** The thread body: runs forever, one pass per interrupt. */
+  *run(): KThread<void> {
+    const unit = this.iommu.unit;
+    const prq = unit.prq;
+    const u32 = this.iommu.mem.u32;
+    const source = unit.id;
+    for (;;) {
+      while (!this.irqPending) {
+        this.irq.reinit();
+        yield this.irq;
+      }
+      this.irqPending = false;
+      this.passes++;
+      // 1. Clear PPR before reading head and tail.
+      prq.ppr = false;
+      const tail = prq.tail;
+      let head = prq.head;
+      while (head !== tail) {
+        const dw = prq.slotAddress(head) / 4;
+        const result = this.service(u32, dw);
+        yield this.timer.sleep(result.costNs, source);
+        if (getField(u32, dw, PR.lpig)) {
+          yield this.timer.sleep(this.hooks.pageResponseNs, source);
+          const rid = getField(u32, dw, PR.rid);
+          const r = this.resp;
+          r.fill(0);
+          setField(r, 0, RESP.type, QI_PGRP_RESP_TYPE);
+          setField(r, 0, RESP.pasidPresent, getField(u32, dw, PR.pasidPresent));
+          setField(r, 0, RESP.code, result.code);
+          setField(r, 0, RESP.rid, rid);
+          setField(r, 0, RESP.pasid, getField(u32, dw, PR.pasid));
+          setField(r, 0, RESP.lpig, 1);
+          setField(r, 0, RESP.prgIndex, getField(u32, dw, PR.prgIndex));
+          this.hooks.responded(rid, result.code, this.sim.nowNs - unit.prqStamp[head]!);
+          yield* qiSubmitSync(this.iommu, r);
+        }
+        this.handled++;
+        head = (head + 1) % prq.entries;
+      }
+      // 2. PQH = tail, once for the whole batch.
+      prq.head = tail;
+      // 3. Clear PRO only when the queue is empty.
+      if (prq.pro && prq.head === prq.tail) prq.pro = false;
+      // 4. Wake drainers.
+      this.iommu.prqComplete.complete();
+    }
+  }
+
+  private readonly out = { code: 0, costNs: 0 };
+
+  /** The per-descriptor checks of v5.8 and handle_mm_fault; returns the response code and CPU cost. */
+  private service(u32: Uint32Array, dw: number): { code: number; costNs: number } {
+    const out = this.out;
+    out.code = QI_RESP_INVALID;
+    out.costNs = this.hooks.prqInvalidNs;
+    if (!getField(u32, dw, PR.pasidPresent)) return out;
+    const pasid = getField(u32, dw, PR.pasid);
+    const svm = this.svm.svmByPasid(pasid);
+    const mm = svm?.mm;
+    if (!mm) return out; // unknown PASID, or a supervisor svm (no mm)
+    const addr = getField(u32, dw, PR.addr) * 4096;
+    if (addr >= mm.taskSize) return out; // not canonical for the user half
+    if (!mm.mmgetNotZero()) return out;
+    const vma = mm.findVma(addr);
+    const rd = getField(u32, dw, PR.rdReq) === 1;
+    const wr = getField(u32, dw, PR.wrReq) === 1;
+    const ex = getField(u32, dw, PR.exeReq) === 1;
+    if (!vma || (rd && !vma.read) || (wr && !vma.write) || (ex && !vma.exec)) return out;
+    out.costNs = this.hooks.faultServiceNs();
+    let ok = false;
+    try {
+      ok = mm.handleMmFault(addr, { write: wr, exec: ex }) === 'ok';
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOMEM') throw e; // VM_FAULT_OOM → INVALID
+    }
+    if (ok) out.code = QI_RESP_SUCCESS;
+    return out;
+  }
+}
+
+/** Response codes the handler emits (v5.8 never sends Response Failure). */
+export const PRQ_CODES = [PageResponseCode.SUCCESS, PageResponseCode.INVALID] as const;

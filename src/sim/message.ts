@@ -1,0 +1,132 @@
+/**
+ * Fixed-size binary messages between components (DESIGN §3 data plane): 16 dwords per slot in
+ * a `Uint32Array` pool, the same slot format the SharedArrayBuffer rings of the threaded
+ * runtime carry. Where VT-d defines an encoding the payload is that encoding: a page request
+ * carries the 32-byte page_req_dsc, a page group response and a device-TLB invalidation carry
+ * the 32-byte descriptor.
+ *
+ *   dw0   kind (7:0) | flags (31:8)
+ *   dw1   tag: the sender's id for matching the completion
+ *   dw2   source endpoint id
+ *   dw3..dw10  payload A (a 32-byte descriptor, or the fields below)
+ *   dw11..dw15 payload B / per-kind scratch
+ *
+ * Page numbers above 2^32 travel as two dwords (lo, hi); byte addresses likewise.
+ */
+
+/** Dwords per message slot. */
+export const MSG_DWORDS = 16;
+
+/** Message kinds. */
+export const MsgKind = {
+  /** ATS translation request: dw3 pasid, dw4/5 vpn lo/hi, dw6 rid. */
+  ATS_REQ: 1,
+  /** ATS completion: dw3 status, dw4/5 pfn lo/hi, dw6 perms, dw7 size (0 4K, 1 2M). */
+  ATS_CPL: 2,
+  /** Page request: dw3..10 page_req_dsc. */
+  PAGE_REQ: 3,
+  /** Page group response: dw3..10 page_grp_resp_dsc. */
+  PGRP_RESP: 4,
+  /** DMA request: dw3 pasid, dw4/5 addr lo/hi, dw6 length, dw7 buffer offset, dw8 rid. */
+  DMA_REQ: 5,
+  /** DMA completion: dw3 status. */
+  DMA_CPL: 6,
+  /** Device-TLB invalidation request: dw3..10 the type 3h or 8h descriptor. */
+  DEVTLB_INV: 7,
+  /** Device-TLB invalidation completion. */
+  DEVTLB_INV_CPL: 8,
+} as const;
+
+/** A message kind value. */
+export type MsgKindCode = (typeof MsgKind)[keyof typeof MsgKind];
+
+/** Flags in dw0 bits 31:8. */
+export const MsgFlag = {
+  PASID: 1 << 8,
+  WRITE: 1 << 9,
+  EXEC: 1 << 10,
+  PRIV: 1 << 11,
+  /** DMA with an address translated by ATS (AT = translated). */
+  TRANSLATED: 1 << 12,
+} as const;
+
+/** Completion status values (dw3 of ATS_CPL / DMA_CPL). */
+export const CplStatus = {
+  SUCCESS: 0,
+  /** Unsupported Request. */
+  UR: 1,
+} as const;
+
+/** Permission bits of an ATS completion and of cached translations. */
+export const Perm = { R: 1, W: 2, X: 4, U: 8, S: 16 } as const;
+
+/** Word offsets inside a slot. */
+export const MW = {
+  KIND: 0,
+  TAG: 1,
+  SRC: 2,
+  A: 3,
+  B: 11,
+} as const;
+
+const TWO32 = 0x1_0000_0000;
+
+/** A growable pool of message slots with a free list; slot words are reused, never reallocated per message. */
+export class MessagePool {
+  words: Uint32Array;
+  private free: Int32Array;
+  private freeTop = 0;
+  private capacity: number;
+  /** Slots currently allocated. */
+  inUse = 0;
+
+  constructor(capacity = 1024) {
+    this.capacity = capacity;
+    this.words = new Uint32Array(capacity * MSG_DWORDS);
+    this.free = new Int32Array(capacity);
+    for (let i = capacity - 1; i >= 0; i--) this.free[this.freeTop++] = i;
+  }
+
+  /** Takes a zeroed slot and returns its index. */
+  alloc(): number {
+    if (this.freeTop === 0) this.grow();
+    const slot = this.free[--this.freeTop]!;
+    this.words.fill(0, slot * MSG_DWORDS, slot * MSG_DWORDS + MSG_DWORDS);
+    this.inUse++;
+    return slot;
+  }
+
+  /** Returns a slot to the pool. */
+  release(slot: number): void {
+    this.free[this.freeTop++] = slot;
+    this.inUse--;
+  }
+
+  /** First dword index of a slot. */
+  base(slot: number): number {
+    return slot * MSG_DWORDS;
+  }
+
+  /** Writes a page number or byte address (< 2^53) into two dwords at `word`. */
+  setWide(word: number, value: number): void {
+    this.words[word] = value % TWO32;
+    this.words[word + 1] = Math.floor(value / TWO32);
+  }
+
+  /** Reads a value written by {@link setWide}. */
+  getWide(word: number): number {
+    return this.words[word + 1]! * TWO32 + this.words[word]!;
+  }
+
+  private grow(): void {
+    const n = this.capacity * 2;
+    const w = new Uint32Array(n * MSG_DWORDS);
+    w.set(this.words);
+    this.words = w;
+    const f = new Int32Array(n);
+    f.set(this.free.subarray(0, this.freeTop));
+    for (let i = n - 1; i >= this.capacity; i--) f[this.freeTop++] = i;
+    this.free = f;
+    this.capacity = n;
+  }
+}

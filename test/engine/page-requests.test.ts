@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { SVM_FLAG_SUPERVISOR_MODE, type SystemConfig } from '../../src/index.js';
+import { FaultReason } from '../../src/layout/index.js';
+import { smallSystem } from '../kernel/helpers.js';
+
+async function bound(config: SystemConfig = {}) {
+  const s = smallSystem(config);
+  const d = s.addDevice({ rid: 0x100 });
+  const p = s.createProcess();
+  const h = await s.svaBindDevice(d, p);
+  const pasid = s.svaGetPasid(h);
+  const rw = p.mmap({ length: 1 << 16, prot: 'rw', addr: 0x1000_0000 });
+  const ro = p.mmap({ length: 1 << 16, prot: 'r', addr: 0x2000_0000 });
+  return { s, d, p, h, pasid, rw, ro };
+}
+
+describe('page request reception (spec §4.1)', () => {
+  it('queues a request, services it and maps the page; the retry translates', async () => {
+    const { s, d, p, pasid, rw } = await bound();
+    expect(await d.translate({ pasid, addr: rw, write: true })).toMatchObject({
+      r: false,
+      w: false,
+    });
+    const r = await d.pageRequest({
+      pasid,
+      addr: rw,
+      read: true,
+      write: true,
+      lpig: true,
+      prgIndex: 7,
+    });
+    expect(r).toEqual({
+      pasidPresent: true,
+      privDataPresent: false,
+      code: 0,
+      rid: 0x100,
+      pasid,
+      prgIndex: 7,
+      lpig: true,
+    });
+    expect(p.pageTable.lookup(rw / 4096)).toMatchObject({ write: true });
+    expect(await d.translate({ pasid, addr: rw, write: true })).toMatchObject({ r: true, w: true });
+    expect(s.iommu.prqStatus).toMatchObject({ head: 1, tail: 1, ppr: false, pro: false });
+  });
+
+  it('answers IR in hardware for a PASID with no entry, records 59h, and drops LPIG=0', async () => {
+    const { s, d, pasid, rw } = await bound();
+    const r = await d.pageRequest({
+      pasid: pasid + 1,
+      addr: rw,
+      read: true,
+      lpig: true,
+      prgIndex: 1,
+    });
+    expect(r?.code).toBe(1);
+    expect(
+      await d.pageRequest({ pasid: pasid + 1, addr: rw, read: true, lpig: false, prgIndex: 2 }),
+    ).toBeNull();
+    expect(s.iommu.faultRecords.map((f) => f.reason)).toEqual([
+      FaultReason.SPT_2,
+      FaultReason.SPT_2,
+    ]);
+    expect(s.iommu.prqStatus.tail).toBe(0); // nothing reached the queue
+    expect(s.counters.toTotals().autoResponses).toBe(1);
+  });
+
+  it('does the implicit page-selective invalidation for an accepted request', async () => {
+    const { s, d, p, pasid, rw } = await bound();
+    p.write(rw, new Uint8Array([1]));
+    await d.translate({ pasid, addr: rw });
+    expect(s.iommu.iotlb.lookup(1, pasid, rw / 4096)).toBeGreaterThanOrEqual(0);
+    d.postPageRequest({ pasid, addr: rw, read: true, lpig: false, prgIndex: 0 });
+    s.sim.runUntil(s.sim.nowNs + s.cost.pcieLatencyNs);
+    expect(s.iommu.iotlb.lookup(1, pasid, rw / 4096)).toBe(-1);
+  });
+
+  it('overflows a full queue: PRO, hardware Success for LPIG=1, cleared once drained', async () => {
+    const { s, d, pasid, rw } = await bound({ iommu: { prqEntries: 4 } }); // holds 3
+    for (let i = 0; i < 6; i++)
+      d.postPageRequest({ pasid, addr: rw + i * 4096, read: true, lpig: true, prgIndex: i });
+    s.sim.runUntil(s.sim.nowNs + 2 * s.cost.pcieLatencyNs);
+    expect(s.iommu.prqStatus).toMatchObject({ tail: 3, pro: true });
+    s.sim.runUntil(s.sim.nowNs + 1_000_000);
+    const t = s.counters.toTotals();
+    expect(t.prqOverflows).toBe(3);
+    expect(t.autoResponses).toBe(3);
+    expect(t.pageResponses.success).toBe(3);
+    expect(s.iommu.prqStatus).toMatchObject({ head: 3, tail: 3, pro: false });
+    for (let i = 0; i < 6; i++) expect(d.takeResponse(i)?.code).toBe(0);
+    expect(d.outstandingPageRequests).toBe(0);
+  });
+
+  it('consumes a batch and writes the head once per pass', async () => {
+    const { s, d, pasid, rw } = await bound();
+    for (let i = 0; i < 3; i++)
+      d.postPageRequest({ pasid, addr: rw + i * 4096, read: true, lpig: true, prgIndex: i });
+    const heads = new Set<number>();
+    const end = s.sim.nowNs + 1_000_000;
+    while (s.sim.nextEventNs <= end) {
+      s.sim.step();
+      heads.add(s.iommu.prqStatus.head);
+    }
+    expect([...heads].sort()).toEqual([0, 3]);
+    expect(s.prqThreads[0]!.passes).toBe(1);
+  });
+});
+
+describe('PRQ handler checks, profile v5.8 (spec §4.3)', () => {
+  it('answers INVALID outside any VMA and for an access the VMA does not allow', async () => {
+    const { d, pasid, rw, ro } = await bound();
+    expect(
+      (await d.pageRequest({ pasid, addr: 0x5000_0000, read: true, lpig: true, prgIndex: 1 }))
+        ?.code,
+    ).toBe(1);
+    expect(
+      (await d.pageRequest({ pasid, addr: ro, write: true, lpig: true, prgIndex: 2 }))?.code,
+    ).toBe(1);
+    expect(
+      (await d.pageRequest({ pasid, addr: ro, read: true, exec: true, lpig: true, prgIndex: 3 }))
+        ?.code,
+    ).toBe(1);
+    expect(
+      (await d.pageRequest({ pasid, addr: ro, read: true, lpig: true, prgIndex: 4 }))?.code,
+    ).toBe(0);
+    expect(
+      (await d.pageRequest({ pasid, addr: rw, write: true, lpig: true, prgIndex: 5 }))?.code,
+    ).toBe(0);
+  });
+
+  it('answers INVALID for a request without PASID and for a supervisor PASID', async () => {
+    const { s, d, rw } = await bound();
+    // without PASID the request targets RID_PASID, whose entry is not set up: hardware IR
+    expect((await d.pageRequest({ addr: rw, read: true, lpig: true, prgIndex: 1 }))?.code).toBe(1);
+    const sup = await s.svaBindDevice(d, null, SVM_FLAG_SUPERVISOR_MODE);
+    const r = await d.pageRequest({
+      pasid: s.svaGetPasid(sup),
+      addr: rw,
+      read: true,
+      lpig: true,
+      prgIndex: 2,
+    });
+    expect(r?.code).toBe(1);
+    expect(s.counters.toTotals().pageResponses.invalid).toBe(1); // the kernel's, not the hardware's
+  });
+
+  it('services LPIG=0 requests without responding; the LPIG=1 result alone answers the group', async () => {
+    const { s, d, p, pasid, rw } = await bound();
+    expect(
+      await d.pageRequest({ pasid, addr: rw, read: true, lpig: false, prgIndex: 8 }),
+    ).toBeNull();
+    expect(p.pageTable.lookup(rw / 4096)).not.toBeNull();
+    // group 8: first page fine, last page outside any VMA → the response is the last one's INVALID
+    const r = await d.pageRequest({
+      pasid,
+      addr: 0x6000_0000,
+      read: true,
+      lpig: true,
+      prgIndex: 8,
+    });
+    expect(r?.code).toBe(1);
+    expect(s.counters.toTotals().pageResponses).toEqual({ success: 0, invalid: 1, failure: 0 });
+  });
+
+  it('answers INVALID when the mm is defunct (mmget_not_zero fails)', async () => {
+    const { s, d, p, pasid, rw } = await bound();
+    d.postPageRequest({ pasid, addr: rw, read: true, lpig: true, prgIndex: 3 });
+    s.sim.runUntil(s.sim.nowNs + s.cost.pcieLatencyNs + 1); // queued, not yet serviced
+    expect(s.iommu.prqStatus.tail).toBe(1);
+    p.exit();
+    s.sim.runUntil(s.sim.nowNs + 1_000_000);
+    expect(d.takeResponse(3)?.code).toBe(1);
+  });
+
+  it('discards a response for a group the device does not have outstanding', async () => {
+    const { d, pasid, rw } = await bound();
+    // a stop marker (LPIG=1, R=W=0) opens no group; v5.8 still answers it, and the device drops it
+    expect(await d.pageRequest({ pasid, addr: rw, lpig: true, prgIndex: 12 })).toBeNull();
+    expect(d.unexpectedResponses).toBe(1);
+  });
+});
+
+describe('drain on unbind with queued requests (spec §4.6)', () => {
+  it('waits for the PRQ thread to consume the PASID’s requests before the hardware drain', async () => {
+    const { s, d, h, pasid, rw } = await bound();
+    d.postPageRequest({ pasid, addr: rw, read: true, lpig: true, prgIndex: 1 });
+    s.sim.runUntil(s.sim.nowNs + s.cost.pcieLatencyNs + 1);
+    expect(s.iommu.prqStatus.tail).toBe(1);
+    await s.svaUnbindDevice(h);
+    expect(s.prqThreads[0]!.handled).toBe(1);
+    const log = s.iommu.invalidationLog;
+    const resp = log.findIndex((e) => e.type === 'page-group-response');
+    const drainWait = log.findLastIndex((e) => e.type === 'wait' && e.pd);
+    expect(resp).toBeGreaterThanOrEqual(0);
+    expect(drainWait).toBeGreaterThan(resp);
+  });
+});
