@@ -85,6 +85,19 @@ export interface PageRequestFields {
   readonly prgIndex: number;
 }
 
+/** Tags at or above this value belong to the agent; below, to the synchronous bus API. */
+export const AGENT_TAG_BASE = 0x8000_0000;
+
+/** What drives a device besides the public bus API: the accelerator's job engine. */
+export interface DeviceAgent {
+  /** An ATS or DMA completion with an agent tag. */
+  completion(slot: number, nowNs: number): void;
+  /** True when page request group `prgIndex` is the agent's. */
+  ownsGroup(prgIndex: number): boolean;
+  /** The response of one of the agent's groups arrived. */
+  pageResponse(prgIndex: number, code: number, nowNs: number): void;
+}
+
 /** Bytes of the device's DMA data buffer. */
 export const DEVICE_BUFFER_BYTES = 1 << 20;
 
@@ -113,6 +126,8 @@ export class Device implements Endpoint {
   unexpectedResponses = 0;
   /** Device-TLB invalidations processed. */
   invalidationsReceived = 0;
+  /** The accelerator engine driving this function, if any (receives its own completions). */
+  agent: DeviceAgent | null = null;
   private readonly bus: BusContext;
   private nextTag = 1;
   /** Completed bus transactions by tag, until collected. */
@@ -159,10 +174,11 @@ export class Device implements Endpoint {
     switch (kind) {
       case MsgKind.ATS_CPL:
       case MsgKind.DMA_CPL:
-        this.replies.set(w[b + MW.TAG]!, slot);
+        if (this.agent && w[b + MW.TAG]! >= AGENT_TAG_BASE) this.agent.completion(slot, nowNs);
+        else this.replies.set(w[b + MW.TAG]!, slot);
         return;
       case MsgKind.PGRP_RESP:
-        this.pageGroupResponse(slot, b + MW.A);
+        this.pageGroupResponse(slot, b + MW.A, nowNs);
         return;
       case MsgKind.DEVTLB_INV: {
         this.invalidate(b + MW.A);
@@ -197,7 +213,7 @@ export class Device implements Endpoint {
     else this.devtlb.invalidateRange(Number((q0 >> 32n) & 0xfffffn), base, pages);
   }
 
-  private pageGroupResponse(slot: number, d: number): void {
+  private pageGroupResponse(slot: number, d: number, nowNs: number): void {
     const pool = this.bus.sim.pool;
     const w = pool.words;
     const prgIndex = getField(w, d, RESP.prgIndex);
@@ -210,10 +226,25 @@ export class Device implements Endpoint {
       return;
     }
     this.outstandingGroups.delete(prgIndex);
-    const resp = decodePageGroupResponse(readQwords(w, d, 4));
-    if (isResponseFailure(resp.code)) this.priActive = false;
-    this.responses.set(prgIndex, resp);
+    const code = getField(w, d, RESP.code);
+    if (isResponseFailure(code)) this.priActive = false;
+    if (this.agent?.ownsGroup(prgIndex)) {
+      pool.release(slot);
+      this.agent.pageResponse(prgIndex, code, nowNs);
+      return;
+    }
+    this.responses.set(prgIndex, decodePageGroupResponse(readQwords(w, d, 4)));
     pool.release(slot);
+  }
+
+  /** Opens an outstanding page request group for the agent (the accelerator's PRI engine). */
+  openGroup(prgIndex: number, pasid: number): void {
+    this.outstandingGroups.set(prgIndex, pasid);
+  }
+
+  /** Sends a prepared message slot to the unit (the agent's requests). */
+  post(slot: number): void {
+    this.send(slot);
   }
 
   private request(kind: number, flags: number): { slot: number; b: number; tag: number } {
@@ -227,6 +258,7 @@ export class Device implements Endpoint {
     return { slot, b, tag };
   }
 
+  /** Sends a message slot to the unit over the link. */
   private send(slot: number): void {
     this.bus.sim.send(this.bus.pcieLatencyNs, this.id, this.bus.unitEndpoint, slot);
   }

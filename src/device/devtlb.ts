@@ -117,24 +117,38 @@ export class DevTlb {
     const valid = this.validBits;
     const tag = this.tag;
     const big = this.big;
-    let base = modPow2(vpn, this.sets) * assoc;
+    const pn2 = Math.floor(vpn / PAGES_PER_2M);
+    const set4 = modPow2(vpn, this.sets);
+    const set2 = modPow2(pn2, this.sets);
+    // One pass over the 4 KiB set; it is also the 2 MiB set when both indexes agree (always
+    // when fully associative). A 4 KiB match wins over a 2 MiB one.
+    let found2 = -1;
+    let base = set4 * assoc;
     let end = base + assoc;
     for (let e = base; e < end; e++) {
-      if (valid[e] === 1 && tag[e] === vpn && big[e] === 0 && this.pasid[e] === pasid) {
+      if (valid[e] !== 1) continue;
+      const t = tag[e];
+      if (t === vpn && big[e] === 0 && this.pasid[e] === pasid) {
         this.ways.touch(e);
         this.hits++;
         return e;
+      }
+      if (t === pn2 && big[e] === 1 && this.pasid[e] === pasid) found2 = e;
+    }
+    if (set2 !== set4) {
+      base = set2 * assoc;
+      end = base + assoc;
+      for (let e = base; e < end; e++) {
+        if (valid[e] === 1 && tag[e] === pn2 && big[e] === 1 && this.pasid[e] === pasid) {
+          found2 = e;
+          break;
+        }
       }
     }
-    const pn2 = Math.floor(vpn / PAGES_PER_2M);
-    base = modPow2(pn2, this.sets) * assoc;
-    end = base + assoc;
-    for (let e = base; e < end; e++) {
-      if (valid[e] === 1 && tag[e] === pn2 && big[e] === 1 && this.pasid[e] === pasid) {
-        this.ways.touch(e);
-        this.hits++;
-        return e;
-      }
+    if (found2 >= 0) {
+      this.ways.touch(found2);
+      this.hits++;
+      return found2;
     }
     this.misses++;
     return -1;
@@ -166,19 +180,17 @@ export class DevTlb {
     const base = set * this.assoc;
     const end = base + this.assoc;
     let e = base;
+    let free = -1;
     for (; e < end; e++) {
-      if (
-        this.validBits[e] === 1 &&
-        this.tag[e] === t &&
-        this.big[e] === isBig &&
-        this.pasid[e] === pasid
-      ) {
+      if (this.validBits[e] !== 1) {
+        if (free < 0) free = e;
+      } else if (this.tag[e] === t && this.big[e] === isBig && this.pasid[e] === pasid) {
         break;
       }
     }
     if (e < end) this.ways.refresh(e);
     else {
-      e = this.ways.victim(set);
+      e = free >= 0 ? free : this.ways.replace(set);
       this.ways.fill(e);
       this.pasid[e] = pasid;
       this.tag[e] = t;

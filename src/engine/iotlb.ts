@@ -7,12 +7,14 @@
  * number, page size). A 4 KiB entry lives in set `vpn mod sets` with tag vpn; a 2 MiB entry
  * lives in set `floor(vpn / 512) mod sets` with tag floor(vpn / 512). A lookup probes the
  * 4 KiB set first, then the 2 MiB set, so when both sizes cover an address (possible after a
- * remap the software has not invalidated yet) the 4 KiB entry wins. An insert never removes an
- * entry of the other size.
+ * remap the software has not invalidated yet) the 4 KiB entry wins (when both indexes name the
+ * same set, as always in a fully associative TLB, that set is read once). An insert never
+ * removes an entry of the other size. A page-selective invalidation reads only the sets that
+ * can hold a page of its range, or every set when the range is that large.
  *
  * Storage is typed arrays indexed by entry (`set × assoc + way`); page numbers and frames are
  * kept in `Float64Array`s (exact to 2^53), so vpn ≥ 2^32 works; nothing allocates per lookup,
- * insert or invalidation. Replacement: an invalid way first (lowest index), else by policy —
+ * insert or invalidation; set indexes come from {@link modPow2}, not `%` or `&`. Replacement: an invalid way first (lowest index), else by policy —
  * `lru` (least recently hit or filled), `fifo` (oldest fill; hits do not count) or `random`
  * (an injected `() => number` in [0, 1), never `Math.random`). An insert whose tag is already
  * cached overwrites that entry and renews its age as a fill would; it is not an eviction.
@@ -136,13 +138,18 @@ export class SetAssocWays {
     if (this.policyCode === POLICY_LRU) this.stamp[e] = ++this.tick;
   }
 
-  /** The entry of set `set` a new tag goes to: the first invalid way, else the policy's victim. */
+  /** The entry of set `set` a new tag goes to: the first invalid way, else {@link replace}. */
   victim(set: number): number {
+    const base = set * this.assoc;
+    const end = base + this.assoc;
+    for (let e = base; e < end; e++) if (this.valid[e] === 0) return e;
+    return this.replace(set);
+  }
+
+  /** The policy's victim in set `set`, every way of which is valid. */
+  replace(set: number): number {
     const assoc = this.assoc;
     const base = set * assoc;
-    const end = base + assoc;
-    const valid = this.valid;
-    for (let e = base; e < end; e++) if (valid[e] === 0) return e;
     if (this.policyCode === POLICY_RANDOM) {
       const r = this.rng!();
       const way = Math.floor(r * assoc);
@@ -151,6 +158,7 @@ export class SetAssocWays {
       }
       return base + way;
     }
+    const end = base + assoc;
     const stamp = this.stamp;
     let best = base;
     let bestStamp = stamp[base]!;
@@ -270,36 +278,44 @@ export class Iotlb {
     const valid = this.validBits;
     const tag = this.tag;
     const big = this.big;
-    let base = modPow2(vpn, this.sets) * assoc;
+    const pn2 = Math.floor(vpn / PAGES_PER_2M);
+    const set4 = modPow2(vpn, this.sets);
+    const set2 = modPow2(pn2, this.sets);
+    // One pass over the 4 KiB set; it is also the 2 MiB set when both indexes agree (always
+    // in a fully associative TLB). A 4 KiB match wins over a 2 MiB one.
+    let found2 = -1;
+    let base = set4 * assoc;
     let end = base + assoc;
     for (let e = base; e < end; e++) {
-      if (
-        valid[e] === 1 &&
-        tag[e] === vpn &&
-        big[e] === 0 &&
-        this.pasid[e] === pasid &&
-        this.did[e] === did
-      ) {
+      if (valid[e] !== 1) continue;
+      const t = tag[e];
+      if (t === vpn && big[e] === 0 && this.pasid[e] === pasid && this.did[e] === did) {
         this.ways.touch(e);
         this.hits++;
         return e;
+      }
+      if (t === pn2 && big[e] === 1 && this.pasid[e] === pasid && this.did[e] === did) found2 = e;
+    }
+    if (set2 !== set4) {
+      base = set2 * assoc;
+      end = base + assoc;
+      for (let e = base; e < end; e++) {
+        if (
+          valid[e] === 1 &&
+          tag[e] === pn2 &&
+          big[e] === 1 &&
+          this.pasid[e] === pasid &&
+          this.did[e] === did
+        ) {
+          found2 = e;
+          break;
+        }
       }
     }
-    const pn2 = Math.floor(vpn / PAGES_PER_2M);
-    base = modPow2(pn2, this.sets) * assoc;
-    end = base + assoc;
-    for (let e = base; e < end; e++) {
-      if (
-        valid[e] === 1 &&
-        tag[e] === pn2 &&
-        big[e] === 1 &&
-        this.pasid[e] === pasid &&
-        this.did[e] === did
-      ) {
-        this.ways.touch(e);
-        this.hits++;
-        return e;
-      }
+    if (found2 >= 0) {
+      this.ways.touch(found2);
+      this.hits++;
+      return found2;
     }
     this.misses++;
     return -1;
@@ -339,9 +355,11 @@ export class Iotlb {
     const base = set * this.assoc;
     const end = base + this.assoc;
     let e = base;
+    let free = -1;
     for (; e < end; e++) {
-      if (
-        this.validBits[e] === 1 &&
+      if (this.validBits[e] !== 1) {
+        if (free < 0) free = e;
+      } else if (
         this.tag[e] === t &&
         this.big[e] === isBig &&
         this.pasid[e] === pasid &&
@@ -352,7 +370,7 @@ export class Iotlb {
     }
     if (e < end) this.ways.refresh(e);
     else {
-      e = this.ways.victim(set);
+      e = free >= 0 ? free : this.ways.replace(set);
       this.ways.fill(e);
       this.did[e] = did;
       this.pasid[e] = pasid;

@@ -149,12 +149,15 @@ export class PasidCache {
     const base = set * this.assoc;
     const end = base + this.assoc;
     let e = base;
+    let free = -1;
     for (; e < end; e++) {
-      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.rid[e] === rid) break;
+      if (this.validBits[e] !== 1) {
+        if (free < 0) free = e;
+      } else if (this.pasid[e] === pasid && this.rid[e] === rid) break;
     }
     if (e < end) this.ways.refresh(e);
     else {
-      e = this.ways.victim(set);
+      e = free >= 0 ? free : this.ways.replace(set);
       this.ways.fill(e);
       this.rid[e] = rid;
       this.pasid[e] = pasid;

@@ -139,19 +139,17 @@ export class PagingStructureCache {
     const base = set * this.assoc;
     const end = base + this.assoc;
     let e = base;
+    let free = -1;
     for (; e < end; e++) {
-      if (
-        this.validBits[e] === 1 &&
-        this.prefix[e] === p &&
-        this.pasid[e] === pasid &&
-        this.did[e] === did
-      ) {
+      if (this.validBits[e] !== 1) {
+        if (free < 0) free = e;
+      } else if (this.prefix[e] === p && this.pasid[e] === pasid && this.did[e] === did) {
         break;
       }
     }
     if (e < end) this.ways.refresh(e);
     else {
-      e = this.ways.victim(set);
+      e = free >= 0 ? free : this.ways.replace(set);
       this.ways.fill(e);
       this.did[e] = did;
       this.pasid[e] = pasid;

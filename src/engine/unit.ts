@@ -144,6 +144,8 @@ interface AttachedDevice {
   readonly endpoint: number;
   readonly index: number;
   readonly buffer: Uint8Array;
+  /** Arrival time of the last message sent down the link: the link delivers in order. */
+  lastArrivalNs: number;
 }
 
 /** A VT-d remapping unit. */
@@ -236,7 +238,7 @@ export class VtdUnit implements Endpoint {
 
   /** Connects a device: its requester id, endpoint, index for counters and DMA data buffer. */
   attachDevice(rid: number, endpoint: number, index: number, buffer: Uint8Array): void {
-    const d = { endpoint, index, buffer };
+    const d = { endpoint, index, buffer, lastArrivalNs: 0 };
     this.byRid.set(rid, d);
     this.byEndpoint.set(endpoint, d);
   }
@@ -313,6 +315,19 @@ export class VtdUnit implements Endpoint {
     }
   }
 
+  /**
+   * Sends `slot` to `dev` to arrive `delayNs` from now, but never before a message sent
+   * earlier on the same link (PCIe ordering: a completion computed before an invalidation
+   * request must reach the device first).
+   */
+  private toDevice(dev: AttachedDevice, delayNs: number, slot: number): void {
+    const now = this.sim.nowNs;
+    let at = now + delayNs;
+    if (at < dev.lastArrivalNs) at = dev.lastArrivalNs;
+    dev.lastArrivalNs = at;
+    this.sim.send(at - now, this.id, dev.endpoint, slot);
+  }
+
   /** ATS translation request → completion (spec §6.1 "ATS translation req" column, §4.7). */
   private atsRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
     const pool = this.sim.pool;
@@ -337,7 +352,7 @@ export class VtdUnit implements Endpoint {
       w[b + MW.A + 3] = cls === Xlate.OK ? p.outPerms : 0;
       w[b + MW.A + 4] = cls === Xlate.OK ? p.outSize : 0;
     }
-    this.sim.send(p.outReadyNs - nowNs + this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+    this.toDevice(dev, p.outReadyNs - nowNs + this.timing.pcieLatencyNs, slot);
   }
 
   /** Untranslated or translated DMA: moves real bytes, or UR with a fault record. */
@@ -391,7 +406,7 @@ export class VtdUnit implements Endpoint {
     this.observer?.dma(dev.index, ok ? length : 0, ok);
     w[b + MW.KIND] = MsgKind.DMA_CPL;
     w[b + MW.A] = ok ? CplStatus.SUCCESS : CplStatus.UR;
-    this.sim.send(ready - nowNs + this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+    this.toDevice(dev, ready - nowNs + this.timing.pcieLatencyNs, slot);
   }
 
   /** Records a non-recoverable fault unless an FPD bit suppresses it (spec §6.1, §6.2). */
@@ -543,7 +558,7 @@ export class VtdUnit implements Endpoint {
     setField(w, d, RESP.prgIndex, prgIndex);
     w[b + MW.KIND] = MsgKind.PGRP_RESP;
     this.observer?.autoResponse(dev.index, code);
-    this.sim.send(this.timing.prqWriteNs + this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+    this.toDevice(dev, this.timing.prqWriteNs + this.timing.pcieLatencyNs, slot);
   }
 
   /** Applies one invalidation descriptor; returns its latency (see InvalidationTargets). */
@@ -596,7 +611,7 @@ export class VtdUnit implements Endpoint {
         for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
         pool.setWide(b + MW.B, nowNs);
         this.qi.devtlbIssued();
-        this.sim.send(this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+        this.toDevice(dev, this.timing.pcieLatencyNs, slot);
         return this.timing.iotlbLookupNs;
       }
       case QI_PGRP_RESP_TYPE: {
@@ -609,7 +624,7 @@ export class VtdUnit implements Endpoint {
           pool.words[b + MW.KIND] = MsgKind.PGRP_RESP;
           pool.words[b + MW.SRC] = this.id;
           for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
-          this.sim.send(this.timing.pcieLatencyNs, this.id, dev.endpoint, slot);
+          this.toDevice(dev, this.timing.pcieLatencyNs, slot);
         }
         return this.timing.iotlbLookupNs;
       }

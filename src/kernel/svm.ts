@@ -103,6 +103,10 @@ export class SvmLayer {
   /** Live bonds by handle. */
   private readonly bonds = new Map<object, SvmDev>();
   private readonly byPasid = new Map<number, IntelSvm>();
+  /** Reports the duration of each unbind drain (ns); set by the runtime. */
+  onDrain: (ns: number) => void = () => {};
+  /** The simulated clock; set by the runtime. */
+  now: () => number = () => 0;
   /** Counters. */
   binds = 0;
   unbinds = 0;
@@ -309,7 +313,9 @@ export class SvmLayer {
     svm.devs.splice(svm.devs.indexOf(sdev), 1);
     this.bonds.delete(handle);
     yield* pasidTearDownEntry(sdev.info, svm.pasid, false);
+    const t0 = this.now();
     yield* this.drainPrq(sdev.info, svm.pasid);
+    if (sdev.info.priEnabled) this.onDrain(this.now() - t0);
     if (svm.devs.length === 0) {
       this.ioasid.free(svm.pasid);
       if (svm.mm && svm.notifier) {

@@ -27,7 +27,14 @@ import type {
   ScenarioProblem,
   WorkloadConfig,
 } from './types.js';
-import { IotlbPolicy, JobOp, LatencyKind, ScenarioProfile, ThresholdStat } from './types.js';
+import {
+  IotlbPolicy,
+  JobOp,
+  LatencyKind,
+  Prefault,
+  ScenarioProfile,
+  ThresholdStat,
+} from './types.js';
 import { describeValue, parseBytes, parseDuration, parseRate } from './units.js';
 
 /** Rid of the first accelerator when no group gives one: bus 1, device 0, function 0. */
@@ -57,6 +64,7 @@ export const defaultDeviceGroup: Readonly<Omit<DeviceGroup, 'rid'>> = deepFreeze
   devtlb: { entries: 32 },
   priCredits: 32,
   workQueue: { depth: 16 },
+  engines: 1,
   blockOnFault: true,
 });
 
@@ -76,7 +84,7 @@ export const defaultScenario: Scenario = deepFreeze({
   devices: [{ ...structuredClone(defaultDeviceGroup), rid: DEFAULT_FIRST_RID }],
   clients: {
     count: 64,
-    buffers: { count: 2, size: 1024 * 1024 },
+    buffers: { count: 2, size: 1024 * 1024, prefault: 'src' },
     churn: {
       enabled: true,
       bindLifetime: 5_000_000,
@@ -303,6 +311,7 @@ function resolveDevices(r: Reader, value: unknown): DeviceGroup[] {
       devtlb: { entries: devtlbEntries },
       priCredits,
       workQueue: { depth },
+      engines: r.int(o, 'engines', path, d.engines, 1, 64),
       blockOnFault: r.bool(o, 'blockOnFault', path, d.blockOnFault),
     });
     nextRid = rid + count;
@@ -380,6 +389,7 @@ function resolveClients(r: Reader, value: unknown): ClientsConfig {
     buffers: {
       count: r.int(bo, 'count', bpath, d.buffers.count, 1, INT_MAX),
       size: size % PAGE_BYTES === 0 ? size : d.buffers.size,
+      prefault: r.oneOf(bo, 'prefault', bpath, d.buffers.prefault, Object.values(Prefault)),
     },
     churn,
   };

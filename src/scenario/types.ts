@@ -29,10 +29,15 @@ export const ScenarioProfile = { V5_8: 'v5.8', CURRENT: 'current' } as const;
 export type ScenarioProfile = (typeof ScenarioProfile)[keyof typeof ScenarioProfile];
 
 /** The job operations of an accelerator (DESIGN §5 `workload.op`). */
-export const JobOp = { COPY: 'copy', FILL: 'fill', COMPARE: 'compare' } as const;
+export const JobOp = { COPY: 'copy', FILL: 'fill', COMPARE: 'compare', READ: 'read' } as const;
 
 /** One of the job operations. */
 export type JobOp = (typeof JobOp)[keyof typeof JobOp];
+
+/** Which buffers a client writes on the CPU before binding: none, the first (source), or all. */
+export const Prefault = { NONE: 'none', SRC: 'src', ALL: 'all' } as const;
+/** A prefault choice. */
+export type Prefault = (typeof Prefault)[keyof typeof Prefault];
 
 /** IOTLB replacement policies a scenario may ask for. */
 export const IotlbPolicy = { LRU: 'lru', FIFO: 'fifo', RANDOM: 'random' } as const;
@@ -111,6 +116,7 @@ export interface DeviceGroupInput {
   devtlb?: { entries?: number };
   priCredits?: number;
   workQueue?: { depth?: number };
+  engines?: number;
   blockOnFault?: boolean;
 }
 
@@ -126,7 +132,7 @@ export interface ChurnInput {
 /** `clients` as written. */
 export interface ClientsInput {
   count?: number;
-  buffers?: { count?: number; size?: BytesInput };
+  buffers?: { count?: number; size?: BytesInput; prefault?: Prefault };
   churn?: ChurnInput;
 }
 
@@ -207,6 +213,8 @@ export interface DeviceGroup {
   priCredits: number;
   /** Work queue size in jobs. */
   workQueue: { depth: number };
+  /** Jobs the device processes concurrently (IAA: 8 engines). */
+  engines: number;
   /** Jobs wait for a fault to be serviced (true) or fail with a partial completion (false). */
   blockOnFault: boolean;
 }
@@ -230,7 +238,7 @@ export interface ClientsConfig {
   /** Processes alive at once. */
   count: number;
   /** Buffers per process and the size of each, bytes (a multiple of 4 KiB). */
-  buffers: { count: number; size: number };
+  buffers: { count: number; size: number; prefault: Prefault };
   /** Client churn. */
   churn: ChurnConfig;
 }

@@ -93,6 +93,10 @@ export class System implements UnitObserver {
   /** Latency histograms in modelled ns. */
   readonly latency: LatencyRecorder;
   private nextPid = 1;
+  /** Kernel threads spawned from inside the simulation that have not finished. */
+  kernelThreadsRunning = 0;
+  /** Errors kernel threads spawned inside the simulation ended with. */
+  readonly kernelErrors: { what: string; error: unknown }[] = [];
 
   constructor(config: SystemConfig = {}) {
     this.profile = config.profile ?? 'v5.8';
@@ -147,9 +151,26 @@ export class System implements UnitObserver {
     this.iommus = iommus;
     this.drivers = drivers;
     this.initMm = new Process(this.memory, { id: 0, levels: this.la57 ? 5 : 4 });
-    this.svm = new SvmLayer(drivers, this.initMm, this.la57, (what, body) =>
-      this.sim.runThread(what, body),
-    );
+    // Notifier flushes run to completion when called from outside the simulation (the public
+    // API); from inside an event (client churn) they become kernel threads of their own, so
+    // the event loop is never re-entered.
+    this.svm = new SvmLayer(drivers, this.initMm, this.la57, (what, body) => {
+      this.kernelThreadsRunning++;
+      if (!this.sim.inEvent) {
+        try {
+          this.sim.runThread(what, body);
+        } finally {
+          this.kernelThreadsRunning--;
+        }
+        return;
+      }
+      spawn(body, (r) => {
+        this.kernelThreadsRunning--;
+        if (r.error !== undefined) this.kernelErrors.push({ what, error: r.error });
+      });
+    });
+    this.svm.now = () => this.sim.nowNs;
+    this.svm.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);
     const threads: PrqThread[] = [];
     for (const [i, driver] of drivers.entries()) {
       const rng = new Rng(this.seed, 200 + i);

@@ -59,6 +59,7 @@ describe('DevTlb.lookup()', () => {
     expect(tlb.lookup(5, 0x600)).toBe(-1);
     const small = tlb.insert(5, 0x410, '4k', 0x1, DevTlbPerm.R);
     expect(tlb.lookup(5, 0x410)).toBe(small);
+    expect(tlb.lookup(5, 0x411)).toBe(big);
   });
 
   it('handles page numbers and frames above 2^32', () => {

@@ -98,8 +98,11 @@ describe('Iotlb.lookup()', () => {
     expect(tlb.lookup(1, 5, 0x400)).toBe(-1);
   });
 
-  it('prefers a 4 KiB entry over a 2 MiB entry covering the same page', () => {
-    const tlb = new Iotlb();
+  it.each([
+    { entries: 64, assoc: 4 },
+    { entries: 8, assoc: 8 }, // one set: a single pass sees both sizes
+  ])('prefers a 4 KiB entry over a 2 MiB entry covering the same page (%o)', (params) => {
+    const tlb = new Iotlb(params);
     const big = tlb.insert(1, 5, 0x200, '2m', 0x1000, RW);
     const small = tlb.insert(1, 5, 0x210, '4k', 0x7777, IotlbPerm.R);
     expect(tlb.lookup(1, 5, 0x210)).toBe(small);

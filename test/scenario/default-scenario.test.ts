@@ -31,12 +31,13 @@ describe('defaultScenario', () => {
           devtlb: { entries: 32 },
           priCredits: 32,
           workQueue: { depth: 16 },
+          engines: 1,
           blockOnFault: true,
         },
       ],
       clients: {
         count: 64,
-        buffers: { count: 2, size: 1_048_576 },
+        buffers: { count: 2, size: 1_048_576, prefault: 'src' },
         churn: {
           enabled: true,
           bindLifetime: 5_000_000,

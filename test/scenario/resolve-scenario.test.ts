@@ -188,7 +188,11 @@ const CASES: [unknown, string, RegExp][] = [
     'workload.pattern',
     /expected one of sequential, strided, uniform, zipf, got "random"/,
   ],
-  [{ workload: { op: 'xor' } }, 'workload.op', /expected one of copy, fill, compare, got "xor"/],
+  [
+    { workload: { op: 'xor' } },
+    'workload.op',
+    /expected one of copy, fill, compare, read, got "xor"/,
+  ],
   [{ workload: { jobBytes: '4 KiBs' } }, 'workload.jobBytes', /invalid size "4 KiBs"/],
   [{ workload: { jobBytes: 0 } }, 'workload.jobBytes', /expected a value > 0, got 0/],
   [

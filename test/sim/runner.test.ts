@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import type { ScenarioInput } from '../../src/scenario/types.js';
+import { runScenario } from '../../src/sim/runner.js';
+
+/** A small scenario: 2 devices, 6 clients with 64 KiB buffers, 300 µs, fast churn. */
+function small(over: ScenarioInput = {}): ScenarioInput {
+  return {
+    seed: 3,
+    duration: '300us',
+    devices: [{ count: 2, workQueue: { depth: 8 } }],
+    clients: {
+      count: 6,
+      buffers: { count: 2, size: '64KiB' },
+      churn: { bindLifetime: '80us', exitWhileBound: 0.3 },
+    },
+    workload: { arrival: { closedLoop: { queueDepth: 4 } } },
+    memory: { frames: 8192 },
+    ...over,
+  };
+}
+
+describe('runScenario() (inline runtime)', () => {
+  it('gives identical counters and histogram encodings for the same seed', () => {
+    const a = runScenario(small());
+    const b = runScenario(small());
+    expect(a.totals).toEqual(b.totals);
+    expect(a.histograms).toEqual(b.histograms);
+    expect(a.devices).toEqual(b.devices);
+    expect(a.simulatedNs).toBe(b.simulatedNs);
+    expect(a.totals.jobs).toBeGreaterThan(0);
+    expect(a.totals.binds).toBeGreaterThan(6); // churn replaced clients
+    const c = runScenario(small({ seed: 4 }));
+    expect(c.histograms).not.toEqual(a.histograms);
+  });
+
+  it('reports every DESIGN §7 name', () => {
+    const r = runScenario(small());
+    expect(Object.keys(r)).toEqual(
+      expect.arrayContaining([
+        'version',
+        'scenario',
+        'seed',
+        'profile',
+        'runtime',
+        'threads',
+        'simulatedNs',
+        'wallMs',
+        'eventsPerWallSecond',
+        'totals',
+        'latency',
+        'devices',
+        'invariants',
+      ]),
+    );
+    expect(Object.keys(r.latency).sort()).toEqual(
+      [
+        'ats.translate',
+        'inv.devtlb',
+        'inv.iotlb',
+        'iommu.walk',
+        'job.latency',
+        'pri.roundtrip',
+        'prq.service',
+        'unbind.drain',
+      ].sort(),
+    );
+    expect(r.devices).toHaveLength(2);
+    expect(r.devices[0]!.jobs + r.devices[1]!.jobs).toBe(r.totals.jobs);
+    expect(r.latency['unbind.drain'].count).toBeGreaterThan(0);
+    expect(r.latency['prq.service'].count).toBe(
+      r.totals.pageResponses.success + r.totals.pageResponses.invalid,
+    );
+  });
+
+  it.each([
+    [
+      'churn with exits while bound',
+      small({
+        clients: {
+          count: 6,
+          buffers: { count: 2, size: '64KiB' },
+          churn: { bindLifetime: '60us', exitWhileBound: 1 },
+        },
+      }),
+    ],
+    [
+      'munmap of a buffer with jobs in flight',
+      small({
+        clients: {
+          count: 6,
+          buffers: { count: 2, size: '64KiB' },
+          churn: { bindLifetime: '60us', munmapFraction: 1, mprotectFraction: 0 },
+        },
+      }),
+    ],
+    [
+      'mprotect to read-only',
+      small({
+        clients: {
+          count: 6,
+          buffers: { count: 2, size: '64KiB' },
+          churn: { bindLifetime: '60us', munmapFraction: 0, mprotectFraction: 1 },
+        },
+      }),
+    ],
+    [
+      'no block-on-fault (client touches pages and resubmits)',
+      small({ devices: [{ count: 2, blockOnFault: false }] }),
+    ],
+    [
+      'devices without ATS (untranslated DMA)',
+      small({
+        devices: [{ count: 2, ats: false, pri: false }],
+        clients: { count: 4, buffers: { count: 2, size: '64KiB', prefault: 'all' } },
+      }),
+    ],
+    [
+      'fill, zipf, open loop',
+      small({ workload: { op: 'fill', pattern: 'zipf', arrival: { openLoop: { rate: '2M/s' } } } }),
+    ],
+    [
+      'compare, strided, no churn',
+      small({
+        workload: { op: 'compare', pattern: 'strided' },
+        clients: { count: 4, buffers: { count: 2, size: '64KiB' }, churn: { enabled: false } },
+      }),
+    ],
+    ['a PRQ of 8 entries that overflows', small({ iommu: { prqEntries: 8 } })],
+  ])('%s: runs to the end with no invariant violation', (_name, scenario) => {
+    const r = runScenario(scenario);
+    expect(r.invariants.violations).toEqual([]);
+    expect(r.invariants.checked).toBeGreaterThan(0);
+    expect(r.totals.jobs).toBeGreaterThan(0);
+    expect(r.totals.binds).toBe(r.totals.unbinds);
+  });
+
+  it('fails the jobs whose pages disappear under them', () => {
+    const r = runScenario(
+      small({
+        clients: {
+          count: 6,
+          buffers: { count: 2, size: '64KiB' },
+          churn: { bindLifetime: '60us', munmapFraction: 1, mprotectFraction: 0 },
+        },
+      }),
+    );
+    expect(r.totals.pageResponses.invalid + r.totals.jobsFailed).toBeGreaterThan(0);
+  });
+
+  it('overflows a small PRQ: auto responses and no lost group', () => {
+    const r = runScenario(
+      small({
+        iommu: { prqEntries: 4 },
+        devices: [{ count: 2, engines: 8, workQueue: { depth: 16 } }],
+        workload: { arrival: { closedLoop: { queueDepth: 8 } } },
+      }),
+    );
+    expect(r.invariants.violations).toEqual([]);
+    expect(r.totals.prqOverflows).toBeGreaterThan(0);
+    expect(r.totals.autoResponses).toBeGreaterThan(0);
+  });
+});
