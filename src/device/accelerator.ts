@@ -21,6 +21,7 @@
  */
 
 import { PAGE_REQUEST, setField } from '../layout/index.js';
+import { pageOffset } from '../mem/index.js';
 import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { AGENT_TAG_BASE, type Device, type DeviceAgent } from './device.js';
@@ -250,8 +251,8 @@ export class Accelerator implements DeviceAgent, Endpoint {
     const a = this.src[j]! + d;
     const b = this.dst[j]! + d;
     const op = this.op[j]!;
-    let n = Math.min(rem, 4096 - (b % 4096));
-    if (op !== JobOp.FILL) n = Math.min(n, 4096 - (a % 4096));
+    let n = Math.min(rem, 4096 - pageOffset(b));
+    if (op !== JobOp.FILL) n = Math.min(n, 4096 - pageOffset(a));
     this.chunk[j] = n;
     this.phase[j] = 0;
     this.translateStep(j);
@@ -306,7 +307,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
     pool.words[mb + MW.TAG] = AGENT_TAG_BASE + j;
     pool.words[mb + MW.SRC] = dev.id;
     pool.words[mb + MW.A] = this.pasid[j]!;
-    pool.setWide(mb + MW.A + 1, translated ? pfn * 4096 + (addr % 4096) : addr);
+    pool.setWide(mb + MW.A + 1, translated ? pfn * 4096 + pageOffset(addr) : addr);
     pool.words[mb + MW.A + 3] = n;
     // data buffer: job j owns bytes [j*8192, j*8192 + 8192): first operand, second operand
     const off = j * 8192 + (this.phase[j] === 1 && this.op[j] === JobOp.COMPARE ? 4096 : 0);

@@ -163,8 +163,6 @@ export class VtdUnit implements Endpoint {
   readonly pasidCache: PasidCache;
   readonly psc: PagingStructureCache;
   readonly walker: FirstLevelWalker;
-  /** Time each PRQ slot was written (for prq.service). */
-  readonly prqStamp: Float64Array;
   /** Called when a page request event is raised (the kernel's PRQ interrupt). */
   onPrqEvent: () => void = () => {};
   /** Called when a fault event is raised (the kernel's dmar_fault interrupt). */
@@ -215,7 +213,6 @@ export class VtdUnit implements Endpoint {
       schedule: (delay) => sim.timer(delay, this.id, this.id, QI_STEP),
       now: () => sim.nowNs,
     });
-    this.prqStamp = new Float64Array(prqEntries);
     this.prqEntriesConfigured = prqEntries;
   }
 
@@ -367,7 +364,7 @@ export class VtdUnit implements Endpoint {
     const rid = w[b + MW.A + 5]!;
     const write = (flags & MsgFlag.WRITE) !== 0;
     const vpn = Math.floor(addr / 4096);
-    const pageOff = addr % 4096;
+    const pageOff = addr - vpn * 4096; // not %: a double modulo is a slow fmod call
     let ok: boolean;
     let ready: number;
     let pfn: number;
@@ -399,8 +396,8 @@ export class VtdUnit implements Endpoint {
     if (ok) {
       this.observer?.dmaAccess?.(rid, pasid, vpn, pfn, write);
       const pa = pfn * 4096 + pageOff;
-      if (write) this.mem.u8.set(dev.buffer.subarray(offset, offset + length), pa);
-      else dev.buffer.set(this.mem.u8.subarray(pa, pa + length), offset);
+      if (write) this.mem.copyIn(pa, dev.buffer, offset, length);
+      else this.mem.copyOut(pa, dev.buffer, offset, length);
       ready += this.timing.memReadNs + Math.ceil(length / this.timing.dmaBytesPerNs);
     }
     this.observer?.dma(dev.index, ok ? length : 0, ok);
@@ -520,7 +517,6 @@ export class VtdUnit implements Endpoint {
     this.psc.invalidateRange(did, pasid, vpn, 0, false);
     const dst = q.slotAddress(q.tail) / 4;
     for (let i = 0; i < 8; i++) u32[dst + i] = w[d + i]!;
-    this.prqStamp[q.tail] = nowNs + this.timing.prqWriteNs;
     q.tail = (q.tail + 1) % q.entries;
     pool.release(slot);
     const raise = !q.ppr && !q.pro;

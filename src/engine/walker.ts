@@ -27,6 +27,8 @@ import { Perm } from '../sim/message.js';
 import type { PagingStructureCache } from './psc.js';
 
 const MSHR_SLOTS = 256;
+/** Pages covered by one entry at each level (index = level). */
+const LEVEL_SPAN = [0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4];
 
 /** Page walker with walk slots and miss merging. */
 export class FirstLevelWalker {
@@ -90,7 +92,8 @@ export class FirstLevelWalker {
     let xd = 0;
     let read = 0;
     for (;;) {
-      const index = Math.floor(vpn / 512 ** (level - 1)) % 512;
+      const prefix = Math.floor(vpn / LEVEL_SPAN[level]!);
+      const index = prefix - Math.floor(prefix / 512) * 512;
       const wi = table * 1024 + index * 2;
       const lo = u32[wi]!;
       const hi = u32[wi + 1]!;
@@ -165,6 +168,6 @@ export class FirstLevelWalker {
   }
 
   private mshrIndex(pasid: number, vpn: number): number {
-    return ((vpn % 0x10000) * 31 + pasid * 131) % MSHR_SLOTS;
+    return ((vpn >>> 0) * 31 + pasid * 131) & (MSHR_SLOTS - 1);
   }
 }

@@ -28,6 +28,7 @@ export {
   PAGE_WORDS,
   PhysicalMemory,
   type PhysicalMemoryOptions,
+  pageOffset,
 } from './physical-memory.js';
 export {
   type FaultAccess,

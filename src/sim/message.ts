@@ -109,7 +109,7 @@ export class MessagePool {
 
   /** Writes a page number or byte address (< 2^53) into two dwords at `word`. */
   setWide(word: number, value: number): void {
-    this.words[word] = value % TWO32;
+    this.words[word] = value >>> 0; // ToUint32 is exact modulo 2^32 for integers < 2^53
     this.words[word + 1] = Math.floor(value / TWO32);
   }
 
