@@ -77,8 +77,8 @@ function measure(make: (d: string) => ScenarioInput, duration: string) {
   return runs[Math.floor(runs.length / 2)]!;
 }
 
-const t = measure(translationHeavy, '2ms');
-const f = measure(faultHeavy, '10ms');
+const t = measure(translationHeavy, '10ms');
+const f = measure(faultHeavy, '50ms');
 const fmt = (x: number) => `${(x / 1e6).toFixed(2)} M/s`;
 console.log(`inline, Node ${process.version}, median of ${reps}`);
 console.log(

@@ -35,6 +35,9 @@ import type { FirstLevelWalker } from './walker.js';
 const CE = CONTEXT_ENTRY.fields;
 const DE = PASID_DIR_ENTRY.fields;
 const PE = PASID_ENTRY.fields;
+/** First non-canonical user page number with 4- and 5-level paging (2^47 and 2^56 bytes). */
+const VPN_LIMIT_4 = 2 ** 35;
+const VPN_LIMIT_5 = 2 ** 44;
 
 /** Timing knobs of the pipeline (from the cost model). */
 export interface TranslateTiming {
@@ -93,7 +96,15 @@ export class TranslationPipeline {
     this.iotlb = iotlb;
     this.pasidCache = pasidCache;
     this.walker = walker;
+    this.lookupNs = timing.iotlbLookupNs;
+    this.missNs = timing.pasidCacheMissNs;
+    this.pasidLimit = 2 ** caps.pasidBits;
   }
+
+  // Hot-path copies of the parameters (read once, kept as plain numbers).
+  private readonly lookupNs: number;
+  private readonly missNs: number;
+  private readonly pasidLimit: number;
 
   /**
    * Translates (rid, pasid, vpn) for an access; returns an {@link Xlate} class and fills the
@@ -110,19 +121,19 @@ export class TranslationPipeline {
     nowNs: number,
   ): number {
     const start = Math.max(nowNs, this.busyUntil);
-    this.busyUntil = start + this.timing.iotlbLookupNs;
+    this.busyUntil = start + this.lookupNs;
     let ready = this.busyUntil;
     this.outWalkNs = -1;
     this.outHit = false;
     this.outFpd = false;
     this.outPerms = 0;
     // SGN.10: PASID beyond the unit's PASID width.
-    if (pasid >= 2 ** this.caps.pasidBits) return this.fail(Xlate.UR, FaultReason.SGN_10, ready);
+    if (pasid >= this.pasidLimit) return this.fail(Xlate.UR, FaultReason.SGN_10, ready);
     // Context and PASID entry, through the PASID cache.
     const pc = this.pasidCache;
     let e = pc.lookup(rid, pasid);
     if (e < 0) {
-      ready += this.timing.pasidCacheMissNs;
+      ready += this.missNs;
       const r = this.fetchPasidEntry(rid, pasid);
       if (r !== 0)
         return this.fail(
@@ -149,7 +160,7 @@ export class TranslationPipeline {
     if (priv && !pc.sreOf(e)) return this.fail(Xlate.FAULT, FaultReason.SPT_6, ready);
     const levels = pc.fspmOf(e) === FSPM_5_LEVEL ? 5 : 4;
     // SGN.1: canonical address (user half only: addresses are below 2^53).
-    if (vpn >= 2 ** (levels === 5 ? 44 : 35))
+    if (vpn >= (levels === 5 ? VPN_LIMIT_5 : VPN_LIMIT_4))
       return this.fail(Xlate.FAULT, FaultReason.SGN_1, ready);
     const walker = this.walker;
     const merged = walker.inFlight(did, pasid, vpn, nowNs);

@@ -172,6 +172,10 @@ export class VtdUnit implements Endpoint {
   private readonly sim: Simulator;
   private readonly timing: UnitTiming;
   private readonly byRid = new Map<number, AttachedDevice>();
+  // Hot-path copies of timing parameters.
+  private readonly pcieNs: number;
+  private readonly memReadNs: number;
+  private readonly dmaBytesPerNs: number;
   private readonly byEndpoint = new Map<number, AttachedDevice>();
 
   constructor(
@@ -207,6 +211,9 @@ export class VtdUnit implements Endpoint {
       this.pasidCache,
       this.walker,
     );
+    this.pcieNs = timing.pcieLatencyNs;
+    this.memReadNs = timing.memReadNs;
+    this.dmaBytesPerNs = timing.dmaBytesPerNs;
     this.qi = new InvalidationQueue(mem);
     this.qi.attach({
       execute: (code, u32, dw, now) => this.executeInvalidation(code, u32, dw, now),
@@ -349,7 +356,7 @@ export class VtdUnit implements Endpoint {
       w[b + MW.A + 3] = cls === Xlate.OK ? p.outPerms : 0;
       w[b + MW.A + 4] = cls === Xlate.OK ? p.outSize : 0;
     }
-    this.toDevice(dev, p.outReadyNs - nowNs + this.timing.pcieLatencyNs, slot);
+    this.toDevice(dev, p.outReadyNs - nowNs + this.pcieNs, slot);
   }
 
   /** Untranslated or translated DMA: moves real bytes, or UR with a fault record. */
@@ -398,12 +405,12 @@ export class VtdUnit implements Endpoint {
       const pa = pfn * 4096 + pageOff;
       if (write) this.mem.copyIn(pa, dev.buffer, offset, length);
       else this.mem.copyOut(pa, dev.buffer, offset, length);
-      ready += this.timing.memReadNs + Math.ceil(length / this.timing.dmaBytesPerNs);
+      ready += this.memReadNs + Math.ceil(length / this.dmaBytesPerNs);
     }
     this.observer?.dma(dev.index, ok ? length : 0, ok);
     w[b + MW.KIND] = MsgKind.DMA_CPL;
     w[b + MW.A] = ok ? CplStatus.SUCCESS : CplStatus.UR;
-    this.toDevice(dev, ready - nowNs + this.timing.pcieLatencyNs, slot);
+    this.toDevice(dev, ready - nowNs + this.pcieNs, slot);
   }
 
   /** Records a non-recoverable fault unless an FPD bit suppresses it (spec §6.1, §6.2). */
