@@ -187,6 +187,18 @@ export class SetAssocWays {
     this.stamp[e] = ++this.tick;
   }
 
+  /**
+   * Drops every valid entry whose `did` matches and, when `pasidTags` is given, whose PASID
+   * matches too: the PASID-selective and domain-selective invalidations of every cache.
+   */
+  dropTagged(didTags: Int32Array, did: number, pasidTags: Int32Array | null, pasid: number): void {
+    const valid = this.valid;
+    for (let e = 0; e < valid.length; e++) {
+      if (valid[e] === 1 && didTags[e] === did && (pasidTags === null || pasidTags[e] === pasid))
+        this.drop(e);
+    }
+  }
+
   /** Invalidates entry `e` (no-op when already invalid). */
   drop(e: number): void {
     if (this.valid[e] === 1) {
@@ -408,18 +420,12 @@ export class Iotlb {
 
   /** P_IOTLB PASID-selective (spec §7.3, G = 10b): drops every entry of (did, pasid). */
   invalidatePasid(did: number, pasid: number): void {
-    for (let e = 0; e < this.validBits.length; e++) {
-      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.did[e] === did) {
-        this.ways.drop(e);
-      }
-    }
+    this.ways.dropTagged(this.did, did, this.pasid, pasid);
   }
 
   /** Drops every entry of domain `did`, all PASIDs. */
   invalidateDomain(did: number): void {
-    for (let e = 0; e < this.validBits.length; e++) {
-      if (this.validBits[e] === 1 && this.did[e] === did) this.ways.drop(e);
-    }
+    this.ways.dropTagged(this.did, did, null, 0);
   }
 
   /** Drops every entry. */

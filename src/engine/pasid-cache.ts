@@ -172,18 +172,12 @@ export class PasidCache {
 
   /** PASID-cache invalidate, PASID-selective within domain (spec §7.2, G = 01b). */
   invalidatePasid(did: number, pasid: number): void {
-    for (let e = 0; e < this.validBits.length; e++) {
-      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.did[e] === did) {
-        this.ways.drop(e);
-      }
-    }
+    this.ways.dropTagged(this.did, did, this.pasid, pasid);
   }
 
   /** PASID-cache invalidate, all PASIDs of a domain (spec §7.2, G = 00b). */
   invalidateDomain(did: number): void {
-    for (let e = 0; e < this.validBits.length; e++) {
-      if (this.validBits[e] === 1 && this.did[e] === did) this.ways.drop(e);
-    }
+    this.ways.dropTagged(this.did, did, null, 0);
   }
 
   /** PASID-cache invalidate, global (spec §7.2, G = 11b). */

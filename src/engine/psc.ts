@@ -198,18 +198,12 @@ export class PagingStructureCache {
 
   /** P_IOTLB PASID-selective (spec §7.3, G = 10b): drops every entry of (did, pasid). */
   invalidatePasid(did: number, pasid: number): void {
-    for (let e = 0; e < this.validBits.length; e++) {
-      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.did[e] === did) {
-        this.ways.drop(e);
-      }
-    }
+    this.ways.dropTagged(this.did, did, this.pasid, pasid);
   }
 
   /** Drops every entry of domain `did`, all PASIDs. */
   invalidateDomain(did: number): void {
-    for (let e = 0; e < this.validBits.length; e++) {
-      if (this.validBits[e] === 1 && this.did[e] === did) this.ways.drop(e);
-    }
+    this.ways.dropTagged(this.did, did, null, 0);
   }
 
   /** Drops every entry. */

@@ -58,8 +58,6 @@ export const Xlate = {
 /** The lookup stages of one unit. */
 export class TranslationPipeline {
   private readonly mem: PhysicalMemory;
-  private readonly caps: VtdUnitCaps;
-  private readonly timing: TranslateTiming;
   readonly iotlb: Iotlb;
   readonly pasidCache: PasidCache;
   readonly walker: FirstLevelWalker;
@@ -91,8 +89,6 @@ export class TranslationPipeline {
     walker: FirstLevelWalker,
   ) {
     this.mem = mem;
-    this.caps = caps;
-    this.timing = timing;
     this.iotlb = iotlb;
     this.pasidCache = pasidCache;
     this.walker = walker;

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Accelerator, JobOp, JobStatus, type JobSpec } from '../../src/device/accelerator.js';
-import { encodeInvDesc, PageResponseCode } from '../../src/layout/index.js';
+import { Accelerator, JobOp, type JobSpec, JobStatus } from '../../src/device/accelerator.js';
 import { qiSubmitSync } from '../../src/kernel/qi.js';
+import { encodeInvDesc, PageResponseCode } from '../../src/layout/index.js';
 import { smallSystem } from '../kernel/helpers.js';
 
-async function rig(opts: { blockOnFault?: boolean; priCredits?: number; engines?: number; ats?: boolean } = {}) {
+async function rig(
+  opts: { blockOnFault?: boolean; priCredits?: number; engines?: number; ats?: boolean } = {},
+) {
   const s = smallSystem();
   const ats = opts.ats ?? true;
   const d = s.addDevice({ rid: 0x100, ats, pri: ats });
@@ -16,7 +18,12 @@ async function rig(opts: { blockOnFault?: boolean; priCredits?: number; engines?
   let maxPri = 0;
   const a = new Accelerator(
     d,
-    { engines: opts.engines ?? 1, wqDepth: 16, blockOnFault: opts.blockOnFault ?? true, priCredits: opts.priCredits ?? 32 },
+    {
+      engines: opts.engines ?? 1,
+      wqDepth: 16,
+      blockOnFault: opts.blockOnFault ?? true,
+      priCredits: opts.priCredits ?? 32,
+    },
     s.sim,
     s.cost,
     {
@@ -39,7 +46,16 @@ async function rig(opts: { blockOnFault?: boolean; priCredits?: number; engines?
   };
   const src = p.mmap({ length: 1 << 16, prot: 'rw' });
   const dst = p.mmap({ length: 1 << 16, prot: 'rw' });
-  const job = (over: Partial<JobSpec>): JobSpec => ({ op: JobOp.COPY, pasid, src, dst, length: 4096, pattern: 0, cookie: 1, ...over });
+  const job = (over: Partial<JobSpec>): JobSpec => ({
+    op: JobOp.COPY,
+    pasid,
+    src,
+    dst,
+    length: 4096,
+    pattern: 0,
+    cookie: 1,
+    ...over,
+  });
   const run = () => s.sim.runUntil(s.sim.nowNs + 10_000_000);
   return { s, d, p, a, pasid, src, dst, done, job, run, maxPri: () => maxPri };
 }
@@ -104,7 +120,15 @@ describe('Accelerator jobs (spec §4.7)', () => {
     const { s, d, a, dst, done, job, run } = await rig();
     // a Response Failure for an outstanding group, submitted by software on the queue
     d.openGroup(77, 1);
-    const resp = encodeInvDesc({ type: 'page-group-response', pasidPresent: true, code: PageResponseCode.FAILURE, rid: 0x100, pasid: 1, lpig: true, prgIndex: 77 });
+    const resp = encodeInvDesc({
+      type: 'page-group-response',
+      pasidPresent: true,
+      code: PageResponseCode.FAILURE,
+      rid: 0x100,
+      pasid: 1,
+      lpig: true,
+      prgIndex: 77,
+    });
     s.sim.runThread('resp', qiSubmitSync(s.drivers[0]!, [resp]));
     run();
     expect(d.priActive).toBe(false);
