@@ -167,6 +167,8 @@ class ScenarioRun implements Endpoint {
         iotlb: sc.iommu.iotlb,
       },
     });
+    // Scenario runs can execute millions of descriptors: keep counters, not the decoded log.
+    for (const u of this.sys.iommus) u.qi.logging = false;
     this.rng = new Rng(sc.seed, 7);
     this.id = this.sys.sim.register(this);
     this.jobOp = OPS[sc.workload.op]!;
