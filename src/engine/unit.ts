@@ -117,6 +117,8 @@ export interface UnitObserver {
   /** A request from device `dev` (index in registration order) was translated. */
   translation(dev: number, hit: boolean, walkNs: number): void;
   pageRequest(dev: number): void;
+  /** A stop marker (LPIG=1, R=W=0) was received. */
+  stopMarker(dev: number): void;
   autoResponse(dev: number, code: number): void;
   prqOverflow(dev: number): void;
   faultRecorded(dev: number): void;
@@ -454,6 +456,8 @@ export class VtdUnit implements Endpoint {
     const pasid = pp ? getField(w, d, PR.pasid) : 0;
     const lpig = getField(w, d, PR.lpig) === 1;
     this.observer?.pageRequest(dev.index);
+    if (lpig && !getField(w, d, PR.rdReq) && !getField(w, d, PR.wrReq))
+      this.observer?.stopMarker(dev.index);
     // Table checks: context → PASID directory → PASID entry (page requests never walk FS tables).
     const u32 = this.mem.u32;
     let reason = 0;

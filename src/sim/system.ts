@@ -208,6 +208,11 @@ export class System implements UnitObserver {
     this.deviceCounters[dev]!.add(Counter.pageRequests);
   }
   /** @internal */
+  stopMarker(dev: number): void {
+    this.counters.add(Counter.stopMarkers);
+    this.deviceCounters[dev]!.add(Counter.stopMarkers);
+  }
+  /** @internal */
   autoResponse(dev: number, code: number): void {
     this.counters.add(Counter.autoResponses);
     this.deviceCounters[dev]!.add(Counter.autoResponses);

@@ -172,10 +172,11 @@ describe('PRQ handler checks, profile v5.8 (spec §4.3)', () => {
   });
 
   it('discards a response for a group the device does not have outstanding', async () => {
-    const { d, pasid, rw } = await bound();
+    const { s, d, pasid, rw } = await bound();
     // a stop marker (LPIG=1, R=W=0) opens no group; v5.8 still answers it, and the device drops it
     expect(await d.pageRequest({ pasid, addr: rw, lpig: true, prgIndex: 12 })).toBeNull();
     expect(d.unexpectedResponses).toBe(1);
+    expect(s.counters.toTotals().stopMarkers).toBe(1);
   });
 });
 
