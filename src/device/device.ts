@@ -15,6 +15,7 @@
 
 import type { DeviceInfo } from '../kernel/iommu.js';
 import {
+  DEVTLB_INV,
   decodeDevTlbRange,
   decodePageGroupResponse,
   encodePageRequest,
@@ -22,6 +23,8 @@ import {
   isResponseFailure,
   PAGE_GROUP_RESPONSE,
   type PageGroupResponse,
+  PDEVTLB_INV,
+  QI_DEIOTLB_TYPE,
   readQwords,
   writeQwords,
 } from '../layout/index.js';
@@ -102,6 +105,8 @@ export interface DeviceAgent {
 export const DEVICE_BUFFER_BYTES = 1 << 20;
 
 const RESP = PAGE_GROUP_RESPONSE.fields;
+const DEVTLB = DEVTLB_INV.fields;
+const PDEVTLB = PDEVTLB_INV.fields;
 
 /** A PCIe function with PASID, ATS and PRI capabilities. */
 export class Device implements Endpoint {
@@ -202,15 +207,15 @@ export class Device implements Endpoint {
   private invalidate(d: number): void {
     const w = this.bus.sim.pool.words;
     this.invalidationsReceived++;
-    const [q0, q1] = readQwords(w, d, 2) as [bigint, bigint];
-    const type = Number(q0 & 0xfn);
-    const s = type === 3 ? (q1 & 1n) === 1n : ((q1 >> 11n) & 1n) === 1n;
-    const gi = type === 8 && (q1 & 1n) === 1n;
-    const range = decodeDevTlbRange(Number(q1 >> 12n) * 4096, s);
+    const type = getField(w, d, PDEVTLB.type);
+    const pasidBased = type === QI_DEIOTLB_TYPE;
+    const s = getField(w, d, pasidBased ? PDEVTLB.s : DEVTLB.s) === 1;
+    const range = decodeDevTlbRange(getField(w, d, PDEVTLB.addr) * 4096, s);
     const base = range.base / 4096;
-    const pages = range.pages;
-    if (type === 3 || gi) this.devtlb.invalidateAllPasids(base, pages);
-    else this.devtlb.invalidateRange(Number((q0 >> 32n) & 0xfffffn), base, pages);
+    // the non-PASID form (3h) and a global PASID-based one (GI) flush every PASID
+    if (!pasidBased || getField(w, d, PDEVTLB.gi) === 1)
+      this.devtlb.invalidateAllPasids(base, range.pages);
+    else this.devtlb.invalidateRange(getField(w, d, PDEVTLB.pasid), base, range.pages);
   }
 
   private pageGroupResponse(slot: number, d: number, nowNs: number): void {
