@@ -93,7 +93,10 @@ export class Doorbell {
     options: DoorbellOptions = {},
   ) {
     if (!(i32.buffer instanceof SharedArrayBuffer)) {
-      throw ringError(RingErrorCode.EINVAL, 'a doorbell needs an Int32Array over a SharedArrayBuffer');
+      throw ringError(
+        RingErrorCode.EINVAL,
+        'a doorbell needs an Int32Array over a SharedArrayBuffer',
+      );
     }
     for (const index of [bellIndex, sleepersIndex]) {
       if (!Number.isInteger(index) || index < 0 || index >= i32.length) {

@@ -111,7 +111,11 @@ export function ringGeometryProblem(slots: number, wordsPerSlot: number): string
   if (!isPowerOfTwo(slots) || slots > RING_MAX_SLOTS) {
     return `slots must be a power of two between 1 and ${RING_MAX_SLOTS}, got ${slots}`;
   }
-  if (!Number.isInteger(wordsPerSlot) || wordsPerSlot < 1 || wordsPerSlot > RING_MAX_WORDS_PER_SLOT) {
+  if (
+    !Number.isInteger(wordsPerSlot) ||
+    wordsPerSlot < 1 ||
+    wordsPerSlot > RING_MAX_WORDS_PER_SLOT
+  ) {
     return `wordsPerSlot must be an integer between 1 and ${RING_MAX_WORDS_PER_SLOT}, got ${wordsPerSlot}`;
   }
   return undefined;
