@@ -81,14 +81,6 @@ export interface JobSpec {
 /** Completion callback: the job's cookie, status and bytes done. */
 export type JobDone = (cookie: number, status: number, done: number, nowNs: number) => void;
 
-// Job states: what the engine waits for.
-const S_FREE = 0;
-const S_QUEUED = 1;
-const S_XLATE = 2; // ATS request in flight
-const S_PRI_WAIT = 3; // waiting for a credit / PRG index
-const S_PRI = 4; // page request in flight
-const S_DMA = 5; // DMA in flight
-
 const TIMER_ATC_HIT = 0x1000_0000;
 
 const PR = PAGE_REQUEST.fields;
@@ -105,7 +97,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
   private readonly pcieLatencyNs: number;
   // Job table.
   private readonly slots: number;
-  private readonly state: Uint8Array;
   private readonly op: Uint8Array;
   private readonly pasid: Int32Array;
   private readonly src: Float64Array;
@@ -165,7 +156,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
       });
     }
     this.slots = n;
-    this.state = new Uint8Array(n);
     this.op = new Uint8Array(n);
     this.pasid = new Int32Array(n);
     this.src = new Float64Array(n);
@@ -215,7 +205,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
     this.cookie[j] = job.cookie;
     this.submitNs[j] = this.sim.nowNs;
     this.mismatch[j] = 0;
-    this.state[j] = S_QUEUED;
     this.inFlight++;
     this.queue[(this.qHead + this.qLen) % this.slots] = j;
     this.qLen++;
@@ -274,7 +263,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
       this.observer.devtlb(true);
       const pfn = dev.devtlb.pfnOf(e, vpn);
       this.hitPfn[j] = pfn; // kept until the ATC lookup time has passed
-      this.state[j] = S_DMA;
       this.sim.timer(this.devtlbLookupNs, this.id, this.id, TIMER_ATC_HIT + j);
       return;
     }
@@ -288,7 +276,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
     pool.words[mb + MW.A] = this.pasid[j]!;
     pool.setWide(mb + MW.A + 1, vpn);
     pool.words[mb + MW.A + 3] = dev.rid;
-    this.state[j] = S_XLATE;
     this.sentNs[j] = this.sim.nowNs;
     dev.post(slot);
   }
@@ -316,7 +303,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
     if (write && this.op[j] === JobOp.FILL) dev.buffer.fill(this.pattern[j]!, off, off + n);
     if (translated)
       this.observer.translatedAccess?.(this.pasid[j]!, Math.floor(addr / 4096), pfn, write);
-    this.state[j] = S_DMA;
     dev.post(slot);
   }
 
@@ -415,7 +401,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
       this.finish(j, JobStatus.FAILED, nowNs);
       return;
     }
-    this.state[j] = S_PRI_WAIT;
     this.priQueue[(this.pHead + this.pLen) % this.slots] = j;
     this.pLen++;
     this.issuePageRequests();
@@ -462,7 +447,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
       setField(w, d, PR.prgIndex, prg);
       setField(w, d, PR.addr, Math.floor(addr / 4096));
       dev.openGroup(prg, this.pasid[j]!);
-      this.state[j] = S_PRI;
       this.sentNs[j] = this.sim.nowNs;
       dev.post(slot);
     }
@@ -486,7 +470,6 @@ export class Accelerator implements DeviceAgent, Endpoint {
   }
 
   private finish(j: number, status: number, nowNs: number): void {
-    this.state[j] = S_FREE;
     this.observer.jobDone(nowNs - this.submitNs[j]!, status);
     const cookie = this.cookie[j]!;
     const done = this.done[j]!;
@@ -495,10 +478,5 @@ export class Accelerator implements DeviceAgent, Endpoint {
     this.activeEngines--;
     this.onDone(cookie, status, done, nowNs);
     this.dispatch();
-  }
-
-  /** Jobs waiting for a PRI credit (for reports and tests). */
-  get waitingForCredit(): number {
-    return this.pLen;
   }
 }

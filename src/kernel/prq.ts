@@ -26,7 +26,6 @@ import {
   getField,
   PAGE_GROUP_RESPONSE,
   PAGE_REQUEST,
-  PageResponseCode,
   QI_PGRP_RESP_TYPE,
   QI_RESP_INVALID,
   QI_RESP_SUCCESS,
@@ -187,6 +186,3 @@ export class PrqThread {
     return out;
   }
 }
-
-/** Response codes the handler emits (v5.8 never sends Response Failure). */
-export const PRQ_CODES = [PageResponseCode.SUCCESS, PageResponseCode.INVALID] as const;

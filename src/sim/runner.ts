@@ -24,7 +24,7 @@ import {
 import type { Device } from '../device/device.js';
 import type { Process } from '../mem/index.js';
 import { Counter, type CounterTotals } from '../metrics/counters.js';
-import { LATENCY_KINDS, type LatencyKind, LatencyKindIndex } from '../metrics/kinds.js';
+import { type LatencyKind, LatencyKindIndex } from '../metrics/kinds.js';
 import type { LatencySummary } from '../metrics/recorder.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
@@ -576,6 +576,3 @@ class ScenarioRun implements Endpoint {
     };
   }
 }
-
-/** The latency kinds in report order (re-exported for report writers). */
-export const REPORT_LATENCY_KINDS = LATENCY_KINDS;
