@@ -3,6 +3,7 @@
  * single-producer / single-consumer rings of fixed-size slots, and doorbells. Re-exports only.
  */
 
+export * from './barrier.js';
 export {
   CAN_BLOCK_HERE,
   DEFAULT_PARK_TIMEOUT_MS,
