@@ -59,8 +59,6 @@ export interface AcceleratorObserver {
   priRoundtrip(ns: number): void;
   devtlb(hit: boolean): void;
   jobDone(latencyNs: number, status: number): void;
-  /** A translated DMA is about to use frame `pfn` for (pasid, vpn): the invariant hook. */
-  translatedAccess?(pasid: number, vpn: number, pfn: number, write: boolean): void;
 }
 
 /** A job as a client submits it; the accelerator copies the fields into its job table. */
@@ -301,8 +299,9 @@ export class Accelerator implements DeviceAgent, Endpoint {
     pool.words[mb + MW.A + 4] = off;
     pool.words[mb + MW.A + 5] = dev.rid;
     if (write && this.op[j] === JobOp.FILL) dev.buffer.fill(this.pattern[j]!, off, off + n);
-    if (translated)
-      this.observer.translatedAccess?.(this.pasid[j]!, Math.floor(addr / 4096), pfn, write);
+    // Model metadata, not on the wire: the virtual page the device translated, so the unit
+    // can check the invariant of DESIGN §8 where the access lands.
+    if (translated) pool.setWide(mb + MW.A + 6, Math.floor(addr / 4096));
     dev.post(slot);
   }
 

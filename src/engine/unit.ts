@@ -124,7 +124,10 @@ export interface UnitObserver {
   faultRecorded(dev: number): void;
   dma(dev: number, bytes: number, ok: boolean): void;
   invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
-  /** A DMA reached frame `pfn` through (rid, pasid) at this time: the invariant checker's hook. */
+  /**
+   * A translated DMA of (rid, pasid) for virtual page `vpn` (model metadata the device
+   * attaches) reached frame `pfn`: the invariant checker's hook.
+   */
   dmaAccess?(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void;
 }
 
@@ -388,6 +391,7 @@ export class VtdUnit implements Endpoint {
       ok = ctx >= 0 && getField(this.mem.u32, ctx / 4, CE.dte) === 1;
       pfn = vpn; // the address is already physical
       ready = nowNs;
+      if (ok) this.observer?.dmaAccess?.(rid, pasid, pool.getWide(b + MW.A + 6), pfn, write);
     } else {
       const p = this.pipeline;
       const cls = p.translate(rid, pasid, vpn, write, (flags & MsgFlag.PRIV) !== 0, nowNs);
@@ -403,7 +407,6 @@ export class VtdUnit implements Endpoint {
       if (pfn <= 0 || pfn >= this.mem.totalFrames) ok = false;
     }
     if (ok) {
-      this.observer?.dmaAccess?.(rid, pasid, vpn, pfn, write);
       const pa = pfn * 4096 + pageOff;
       if (write) this.mem.copyIn(pa, dev.buffer, offset, length);
       else this.mem.copyOut(pa, dev.buffer, offset, length);

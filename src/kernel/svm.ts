@@ -46,6 +46,16 @@ export const SVM_FLAG_SUPERVISOR_MODE = 1 << 1;
 export const SVM_FLAG_GUEST_MODE = 1 << 2;
 export const SVM_FLAG_GUEST_PASID = 1 << 3;
 
+/** Runs `body` with `svm.flushesRunning` raised, so checkers know an invalidation is under way. */
+function* counted(svm: IntelSvm, body: KThread<void>): KThread<void> {
+  svm.flushesRunning++;
+  try {
+    yield* body;
+  } finally {
+    svm.flushesRunning--;
+  }
+}
+
 /** `intel_pasid_max_id` default (`PASID_MAX`). */
 export const PASID_MAX = 0x10_0000;
 
@@ -53,6 +63,8 @@ export const PASID_MAX = 0x10_0000;
 export class IntelSvm {
   readonly devs: SvmDev[] = [];
   notifier: MmuNotifier | null = null;
+  /** Notifier flushes (range invalidation or release) of this mm still running. */
+  flushesRunning = 0;
   readonly pasid: number;
   /** The bound mm, or null for a supervisor bind (the kernel's init_mm). */
   readonly mm: Process | null;
@@ -385,10 +397,13 @@ export class SvmLayer {
   private makeNotifier(svm: IntelSvm): MmuNotifier {
     return {
       invalidateRange: (start: number, end: number) => {
-        this.runSync('mmu notifier invalidate_range', this.flushSvmRange(svm, start, end));
+        this.runSync(
+          'mmu notifier invalidate_range',
+          counted(svm, this.flushSvmRange(svm, start, end)),
+        );
       },
       release: () => {
-        this.runSync('mmu notifier release', this.mmRelease(svm));
+        this.runSync('mmu notifier release', counted(svm, this.mmRelease(svm)));
       },
     };
   }

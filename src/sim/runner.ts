@@ -133,6 +133,7 @@ class ScenarioRun implements Endpoint {
   private readonly durationNs: number;
   private stopping = false;
   private liveClients = 0;
+  private readonly devIndexByRid = new Map<number, number>();
   private readonly violations: Violation[] = [];
   private checked = 0;
   private readonly jobOp: JobOpCode;
@@ -204,6 +205,9 @@ class ScenarioRun implements Endpoint {
       }
     }
     this.baselineFrames = this.sys.memory.framesInUse;
+    for (const d of this.sys.devices) this.devIndexByRid.set(d.rid, d.index);
+    this.sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
+      this.checkAccess(rid, pasid, vpn, pfn, write);
     options.onSystem?.(this.sys);
   }
 
@@ -228,22 +232,19 @@ class ScenarioRun implements Endpoint {
           sys.latency.record(LatencyKindIndex['job.latency'], latencyNs);
         }
       },
-      translatedAccess: (pasid: number, vpn: number, pfn: number, write: boolean) =>
-        this.checkAccess(devIndex, pasid, vpn, pfn, write),
     };
   }
 
-  /** DESIGN §8: a translated DMA must target the frame the bound mm maps there, unless an invalidation is still running. */
-  private checkAccess(
-    devIndex: number,
-    pasid: number,
-    vpn: number,
-    pfn: number,
-    write: boolean,
-  ): void {
+  /**
+   * DESIGN §8, checked where a translated DMA reaches the unit: it must target the frame the
+   * bound mm maps there, unless an invalidation is still running.
+   */
+  private checkAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
     this.checked++;
-    if (this.sys.kernelThreadsRunning > 0) return; // a notifier flush is in progress: the old translation is still legitimate
+    const devIndex = this.devIndexByRid.get(rid)!;
     const svm = this.sys.svm.svmByPasid(pasid);
+    // an invalidation of this mm is under way: the old translation is still legitimate
+    if (svm && svm.flushesRunning > 0) return;
     const dev = this.sys.devices[devIndex]!;
     const mm = svm?.mm;
     if (!svm || !mm || !svm.devs.some((d) => d.info === dev.info)) {

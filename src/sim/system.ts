@@ -207,6 +207,14 @@ export class System implements UnitObserver {
     this.counters.add(Counter.pageRequests);
     this.deviceCounters[dev]!.add(Counter.pageRequests);
   }
+  /** Checks translated DMA as it reaches a unit (set by the scenario runner). */
+  accessCheck:
+    | ((rid: number, pasid: number, vpn: number, pfn: number, write: boolean) => void)
+    | null = null;
+  /** @internal */
+  dmaAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
+    this.accessCheck?.(rid, pasid, vpn, pfn, write);
+  }
   /** @internal */
   stopMarker(dev: number): void {
     this.counters.add(Counter.stopMarkers);

@@ -153,3 +153,39 @@ describe('after mm exit while bound (spec §5.2)', () => {
     expect(s.counters.toTotals().autoResponses).toBe(1);
   });
 });
+
+describe('link ordering (PCIe: completions before later invalidation requests)', () => {
+  it('delivers an ATS completion delayed by a slow walk before a later device-TLB invalidation', async () => {
+    const s = smallSystem({ cost: { walkLevelNs: 100_000, walkers: 1 } });
+    const d = s.addDevice({ rid: 0x100 });
+    const p = s.createProcess();
+    const h = await s.svaBindDevice(d, p);
+    const pasid = s.svaGetPasid(h);
+    const buf = p.mmap({ length: 1 << 16, prot: 'rw', addr: 0x1000_0000 });
+    p.write(buf, new Uint8Array(4096).fill(1));
+    const { MsgFlag, MsgKind, MW } = await import('../../src/sim/message.js');
+    const pool = s.sim.pool;
+    const kinds: number[] = [];
+    const orig = d.handle.bind(d);
+    d.handle = (slot: number, now: number) => {
+      kinds.push(pool.words[pool.base(slot)]! & 0xff);
+      orig(slot, now);
+    };
+    // an ATS request whose walk takes ≥ 100 µs
+    const slot = pool.alloc();
+    const b = pool.base(slot);
+    pool.words[b + MW.KIND] = MsgKind.ATS_REQ | MsgFlag.PASID;
+    pool.words[b + MW.TAG] = 1;
+    pool.words[b + MW.SRC] = d.id;
+    pool.words[b + MW.A] = pasid;
+    pool.setWide(b + MW.A + 1, buf / 4096);
+    pool.words[b + MW.A + 3] = d.rid;
+    d.post(slot);
+    s.sim.runUntil(s.sim.nowNs + s.cost.pcieLatencyNs + 1); // the unit has computed the completion
+    p.munmap(buf, 4096); // the notifier sends a P_DEVTLB long before the completion is ready
+    expect(kinds.filter((k) => k === MsgKind.ATS_CPL || k === MsgKind.DEVTLB_INV)).toEqual([
+      MsgKind.ATS_CPL,
+      MsgKind.DEVTLB_INV,
+    ]);
+  });
+});
