@@ -27,7 +27,7 @@ import {
   QI_GRAN_NONG_PASID,
 } from '../layout/index.js';
 import type { MmuNotifier, Process } from '../mem/index.js';
-import type { KThread } from '../sim/kthread.js';
+import type { KThread, Waitable } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
 import { IoasidAllocator, PASID_MIN } from './ioasid.js';
 import { type DeviceInfo, type IntelIommu, ridName } from './iommu.js';
@@ -105,7 +105,7 @@ export class SvmDev {
  * Runs a kernel thread to completion from a context that cannot return before it is done
  * (an mmu notifier callback): the runtime advances simulated time as far as it needs.
  */
-export type KernelRunner = (what: string, body: KThread<void>) => void;
+export type KernelRunner = (what: string, body: KThread<void>) => Waitable | undefined;
 
 /** The SVA layer of the kernel: every unit's driver state plus the global PASID state. */
 export class SvmLayer {
@@ -397,13 +397,13 @@ export class SvmLayer {
   private makeNotifier(svm: IntelSvm): MmuNotifier {
     return {
       invalidateRange: (start: number, end: number) => {
-        this.runSync(
+        return this.runSync(
           'mmu notifier invalidate_range',
           counted(svm, this.flushSvmRange(svm, start, end)),
         );
       },
       release: () => {
-        this.runSync('mmu notifier release', counted(svm, this.mmRelease(svm)));
+        return this.runSync('mmu notifier release', counted(svm, this.mmRelease(svm)));
       },
     };
   }

@@ -38,6 +38,7 @@ export {
   MMAP_MIN_ADDR,
   type MmapOptions,
   type MmuNotifier,
+  type PendingFlush,
   Process,
   type Prot,
   type Vma,

@@ -195,8 +195,45 @@ export class PhysicalMemory {
   /** Frees one frame (zeroing it); freeing frame 0, a free frame or an out-of-range pfn throws. */
   freeFrame(pfn: number): void {
     this.assertOwner('freeFrame');
+    if (this.deferred !== null) {
+      this.checkAllocated(pfn, `freeFrame(${pfn})`);
+      this.deferred.push(pfn);
+      return;
+    }
     this.release(pfn);
     this.inUse--;
+  }
+
+  /** Frames freed while a deferral window was open (null when none is). */
+  private deferred: number[] | null = null;
+
+  /**
+   * Opens a deferral window: frames freed until {@link endDeferral} stay allocated (and keep
+   * their contents) until {@link releaseDeferred} — the way Linux keeps pages an munmap freed
+   * until the TLB and IOMMU flushes are done, so a device still holding the old translation
+   * never writes into a frame that has been handed out again.
+   */
+  beginDeferral(): void {
+    if (this.deferred !== null)
+      throw invariantError('beginDeferral: a deferral window is already open');
+    this.deferred = [];
+  }
+
+  /** Closes the deferral window and returns the frames it collected. */
+  endDeferral(): number[] {
+    const d = this.deferred;
+    if (d === null) throw invariantError('endDeferral without beginDeferral');
+    this.deferred = null;
+    return d;
+  }
+
+  /** Frees frames collected by a deferral window (zeroing them). */
+  releaseDeferred(frames: readonly number[]): void {
+    for (const pfn of frames) {
+      this.checkAllocated(pfn, `releaseDeferred(${pfn})`);
+      this.release(pfn);
+    }
+    this.inUse -= frames.length;
   }
 
   /** Frees `count` contiguous frames starting at `pfn` (zeroing them). */
@@ -207,6 +244,10 @@ export class PhysicalMemory {
     }
     // Validate all first so a bad call changes nothing.
     for (let p = pfn; p < pfn + count; p++) this.checkAllocated(p, `freeFrames(${pfn}, ${count})`);
+    if (this.deferred !== null) {
+      for (let p = pfn; p < pfn + count; p++) this.deferred.push(p);
+      return;
+    }
     // Push in reverse so later single allocations pop them in ascending order.
     for (let p = pfn + count - 1; p >= pfn; p--) this.release(p);
     this.inUse -= count;

@@ -67,10 +67,20 @@ export interface MmapOptions {
 
 /** A secondary-TLB owner attached to an mm (Linux `struct mmu_notifier` ops). */
 export interface MmuNotifier {
-  /** The CPU page tables of [start, end) changed (bytes, end exclusive); flush what you cached. */
-  invalidateRange(start: number, end: number): void;
+  /**
+   * The CPU page tables of [start, end) changed (bytes, end exclusive); flush what you cached.
+   * A flush that takes modelled time returns it as pending: the frames the change freed are
+   * handed back only when every notifier's flush is done.
+   */
+  invalidateRange(start: number, end: number): PendingFlush | void;
   /** The address space is being torn down (exit_mmap), page tables still intact. */
-  release(): void;
+  release(): PendingFlush | void;
+}
+
+/** A notifier flush still running in modelled time (a kernel thread's completion). */
+export interface PendingFlush {
+  readonly done: boolean;
+  onDone(cb: () => void): void;
 }
 
 /** What a fault asks for (the PRQ's RDR / WRR / EXR); reads are always required. */
@@ -355,12 +365,14 @@ export class Process {
       const v = this.list[i]!;
       const s = Math.max(start, v.start);
       const e = Math.min(end, v.end);
+      if (i === i0) this.mem.beginDeferral();
       this.unmapPages(s, e);
       if (v.start < start) kept.push({ ...v, end: start });
       if (end < v.end) kept.push({ ...v, start: end });
     }
+    const frames = this.mem.endDeferral();
     this.list.splice(i0, i1 - i0, ...kept);
-    this.notifyInvalidate(start, end);
+    this.freeAfter(this.notifyInvalidate(start, end), frames);
   }
 
   /**
@@ -424,7 +436,7 @@ export class Process {
     }
     this.list.splice(i0, i1 - i0, ...replaced);
     this.mergeAround(Math.max(0, i0 - 1), Math.min(this.list.length, i0 + replaced.length + 1));
-    if (downgraded) this.notifyInvalidate(start, end);
+    if (downgraded) this.notifyInvalidate(start, end); // nothing was freed: nothing waits
   }
 
   /**
@@ -524,11 +536,18 @@ export class Process {
     this.assertAlive('exit');
     this.live = false; // mm_users reached 0 before exit_mmap runs
     const ns = [...this.notifiers];
-    for (const n of ns) n.release();
+    const pending: PendingFlush[] = [];
+    for (const n of ns) {
+      const p = n.release();
+      if (p && !p.done) pending.push(p);
+    }
     this.notifiers.length = 0;
+    // exit_mmap frees the pages only after release's flushes: collect them until then
+    this.mem.beginDeferral();
     for (const v of this.list) this.unmapPages(v.start, v.end);
     this.list.length = 0;
     this.pageTable.freeTables(true);
+    this.freeAfter(pending, this.mem.endDeferral());
     if (this.rss !== 0) throw invariantError(`process ${this.id} exit left rssPages=${this.rss}`);
     this.mmdrop();
   }
@@ -578,10 +597,31 @@ export class Process {
     this.rss -= pages;
   }
 
-  private notifyInvalidate(start: number, end: number): void {
-    if (this.notifiers.length === 0) return;
+  /** Fires every notifier for [start, end); returns the flushes still running. */
+  private notifyInvalidate(start: number, end: number): PendingFlush[] {
+    const pending: PendingFlush[] = [];
+    if (this.notifiers.length === 0) return pending;
     const ns = [...this.notifiers];
-    for (const n of ns) n.invalidateRange(start, end);
+    for (const n of ns) {
+      const p = n.invalidateRange(start, end);
+      if (p && !p.done) pending.push(p);
+    }
+    return pending;
+  }
+
+  /** Frees `frames` once every flush in `pending` is done (at once when none runs). */
+  private freeAfter(pending: readonly PendingFlush[], frames: number[]): void {
+    if (frames.length === 0) return;
+    let left = pending.length;
+    if (left === 0) {
+      this.mem.releaseDeferred(frames);
+      return;
+    }
+    for (const p of pending) {
+      p.onDone(() => {
+        if (--left === 0) this.mem.releaseDeferred(frames);
+      });
+    }
   }
 
   /** Index of the first VMA overlapping [start, end), or -1. */

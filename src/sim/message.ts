@@ -35,6 +35,16 @@ export const MsgKind = {
   DEVTLB_INV: 7,
   /** Device-TLB invalidation completion. */
   DEVTLB_INV_CPL: 8,
+  /**
+   * Client control between a client's process (engine side) and its job stream (device
+   * side): START dw3 client, dw4 pasid, dw5/6 source base, dw7/8 destination base; STOP,
+   * IDLE and RESUBMIT dw3 client; FAULT dw3 client, dw5/6 and dw7/8 the faulting operands.
+   */
+  CLIENT_START: 9,
+  CLIENT_STOP: 10,
+  CLIENT_IDLE: 11,
+  CLIENT_FAULT: 12,
+  CLIENT_RESUBMIT: 13,
 } as const;
 
 /** A message kind value. */

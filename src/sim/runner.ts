@@ -12,15 +12,13 @@
  * buffer, waits for its jobs, then unbinds and exits — or exits while still bound and unbinds
  * after (release first, then teardown) — and a new client takes its place. Everything is
  * drawn from the seed, so the same scenario gives the same counters and histograms.
+ *
+ * A client is split the way the threaded runtime needs it: its process, binds and CPU work
+ * stay here, on the engine side; its job stream (workload/job-stream.ts) lives with its
+ * device; the two only exchange messages over a link of `pcieLatencyNs`.
  */
 
-import {
-  Accelerator,
-  JobOp,
-  type JobOpCode,
-  type JobSpec,
-  JobStatus,
-} from '../device/accelerator.js';
+import { Accelerator, JobOp, type JobOpCode, JobStatus } from '../device/accelerator.js';
 import type { Device } from '../device/device.js';
 import type { Process } from '../mem/index.js';
 import { Counter, type CounterTotals } from '../metrics/counters.js';
@@ -28,8 +26,9 @@ import { type LatencyKind, LatencyKindIndex } from '../metrics/kinds.js';
 import type { LatencySummary } from '../metrics/recorder.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
-import { type AccessPattern, createPattern } from '../workload/patterns.js';
+import { JobStream, type JobStreamConfig } from '../workload/job-stream.js';
 import { Completion, type KThread, spawn } from './kthread.js';
+import { MsgKind, MW } from './message.js';
 import { Rng } from './rng.js';
 import type { Endpoint } from './simulator.js';
 import { createSystem, type System } from './system.js';
@@ -80,29 +79,23 @@ const OPS: Record<string, JobOpCode> = {
   read: JobOp.READ,
 };
 
-/** Per-client state. */
+/** Engine-side state of one client slot (its job stream lives with its device). */
 interface Client {
   readonly index: number;
   process: Process | null;
   buffers: number[];
   device: Device;
-  accel: Accelerator;
-  pasid: number;
+  /** The device's job stream. */
+  stream: JobStream;
   handle: object | null;
-  pattern: AccessPattern;
-  outstanding: number;
-  submitting: boolean;
-  /** Jobs owed by the arrival process but not yet accepted (work queue full). */
-  backlog: number;
+  /** Completes at the end of a lifetime or when the run stops. */
+  readonly wake: Completion;
+  /** Completes when the stream reports CLIENT_IDLE. */
   readonly idle: Completion;
-  generation: number;
-  /** Operands of the last job submitted (fault handling without block-on-fault). */
-  lastSrc: number;
-  lastDst: number;
 }
 
-const T_RETRY = 0;
-const T_ARRIVAL = 1;
+/** Timer code of the end of client `i`'s lifetime: `i * 2 + T_LIFETIME`. */
+const T_LIFETIME = 0;
 
 /** Runs a scenario in the inline runtime and returns its report. */
 export function runScenario(
@@ -136,18 +129,7 @@ class ScenarioRun implements Endpoint {
   private readonly devIndexByRid = new Map<number, number>();
   private readonly violations: Violation[] = [];
   private checked = 0;
-  private readonly jobOp: JobOpCode;
-  private readonly retryNs = 1000;
-  private readonly openGapNs: number;
-  private readonly spec: JobSpec = {
-    op: 0,
-    pasid: 0,
-    src: 0,
-    dst: 0,
-    length: 0,
-    pattern: 0,
-    cookie: 0,
-  };
+  private readonly streams: JobStream[] = [];
   /** Frames in use once the machine is built: what must remain after every client is gone. */
   private baselineFrames = 0;
 
@@ -172,9 +154,18 @@ class ScenarioRun implements Endpoint {
     for (const u of this.sys.iommus) u.qi.logging = false;
     this.rng = new Rng(sc.seed, 7);
     this.id = this.sys.sim.register(this);
-    this.jobOp = OPS[sc.workload.op]!;
     const a = sc.workload.arrival;
-    this.openGapNs = 'openLoop' in a && a.openLoop ? 1e9 / a.openLoop.rate : 0;
+    const streamCfg: JobStreamConfig = {
+      seed: sc.seed,
+      op: OPS[sc.workload.op]!,
+      jobBytes: sc.workload.jobBytes,
+      bufferBytes: sc.clients.buffers.size,
+      pattern: this.patternSpec(),
+      queueDepth: 'closedLoop' in a && a.closedLoop ? a.closedLoop.queueDepth : 0,
+      openGapNs: 'openLoop' in a && a.openLoop ? 1e9 / a.openLoop.rate : 0,
+      retryNs: 1000,
+      pcieLatencyNs: this.sys.cost.pcieLatencyNs,
+    };
     let n = 0;
     for (const g of sc.devices) {
       for (let i = 0; i < g.count; i++) {
@@ -198,9 +189,11 @@ class ScenarioRun implements Endpoint {
           this.sys.sim,
           this.sys.cost,
           this.accelObserver(dev.index),
-          (cookie, status, done, now) => this.jobDone(cookie, status, done, now),
+          (cookie, status, done) => stream.jobDone(cookie, status, done),
         );
+        const stream: JobStream = new JobStream(this.sys.sim, accel, streamCfg, this.id);
         this.accels.push(accel);
+        this.streams.push(stream);
         n++;
       }
     }
@@ -273,26 +266,17 @@ class ScenarioRun implements Endpoint {
     const nClients = this.sc.clients.count;
     for (let i = 0; i < nClients; i++) {
       const dev = this.sys.devices[i % this.sys.devices.length]!;
+      const stream = this.streams[dev.index]!;
+      stream.addClient(i);
       const c: Client = {
         index: i,
         process: null,
         buffers: [],
         device: dev,
-        accel: this.accels[dev.index]!,
-        pasid: 0,
+        stream,
         handle: null,
-        pattern: createPattern(
-          this.patternSpec(),
-          this.sc.clients.buffers.size / 4096,
-          new Rng(this.sc.seed, 10_000 + i),
-        ),
-        outstanding: 0,
-        submitting: false,
-        backlog: 0,
+        wake: new Completion(),
         idle: new Completion(),
-        generation: 0,
-        lastSrc: 0,
-        lastDst: 0,
       };
       this.clients.push(c);
       spawn(this.life(c), (r) => {
@@ -309,14 +293,10 @@ class ScenarioRun implements Endpoint {
       }
     }
     sim.runUntil(this.durationNs);
-    // Stop: no new jobs; every client finishes, unbinds and exits.
+    // Stop: every client ends its lifetime, stops its stream, unbinds and exits. The wake-up
+    // is an event, so what the clients do next runs inside the simulation.
     this.stopping = true;
-    for (const c of this.clients) {
-      c.submitting = false;
-      c.backlog = 0;
-      // wake the client from an event, so what it does next runs inside the simulation
-      this.sys.sim.timer(0, this.id, this.id, 0x100_0000 + c.index);
-    }
+    for (const c of this.clients) sim.timer(0, this.id, this.id, c.index * 2 + T_LIFETIME);
     const limit = this.durationNs + 10_000_000_000;
     while (this.liveClients > 0 || this.sys.kernelThreadsRunning > 0) {
       if (!sim.step() || sim.nowNs > limit) {
@@ -351,7 +331,6 @@ class ScenarioRun implements Endpoint {
       const p = sys.createProcess();
       c.process = p;
       this.liveClients++;
-      c.generation++;
       c.buffers = [];
       for (let b = 0; b < sc.clients.buffers.count; b++)
         c.buffers.push(p.mmap({ length: size, prot: 'rw' }));
@@ -361,36 +340,30 @@ class ScenarioRun implements Endpoint {
       }
       const h = yield* sys.svm.bind(c.device.info, p, 0, () => ({}));
       c.handle = h.handle;
-      c.pasid = h.svm.pasid;
-      c.submitting = !this.stopping;
-      this.startArrivals(c);
-      // lifetime
-      if (churn.enabled && !this.stopping) {
-        const life = Math.max(1, Math.round(this.rng.exponential(churn.bindLifetime)));
-        const deadline = sys.sim.nowNs + life;
-        c.idle.reinit();
-        this.sys.sim.timer(life, this.id, this.id, 0x100_0000 + c.index);
-        while (!this.stopping && sys.sim.nowNs < deadline) {
-          c.idle.reinit();
-          yield c.idle;
+      c.wake.reinit();
+      if (!this.stopping) {
+        this.control(
+          MsgKind.CLIENT_START,
+          c,
+          h.svm.pasid,
+          c.buffers[0]!,
+          c.buffers[c.buffers.length - 1]!,
+        );
+        if (churn.enabled) {
+          const life = Math.max(1, Math.round(this.rng.exponential(churn.bindLifetime)));
+          sys.sim.timer(life, this.id, this.id, c.index * 2 + T_LIFETIME);
         }
-      } else {
-        while (!this.stopping) {
-          c.idle.reinit();
-          yield c.idle;
-        }
+        yield c.wake;
       }
-      c.submitting = false;
-      c.backlog = 0;
-      // end of the lifetime: optionally take away part of the address space first
+      // End of the lifetime: stop the stream (jobs may still be in flight), optionally take
+      // part of the address space away, wait for the stream to go idle, then leave.
+      c.idle.reinit();
+      this.control(MsgKind.CLIENT_STOP, c, 0, 0, 0);
       const roll = this.rng.next();
       const dst = c.buffers[c.buffers.length - 1]!;
       if (roll < churn.munmapFraction) p.munmap(dst, size);
       else if (roll < churn.munmapFraction + churn.mprotectFraction) p.mprotect(dst, size, 'r');
-      while (c.outstanding > 0) {
-        c.idle.reinit();
-        yield c.idle;
-      }
+      yield c.idle;
       if (this.rng.next() < churn.exitWhileBound) {
         p.exit();
         yield* sys.svm.unbind(c.handle);
@@ -404,6 +377,20 @@ class ScenarioRun implements Endpoint {
     }
   }
 
+  /** Sends a control message to a client's job stream (one PCIe hop). */
+  private control(kind: number, c: Client, pasid: number, src: number, dst: number): void {
+    const pool = this.sys.sim.pool;
+    const slot = pool.alloc();
+    const b = pool.base(slot);
+    pool.words[b + MW.KIND] = kind;
+    pool.words[b + MW.SRC] = this.id;
+    pool.words[b + MW.A] = c.index;
+    pool.words[b + MW.A + 1] = pasid;
+    pool.setWide(b + MW.A + 2, src);
+    pool.setWide(b + MW.A + 4, dst);
+    this.sys.sim.send(this.sys.cost.pcieLatencyNs, this.id, c.stream.id, slot);
+  }
+
   private fill(p: Process, base: number, size: number, seed: number): void {
     const page = new Uint8Array(4096);
     for (let off = 0; off < size; off += 4096) {
@@ -412,102 +399,43 @@ class ScenarioRun implements Endpoint {
     }
   }
 
-  private startArrivals(c: Client): void {
-    const a = this.sc.workload.arrival;
-    if ('closedLoop' in a && a.closedLoop) {
-      c.backlog = a.closedLoop.queueDepth;
-      this.pump(c);
-    } else {
-      this.sys.sim.timer(
-        Math.max(1, Math.round(this.rng.exponential(this.openGapNs))),
-        this.id,
-        this.id,
-        (c.index << 2) | T_ARRIVAL,
-      );
-    }
-  }
-
-  /** Submits owed jobs while the work queue accepts them; retries later when it is full. */
-  private pump(c: Client): void {
-    while (c.submitting && c.backlog > 0) {
-      if (!this.submitJob(c)) {
-        this.sys.sim.timer(this.retryNs, this.id, this.id, (c.index << 2) | T_RETRY);
-        return;
-      }
-      c.backlog--;
-    }
-  }
-
-  private submitJob(c: Client): boolean {
-    const w = this.sc.workload;
-    const size = this.sc.clients.buffers.size;
-    const page = c.pattern.next();
-    const off = Math.min(page * 4096, size - w.jobBytes);
-    const s = this.spec;
-    s.op = this.jobOp;
-    s.pasid = c.pasid;
-    s.src = c.buffers[0]! + off;
-    s.dst = c.buffers[c.buffers.length - 1]! + off;
-    s.length = w.jobBytes;
-    s.pattern = c.index & 0xff;
-    s.cookie = c.index * 65536 + (c.generation % 65536);
-    if (!c.accel.submit(s)) return false;
-    c.lastSrc = s.src;
-    c.lastDst = s.dst;
-    c.outstanding++;
-    return true;
-  }
-
   private touch(c: Client, addr: number, write: boolean): void {
     const p = c.process!;
     const vma = p.findVma(addr);
     if (vma && (!write || vma.write)) p.handleMmFault(addr, { write });
   }
 
-  private jobDone(cookie: number, status: number, done: number, _now: number): void {
-    const c = this.clients[Math.floor(cookie / 65536)]!;
-    c.outstanding--;
-    if (status === JobStatus.PAGE_FAULT && c.process?.alive && c.submitting) {
-      // idxd-style: the client touches the faulting pages on the CPU (cpuFaultNs), then
-      // submits the job again.
-      this.touch(c, c.lastSrc + done, false);
-      this.touch(c, c.lastDst + done, true);
-      this.sys.sim.timer(this.sys.cost.cpuFaultNs, this.id, this.id, (c.index << 2) | T_RETRY);
-      c.backlog++;
-      if (c.outstanding === 0) c.idle.complete();
-      return;
-    }
-    if (c.submitting) {
-      const a = this.sc.workload.arrival;
-      if ('closedLoop' in a && a.closedLoop) {
-        c.backlog++;
-        this.pump(c);
-      }
-    }
-    if (c.outstanding === 0) c.idle.complete();
-  }
-
-  /** Client timers: work-queue retry, open-loop arrival, end of lifetime. */
+  /** Lifetime timers, and messages from the job streams (idle, fault). */
   handle(arg: number): void {
-    const code = -1 - arg;
-    if (code >= 0x100_0000) {
-      this.clients[code - 0x100_0000]!.idle.complete();
+    const sim = this.sys.sim;
+    if (arg < 0) {
+      const c = this.clients[(-1 - arg) >> 1]!;
+      c.wake.complete();
       return;
     }
-    const c = this.clients[code >> 2]!;
-    if ((code & 3) === T_ARRIVAL) {
-      if (!c.submitting) return;
-      c.backlog++;
-      this.pump(c);
-      this.sys.sim.timer(
-        Math.max(1, Math.round(this.rng.exponential(this.openGapNs))),
-        this.id,
-        this.id,
-        (c.index << 2) | T_ARRIVAL,
-      );
+    const pool = sim.pool;
+    const b = pool.base(arg);
+    const kind = pool.words[b + MW.KIND]! & 0xff;
+    const c = this.clients[pool.words[b + MW.A]!]!;
+    if (kind === MsgKind.CLIENT_IDLE) {
+      pool.release(arg);
+      c.idle.complete();
       return;
     }
-    this.pump(c);
+    if (kind === MsgKind.CLIENT_FAULT) {
+      // idxd-style: touch the faulting pages on the CPU (cpuFaultNs), then resubmit
+      const src = pool.getWide(b + MW.A + 2);
+      const dst = pool.getWide(b + MW.A + 4);
+      if (c.process?.alive) {
+        this.touch(c, src, false);
+        this.touch(c, dst, true);
+      }
+      pool.words[b + MW.KIND] = MsgKind.CLIENT_RESUBMIT;
+      pool.words[b + MW.SRC] = this.id;
+      sim.send(this.sys.cost.cpuFaultNs + this.sys.cost.pcieLatencyNs, this.id, c.stream.id, arg);
+      return;
+    }
+    throw new Error(`scenario runner: unexpected message kind ${kind}`);
   }
 
   private finalChecks(): void {

@@ -26,7 +26,7 @@ import {
   sampleInvDevtlbNs,
   sampleInvIotlbNs,
 } from './cost-model.js';
-import { spawn } from './kthread.js';
+import { Completion, spawn } from './kthread.js';
 import { Rng } from './rng.js';
 import { Simulator } from './simulator.js';
 
@@ -162,12 +162,15 @@ export class System implements UnitObserver {
         } finally {
           this.kernelThreadsRunning--;
         }
-        return;
+        return undefined;
       }
+      const done = new Completion();
       spawn(body, (r) => {
         this.kernelThreadsRunning--;
         if (r.error !== undefined) this.kernelErrors.push({ what, error: r.error });
+        done.complete();
       });
+      return done;
     });
     this.svm.now = () => this.sim.nowNs;
     this.svm.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);

@@ -100,7 +100,9 @@ function runOps(ops: Op[], levels: 4 | 5): void {
   const log: string[] = [];
   let released = 0;
   proc.registerNotifier({
-    invalidateRange: (s, e) => log.push(`${s - WINDOW}-${e - WINDOW}`),
+    invalidateRange: (s, e) => {
+      log.push(`${s - WINDOW}-${e - WINDOW}`);
+    },
     release: () => {
       released++;
     },

@@ -154,7 +154,7 @@ describe('Process.findVma()', () => {
 });
 
 describe('Process.munmap()', () => {
-  it('splits a VMA, frees the pages, and notifies once for the whole range after the change', () => {
+  it('splits a VMA, notifies once for the whole range after the change, then frees the pages', () => {
     const { mem, proc } = setup();
     const log: string[] = [];
     const base = proc.mmap({ addr: 0x10_0000, length: 8 * KiB4, prot: 'rw' });
@@ -163,14 +163,17 @@ describe('Process.munmap()', () => {
     const inUse = mem.framesInUse;
     proc.registerNotifier({
       invalidateRange: (s, e) => {
-        // the CPU page tables already changed, and the frames were freed
+        // the CPU page tables already changed; the frames are freed after the flush
         log.push(`inv ${s.toString(16)} ${e.toString(16)} ${proc.pageTable.lookup(s / KiB4)}`);
         log.push(`frames ${mem.framesInUse}`);
       },
-      release: () => log.push('release'),
+      release: () => {
+        log.push('release');
+      },
     });
     proc.munmap(base + 2 * KiB4, 3 * KiB4);
-    expect(log).toEqual(['inv 102000 105000 null', `frames ${inUse - 3}`]);
+    expect(log).toEqual(['inv 102000 105000 null', `frames ${inUse}`]);
+    expect(mem.framesInUse).toBe(inUse - 3);
     expect(shape(proc.vmas)).toEqual([
       [base, base + 2 * KiB4, 'rw-'],
       [base + 5 * KiB4, base + 8 * KiB4, 'rw-'],
@@ -178,6 +181,37 @@ describe('Process.munmap()', () => {
     expect(proc.rssPages).toBe(5);
     expect(proc.read(base + KiB4, 4)).toEqual(bytes(8 * KiB4).subarray(KiB4, KiB4 + 4));
     expect(codeOf(() => proc.read(base + 3 * KiB4, 1))).toBe('EFAULT');
+  });
+
+  it('keeps the freed frames until every pending notifier flush is done (munmap and exit)', () => {
+    const { mem, proc } = setup();
+    const before = mem.framesInUse; // includes the process's pgd
+    const base = proc.mmap({ addr: 0x10_0000, length: 8 * KiB4, prot: 'rw' });
+    proc.write(base, bytes(8 * KiB4));
+    const inUse = mem.framesInUse;
+    const waiters: (() => void)[] = [];
+    let done = false;
+    const pending = {
+      get done() {
+        return done;
+      },
+      onDone: (cb: () => void) => void waiters.push(cb),
+    };
+    proc.registerNotifier({ invalidateRange: () => pending, release: () => pending });
+    proc.munmap(base, 2 * KiB4);
+    expect(mem.framesInUse).toBe(inUse); // a device may still write through its old translation
+    done = true;
+    for (const w of waiters.splice(0)) w();
+    expect(mem.framesInUse).toBe(inUse - 2);
+    done = false;
+    proc.mmgrab(); // an SVA bond keeps the mm (and its pgd) after exit
+    proc.exit();
+    expect(mem.framesInUse).toBe(inUse - 2); // pages and tables held until release's flush
+    done = true;
+    for (const w of waiters.splice(0)) w();
+    expect(mem.framesInUse).toBe(before); // all but the pgd, which the bond still holds
+    proc.mmdrop();
+    expect(mem.framesInUse).toBe(before - 1);
   });
 
   it('unmaps across holes and several VMAs, and does not notify when nothing was mapped', () => {
@@ -426,7 +460,9 @@ describe('Process.exit()', () => {
     proc.write(base, bytes(3 * KiB4));
     const pfn = proc.pageTable.lookup(base / KiB4)!.pfn;
     const check: MmuNotifier = {
-      invalidateRange: () => log.push('inv'),
+      invalidateRange: () => {
+        log.push('inv');
+      },
       release: () => {
         log.push(`release alive=${proc.alive} mmget=${proc.mmgetNotZero()}`);
         const leaf = proc.pageTable.lookup(base / KiB4);

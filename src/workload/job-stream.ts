@@ -1,0 +1,225 @@
+/**
+ * The device side of SVA clients: the job streams of the clients using one accelerator
+ * (DESIGN §3: everything that touches a device lives with it, everything that touches a
+ * process lives with the engine). A stream starts when its client's process has bound and
+ * sends CLIENT_START (PASID and buffer addresses), submits jobs at offsets chosen by the
+ * access pattern — keeping `queueDepth` outstanding (closed loop) or at a rate (open loop),
+ * retrying while the work queue is full — and stops on CLIENT_STOP, answering CLIENT_IDLE
+ * once its last job finished. A job that ends with a page-fault status (no block-on-fault)
+ * is reported with CLIENT_FAULT; the client touches the pages on the CPU and answers
+ * CLIENT_RESUBMIT. Every exchange with the engine side is a message over a link of
+ * `pcieLatencyNs` (a portal write one way, a completion record the client polls the other),
+ * so a threaded runtime can put the two sides in different threads.
+ */
+
+import type { Accelerator, JobOpCode, JobSpec } from '../device/accelerator.js';
+import { JobStatus } from '../device/accelerator.js';
+import { MsgKind, MW } from '../sim/message.js';
+import { Rng } from '../sim/rng.js';
+import type { Endpoint, Simulator } from '../sim/simulator.js';
+import { type AccessPattern, createPattern, type PatternSpec } from './patterns.js';
+
+/** What every stream of a run shares. */
+export interface JobStreamConfig {
+  readonly seed: number;
+  readonly op: JobOpCode;
+  readonly jobBytes: number;
+  readonly bufferBytes: number;
+  readonly pattern: PatternSpec;
+  /** Closed loop: jobs kept outstanding; 0 for open loop. */
+  readonly queueDepth: number;
+  /** Open loop: mean gap between arrivals in ns; 0 for closed loop. */
+  readonly openGapNs: number;
+  /** Time before retrying a full work queue. */
+  readonly retryNs: number;
+  readonly pcieLatencyNs: number;
+}
+
+/** One client's stream. */
+interface Stream {
+  readonly client: number;
+  readonly pattern: AccessPattern;
+  readonly rng: Rng;
+  active: boolean;
+  pasid: number;
+  src: number;
+  dst: number;
+  outstanding: number;
+  backlog: number;
+  /** When the armed arrival / retry timer is due (−1 none): other firings are stale. */
+  arrivalDueNs: number;
+  retryDueNs: number;
+}
+
+const T_RETRY = 0;
+const T_ARRIVAL = 1;
+
+/** The job streams of one accelerator. */
+export class JobStream implements Endpoint {
+  readonly id: number;
+  private readonly sim: Simulator;
+  private readonly accel: Accelerator;
+  private readonly cfg: JobStreamConfig;
+  private readonly streams = new Map<number, Stream>();
+  private readonly spec: JobSpec = {
+    op: 0,
+    pasid: 0,
+    src: 0,
+    dst: 0,
+    length: 0,
+    pattern: 0,
+    cookie: 0,
+  };
+  /** Where CLIENT_IDLE and CLIENT_FAULT go (the engine-side client manager). */
+  private readonly owner: number;
+
+  constructor(sim: Simulator, accel: Accelerator, cfg: JobStreamConfig, owner: number) {
+    this.sim = sim;
+    this.accel = accel;
+    this.cfg = cfg;
+    this.owner = owner;
+    this.id = sim.register(this);
+  }
+
+  /** Registers client `client` with this stream (before the run). */
+  addClient(client: number): void {
+    const rng = new Rng(this.cfg.seed, 10_000 + client);
+    this.streams.set(client, {
+      client,
+      pattern: createPattern(this.cfg.pattern, this.cfg.bufferBytes / 4096, rng),
+      rng: new Rng(this.cfg.seed, 20_000 + client),
+      active: false,
+      pasid: 0,
+      src: 0,
+      dst: 0,
+      outstanding: 0,
+      backlog: 0,
+      arrivalDueNs: -1,
+      retryDueNs: -1,
+    });
+  }
+
+  /** Control messages from the engine side, and the stream's timers. */
+  handle(arg: number): void {
+    if (arg < 0) {
+      const code = -1 - arg;
+      const st = this.streams.get(code >> 1)!;
+      const now = this.sim.nowNs;
+      if ((code & 1) === T_ARRIVAL) {
+        // a timer armed in an earlier lifetime fires at another time than the one now due
+        if (!st.active || now !== st.arrivalDueNs) return;
+        st.backlog++;
+        this.armArrival(st);
+      } else {
+        if (now !== st.retryDueNs) return;
+        st.retryDueNs = -1;
+      }
+      this.pump(st);
+      return;
+    }
+    const pool = this.sim.pool;
+    const w = pool.words;
+    const b = pool.base(arg);
+    const kind = w[b + MW.KIND]! & 0xff;
+    const st = this.streams.get(w[b + MW.A]!)!;
+    switch (kind) {
+      case MsgKind.CLIENT_START:
+        st.active = true;
+        st.pasid = w[b + MW.A + 1]!;
+        st.src = pool.getWide(b + MW.A + 2);
+        st.dst = pool.getWide(b + MW.A + 4);
+        pool.release(arg);
+        if (this.cfg.queueDepth > 0) {
+          st.backlog = this.cfg.queueDepth;
+          this.pump(st);
+        } else {
+          this.armArrival(st);
+        }
+        return;
+      case MsgKind.CLIENT_STOP:
+        st.active = false;
+        st.backlog = 0;
+        pool.release(arg);
+        if (st.outstanding === 0) this.reply(MsgKind.CLIENT_IDLE, st, 0, 0);
+        return;
+      case MsgKind.CLIENT_RESUBMIT:
+        pool.release(arg);
+        if (!st.active) return;
+        st.backlog++;
+        this.pump(st);
+        return;
+      default:
+        throw new Error(`job stream: unexpected message kind ${kind}`);
+    }
+  }
+
+  /** The accelerator finished one of this stream's jobs. */
+  jobDone(cookie: number, status: number, done: number): void {
+    const st = this.streams.get(Math.floor(cookie / 65536))!;
+    st.outstanding--;
+    if (status === JobStatus.PAGE_FAULT && st.active) {
+      // the faulting operands: the client touches them on the CPU, then resubmits
+      const off = this.jobOffset[cookie % 65536]! + done;
+      this.reply(MsgKind.CLIENT_FAULT, st, st.src + off, st.dst + off);
+    } else if (st.active && this.cfg.queueDepth > 0) {
+      st.backlog++;
+      this.pump(st);
+    }
+    if (!st.active && st.outstanding === 0) this.reply(MsgKind.CLIENT_IDLE, st, 0, 0);
+  }
+
+  /** Offset of each job slot's operands (by the low cookie bits). */
+  private readonly jobOffset = new Float64Array(65536);
+  private nextJob = 0;
+
+  private pump(st: Stream): void {
+    while (st.active && st.backlog > 0) {
+      if (!this.submit(st)) {
+        if (st.retryDueNs < 0) {
+          st.retryDueNs = this.sim.nowNs + this.cfg.retryNs;
+          this.sim.timer(this.cfg.retryNs, this.id, this.id, st.client * 2 + T_RETRY);
+        }
+        return;
+      }
+      st.backlog--;
+    }
+  }
+
+  private armArrival(st: Stream): void {
+    const gap = Math.max(1, Math.round(st.rng.exponential(this.cfg.openGapNs)));
+    st.arrivalDueNs = this.sim.nowNs + gap;
+    this.sim.timer(gap, this.id, this.id, st.client * 2 + T_ARRIVAL);
+  }
+
+  private submit(st: Stream): boolean {
+    const cfg = this.cfg;
+    const page = st.pattern.next();
+    const off = Math.min(page * 4096, cfg.bufferBytes - cfg.jobBytes);
+    const job = this.nextJob;
+    const s = this.spec;
+    s.op = cfg.op;
+    s.pasid = st.pasid;
+    s.src = st.src + off;
+    s.dst = st.dst + off;
+    s.length = cfg.jobBytes;
+    s.pattern = st.client & 0xff;
+    s.cookie = st.client * 65536 + job;
+    if (!this.accel.submit(s)) return false;
+    this.jobOffset[job] = off;
+    this.nextJob = (job + 1) % 65536;
+    st.outstanding++;
+    return true;
+  }
+
+  private reply(kind: number, st: Stream, a: number, b: number): void {
+    const pool = this.sim.pool;
+    const slot = pool.alloc();
+    const mb = pool.base(slot);
+    pool.words[mb + MW.KIND] = kind;
+    pool.words[mb + MW.SRC] = this.id;
+    pool.words[mb + MW.A] = st.client;
+    pool.setWide(mb + MW.A + 2, a);
+    pool.setWide(mb + MW.A + 4, b);
+    this.sim.send(this.cfg.pcieLatencyNs, this.id, this.owner, slot);
+  }
+}
