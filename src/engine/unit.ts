@@ -149,6 +149,8 @@ interface AttachedDevice {
   readonly endpoint: number;
   readonly index: number;
   readonly buffer: Uint8Array;
+  /** 32-bit view of `buffer` for aligned copies. */
+  readonly buffer32: Uint32Array;
   /** Arrival time of the last message sent down the link: the link delivers in order. */
   lastArrivalNs: number;
 }
@@ -247,7 +249,8 @@ export class VtdUnit implements Endpoint {
 
   /** Connects a device: its requester id, endpoint, index for counters and DMA data buffer. */
   attachDevice(rid: number, endpoint: number, index: number, buffer: Uint8Array): void {
-    const d = { endpoint, index, buffer, lastArrivalNs: 0 };
+    const buffer32 = new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength >> 2);
+    const d = { endpoint, index, buffer, buffer32, lastArrivalNs: 0 };
     this.byRid.set(rid, d);
     this.byEndpoint.set(endpoint, d);
   }
@@ -408,8 +411,8 @@ export class VtdUnit implements Endpoint {
     }
     if (ok) {
       const pa = pfn * 4096 + pageOff;
-      if (write) this.mem.copyIn(pa, dev.buffer, offset, length);
-      else this.mem.copyOut(pa, dev.buffer, offset, length);
+      if (write) this.mem.copyIn(pa, dev.buffer, offset, length, dev.buffer32);
+      else this.mem.copyOut(pa, dev.buffer, offset, length, dev.buffer32);
       ready += this.memReadNs + Math.ceil(length / this.dmaBytesPerNs);
     }
     this.observer?.dma(dev.index, ok ? length : 0, ok);

@@ -272,8 +272,29 @@ export class PhysicalMemory {
     return this.u8.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
   }
 
-  /** Copies `length` bytes at physical address `pa` into `dst[dstOffset…]`. */
-  copyOut(pa: number, dst: Uint8Array, dstOffset: number, length: number): void {
+  /**
+   * Copies `length` bytes at physical address `pa` into `dst[dstOffset…]`. With `dst32` (a
+   * Uint32Array over the same buffer as `dst`) and everything 4-byte aligned, copies words:
+   * a byte loop over a SharedArrayBuffer costs ~130 ns per 64 B here, a word loop ~19 ns.
+   */
+  copyOut(
+    pa: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    length: number,
+    dst32?: Uint32Array,
+  ): void {
+    if (
+      dst32 !== undefined &&
+      ((pa | dstOffset | length) & 3) === 0 &&
+      length <= SMALL_COPY_BYTES
+    ) {
+      const s = pa / 4;
+      const d = dstOffset / 4;
+      const u32 = this.u32;
+      for (let i = 0; i < length / 4; i++) dst32[d + i] = u32[s + i]!;
+      return;
+    }
     const u8 = this.u8;
     if (length <= SMALL_COPY_BYTES) {
       for (let i = 0; i < length; i++) dst[dstOffset + i] = u8[pa + i]!;
@@ -282,8 +303,25 @@ export class PhysicalMemory {
     }
   }
 
-  /** Copies `length` bytes from `src[srcOffset…]` to physical address `pa`. */
-  copyIn(pa: number, src: Uint8Array, srcOffset: number, length: number): void {
+  /** Copies `length` bytes from `src[srcOffset…]` to physical address `pa` (words with `src32`, as copyOut). */
+  copyIn(
+    pa: number,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    src32?: Uint32Array,
+  ): void {
+    if (
+      src32 !== undefined &&
+      ((pa | srcOffset | length) & 3) === 0 &&
+      length <= SMALL_COPY_BYTES
+    ) {
+      const d = pa / 4;
+      const s = srcOffset / 4;
+      const u32 = this.u32;
+      for (let i = 0; i < length / 4; i++) u32[d + i] = src32[s + i]!;
+      return;
+    }
     const u8 = this.u8;
     if (length <= SMALL_COPY_BYTES) {
       for (let i = 0; i < length; i++) u8[pa + i] = src[srcOffset + i]!;

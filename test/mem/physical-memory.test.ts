@@ -172,3 +172,29 @@ describe('PhysicalMemory attached to an existing buffer', () => {
     expect(codeOf(() => view.allocFrame())).toBe('EPERM');
   });
 });
+
+describe('PhysicalMemory copyIn / copyOut', () => {
+  it('copies the same bytes through the word path (aligned, with a 32-bit view) and the byte path', () => {
+    const mem = new PhysicalMemory({ frames: 16 });
+    const pfn = mem.allocFrame();
+    const src = new Uint8Array(256).map((_, i) => (i * 37 + 11) & 0xff);
+    const src32 = new Uint32Array(src.buffer);
+    for (const [pa, off, len] of [
+      [0, 0, 64],
+      [4, 8, 128],
+      [1, 0, 64],
+      [0, 3, 17],
+      [8, 8, 200],
+    ] as const) {
+      mem.u8.fill(0, pfn * 4096, pfn * 4096 + 512);
+      mem.copyIn(pfn * 4096 + pa, src, off, len, src32);
+      expect(mem.u8.subarray(pfn * 4096 + pa, pfn * 4096 + pa + len)).toEqual(
+        src.subarray(off, off + len),
+      );
+      const dst = new Uint8Array(256);
+      mem.copyOut(pfn * 4096 + pa, dst, off, len, new Uint32Array(dst.buffer));
+      expect(dst.subarray(off, off + len)).toEqual(src.subarray(off, off + len));
+      expect(dst[off + len] ?? 0).toBe(0); // nothing past the end
+    }
+  });
+});
