@@ -251,7 +251,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
     const write = this.opWrite;
     const vpn = Math.floor(addr / 4096);
     const dev = this.device;
-    if (!dev.info.atsEnabled) {
+    if (!dev.atsEnabled) {
       this.dmaStep(j, addr, write, false, 0);
       return;
     }
@@ -396,7 +396,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
       this.finish(j, JobStatus.PAGE_FAULT, nowNs);
       return;
     }
-    if (!dev.info.priEnabled || !dev.priActive) {
+    if (!dev.priEnabled || !dev.priActive) {
       this.finish(j, JobStatus.FAILED, nowNs);
       return;
     }
@@ -406,7 +406,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
   }
 
   private get credits(): number {
-    const alloc = this.device.info.priAllocation;
+    const alloc = this.device.priAllocation;
     return Math.min(this.params.priCredits, alloc > 0 ? alloc : this.params.priCredits);
   }
 

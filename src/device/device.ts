@@ -160,9 +160,16 @@ export class Device implements Endpoint {
     this.info = attach(this);
   }
 
-  /** True while the driver has PASID, ATS and PRI enabled on the function. */
+  /** PASID / ATS / PRI enables in the function's capabilities (set by config writes). */
+  pasidEnabled = false;
+  atsEnabled = false;
+  priEnabled = false;
+  /** Outstanding page request allocation written to the PRI capability. */
+  priAllocation = 0;
+
+  /** True while PASID, ATS and PRI are enabled in the function's capabilities. */
   get enabled(): { pasid: boolean; ats: boolean; pri: boolean } {
-    return { pasid: this.info.pasidEnabled, ats: this.info.atsEnabled, pri: this.info.priEnabled };
+    return { pasid: this.pasidEnabled, ats: this.atsEnabled, pri: this.priEnabled };
   }
 
   /** Page request groups sent with LPIG=1 and not yet answered. */
@@ -185,6 +192,17 @@ export class Device implements Endpoint {
       case MsgKind.PGRP_RESP:
         this.pageGroupResponse(slot, b + MW.A, nowNs);
         return;
+      case MsgKind.CONFIG_WRITE: {
+        const f = w[b + MW.A]!;
+        this.pasidEnabled = (f & 1) !== 0;
+        this.priEnabled = (f & 2) !== 0;
+        this.atsEnabled = (f & 4) !== 0;
+        this.priAllocation = w[b + MW.A + 1]!;
+        w[b + MW.KIND] = MsgKind.CONFIG_CPL;
+        w[b + MW.SRC] = this.id;
+        this.bus.sim.send(this.bus.pcieLatencyNs, this.id, this.bus.unitEndpoint, slot);
+        return;
+      }
       case MsgKind.DEVTLB_INV: {
         this.invalidate(b + MW.A);
         w[b + MW.KIND] = MsgKind.DEVTLB_INV_CPL;
@@ -327,7 +345,7 @@ export class Device implements Endpoint {
         code: 'EINVAL',
       });
     }
-    if (!this.priActive || !this.info.priEnabled) return false;
+    if (!this.priActive || !this.priEnabled) return false;
     const pool = this.bus.sim.pool;
     const slot = pool.alloc();
     const b = pool.base(slot);

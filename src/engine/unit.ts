@@ -37,6 +37,7 @@ import {
   setField,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
+import { Completion } from '../sim/kthread.js';
 import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { FaultRecorder } from './fault-recording.js';
@@ -285,6 +286,38 @@ export class VtdUnit implements Endpoint {
     return out;
   }
 
+  /** Config writes waiting for their completion, by device endpoint. */
+  private readonly pendingConfig = new Map<number, Completion>();
+
+  /**
+   * Sends a configuration write that sets the PASID / PRI / ATS enables and the PRI
+   * allocation in the capabilities of the function at `endpoint` (as the root port does for
+   * `pci_enable_pasid` / `pci_enable_pri` / `pci_enable_ats`); the returned completion fires
+   * when the function's completion comes back.
+   */
+  configWrite(
+    endpoint: number,
+    pasid: boolean,
+    pri: boolean,
+    ats: boolean,
+    priAllocation: number,
+  ): Completion {
+    const dev = this.byEndpoint.get(endpoint);
+    if (!dev)
+      throw new Error(`VT-d unit ${this.index}: config write to unknown endpoint ${endpoint}`);
+    const done = new Completion();
+    this.pendingConfig.set(endpoint, done);
+    const pool = this.sim.pool;
+    const slot = pool.alloc();
+    const b = pool.base(slot);
+    pool.words[b + MW.KIND] = MsgKind.CONFIG_WRITE;
+    pool.words[b + MW.SRC] = this.id;
+    pool.words[b + MW.A] = (pasid ? 1 : 0) | (pri ? 2 : 0) | (ats ? 4 : 0);
+    pool.words[b + MW.A + 1] = priAllocation;
+    this.toDevice(dev, this.pcieNs, slot);
+    return done;
+  }
+
   /** Event entry point: messages from devices and the unit's own timers. */
   handle(arg: number, nowNs: number): void {
     if (arg < 0) {
@@ -315,6 +348,13 @@ export class VtdUnit implements Endpoint {
       case MsgKind.PAGE_REQ:
         this.pageRequest(arg, b, dev, nowNs);
         return;
+      case MsgKind.CONFIG_CPL: {
+        pool.release(arg);
+        const done = this.pendingConfig.get(dev.endpoint);
+        this.pendingConfig.delete(dev.endpoint);
+        done?.complete();
+        return;
+      }
       case MsgKind.DEVTLB_INV_CPL: {
         const issued = pool.getWide(b + MW.B);
         pool.release(arg);

@@ -48,6 +48,8 @@ export interface FunctionCaps {
   readonly pri: boolean;
   /** ATS invalidate queue depth (`pci_ats_queue_depth`); 0 means 32. */
   readonly atsQdep: number;
+  /** Endpoint of the function on the bus (where configuration writes go). */
+  readonly endpoint: number;
 }
 
 /** Per-device driver state (`struct device_domain_info`). */
@@ -230,6 +232,14 @@ export class IntelIommu {
         info.atsEnabled = true;
         info.atsQdep = info.fn.atsQdep;
       }
+      // the enables live in the function's capabilities: non-posted config writes
+      yield this.unit.configWrite(
+        info.fn.endpoint,
+        true,
+        info.priEnabled,
+        info.atsEnabled,
+        info.priAllocation,
+      );
     }
   }
 }

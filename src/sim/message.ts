@@ -45,6 +45,13 @@ export const MsgKind = {
   CLIENT_IDLE: 11,
   CLIENT_FAULT: 12,
   CLIENT_RESUBMIT: 13,
+  /**
+   * Configuration write from the root complex to a function's capabilities (PASID, PRI, ATS
+   * enables: dw3 bit 0 PASID, bit 1 PRI, bit 2 ATS; dw4 the PRI outstanding allocation), and
+   * its completion (config writes are non-posted).
+   */
+  CONFIG_WRITE: 14,
+  CONFIG_CPL: 15,
 } as const;
 
 /** A message kind value. */

@@ -315,7 +315,14 @@ export class System implements UnitObserver {
       },
       (d) => {
         const info = driver.probe(
-          { rid: o.rid, pasidBits: o.pasidBits, ats: o.ats, pri: o.pri, atsQdep: o.atsQdep },
+          {
+            rid: o.rid,
+            pasidBits: o.pasidBits,
+            ats: o.ats,
+            pri: o.pri,
+            atsQdep: o.atsQdep,
+            endpoint: d.id,
+          },
           d,
         );
         unit.attachDevice(o.rid, d.id, d.index, d.buffer);
