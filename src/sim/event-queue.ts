@@ -40,16 +40,31 @@ export class EventQueue {
    * depend on which component scheduled first.
    */
   push(timeNs: number, source: number, target: number, arg: number): void {
-    if (!(timeNs >= 0) || timeNs !== Math.floor(timeNs)) {
-      throw new Error(`event time must be a non-negative integer ns, got ${timeNs}`);
-    }
+    this.pushKeyed(timeNs, source, this.takeSeq(source), target, arg);
+  }
+
+  /** The next sequence number of `source` (also used for messages to other partitions). */
+  takeSeq(source: number): number {
     if (source >= this.seqBySource.length) {
       const s = new Float64Array(Math.max(source + 1, this.seqBySource.length * 2));
       s.set(this.seqBySource);
       this.seqBySource = s;
     }
     const seq = this.seqBySource[source]!;
+    if (seq >= 0x1_0000_0000) throw new Error(`event source ${source} ran out of sequence numbers`);
     this.seqBySource[source] = seq + 1;
+    return seq;
+  }
+
+  /**
+   * Schedules an event with an explicit sequence number: a message from another partition
+   * keeps the (time, source, seq) key its sender gave it, so it sorts exactly as it would in
+   * a single queue.
+   */
+  pushKeyed(timeNs: number, source: number, seq: number, target: number, arg: number): void {
+    if (!(timeNs >= 0) || timeNs !== Math.floor(timeNs)) {
+      throw new Error(`event time must be a non-negative integer ns, got ${timeNs}`);
+    }
     if (this.size === this.time.length) this.grow();
     const k = source * 0x1_0000_0000 + seq;
     let i = this.size++;

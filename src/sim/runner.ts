@@ -70,6 +70,11 @@ export interface RunOptions {
   readonly progressEveryNs?: number;
   /** Called with the machine once it is built (for inspection and tests). */
   readonly onSystem?: (system: System) => void;
+  /**
+   * 2 runs the engine side and the device side as separate partitions in quanta, the threaded
+   * runtime's synchronisation in one thread; the result must equal the single-partition run.
+   */
+  readonly partitions?: 1 | 2;
 }
 
 const OPS: Record<string, JobOpCode> = {
@@ -139,6 +144,7 @@ class ScenarioRun implements Endpoint {
     this.durationNs = options.durationNs ?? sc.duration;
     this.sys = createSystem({
       profile: sc.profile,
+      partitions: options.partitions ?? 1,
       seed: sc.seed,
       memory: { frames: sc.memory.frames },
       cost: sc.cost,
@@ -186,12 +192,12 @@ class ScenarioRun implements Endpoint {
             blockOnFault: g.blockOnFault,
             priCredits: g.priCredits,
           },
-          this.sys.sim,
+          this.sys.deviceSim,
           this.sys.cost,
           this.accelObserver(dev.index),
           (cookie, status, done) => stream.jobDone(cookie, status, done),
         );
-        const stream: JobStream = new JobStream(this.sys.sim, accel, streamCfg, this.id);
+        const stream: JobStream = new JobStream(this.sys.deviceSim, accel, streamCfg, this.id);
         this.accels.push(accel);
         this.streams.push(stream);
         n++;
@@ -285,21 +291,21 @@ class ScenarioRun implements Endpoint {
     }
     const every = this.options.progressEveryNs ?? Math.max(1, Math.floor(this.durationNs / 100));
     let next = every;
-    while (sim.nextEventNs <= this.durationNs) {
-      sim.step();
+    while (this.advance(this.durationNs)) {
       if (sim.nowNs >= next) {
         this.options.onProgress?.(sim.nowNs, this.durationNs);
         next = sim.nowNs + every;
       }
     }
-    sim.runUntil(this.durationNs);
+    if (this.sys.world) this.sys.world.runUntil(this.durationNs);
+    else sim.runUntil(this.durationNs);
     // Stop: every client ends its lifetime, stops its stream, unbinds and exits. The wake-up
     // is an event, so what the clients do next runs inside the simulation.
     this.stopping = true;
     for (const c of this.clients) sim.timer(0, this.id, this.id, c.index * 2 + T_LIFETIME);
     const limit = this.durationNs + 10_000_000_000;
     while (this.liveClients > 0 || this.sys.kernelThreadsRunning > 0) {
-      if (!sim.step() || sim.nowNs > limit) {
+      if (!this.advance(limit)) {
         this.violate('quiesce', `clients did not finish by ${sim.nowNs} ns after the run stopped`);
         break;
       }
@@ -307,6 +313,22 @@ class ScenarioRun implements Endpoint {
     const wallNs = Number(process.hrtime.bigint() - wall0);
     this.finalChecks();
     return this.report(wallNs);
+  }
+
+  /** Runs the next event (or quantum, when partitioned) due at or before `limitNs`. */
+  private advance(limitNs: number): boolean {
+    const world = this.sys.world;
+    if (world) return world.runQuantum(limitNs);
+    const sim = this.sys.sim;
+    if (sim.nextEventNs > limitNs) return false;
+    sim.step();
+    return true;
+  }
+
+  /** Events run, over every partition. */
+  private events(): number {
+    const w = this.sys.world;
+    return w ? w.sims.reduce((n, s) => n + s.events, 0) : this.sys.sim.events;
   }
 
   private patternSpec() {
@@ -476,8 +498,8 @@ class ScenarioRun implements Endpoint {
         `${sys.memory.framesInUse} frames in use at the end, expected ${expected}`,
       );
     }
-    if (sys.sim.pool.inUse !== 0)
-      this.violate('message-leak', `${sys.sim.pool.inUse} message slots still allocated`);
+    const slots = sys.sim.pool.inUse + (sys.deviceSim !== sys.sim ? sys.deviceSim.pool.inUse : 0);
+    if (slots !== 0) this.violate('message-leak', `${slots} message slots still allocated`);
   }
 
   private report(wallNs: number): Report {
@@ -496,7 +518,7 @@ class ScenarioRun implements Endpoint {
       threads: 1,
       simulatedNs: sys.sim.nowNs,
       wallMs,
-      eventsPerWallSecond: wallNs > 0 ? sys.sim.events / (wallNs / 1e9) : 0,
+      eventsPerWallSecond: wallNs > 0 ? this.events() / (wallNs / 1e9) : 0,
       totals,
       latency: sys.latency.summary(),
       devices: sys.devices.map((d) => ({ rid: d.rid, ...sys.deviceCounters[d.index]!.toTotals() })),

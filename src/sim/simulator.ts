@@ -21,13 +21,24 @@ const CALLBACK = -1;
 
 /** Simulated clock, event queue, message pool and endpoint table. */
 export class Simulator {
+  /** The partitioned world this simulator is one partition of, or null (a single partition). */
+  readonly world: World | null;
+  /** Index of this partition in its world. */
+  readonly partition: number;
+
+  constructor(world: World | null = null, partition = 0) {
+    this.world = world;
+    this.partition = partition;
+  }
+
   /** Current simulated time in ns. */
   nowNs = 0;
   /** Events run so far. */
   events = 0;
   /** Message slots shared by every component of this thread. */
   readonly pool = new MessagePool();
-  private readonly queue = new EventQueue();
+  /** @internal the partition's event queue (the world delivers remote messages into it). */
+  readonly queue = new EventQueue();
   private readonly endpoints: Endpoint[] = [];
   private readonly callbacks: ((nowNs: number) => void)[] = [];
   private readonly freeCallbacks: number[] = [];
@@ -36,8 +47,9 @@ export class Simulator {
 
   /** Registers a component; returns its endpoint id (also usable as its event source id). */
   register(ep: Endpoint): number {
-    this.endpoints.push(ep);
-    return this.endpoints.length - 1;
+    const id = this.world ? this.world.allocId(this.partition) : this.endpoints.length;
+    this.endpoints[id] = ep;
+    return id;
   }
 
   /** True while an event handler is running. */
@@ -47,6 +59,10 @@ export class Simulator {
 
   /** Delivers message `slot` to endpoint `dest` after `delayNs`, ordered under `source`. */
   send(delayNs: number, source: number, dest: number, slot: number): void {
+    if (this.world !== null && this.world.owner[dest] !== this.partition) {
+      this.world.post(this, this.nowNs + delayNs, source, dest, slot);
+      return;
+    }
     this.queue.push(this.nowNs + delayNs, source, dest, slot);
   }
 
@@ -120,5 +136,118 @@ export class Simulator {
     }
     if (r.error !== undefined) throw r.error;
     return r.value as T;
+  }
+}
+
+/**
+ * A model split into partitions — the engine side and the device side — each with its own
+ * simulator, synchronised the way the threaded runtime does it (DESIGN §3): time advances
+ * in quanta no longer than the smallest link latency between partitions; a message to an
+ * endpoint of another partition is held in an outbox with the (time, source, seq) key its
+ * sender gave it and delivered at the end of the quantum, where it sorts exactly as it would
+ * in one queue; each quantum starts at the earliest pending event of any partition, so empty
+ * quanta are skipped. Run in one thread it proves the partitioning gives the inline result;
+ * the threaded runtime moves the partitions into workers and the outboxes into rings.
+ */
+export class World {
+  readonly sims: Simulator[] = [];
+  /** Partition of every endpoint id. */
+  readonly owner: number[] = [];
+  /** Length of a quantum: at most the smallest delay of a message between partitions. */
+  readonly quantumNs: number;
+  // Outbox: messages between partitions, in posting order.
+  private outTime: number[] = [];
+  private outSource: number[] = [];
+  private outSeq: number[] = [];
+  private outDest: number[] = [];
+  private outWords: Uint32Array = new Uint32Array(16 * 256);
+  private outLen = 0;
+  /** Quanta run and messages carried between partitions. */
+  quanta = 0;
+  crossMessages = 0;
+
+  constructor(partitions: number, quantumNs: number) {
+    if (!(quantumNs >= 1) || !Number.isInteger(quantumNs))
+      throw new Error(`quantum must be a positive integer ns, got ${quantumNs}`);
+    this.quantumNs = quantumNs;
+    for (let i = 0; i < partitions; i++) this.sims.push(new Simulator(this, i));
+  }
+
+  /** @internal a new endpoint id owned by `partition`. */
+  allocId(partition: number): number {
+    this.owner.push(partition);
+    return this.owner.length - 1;
+  }
+
+  /** @internal holds a message for another partition until the end of the quantum. */
+  post(from: Simulator, timeNs: number, source: number, dest: number, slot: number): void {
+    if (timeNs < this.windowEndNs) {
+      throw new Error(
+        `message from endpoint ${source} to ${dest} arrives at ${timeNs} ns, inside the quantum ending at ${this.windowEndNs} ns: its link is shorter than the quantum (${this.quantumNs} ns)`,
+      );
+    }
+    const n = this.outLen++;
+    if ((n + 1) * 16 > this.outWords.length) {
+      const w = new Uint32Array(this.outWords.length * 2);
+      w.set(this.outWords);
+      this.outWords = w;
+    }
+    this.outTime[n] = timeNs;
+    this.outSource[n] = source;
+    this.outSeq[n] = from.queue.takeSeq(source);
+    this.outDest[n] = dest;
+    const b = from.pool.base(slot);
+    this.outWords.set(from.pool.words.subarray(b, b + 16), n * 16);
+    from.pool.release(slot);
+    this.crossMessages++;
+  }
+
+  private windowEndNs = 0;
+
+  private deliver(): void {
+    for (let i = 0; i < this.outLen; i++) {
+      const sim = this.sims[this.owner[this.outDest[i]!]!]!;
+      const slot = sim.pool.alloc();
+      sim.pool.words.set(this.outWords.subarray(i * 16, i * 16 + 16), sim.pool.base(slot));
+      sim.queue.pushKeyed(
+        this.outTime[i]!,
+        this.outSource[i]!,
+        this.outSeq[i]!,
+        this.outDest[i]!,
+        slot,
+      );
+    }
+    this.outLen = 0;
+  }
+
+  /** Earliest pending event of any partition (Infinity when none). */
+  get nextEventNs(): number {
+    let t = Number.POSITIVE_INFINITY;
+    for (const s of this.sims) t = Math.min(t, s.nextEventNs);
+    return t;
+  }
+
+  /**
+   * Runs one quantum starting at the earliest pending event, if it is at or before `endNs`:
+   * every partition runs its events before the quantum's end (and not after `endNs`), then
+   * the messages between partitions are delivered. Returns false when nothing was due.
+   */
+  runQuantum(endNs: number): boolean {
+    const start = this.nextEventNs;
+    if (start > endNs) return false;
+    this.windowEndNs = Math.min(start + this.quantumNs, endNs + 1);
+    for (const s of this.sims) {
+      while (s.nextEventNs < this.windowEndNs) s.step();
+    }
+    this.quanta++;
+    this.windowEndNs = 0;
+    this.deliver();
+    return true;
+  }
+
+  /** Runs until no event is pending at or before `endNs`; every clock ends at `endNs`. */
+  runUntil(endNs: number): void {
+    while (this.runQuantum(endNs)) {}
+    for (const s of this.sims) if (s.nowNs < endNs) s.nowNs = endNs;
   }
 }

@@ -28,7 +28,7 @@ import {
 } from './cost-model.js';
 import { Completion, spawn } from './kthread.js';
 import { Rng } from './rng.js';
-import { Simulator } from './simulator.js';
+import { Simulator, World } from './simulator.js';
 
 /** Kernel behaviour profile (DESIGN §1). */
 export type Profile = 'v5.8' | 'current';
@@ -54,6 +54,12 @@ export interface SystemConfig {
   readonly seed?: number;
   /** Overrides of the cost model, in ns (see sim/cost-model.ts). */
   readonly cost?: Record<string, unknown>;
+  /**
+   * 2 runs the engine side and the device side as separate partitions synchronised in quanta
+   * of `pcieLatencyNs`, the threaded runtime's algorithm in one thread (scenario runs only:
+   * the public bus methods need the single partition). Default 1.
+   */
+  readonly partitions?: 1 | 2;
 }
 
 /** A bond between a device and a process (or the kernel, for supervisor binds). */
@@ -73,7 +79,12 @@ export class System implements UnitObserver {
   readonly seed: number;
   readonly cost: CostParams;
   readonly memory: PhysicalMemory;
-  readonly sim = new Simulator();
+  /** The engine side's simulator (units, kernel, processes). */
+  readonly sim: Simulator;
+  /** The device side's simulator: the same as `sim` unless the model is partitioned. */
+  readonly deviceSim: Simulator;
+  /** The partitioned world, when `partitions` is 2. */
+  readonly world: World | null;
   /** The VT-d units (hardware). */
   readonly iommus: readonly VtdUnit[];
   /** Driver state per unit. */
@@ -121,6 +132,13 @@ export class System implements UnitObserver {
     }
     this.seed = config.seed ?? 1;
     this.cost = resolveCost(config.cost ?? {});
+    const partitions = config.partitions ?? 1;
+    if (partitions !== 1 && partitions !== 2) {
+      throw kernelError(Errno.EINVAL, `partitions must be 1 or 2, got ${String(partitions)}`);
+    }
+    this.world = partitions === 2 ? new World(2, this.cost.pcieLatencyNs) : null;
+    this.sim = this.world ? this.world.sims[0]! : new Simulator();
+    this.deviceSim = this.world ? this.world.sims[1]! : this.sim;
     this.la57 = config.cpu?.la57 ?? false;
     this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? 65536 });
     initMetricsSync();
@@ -305,11 +323,15 @@ export class System implements UnitObserver {
       o,
       this.devices.length,
       {
-        sim: this.sim,
+        sim: this.deviceSim,
         unitEndpoint: unit.id,
         pcieLatencyNs: cost.pcieLatencyNs,
         devtlbInvNs: () => sampleInvDevtlbNs(cost, rng),
         runUntil: (done) => {
+          if (this.world)
+            throw new Error(
+              'the bus methods run on a single partition: create the system without partitions',
+            );
           while (!done() && this.sim.step()) {}
         },
       },
