@@ -60,6 +60,8 @@ export interface BusContext {
   devtlbInvNs(): number;
   /** Runs the simulation until `done()` or until nothing is pending. */
   runUntil(done: () => boolean): void;
+  /** The device's data buffer when it must be shared memory (threaded runtime). */
+  readonly buffer?: Uint8Array;
 }
 
 /** An ATS completion as the public API returns it. */
@@ -122,7 +124,7 @@ export class Device implements Endpoint {
   /** Endpoint id of the device. */
   readonly id: number;
   /** DMA data buffer: DMA reads land here, DMA writes take their bytes from here. */
-  readonly buffer = new Uint8Array(DEVICE_BUFFER_BYTES);
+  readonly buffer: Uint8Array;
   /** The ATS translation cache. */
   readonly devtlb: DevTlb;
   /** False once a Response Failure turned PRI off (until reset). */
@@ -155,6 +157,7 @@ export class Device implements Endpoint {
     this.unit = options.unit;
     this.index = index;
     this.bus = bus;
+    this.buffer = bus.buffer ?? new Uint8Array(DEVICE_BUFFER_BYTES);
     this.devtlb = new DevTlb({ entries: options.devtlbEntries, assoc: options.devtlbEntries });
     this.id = bus.sim.register(this);
     this.info = attach(this);

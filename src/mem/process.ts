@@ -72,8 +72,10 @@ export interface MmuNotifier {
    * A flush that takes modelled time returns it as pending: the frames the change freed are
    * handed back only when every notifier's flush is done.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a notifier with nothing pending returns nothing
   invalidateRange(start: number, end: number): PendingFlush | void;
   /** The address space is being torn down (exit_mmap), page tables still intact. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: as invalidateRange
   release(): PendingFlush | void;
 }
 

@@ -30,7 +30,7 @@ import { JobStream, type JobStreamConfig } from '../workload/job-stream.js';
 import { Completion, type KThread, spawn } from './kthread.js';
 import { MsgKind, MW } from './message.js';
 import { Rng } from './rng.js';
-import type { Endpoint } from './simulator.js';
+import type { Endpoint, World } from './simulator.js';
 import { createSystem, type System } from './system.js';
 
 /** Report format version. */
@@ -75,6 +75,21 @@ export interface RunOptions {
    * runtime's synchronisation in one thread; the result must equal the single-partition run.
    */
   readonly partitions?: 1 | 2;
+  /**
+   * Threaded runtime: this thread runs only partition `partition` (0 engine, 1 devices) of a
+   * two-partition model, and `make` builds what carries its quanta (rings and a barrier).
+   */
+  readonly driver?: { readonly partition: number; make(world: World): QuantumDriver };
+  /** Shared memory for the devices' data buffers (threaded runtime). */
+  readonly deviceBuffers?: SharedArrayBuffer;
+}
+
+/** Runs the quanta of one partition in the threaded runtime. */
+export interface QuantumDriver {
+  /** Runs the next quantum if one is due at or before `limitNs` anywhere; false otherwise. */
+  runQuantum(limitNs: number): boolean;
+  /** Agrees again on the next quantum after this thread changed its events outside the loop. */
+  resync(): void;
 }
 
 const OPS: Record<string, JobOpCode> = {
@@ -144,7 +159,8 @@ class ScenarioRun implements Endpoint {
     this.durationNs = options.durationNs ?? sc.duration;
     this.sys = createSystem({
       profile: sc.profile,
-      partitions: options.partitions ?? 1,
+      partitions: options.driver ? 2 : (options.partitions ?? 1),
+      deviceBuffers: options.deviceBuffers,
       seed: sc.seed,
       memory: { frames: sc.memory.frames },
       cost: sc.cost,
@@ -207,7 +223,36 @@ class ScenarioRun implements Endpoint {
     for (const d of this.sys.devices) this.devIndexByRid.set(d.rid, d.index);
     this.sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
       this.checkAccess(rid, pasid, vpn, pfn, write);
+    this.role = options.driver ? options.driver.partition : -1;
+    this.driver = options.driver && this.sys.world ? options.driver.make(this.sys.world) : null;
     options.onSystem?.(this.sys);
+  }
+
+  /** When the stopped run had no client and no kernel thread left (−1 not yet). */
+  private quiescedNs = -1;
+
+  /** Records the instant the stopped run became quiet: the end of simulated time. */
+  private noteQuiesce(): void {
+    if (
+      this.stopping &&
+      this.quiescedNs < 0 &&
+      this.liveClients === 0 &&
+      this.sys.kernelThreadsRunning === 0
+    ) {
+      this.quiescedNs = this.sys.sim.nowNs;
+    }
+  }
+
+  /** The partition this thread runs (−1: all of them). */
+  private readonly role: number;
+  private readonly driver: QuantumDriver | null;
+
+  private get engineSide(): boolean {
+    return this.role !== 1;
+  }
+
+  private get deviceSide(): boolean {
+    return this.role !== 0;
   }
 
   private accelObserver(devIndex: number) {
@@ -285,9 +330,11 @@ class ScenarioRun implements Endpoint {
         idle: new Completion(),
       };
       this.clients.push(c);
-      spawn(this.life(c), (r) => {
-        if (r.error !== undefined) throw r.error;
-      });
+      if (this.engineSide) {
+        spawn(this.life(c), (r) => {
+          if (r.error !== undefined) throw r.error;
+        });
+      }
     }
     const every = this.options.progressEveryNs ?? Math.max(1, Math.floor(this.durationNs / 100));
     let next = every;
@@ -297,14 +344,28 @@ class ScenarioRun implements Endpoint {
         next = sim.nowNs + every;
       }
     }
-    if (this.sys.world) this.sys.world.runUntil(this.durationNs);
+    if (this.driver) {
+      for (const s of this.sys.world!.sims)
+        if (s.nowNs < this.durationNs) s.nowNs = this.durationNs;
+    } else if (this.sys.world) this.sys.world.runUntil(this.durationNs);
     else sim.runUntil(this.durationNs);
     // Stop: every client ends its lifetime, stops its stream, unbinds and exits. The wake-up
     // is an event, so what the clients do next runs inside the simulation.
     this.stopping = true;
-    for (const c of this.clients) sim.timer(0, this.id, this.id, c.index * 2 + T_LIFETIME);
+    this.sys.onKernelThreadDone = () => this.noteQuiesce();
+    if (this.engineSide) {
+      for (const c of this.clients) sim.timer(0, this.id, this.id, c.index * 2 + T_LIFETIME);
+    }
     const limit = this.durationNs + 10_000_000_000;
-    while (this.liveClients > 0 || this.sys.kernelThreadsRunning > 0) {
+    if (this.driver) {
+      // threads: run quanta until every partition is idle (the engine's clients are gone)
+      this.driver.resync();
+      while (this.advance(limit)) {}
+      if (this.engineSide && (this.liveClients > 0 || this.sys.kernelThreadsRunning > 0)) {
+        this.violate('quiesce', `clients did not finish by ${sim.nowNs} ns after the run stopped`);
+      }
+    }
+    while (!this.driver && (this.liveClients > 0 || this.sys.kernelThreadsRunning > 0)) {
       if (!this.advance(limit)) {
         this.violate('quiesce', `clients did not finish by ${sim.nowNs} ns after the run stopped`);
         break;
@@ -317,6 +378,7 @@ class ScenarioRun implements Endpoint {
 
   /** Runs the next event (or quantum, when partitioned) due at or before `limitNs`. */
   private advance(limitNs: number): boolean {
+    if (this.driver) return this.driver.runQuantum(limitNs);
     const world = this.sys.world;
     if (world) return world.runQuantum(limitNs);
     const sim = this.sys.sim;
@@ -396,6 +458,7 @@ class ScenarioRun implements Endpoint {
       c.handle = null;
       c.process = null;
       this.liveClients--;
+      this.noteQuiesce();
     }
   }
 
@@ -462,7 +525,34 @@ class ScenarioRun implements Endpoint {
 
   private finalChecks(): void {
     const sys = this.sys;
-    this.checked += 6;
+    if (this.engineSide) this.engineChecks();
+    if (this.deviceSide) {
+      this.checked += 1;
+      for (const d of sys.devices) {
+        if (d.priActive && d.outstandingPageRequests > 0) {
+          this.violate(
+            'page-response-missing',
+            `device ${d.rid.toString(16)} has ${d.outstandingPageRequests} page request groups unanswered`,
+          );
+        }
+        if (d.unexpectedResponses > 0) {
+          this.violate(
+            'unexpected-response',
+            `device ${d.rid.toString(16)} received ${d.unexpectedResponses} responses for groups it did not have outstanding`,
+          );
+        }
+      }
+    }
+    let slots = 0;
+    if (this.engineSide) slots += sys.sim.pool.inUse;
+    if (this.deviceSide && sys.deviceSim !== sys.sim) slots += sys.deviceSim.pool.inUse;
+    if (slots !== 0) this.violate('message-leak', `${slots} message slots still allocated`);
+  }
+
+  /** What the engine side can check at the end: bonds, PASIDs, notifiers, mms, frames. */
+  private engineChecks(): void {
+    const sys = this.sys;
+    this.checked += 5;
     for (const e of sys.kernelErrors)
       this.violate('kernel-thread', `${e.what}: ${(e.error as Error).message}`);
     if (sys.svm.liveBonds !== 0)
@@ -475,20 +565,6 @@ class ScenarioRun implements Endpoint {
       if (p.mmCountRefs !== 0)
         this.violate('mm-leak', `process ${p.id} mm_count ${p.mmCountRefs} at the end`);
     }
-    for (const d of sys.devices) {
-      if (d.priActive && d.outstandingPageRequests > 0) {
-        this.violate(
-          'page-response-missing',
-          `device ${d.rid.toString(16)} has ${d.outstandingPageRequests} page request groups unanswered`,
-        );
-      }
-      if (d.unexpectedResponses > 0) {
-        this.violate(
-          'unexpected-response',
-          `device ${d.rid.toString(16)} received ${d.unexpectedResponses} responses for groups it did not have outstanding`,
-        );
-      }
-    }
     // every frame a client used came back: what remains is the machine's own tables
     const leafTables = sys.devices.reduce((n, d) => n + d.info.leafTables.size, 0);
     const expected = this.baselineFrames + leafTables;
@@ -498,8 +574,6 @@ class ScenarioRun implements Endpoint {
         `${sys.memory.framesInUse} frames in use at the end, expected ${expected}`,
       );
     }
-    const slots = sys.sim.pool.inUse + (sys.deviceSim !== sys.sim ? sys.deviceSim.pool.inUse : 0);
-    if (slots !== 0) this.violate('message-leak', `${slots} message slots still allocated`);
   }
 
   private report(wallNs: number): Report {
@@ -516,7 +590,7 @@ class ScenarioRun implements Endpoint {
       profile: this.sc.profile,
       runtime: 'inline',
       threads: 1,
-      simulatedNs: sys.sim.nowNs,
+      simulatedNs: this.quiescedNs >= 0 ? this.quiescedNs : sys.sim.nowNs,
       wallMs,
       eventsPerWallSecond: wallNs > 0 ? this.events() / (wallNs / 1e9) : 0,
       totals,

@@ -205,19 +205,69 @@ export class World {
   private windowEndNs = 0;
 
   private deliver(): void {
-    for (let i = 0; i < this.outLen; i++) {
-      const sim = this.sims[this.owner[this.outDest[i]!]!]!;
-      const slot = sim.pool.alloc();
-      sim.pool.words.set(this.outWords.subarray(i * 16, i * 16 + 16), sim.pool.base(slot));
-      sim.queue.pushKeyed(
-        this.outTime[i]!,
-        this.outSource[i]!,
-        this.outSeq[i]!,
-        this.outDest[i]!,
-        slot,
+    const n = this.outLen;
+    this.outLen = 0;
+    for (let k = 0; k < n; k++) {
+      this.deliverRecord(
+        this.outTime[k]!,
+        this.outSource[k]!,
+        this.outSeq[k]!,
+        this.outDest[k]!,
+        this.outWords,
+        k * 16,
       );
     }
+  }
+
+  /** Queues a message for its destination partition with the key its sender gave it. */
+  deliverRecord(
+    timeNs: number,
+    source: number,
+    seq: number,
+    dest: number,
+    words: Uint32Array,
+    offset: number,
+  ): void {
+    const sim = this.sims[this.owner[dest]!]!;
+    const slot = sim.pool.alloc();
+    sim.pool.words.set(words.subarray(offset, offset + 16), sim.pool.base(slot));
+    sim.queue.pushKeyed(timeNs, source, seq, dest, slot);
+  }
+
+  /**
+   * Runs partition `p` alone up to (not including) `windowEndNs`; its messages to other
+   * partitions stay in the outbox (the threaded runtime carries them over rings).
+   */
+  runPartition(p: number, windowEndNs: number): void {
+    this.windowEndNs = windowEndNs;
+    const s = this.sims[p]!;
+    while (s.nextEventNs < windowEndNs) s.step();
+    this.windowEndNs = 0;
+  }
+
+  /** Hands every outbox message to `visit` in posting order and empties the outbox. */
+  takeOutbox(
+    visit: (
+      timeNs: number,
+      source: number,
+      seq: number,
+      dest: number,
+      words: Uint32Array,
+      offset: number,
+    ) => void,
+  ): void {
+    const n = this.outLen;
     this.outLen = 0;
+    for (let k = 0; k < n; k++) {
+      visit(
+        this.outTime[k]!,
+        this.outSource[k]!,
+        this.outSeq[k]!,
+        this.outDest[k]!,
+        this.outWords,
+        k * 16,
+      );
+    }
   }
 
   /** Earliest pending event of any partition (Infinity when none). */

@@ -8,7 +8,7 @@
  * order give the same PASIDs, tables and invalidation logs.
  */
 
-import { Device, type DeviceOptions } from '../device/device.js';
+import { DEVICE_BUFFER_BYTES, Device, type DeviceOptions } from '../device/device.js';
 import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
 import { Errno, kernelError } from '../kernel/errors.js';
@@ -60,6 +60,11 @@ export interface SystemConfig {
    * the public bus methods need the single partition). Default 1.
    */
   readonly partitions?: 1 | 2;
+  /**
+   * Shared memory for the devices' data buffers (DEVICE_BUFFER_BYTES each, in the order the
+   * devices are added), so a device side in another thread sees the bytes DMA moved.
+   */
+  readonly deviceBuffers?: SharedArrayBuffer;
 }
 
 /** A bond between a device and a process (or the kernel, for supervisor binds). */
@@ -97,6 +102,7 @@ export class System implements UnitObserver {
   readonly initMm: Process;
   readonly la57: boolean;
   readonly devices: Device[] = [];
+  private readonly deviceBuffers: SharedArrayBuffer | null;
   readonly processes: Process[] = [];
   /** Totals, and per device. */
   readonly counters = new Counters();
@@ -106,6 +112,8 @@ export class System implements UnitObserver {
   private nextPid = 1;
   /** Kernel threads spawned from inside the simulation that have not finished. */
   kernelThreadsRunning = 0;
+  /** Called when a kernel thread spawned inside the simulation finished. */
+  onKernelThreadDone: (() => void) | null = null;
   /** Errors kernel threads spawned inside the simulation ended with. */
   readonly kernelErrors: { what: string; error: unknown }[] = [];
 
@@ -132,6 +140,7 @@ export class System implements UnitObserver {
     }
     this.seed = config.seed ?? 1;
     this.cost = resolveCost(config.cost ?? {});
+    this.deviceBuffers = config.deviceBuffers ?? null;
     const partitions = config.partitions ?? 1;
     if (partitions !== 1 && partitions !== 2) {
       throw kernelError(Errno.EINVAL, `partitions must be 1 or 2, got ${String(partitions)}`);
@@ -185,6 +194,7 @@ export class System implements UnitObserver {
       const done = new Completion();
       spawn(body, (r) => {
         this.kernelThreadsRunning--;
+        this.onKernelThreadDone?.();
         if (r.error !== undefined) this.kernelErrors.push({ what, error: r.error });
         done.complete();
       });
@@ -327,6 +337,13 @@ export class System implements UnitObserver {
         unitEndpoint: unit.id,
         pcieLatencyNs: cost.pcieLatencyNs,
         devtlbInvNs: () => sampleInvDevtlbNs(cost, rng),
+        buffer: this.deviceBuffers
+          ? new Uint8Array(
+              this.deviceBuffers,
+              this.devices.length * DEVICE_BUFFER_BYTES,
+              DEVICE_BUFFER_BYTES,
+            )
+          : undefined,
         runUntil: (done) => {
           if (this.world)
             throw new Error(
