@@ -6,18 +6,23 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import { runScenarioThreaded } from '../runtime/threaded.js';
 import { formatNs } from '../scenario/units.js';
 import { runScenario } from '../sim/runner.js';
 import { runDemo } from './demo.js';
 import { formatSummary } from './summary.js';
 
-const USAGE = `usage: svasim [run] [--duration TIME] [--seed N] [--json FILE] [--quiet]
+const USAGE = `usage: svasim [run] [--duration TIME] [--seed N] [--runtime auto|inline|threaded]
+                    [--json FILE] [--quiet]
        svasim demo
        svasim --help
 
   run     run the default scenario in the inline runtime and print a summary (default)
           --duration TIME   simulated time, e.g. 500us, 20ms (default: the scenario's, 20ms)
           --seed N          seed of every random stream (default 1)
+          --runtime R       inline (one thread), threaded (engine side and device side in
+                            two worker threads, same results), or auto (default: inline for
+                            now — threading does not pay off before balanced placement)
           --json FILE       also write the JSON report
           --quiet           print only the summary
   demo    bind, share, fault, invalidate, exit and unbind on a small machine, printing every
@@ -47,6 +52,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const input: { duration?: string; seed?: number } = {};
   let json: string | undefined;
   let quiet = false;
+  let runtime = 'auto';
   while (args.length > 0) {
     const a = args.shift()!;
     const value = (): string => {
@@ -61,23 +67,30 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (!/^\d+$/.test(v)) return fail(`--seed takes a whole number, got '${v}'`);
         input.seed = Number(v);
       } else if (a === '--json') json = value();
-      else if (a === '--quiet') quiet = true;
+      else if (a === '--runtime') {
+        runtime = value();
+        if (!['auto', 'inline', 'threaded'].includes(runtime)) {
+          return fail(`--runtime takes auto, inline or threaded, got '${runtime}'`);
+        }
+      } else if (a === '--quiet') quiet = true;
       else return fail(`unknown option '${a}'`);
     } catch (e) {
       return fail((e as Error).message);
     }
   }
   let report: ReturnType<typeof runScenario>;
-  const progress = !quiet && process.stderr.isTTY;
+  const progress = !quiet && process.stderr.isTTY && runtime !== 'threaded';
   try {
-    report = runScenario(input, {
-      onProgress: progress
-        ? (done, total) =>
-            process.stderr.write(
-              `\r  simulated ${formatNs(done)} of ${formatNs(total)} (${Math.floor((100 * done) / total)} %)   `,
-            )
-        : undefined,
-    });
+    if (runtime === 'threaded') report = await runScenarioThreaded(input);
+    else
+      report = runScenario(input, {
+        onProgress: progress
+          ? (done, total) =>
+              process.stderr.write(
+                `\r  simulated ${formatNs(done)} of ${formatNs(total)} (${Math.floor((100 * done) / total)} %)   `,
+              )
+          : undefined,
+      });
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code === 'EINVAL') return fail(err.message);

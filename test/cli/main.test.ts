@@ -31,6 +31,14 @@ describe('svasim command', () => {
     expect(text).toMatch(/no violation/);
   });
 
+  it('runs the threaded runtime and rejects an unknown one', async () => {
+    const { out, err } = capture();
+    expect(await runCli(['run', '--runtime', 'warp'])).toBe(2);
+    expect(err.join('\n')).toMatch(/--runtime takes auto, inline or threaded/);
+    expect(await runCli(['run', '--runtime', 'threaded', '--duration', '100us', '--quiet'])).toBe(0);
+    expect(out.join('\n')).toMatch(/threaded runtime/);
+  });
+
   it('runs the demo', async () => {
     const { out } = capture();
     expect(await runCli(['demo'])).toBe(0);
