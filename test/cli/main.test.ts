@@ -35,7 +35,9 @@ describe('svasim command', () => {
     const { out, err } = capture();
     expect(await runCli(['run', '--runtime', 'warp'])).toBe(2);
     expect(err.join('\n')).toMatch(/--runtime takes auto, inline or threaded/);
-    expect(await runCli(['run', '--runtime', 'threaded', '--duration', '100us', '--quiet'])).toBe(0);
+    expect(await runCli(['run', '--runtime', 'threaded', '--duration', '100us', '--quiet'])).toBe(
+      0,
+    );
     expect(out.join('\n')).toMatch(/threaded runtime/);
   });
 
