@@ -78,7 +78,7 @@ export class RingQuantumDriver implements QuantumDriver {
         );
       }
       const w = out.words;
-      w.set(words.subarray(offset, offset + 16), o);
+      for (let k = 0; k < 16; k++) w[o + k] = words[offset + k]!;
       w[o + 16] = timeNs % TWO32;
       w[o + 17] = Math.floor(timeNs / TWO32);
       w[o + 18] = source;

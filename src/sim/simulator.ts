@@ -197,7 +197,9 @@ export class World {
     this.outSeq[n] = from.queue.takeSeq(source);
     this.outDest[n] = dest;
     const b = from.pool.base(slot);
-    this.outWords.set(from.pool.words.subarray(b, b + 16), n * 16);
+    const src = from.pool.words;
+    const dst = this.outWords;
+    for (let k = 0; k < 16; k++) dst[n * 16 + k] = src[b + k]!;
     from.pool.release(slot);
     this.crossMessages++;
   }
@@ -230,7 +232,9 @@ export class World {
   ): void {
     const sim = this.sims[this.owner[dest]!]!;
     const slot = sim.pool.alloc();
-    sim.pool.words.set(words.subarray(offset, offset + 16), sim.pool.base(slot));
+    const b = sim.pool.base(slot);
+    const dst = sim.pool.words;
+    for (let k = 0; k < 16; k++) dst[b + k] = words[offset + k]!;
     sim.queue.pushKeyed(timeNs, source, seq, dest, slot);
   }
 

@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runScenarioThreaded } from '../../src/runtime/threaded.js';
-import type { ScenarioInput } from '../../src/scenario/types.js';
 import { runScenario } from '../../src/sim/runner.js';
-
-function small(over: ScenarioInput = {}): ScenarioInput {
-  return {
-    seed: 3,
-    duration: '300us',
-    devices: [{ count: 2, workQueue: { depth: 8 } }],
-    clients: {
-      count: 6,
-      buffers: { count: 2, size: '64KiB' },
-      churn: { bindLifetime: '80us', exitWhileBound: 0.3 },
-    },
-    workload: { arrival: { closedLoop: { queueDepth: 4 } } },
-    memory: { frames: 8192 },
-    ...over,
-  };
-}
+import { small } from '../sim/scenarios.js';
 
 describe('threaded runtime (engine side and device side in two workers)', () => {
   it.each([
