@@ -82,6 +82,8 @@ export type JobDone = (cookie: number, status: number, done: number, nowNs: numb
 const TIMER_ATC_HIT = 0x1000_0000;
 
 const PR = PAGE_REQUEST.fields;
+/** `jobOfPrg` value of a PRG index reserved by a stop marker. */
+const PRG_STOP_MARKER = -2;
 
 /** The job engine of one accelerator; it drives a {@link Device} as its agent. */
 export class Accelerator implements DeviceAgent, Endpoint {
@@ -453,7 +455,45 @@ export class Accelerator implements DeviceAgent, Endpoint {
 
   /** True when `prgIndex` is one of this engine's outstanding groups. */
   ownsGroup(prgIndex: number): boolean {
-    return this.jobOfPrg[prgIndex] !== -1;
+    return this.jobOfPrg[prgIndex]! >= 0;
+  }
+
+  /**
+   * PASID stop (spec §4.7): after its last page request for a PASID the function sends a
+   * Stop Marker — a page request with L=1, R=W=0 — which needs no response. Its PRG index
+   * stays reserved until the profile-v5.8 handler's answer comes back (that handler treats
+   * it as an ordinary request and answers it; the function discards the answer).
+   */
+  sendStopMarker(pasid: number): void {
+    const dev = this.device;
+    if (!dev.priEnabled || !dev.priActive) return;
+    let prg = this.nextPrg;
+    for (let n = 0; this.jobOfPrg[prg] !== -1; n++) {
+      if (n === 512) return; // every index is in use: no marker (it is optional)
+      prg = (prg + 1) % 512;
+    }
+    this.nextPrg = (prg + 1) % 512;
+    this.jobOfPrg[prg] = PRG_STOP_MARKER;
+    dev.noteStopMarker(prg, pasid);
+    const pool = this.sim.pool;
+    const slot = pool.alloc();
+    const mb = pool.base(slot);
+    const w = pool.words;
+    w[mb + MW.KIND] = MsgKind.PAGE_REQ;
+    w[mb + MW.SRC] = dev.id;
+    const d = mb + MW.A;
+    setField(w, d, PR.type, 1);
+    setField(w, d, PR.pasidPresent, 1);
+    setField(w, d, PR.rid, dev.rid);
+    setField(w, d, PR.pasid, pasid);
+    setField(w, d, PR.lpig, 1);
+    setField(w, d, PR.prgIndex, prg);
+    dev.post(slot);
+  }
+
+  /** The answer to a stop marker arrived: its PRG index is free again. */
+  stopMarkerAnswered(prgIndex: number): void {
+    if (this.jobOfPrg[prgIndex] === PRG_STOP_MARKER) this.jobOfPrg[prgIndex] = -1;
   }
 
   /** A page group response for one of this engine's groups. */

@@ -101,6 +101,8 @@ export interface DeviceAgent {
   ownsGroup(prgIndex: number): boolean;
   /** The response of one of the agent's groups arrived. */
   pageResponse(prgIndex: number, code: number, nowNs: number): void;
+  /** A response to one of the agent's stop markers arrived (and was discarded). */
+  stopMarkerAnswered?(prgIndex: number): void;
 }
 
 /** Bytes of the device's DMA data buffer. */
@@ -129,8 +131,12 @@ export class Device implements Endpoint {
   readonly devtlb: DevTlb;
   /** False once a Response Failure turned PRI off (until reset). */
   priActive = true;
-  /** Page group responses that matched no outstanding group. */
+  /** Page group responses that matched no outstanding group (nor a stop marker). */
   unexpectedResponses = 0;
+  /** Responses to stop markers, which need none (profile v5.8 sends them), discarded. */
+  stopMarkerResponses = 0;
+  /** Stop markers sent and not answered: PRG index → PASID. */
+  private readonly stopMarkers = new Map<number, number>();
   /** Device-TLB invalidations processed. */
   invalidationsReceived = 0;
   /** The accelerator engine driving this function, if any (receives its own completions). */
@@ -246,6 +252,15 @@ export class Device implements Endpoint {
     const pp = getField(w, d, RESP.pasidPresent) === 1;
     const pasid = getField(w, d, RESP.pasid);
     const expected = this.outstandingGroups.get(prgIndex);
+    const marker = this.stopMarkers.get(prgIndex);
+    if (expected === undefined && marker !== undefined && (!pp || marker === pasid)) {
+      // v5.8 answers stop markers; the function discards the answer (no group is outstanding)
+      this.stopMarkers.delete(prgIndex);
+      this.stopMarkerResponses++;
+      pool.release(slot);
+      this.agent?.stopMarkerAnswered?.(prgIndex);
+      return;
+    }
     if (expected === undefined || (pp && expected !== pasid)) {
       this.unexpectedResponses++;
       pool.release(slot);
@@ -261,6 +276,11 @@ export class Device implements Endpoint {
     }
     this.responses.set(prgIndex, decodePageGroupResponse(readQwords(w, d, 4)));
     pool.release(slot);
+  }
+
+  /** Records a stop marker the agent sends, so an answer to it is not taken as unexpected. */
+  noteStopMarker(prgIndex: number, pasid: number): void {
+    this.stopMarkers.set(prgIndex, pasid);
   }
 
   /** Opens an outstanding page request group for the agent (the accelerator's PRI engine). */

@@ -49,6 +49,8 @@ interface Stream {
   /** When the armed arrival / retry timer is due (−1 none): other firings are stale. */
   arrivalDueNs: number;
   retryDueNs: number;
+  /** Started since the last stop marker. */
+  started: boolean;
 }
 
 const T_RETRY = 0;
@@ -96,6 +98,7 @@ export class JobStream implements Endpoint {
       backlog: 0,
       arrivalDueNs: -1,
       retryDueNs: -1,
+      started: false,
     });
   }
 
@@ -125,6 +128,7 @@ export class JobStream implements Endpoint {
     switch (kind) {
       case MsgKind.CLIENT_START:
         st.active = true;
+        st.started = true;
         st.pasid = w[b + MW.A + 1]!;
         st.src = pool.getWide(b + MW.A + 2);
         st.dst = pool.getWide(b + MW.A + 4);
@@ -140,7 +144,7 @@ export class JobStream implements Endpoint {
         st.active = false;
         st.backlog = 0;
         pool.release(arg);
-        if (st.outstanding === 0) this.reply(MsgKind.CLIENT_IDLE, st, 0, 0);
+        if (st.outstanding === 0) this.goIdle(st);
         return;
       case MsgKind.CLIENT_RESUBMIT:
         pool.release(arg);
@@ -165,7 +169,16 @@ export class JobStream implements Endpoint {
       st.backlog++;
       this.pump(st);
     }
-    if (!st.active && st.outstanding === 0) this.reply(MsgKind.CLIENT_IDLE, st, 0, 0);
+    if (!st.active && st.outstanding === 0) this.goIdle(st);
+  }
+
+  /** The stream's last job is done after STOP: stop marker for its PASID, then CLIENT_IDLE. */
+  private goIdle(st: Stream): void {
+    if (st.started) {
+      st.started = false;
+      this.accel.sendStopMarker(st.pasid);
+    }
+    this.reply(MsgKind.CLIENT_IDLE, st, 0, 0);
   }
 
   /** Offset of each job slot's operands (by the low cookie bits). */

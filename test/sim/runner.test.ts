@@ -165,3 +165,15 @@ describe('frames freed by munmap while devices still hold translations', () => {
     }
   });
 });
+
+describe('stop markers (spec §4.7; v5.8 quirk of §4.3)', () => {
+  it('a device stops each PASID with a marker; v5.8 answers it and the device discards the answer', () => {
+    let devices: { stopMarkerResponses: number; unexpectedResponses: number }[] = [];
+    const r = runScenario(small(), { onSystem: (s) => (devices = s.devices) });
+    expect(r.totals.stopMarkers).toBe(r.totals.binds); // one per client lifetime
+    expect(r.totals.pageResponses.invalid).toBeGreaterThanOrEqual(r.totals.stopMarkers);
+    expect(devices.reduce((n, d) => n + d.stopMarkerResponses, 0)).toBe(r.totals.stopMarkers);
+    expect(devices.every((d) => d.unexpectedResponses === 0)).toBe(true);
+    expect(r.invariants.violations).toEqual([]);
+  });
+});
