@@ -222,7 +222,6 @@ export class Device implements Endpoint {
           this.bus.unitEndpoint,
           slot,
         );
-        void nowNs;
         return;
       }
       default:

@@ -255,7 +255,6 @@ export class System implements UnitObserver {
   autoResponse(dev: number, code: number): void {
     this.counters.add(Counter.autoResponses);
     this.deviceCounters[dev]!.add(Counter.autoResponses);
-    void code;
   }
   /** @internal */
   prqOverflow(dev: number): void {
