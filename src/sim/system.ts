@@ -252,7 +252,7 @@ export class System implements UnitObserver {
     this.deviceCounters[dev]!.add(Counter.stopMarkers);
   }
   /** @internal */
-  autoResponse(dev: number, code: number): void {
+  autoResponse(dev: number, _code: number): void {
     this.counters.add(Counter.autoResponses);
     this.deviceCounters[dev]!.add(Counter.autoResponses);
   }
