@@ -1,8 +1,9 @@
 /**
  * The DESIGN §9 benchmark suite, first part: inline vs threaded requests per wall second on
  * the default scenario and the raw closed-loop SAB ring limit, measured in the same run, with
- * the ratios DESIGN §9 names. Not yet measured (so absent from the JSON): the postMessage
- * baseline, scaling with 1/8/64 accelerators, RSS and start-up with 64 accelerators.
+ * the ratios DESIGN §9 names, and the threaded runtime's scaling with 1, 8 and 64
+ * accelerators (default scenario otherwise). Not yet measured (so absent from the JSON): the
+ * postMessage baseline, RSS and start-up with 64 accelerators and 10 000 clients.
  *
  * Usage: npx tsx bench/suite.ts [--duration TIME] [--json FILE]   (also `npm run bench:suite`)
  */
@@ -48,6 +49,11 @@ const same =
   JSON.stringify(inline.histograms) === JSON.stringify(threaded.histograms);
 await ringLimit(200_000, 64); // warm-up
 const ringLimitPerSec = await ringLimit(2_000_000, 64);
+const scaling: { accelerators: number; requestsPerSec: number }[] = [];
+for (const count of [1, 8, 64]) {
+  const r = await runScenarioThreaded({ duration, devices: [{ count }] });
+  scaling.push({ accelerators: count, requestsPerSec: requests(r) / (r.wallMs / 1000) });
+}
 const inlineRequestsPerSec = requests(inline) / (inline.wallMs / 1000);
 const threadedRequestsPerSec = requests(threaded) / (threaded.wallMs / 1000);
 const out = {
@@ -56,10 +62,12 @@ const out = {
   threadedOverInline: threadedRequestsPerSec / inlineRequestsPerSec,
   ringLimitPerSec,
   fractionOfRingLimit: threadedRequestsPerSec / ringLimitPerSec,
+  scaling,
+  scale64Over8: scaling[2]!.requestsPerSec / scaling[1]!.requestsPerSec,
   slowdown: (inline.wallMs * 1e6) / inline.simulatedNs,
   identicalResults: same,
 };
-const m = (x: number) => `${(x / 1e6).toFixed(2)} M/s`;
+const m = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
 console.log(`default scenario, ${duration} simulated, Node ${process.version}`);
 console.log(
   `  inline             ${m(inlineRequestsPerSec)}   (${inline.wallMs.toFixed(0)} ms wall)`,
@@ -73,5 +81,10 @@ console.log(
 );
 console.log(`  fraction of limit  ${out.fractionOfRingLimit.toFixed(4)}`);
 console.log(`  slowdown (inline)  ${out.slowdown.toFixed(0)}× wall / simulated`);
+for (const x of scaling)
+  console.log(
+    `  threaded, ${String(x.accelerators).padStart(2)} accelerators  ${m(x.requestsPerSec)}`,
+  );
+console.log(`  64 / 8 accelerators  ${out.scale64Over8.toFixed(2)}`);
 const json = arg('--json', '');
 if (json) writeFileSync(json, `${JSON.stringify(out, null, 2)}\n`);
