@@ -25,7 +25,7 @@ import {
   PAGES_PER_2M,
   type PageSize,
   resolveCacheParams,
-  SetAssocWays,
+  WayCache,
 } from '../engine/iotlb.js';
 
 /** Permission bits of a cached translation (`permsOf`); R/W/X/U as the IOTLB's. */
@@ -56,19 +56,11 @@ export const defaultDevTlbParams: DevTlbParams = Object.freeze({
 export const DEVTLB_ALL_PAGES = 2 ** 52;
 
 /** The ATS translation cache of one PCIe function. */
-export class DevTlb {
-  readonly params: DevTlbParams;
-  /** Lookups that found a translation. */
-  hits = 0;
-  /** Lookups that found none. */
-  misses = 0;
+export class DevTlb extends WayCache<DevTlbParams> {
   /** Entries removed by invalidations (any scope). */
   invalidated = 0;
 
-  private readonly ways: SetAssocWays;
   private readonly sets: number;
-  private readonly assoc: number;
-  private readonly validBits: Uint8Array;
   private readonly pasid: Int32Array;
   /** vpn for 4 KiB entries, floor(vpn / 512) for 2 MiB entries. */
   private readonly tag: Float64Array;
@@ -84,31 +76,18 @@ export class DevTlb {
    */
   constructor(params: Partial<DevTlbParams> = {}, rng?: () => number) {
     const entries = params.entries ?? defaultDevTlbParams.entries;
-    this.params = resolveCacheParams('devTlb', defaultDevTlbParams, {
+    const p = resolveCacheParams('devTlb', defaultDevTlbParams, {
       ...params,
       assoc: params.assoc ?? entries,
     });
-    const { assoc, policy } = this.params;
-    this.sets = this.params.entries / assoc;
-    this.assoc = assoc;
-    this.ways = new SetAssocWays(this.sets, assoc, policy, rng);
-    this.validBits = this.ways.valid;
-    const n = this.params.entries;
+    super(p, p.entries / p.assoc, rng);
+    this.sets = p.entries / p.assoc;
+    const n = p.entries;
     this.pasid = new Int32Array(n);
     this.tag = new Float64Array(n);
     this.big = new Uint8Array(n);
     this.pfn = new Float64Array(n);
     this.perms = new Uint8Array(n);
-  }
-
-  /** Valid entries replaced by an insert of another key. */
-  get evictions(): number {
-    return this.ways.evictions;
-  }
-
-  /** Number of valid entries. */
-  get valid(): number {
-    return this.ways.validCount;
   }
 
   /** The entry translating `vpn` for `pasid`, or −1; counts a hit or a miss. */

@@ -214,6 +214,39 @@ export class SetAssocWays {
   }
 }
 
+/**
+ * What every set-associative cache here shares: validated params, the ways (valid bits and
+ * replacement), hit/miss counters and the eviction / occupancy figures. Each subclass keeps
+ * its own tags and data in typed arrays indexed like the ways.
+ */
+export abstract class WayCache<P extends CacheParams> {
+  readonly params: P;
+  /** Lookups that found an entry. */
+  hits = 0;
+  /** Lookups that found none. */
+  misses = 0;
+  protected readonly ways: SetAssocWays;
+  protected readonly assoc: number;
+  protected readonly validBits: Uint8Array;
+
+  constructor(params: P, sets: number, rng: (() => number) | undefined) {
+    this.params = params;
+    this.assoc = params.assoc;
+    this.ways = new SetAssocWays(sets, params.assoc, params.policy, rng);
+    this.validBits = this.ways.valid;
+  }
+
+  /** Valid entries replaced by an insert of another key. */
+  get evictions(): number {
+    return this.ways.evictions;
+  }
+
+  /** Number of valid entries. */
+  get valid(): number {
+    return this.ways.validCount;
+  }
+}
+
 /** Permission bits of a cached translation (`permsOf`). */
 export const IotlbPerm = {
   /** Read allowed (present). */
@@ -237,17 +270,8 @@ export const defaultIotlbParams: IotlbParams = Object.freeze({
 });
 
 /** Set-associative IOTLB of first-stage translations tagged by (did, pasid). */
-export class Iotlb {
-  readonly params: IotlbParams;
-  /** Lookups that found a translation. */
-  hits = 0;
-  /** Lookups that found none. */
-  misses = 0;
-
-  private readonly ways: SetAssocWays;
+export class Iotlb extends WayCache<IotlbParams> {
   private readonly sets: number;
-  private readonly assoc: number;
-  private readonly validBits: Uint8Array;
   private readonly did: Int32Array;
   private readonly pasid: Int32Array;
   /** vpn for 4 KiB entries, floor(vpn / 512) for 2 MiB entries. */
@@ -260,28 +284,16 @@ export class Iotlb {
 
   /** Validates `params` (`EINVAL`); `rng` in [0, 1) is required for the `random` policy. */
   constructor(params: Partial<IotlbParams> = {}, rng?: () => number) {
-    this.params = resolveCacheParams('iotlb', defaultIotlbParams, params);
-    const { entries, assoc, policy } = this.params;
-    this.sets = entries / assoc;
-    this.assoc = assoc;
-    this.ways = new SetAssocWays(this.sets, assoc, policy, rng);
-    this.validBits = this.ways.valid;
+    const p = resolveCacheParams('iotlb', defaultIotlbParams, params);
+    super(p, p.entries / p.assoc, rng);
+    const entries = p.entries;
+    this.sets = entries / p.assoc;
     this.did = new Int32Array(entries);
     this.pasid = new Int32Array(entries);
     this.tag = new Float64Array(entries);
     this.big = new Uint8Array(entries);
     this.pfn = new Float64Array(entries);
     this.perms = new Uint8Array(entries);
-  }
-
-  /** Valid entries replaced by an insert of another tag. */
-  get evictions(): number {
-    return this.ways.evictions;
-  }
-
-  /** Number of valid entries. */
-  get valid(): number {
-    return this.ways.validCount;
   }
 
   /** The entry translating `vpn` for (did, pasid), or −1; counts a hit or a miss. */

@@ -15,7 +15,7 @@
  * WPE/EAFE, timing.
  */
 
-import { type CacheParams, resolveCacheParams, SetAssocWays } from './iotlb.js';
+import { type CacheParams, resolveCacheParams, WayCache } from './iotlb.js';
 
 /** PASID-cache params: geometry and policy, with defaults in {@link defaultPasidCacheParams}. */
 export interface PasidCacheParams extends CacheParams {}
@@ -32,17 +32,8 @@ const FLAG_FPD = 2;
 const FLAG_SRE = 4;
 
 /** Set-associative cache of decoded PASID-table entries keyed by (rid, pasid). */
-export class PasidCache {
-  readonly params: PasidCacheParams;
-  /** Lookups that found an entry. */
-  hits = 0;
-  /** Lookups that found none. */
-  misses = 0;
-
-  private readonly ways: SetAssocWays;
+export class PasidCache extends WayCache<PasidCacheParams> {
   private readonly setMask: number;
-  private readonly assoc: number;
-  private readonly validBits: Uint8Array;
   private readonly rid: Int32Array;
   private readonly pasid: Int32Array;
   private readonly did: Int32Array;
@@ -54,13 +45,10 @@ export class PasidCache {
 
   /** Validates `params` (`EINVAL`); `rng` in [0, 1) is required for the `random` policy. */
   constructor(params: Partial<PasidCacheParams> = {}, rng?: () => number) {
-    this.params = resolveCacheParams('pasidCache', defaultPasidCacheParams, params);
-    const { entries, assoc, policy } = this.params;
-    const sets = entries / assoc;
-    this.setMask = sets - 1;
-    this.assoc = assoc;
-    this.ways = new SetAssocWays(sets, assoc, policy, rng);
-    this.validBits = this.ways.valid;
+    const p = resolveCacheParams('pasidCache', defaultPasidCacheParams, params);
+    super(p, p.entries / p.assoc, rng);
+    const entries = p.entries;
+    this.setMask = entries / p.assoc - 1;
     this.rid = new Int32Array(entries);
     this.pasid = new Int32Array(entries);
     this.did = new Int32Array(entries);
@@ -68,16 +56,6 @@ export class PasidCache {
     this.pgtt = new Uint8Array(entries);
     this.fspm = new Uint8Array(entries);
     this.fsptptrPfn = new Float64Array(entries);
-  }
-
-  /** Valid entries replaced by an insert of another key. */
-  get evictions(): number {
-    return this.ways.evictions;
-  }
-
-  /** Number of valid entries. */
-  get valid(): number {
-    return this.ways.validCount;
   }
 
   /** The entry of (rid, pasid), or −1; counts a hit or a miss. */

@@ -25,7 +25,7 @@
  * (caching mode), the accessed/dirty update a hardware walker does, timing.
  */
 
-import { type CacheParams, modPow2, resolveCacheParams, SetAssocWays } from './iotlb.js';
+import { type CacheParams, modPow2, resolveCacheParams, WayCache } from './iotlb.js';
 
 /** PSC params, applied to each level's structure; defaults in {@link defaultPscParams}. */
 export interface PscParams extends CacheParams {}
@@ -46,20 +46,12 @@ export const PSC_MAX_LEVEL = 5;
 const SPAN = new Float64Array([0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4]);
 
 /** Paging-structure caches of levels 2…5, tagged by (did, pasid). */
-export class PagingStructureCache {
-  readonly params: PscParams;
-  /** `lookupDeepest` calls that found a level. */
-  hits = 0;
-  /** `lookupDeepest` calls that found none. */
-  misses = 0;
+export class PagingStructureCache extends WayCache<PscParams> {
   /** Table frame found by the last `lookupDeepest` (−1 after a miss). */
   lastPfn = -1;
 
-  private readonly ways: SetAssocWays;
   /** Sets per level; level L uses sets [(L − 2) × sets, (L − 1) × sets). */
   private readonly sets: number;
-  private readonly assoc: number;
-  private readonly validBits: Uint8Array;
   private readonly did: Int32Array;
   private readonly pasid: Int32Array;
   private readonly prefix: Float64Array;
@@ -67,28 +59,14 @@ export class PagingStructureCache {
 
   /** Validates `params` (`EINVAL`); `rng` in [0, 1) is required for the `random` policy. */
   constructor(params: Partial<PscParams> = {}, rng?: () => number) {
-    this.params = resolveCacheParams('psc', defaultPscParams, params);
-    const { entries, assoc, policy } = this.params;
-    this.sets = entries / assoc;
-    this.assoc = assoc;
-    const levels = PSC_MAX_LEVEL - PSC_MIN_LEVEL + 1;
-    this.ways = new SetAssocWays(this.sets * levels, assoc, policy, rng);
+    const p = resolveCacheParams('psc', defaultPscParams, params);
+    super(p, (p.entries / p.assoc) * (PSC_MAX_LEVEL - PSC_MIN_LEVEL + 1), rng);
+    this.sets = p.entries / p.assoc;
     const total = this.ways.entries;
-    this.validBits = this.ways.valid;
     this.did = new Int32Array(total);
     this.pasid = new Int32Array(total);
     this.prefix = new Float64Array(total);
     this.pfn = new Float64Array(total);
-  }
-
-  /** Valid entries replaced by an insert of another key (all levels). */
-  get evictions(): number {
-    return this.ways.evictions;
-  }
-
-  /** Number of valid entries (all levels). */
-  get valid(): number {
-    return this.ways.validCount;
   }
 
   /**
