@@ -9,16 +9,23 @@ import type { Scenario } from '../scenario/types.js';
 import { runScenario } from '../sim/runner.js';
 import { makeDriver, type ThreadedBuffers } from './quantum-driver.js';
 
-const { scenario, partition, buffers } = workerData as {
+const { scenario, partition, buffers, durationNs } = workerData as {
   scenario: Scenario;
   partition: number;
   buffers: ThreadedBuffers;
+  durationNs?: number;
 };
 const barrier = new QuantumBarrier(buffers.barrier, 0, partition);
 try {
   const report = runScenario(scenario, {
+    durationNs,
     deviceBuffers: buffers.deviceBuffers,
-    driver: { partition, make: (world) => makeDriver(world, partition, buffers, barrier) },
+    placement: buffers.placement,
+    driver: {
+      partition,
+      partitions: buffers.partitions,
+      make: (world) => makeDriver(world, partition, buffers, barrier),
+    },
   });
   parentPort!.postMessage({ ok: true, report });
 } catch (e) {

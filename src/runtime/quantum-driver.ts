@@ -1,15 +1,18 @@
 /**
- * The quantum protocol of the threaded runtime (DESIGN §3): one partition of a two-partition
- * model per thread, messages between partitions over a pair of SPSC rings, and one barrier
- * crossing per quantum.
+ * The quantum protocol of the threaded runtime (DESIGN §3): one partition of the model per
+ * thread — partition 0 the engine side, the others accelerators — messages between them over
+ * SPSC rings, one request ring (accelerator → engine) and one response ring (engine →
+ * accelerator) per accelerator that lives off the engine's thread, and one barrier crossing
+ * per quantum.
  *
  * Per quantum, with M the agreed start: run local events before min(M + quantum, limit + 1);
- * write the outbox into the outgoing ring (each record keeps the (time, source, seq) key its
- * sender gave it) and publish it — the tail before the progress; arrive at the barrier with
- * min(next local event, earliest message just sent). Every thread gets the same minimum,
- * which is the next M, and then drains its incoming ring (the other side published before it
- * arrived) into its queue, where the records sort as they would in one queue. Quanta with no
- * event anywhere are skipped because M is always the global earliest event.
+ * write the outbox into the rings (each record keeps the (time, source, seq) key its sender
+ * gave it; the ring is the one of the accelerator at the message's device end) and publish
+ * every ring written — the tails before the progress; arrive at the barrier with min(next
+ * local event, earliest message just sent). Every thread gets the same minimum, which is the
+ * next M, and then drains its incoming rings (their producers published before arriving) into
+ * its queue, where the records sort as they would in one queue. Quanta with no event anywhere
+ * are skipped because M is always the global earliest event.
  */
 
 import type { QuantumBarrier } from '../ring/barrier.js';
@@ -19,8 +22,11 @@ import type { World } from '../sim/simulator.js';
 
 /** Words of one ring record: 16 message words, time (2), source, seq (2), destination. */
 export const RECORD_WORDS = 24;
-/** Slots of each ring: more than the messages one quantum can produce. */
-export const RING_SLOTS = 1 << 15;
+/**
+ * Slots of each ring: more than the messages one accelerator and the engine exchange in one
+ * quantum (an accelerator has at most a few tens of requests outstanding).
+ */
+export const RING_SLOTS = 1 << 12;
 
 const TWO32 = 0x1_0000_0000;
 
@@ -28,38 +34,51 @@ const TWO32 = 0x1_0000_0000;
 export class RingQuantumDriver implements QuantumDriver {
   private readonly world: World;
   private readonly partition: number;
-  private readonly out: SpscRing;
-  private readonly inbox: SpscRing;
+  /** Outgoing ring by accelerator (port); null where this partition sends nothing. */
+  private readonly outByPort: (SpscRing | null)[];
+  private readonly inboxes: SpscRing[];
   private readonly barrier: QuantumBarrier;
   private readonly quantumNs: number;
+  /** Rings written in the current quantum, to publish once each. */
+  private readonly dirty: SpscRing[] = [];
+  private readonly dirtyFlag: Uint8Array;
   /** Agreed start of the next quantum (NaN until the first agreement). */
   private nextNs = Number.NaN;
   /** Quanta run and records sent, for stats. */
   quanta = 0;
   sent = 0;
+  /** Called after every barrier crossing with the agreed start of the next quantum. */
+  onBarrier: ((nextNs: number) => void) | null = null;
 
   constructor(
     world: World,
     partition: number,
-    out: SpscRing,
-    inbox: SpscRing,
+    outByPort: (SpscRing | null)[],
+    inboxes: SpscRing[],
     barrier: QuantumBarrier,
   ) {
     this.world = world;
     this.partition = partition;
-    this.out = out;
-    this.inbox = inbox;
+    this.outByPort = outByPort;
+    this.inboxes = inboxes;
     this.barrier = barrier;
     this.quantumNs = world.quantumNs;
+    this.dirtyFlag = new Uint8Array(outByPort.length);
   }
 
   private localNext(): number {
     return this.world.sims[this.partition]!.nextEventNs;
   }
 
-  /** Agrees on the next quantum's start with the other thread. */
+  /** Agrees on the next quantum's start with the other threads. */
   resync(): void {
     this.nextNs = this.barrier.arrive(this.localNext());
+    this.onBarrier?.(this.nextNs);
+  }
+
+  /** The agreed start of the next quantum (NaN before the first agreement). */
+  get agreedNextNs(): number {
+    return this.nextNs;
   }
 
   /** Runs the next quantum if one is due at or before `limitNs` anywhere. */
@@ -69,12 +88,22 @@ export class RingQuantumDriver implements QuantumDriver {
     if (start > limitNs) return false;
     this.world.runPartition(this.partition, Math.min(start + this.quantumNs, limitNs + 1));
     let earliest = Number.POSITIVE_INFINITY;
-    const out = this.out;
+    const byPort = this.outByPort;
+    const port = this.world.port;
+    const fromEngine = this.partition === 0;
     this.world.takeOutbox((timeNs, source, seq, dest, words, offset) => {
+      // the accelerator at the device end of the message names the ring
+      const p = fromEngine ? port[dest]! : port[source]!;
+      const out = byPort[p];
+      if (out === undefined || out === null) {
+        throw new Error(
+          `threaded runtime: no ring from partition ${this.partition} for a message from endpoint ${source} to ${dest} (accelerator ${p})`,
+        );
+      }
       const o = out.reserve();
       if (o < 0) {
         throw new Error(
-          `threaded runtime: the partition ring of ${RING_SLOTS} slots overflowed in one quantum`,
+          `threaded runtime: the ring of accelerator ${p} (${RING_SLOTS} slots) overflowed in one quantum at ${timeNs} ns`,
         );
       }
       const w = out.words;
@@ -86,42 +115,85 @@ export class RingQuantumDriver implements QuantumDriver {
       w[o + 20] = Math.floor(seq / TWO32);
       w[o + 21] = dest;
       out.commit();
+      if (this.dirtyFlag[p] === 0) {
+        this.dirtyFlag[p] = 1;
+        this.dirty.push(out);
+      }
       this.sent++;
       if (timeNs < earliest) earliest = timeNs;
     });
-    out.publish(); // the tail before the progress (the barrier arrival)
+    // the tails before the progress (the barrier arrival)
+    const dirty = this.dirty;
+    for (let i = 0; i < dirty.length; i++) dirty[i]!.publish();
+    dirty.length = 0;
+    this.dirtyFlag.fill(0);
     this.nextNs = this.barrier.arrive(Math.min(this.localNext(), earliest));
     this.drain();
     this.quanta++;
+    this.onBarrier?.(this.nextNs);
     return true;
   }
 
   private drain(): void {
-    const inbox = this.inbox;
-    const n = inbox.available();
-    const w = inbox.words;
-    for (let i = 0; i < n; i++) {
-      const o = inbox.slotOffset(i);
-      this.world.deliverRecord(
-        w[o + 17]! * TWO32 + w[o + 16]!,
-        w[o + 18]!,
-        w[o + 20]! * TWO32 + w[o + 19]!,
-        w[o + 21]!,
-        w,
-        o,
-      );
+    const inboxes = this.inboxes;
+    for (let r = 0; r < inboxes.length; r++) {
+      const inbox = inboxes[r]!;
+      const n = inbox.available();
+      if (n === 0) continue;
+      const w = inbox.words;
+      for (let i = 0; i < n; i++) {
+        const o = inbox.slotOffset(i);
+        this.world.deliverRecord(
+          w[o + 17]! * TWO32 + w[o + 16]!,
+          w[o + 18]!,
+          w[o + 20]! * TWO32 + w[o + 19]!,
+          w[o + 21]!,
+          w,
+          o,
+        );
+      }
+      inbox.consume(n);
+      inbox.release();
     }
-    inbox.consume(n);
-    inbox.release();
   }
 }
 
 /** Shared memory of one threaded run, created by the main thread and handed to each worker. */
 export interface ThreadedBuffers {
-  /** Rings: [0] carries partition 0 → 1, [1] carries 1 → 0. */
-  readonly rings: readonly [SharedArrayBuffer, SharedArrayBuffer];
+  /** Number of partitions (threads), the engine's included. */
+  readonly partitions: number;
+  /** Partition of each accelerator, by device index. */
+  readonly placement: readonly number[];
+  /**
+   * The rings, packed: accelerator i off the engine's partition has its request ring (to the
+   * engine) at `ringOffsets[i]` and its response ring right after; −1 for accelerators on the
+   * engine's partition.
+   */
+  readonly rings: SharedArrayBuffer;
+  readonly ringOffsets: readonly number[];
   readonly barrier: SharedArrayBuffer;
   readonly deviceBuffers: SharedArrayBuffer;
+}
+
+/** Lays out and formats the rings of a run with `placement`. */
+export function createRings(placement: readonly number[]): {
+  rings: SharedArrayBuffer;
+  ringOffsets: number[];
+} {
+  const bytes = SpscRing.byteLength(RING_SLOTS, RECORD_WORDS);
+  const ringOffsets: number[] = [];
+  let n = 0;
+  for (const p of placement) {
+    ringOffsets.push(p === 0 ? -1 : n * 2 * bytes);
+    if (p !== 0) n++;
+  }
+  const rings = new SharedArrayBuffer(Math.max(1, n * 2 * bytes));
+  for (const off of ringOffsets) {
+    if (off < 0) continue;
+    SpscRing.init(rings, off, RING_SLOTS, RECORD_WORDS);
+    SpscRing.init(rings, off + bytes, RING_SLOTS, RECORD_WORDS);
+  }
+  return { rings, ringOffsets };
 }
 
 /** Builds the driver for `partition` over the shared buffers. */
@@ -131,7 +203,20 @@ export function makeDriver(
   buffers: ThreadedBuffers,
   barrier: QuantumBarrier,
 ): RingQuantumDriver {
-  const out = new SpscRing(buffers.rings[partition]!);
-  const inbox = new SpscRing(buffers.rings[1 - partition]!);
-  return new RingQuantumDriver(world, partition, out, inbox, barrier);
+  const bytes = SpscRing.byteLength(RING_SLOTS, RECORD_WORDS);
+  const out: (SpscRing | null)[] = [];
+  const inboxes: SpscRing[] = [];
+  buffers.placement.forEach((p, i) => {
+    const off = buffers.ringOffsets[i]!;
+    let ring: SpscRing | null = null;
+    if (off >= 0 && partition === 0) {
+      ring = new SpscRing(buffers.rings, off + bytes); // response ring: we produce
+      inboxes.push(new SpscRing(buffers.rings, off)); // request ring: we consume
+    } else if (off >= 0 && p === partition) {
+      ring = new SpscRing(buffers.rings, off);
+      inboxes.push(new SpscRing(buffers.rings, off + bytes));
+    }
+    out.push(ring);
+  });
+  return new RingQuantumDriver(world, partition, out, inboxes, barrier);
 }

@@ -12,16 +12,17 @@
  * progress from live counters.
  */
 
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DEVICE_BUFFER_BYTES } from '../device/device.js';
 import { COUNTER_NAMES, Counters, type CounterTotals } from '../metrics/counters.js';
 import { initMetrics, LatencyRecorder } from '../metrics/recorder.js';
 import { QuantumBarrier } from '../ring/barrier.js';
-import { SpscRing } from '../ring/spsc-ring.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
+import { type Placement, placeAccelerators } from '../sim/placement.js';
 import type { Report } from '../sim/runner.js';
-import { RECORD_WORDS, RING_SLOTS, type ThreadedBuffers } from './quantum-driver.js';
+import { createRings, type ThreadedBuffers } from './quantum-driver.js';
 
 function workerUrl(): { url: URL; entry?: string } {
   const here = import.meta.url;
@@ -38,9 +39,12 @@ function runWorker(
   scenario: Scenario,
   partition: number,
   buffers: ThreadedBuffers,
+  durationNs: number | undefined,
 ): Promise<Report> {
   const { url, entry } = workerUrl();
-  const worker = new Worker(url, { workerData: { scenario, partition, buffers, entry } });
+  const worker = new Worker(url, {
+    workerData: { scenario, partition, buffers, entry, durationNs },
+  });
   return new Promise<Report>((resolve, reject) => {
     worker.once('message', (m: { ok: boolean; report?: Report; error?: string }) => {
       if (m.ok) resolve(m.report!);
@@ -71,44 +75,100 @@ function addTotals(a: CounterTotals, b: CounterTotals): CounterTotals {
   return x.toTotals();
 }
 
-/** Runs a scenario in two worker threads (engine side, device side) and returns its report. */
-export async function runScenarioThreaded(input: Scenario | ScenarioInput = {}): Promise<Report> {
+/** Options of a threaded run. */
+export interface ThreadedRunOptions {
+  /** Worker threads in all, the engine's included (default: the CPU cores, at least 2). */
+  readonly threads?: number;
+  /** Accelerators on threads (default `balanced`), or the partition of each accelerator. */
+  readonly placement?: Placement | readonly number[];
+  /** Simulated time to run, overriding the scenario's. */
+  readonly durationNs?: number;
+}
+
+/** Runs a scenario in worker threads (engine side, accelerators) and returns its report. */
+export async function runScenarioThreaded(
+  input: Scenario | ScenarioInput = {},
+  options: ThreadedRunOptions = {},
+): Promise<Report> {
   const scenario =
     'memory' in input && typeof (input as Scenario).duration === 'number'
       ? (input as Scenario)
       : resolveScenario(input as ScenarioInput);
   await initMetrics();
-  const devices = scenario.devices.reduce((n, g) => n + g.count, 0);
+  const accelerators = scenario.devices.reduce((n, g) => n + g.count, 0);
+  const threads = Math.min(
+    options.threads ?? Math.max(2, availableParallelism()),
+    accelerators + 1,
+  );
+  if (!Number.isInteger(threads) || threads < 2) {
+    throw Object.assign(
+      new Error(
+        `the threaded runtime needs at least 2 threads and 1 accelerator, got ${threads} threads for ${accelerators} accelerators`,
+      ),
+      { code: 'EINVAL' },
+    );
+  }
+  const placement =
+    typeof options.placement === 'object'
+      ? checkPlacement(options.placement, accelerators, threads)
+      : placeAccelerators(accelerators, threads, options.placement ?? 'balanced');
+  const { rings, ringOffsets } = createRings(placement);
   const buffers: ThreadedBuffers = {
-    rings: [
-      SpscRing.create(RING_SLOTS, RECORD_WORDS).sab,
-      SpscRing.create(RING_SLOTS, RECORD_WORDS).sab,
-    ],
-    barrier: QuantumBarrier.create(2).sab,
-    deviceBuffers: new SharedArrayBuffer(devices * DEVICE_BUFFER_BYTES),
+    partitions: threads,
+    placement,
+    rings,
+    ringOffsets,
+    barrier: QuantumBarrier.create(threads).sab,
+    deviceBuffers: new SharedArrayBuffer(accelerators * DEVICE_BUFFER_BYTES),
   };
   const wall0 = process.hrtime.bigint();
-  const [engine, dev] = await Promise.all([
-    runWorker(scenario, 0, buffers),
-    runWorker(scenario, 1, buffers),
-  ]);
+  const parts = await Promise.all(
+    Array.from({ length: threads }, (_, p) => runWorker(scenario, p, buffers, options.durationNs)),
+  );
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
-  const merged = LatencyRecorder.decodeMerge([engine.histograms, dev.histograms]);
-  const events =
-    (engine.eventsPerWallSecond * engine.wallMs + dev.eventsPerWallSecond * dev.wallMs) / 1000;
+  return mergeReports(parts, wallMs);
+}
+
+function checkPlacement(
+  placement: readonly number[],
+  accelerators: number,
+  threads: number,
+): number[] {
+  if (placement.length !== accelerators || placement.some((p) => !(p >= 0 && p < threads))) {
+    throw Object.assign(
+      new Error(
+        `placement must give each of the ${accelerators} accelerators a thread 0..${threads - 1}, got [${placement.join(', ')}]`,
+      ),
+      { code: 'EINVAL' },
+    );
+  }
+  return [...placement];
+}
+
+/** Merges the partial reports of the partitions (engine's first) into one. */
+export function mergeReports(parts: readonly Report[], wallMs: number): Report {
+  const engine = parts[0]!;
+  const merged = LatencyRecorder.decodeMerge(parts.map((r) => r.histograms));
+  const events = parts.reduce((n, r) => n + (r.eventsPerWallSecond * r.wallMs) / 1000, 0);
+  let totals = engine.totals;
+  let devices = engine.devices;
+  for (const r of parts.slice(1)) {
+    totals = addTotals(totals, r.totals);
+    devices = devices.map((d, i) => ({ rid: d.rid, ...addTotals(d, r.devices[i]!) }));
+  }
   const report: Report = {
     ...engine,
     runtime: 'threaded',
-    threads: 2,
+    threads: parts.length,
     wallMs,
     eventsPerWallSecond: events / (wallMs / 1000),
-    totals: addTotals(engine.totals, dev.totals),
-    devices: engine.devices.map((d, i) => ({ rid: d.rid, ...addTotals(d, dev.devices[i]!) })),
+    totals,
+    devices,
     latency: merged.summary(),
     histograms: merged.encode(),
     invariants: {
-      checked: engine.invariants.checked + dev.invariants.checked,
-      violations: [...engine.invariants.violations, ...dev.invariants.violations],
+      checked: parts.reduce((n, r) => n + r.invariants.checked, 0),
+      violations: parts.flatMap((r) => r.invariants.violations),
     },
   };
   merged.destroy();

@@ -59,6 +59,30 @@ export interface Report {
   invariants: { checked: number; violations: Violation[] };
   /** Histogram encodings per kind (HdrHistogram compressed base64), for merging and logs. */
   histograms: Record<LatencyKind, string>;
+  /** Time series over simulated time, one point per interval (for plots). */
+  series?: ReportSeries;
+}
+
+/**
+ * Time series of a run over simulated time: point i covers [tNs[i], tNs[i] + intervalNs).
+ * The arrays have equal lengths.
+ */
+export interface ReportSeries {
+  /** Width of one interval, ns. */
+  intervalNs: number;
+  /** Start of each interval, ns of simulated time. */
+  tNs: number[];
+  /**
+   * Requests that reached the VT-d units in the interval (DESIGN §9: ATS translation
+   * requests, page requests, untranslated DMA requests).
+   */
+  requests: number[];
+  /** Jobs completed in the interval. */
+  jobs: number[];
+  /** Page requests waiting in the page request queues (all units) at the end of the interval. */
+  prqOccupancy: number[];
+  /** Largest PRQ occupancy seen in the interval. */
+  prqOccupancyMax: number[];
 }
 
 /** Options of a run. */
@@ -71,15 +95,23 @@ export interface RunOptions {
   /** Called with the machine once it is built (for inspection and tests). */
   readonly onSystem?: (system: System) => void;
   /**
-   * 2 runs the engine side and the device side as separate partitions in quanta, the threaded
-   * runtime's synchronisation in one thread; the result must equal the single-partition run.
+   * More than 1 splits the model into partitions run in quanta — the threaded runtime's
+   * synchronisation, here in one thread; the result must equal the single-partition run.
+   * Partition 0 is the engine side; `placement` puts the accelerators.
    */
-  readonly partitions?: 1 | 2;
+  readonly partitions?: number;
+  /** Partition of each accelerator, by device index (default: all in partition 1). */
+  readonly placement?: readonly number[];
   /**
-   * Threaded runtime: this thread runs only partition `partition` (0 engine, 1 devices) of a
-   * two-partition model, and `make` builds what carries its quanta (rings and a barrier).
+   * Threaded runtime: this thread runs only partition `partition` (0 the engine side) of a
+   * `partitions`-partition model, and `make` builds what carries its quanta (rings and a
+   * barrier).
    */
-  readonly driver?: { readonly partition: number; make(world: World): QuantumDriver };
+  readonly driver?: {
+    readonly partition: number;
+    readonly partitions: number;
+    make(world: World): QuantumDriver;
+  };
   /** Shared memory for the devices' data buffers (threaded runtime). */
   readonly deviceBuffers?: SharedArrayBuffer;
 }
@@ -159,7 +191,8 @@ class ScenarioRun implements Endpoint {
     this.durationNs = options.durationNs ?? sc.duration;
     this.sys = createSystem({
       profile: sc.profile,
-      partitions: options.driver ? 2 : (options.partitions ?? 1),
+      partitions: options.driver ? options.driver.partitions : (options.partitions ?? 1),
+      placement: options.placement,
       deviceBuffers: options.deviceBuffers,
       seed: sc.seed,
       memory: { frames: sc.memory.frames },
@@ -189,8 +222,12 @@ class ScenarioRun implements Endpoint {
       pcieLatencyNs: this.sys.cost.pcieLatencyNs,
     };
     let n = 0;
+    const world = this.sys.world;
     for (const g of sc.devices) {
       for (let i = 0; i < g.count; i++) {
+        // the accelerator's endpoints (function, engines, job stream) share its port
+        if (world) world.portScope = n;
+        const devSim = this.sys.deviceSimOf(n);
         const dev = this.sys.addDevice({
           rid: g.rid + i,
           pasidBits: g.pasidBits,
@@ -208,17 +245,18 @@ class ScenarioRun implements Endpoint {
             blockOnFault: g.blockOnFault,
             priCredits: g.priCredits,
           },
-          this.sys.deviceSim,
+          devSim,
           this.sys.cost,
           this.accelObserver(dev.index),
           (cookie, status, done) => stream.jobDone(cookie, status, done),
         );
-        const stream: JobStream = new JobStream(this.sys.deviceSim, accel, streamCfg, this.id);
+        const stream: JobStream = new JobStream(devSim, accel, streamCfg, this.id);
         this.accels.push(accel);
         this.streams.push(stream);
         n++;
       }
     }
+    if (world) world.portScope = -1;
     this.baselineFrames = this.sys.memory.framesInUse;
     for (const d of this.sys.devices) this.devIndexByRid.set(d.rid, d.index);
     this.sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
@@ -247,12 +285,13 @@ class ScenarioRun implements Endpoint {
   private readonly role: number;
   private readonly driver: QuantumDriver | null;
 
-  private get engineSide(): boolean {
-    return this.role !== 1;
+  /** True when this thread runs partition `p`. */
+  private hosts(p: number): boolean {
+    return this.role < 0 || this.role === p;
   }
 
-  private get deviceSide(): boolean {
-    return this.role !== 0;
+  private get engineSide(): boolean {
+    return this.hosts(0);
   }
 
   private accelObserver(devIndex: number) {
@@ -526,26 +565,26 @@ class ScenarioRun implements Endpoint {
   private finalChecks(): void {
     const sys = this.sys;
     if (this.engineSide) this.engineChecks();
-    if (this.deviceSide) {
-      this.checked += 1;
-      for (const d of sys.devices) {
-        if (d.priActive && d.outstandingPageRequests > 0) {
-          this.violate(
-            'page-response-missing',
-            `device ${d.rid.toString(16)} has ${d.outstandingPageRequests} page request groups unanswered`,
-          );
-        }
-        if (d.unexpectedResponses > 0) {
-          this.violate(
-            'unexpected-response',
-            `device ${d.rid.toString(16)} received ${d.unexpectedResponses} responses for groups it did not have outstanding`,
-          );
-        }
+    // counted once, by the engine side, so every runtime counts the same checks
+    if (this.engineSide) this.checked += 1;
+    for (const d of sys.devices) {
+      if (!this.hosts(sys.partitionOf(d.index))) continue;
+      if (d.priActive && d.outstandingPageRequests > 0) {
+        this.violate(
+          'page-response-missing',
+          `device ${d.rid.toString(16)} has ${d.outstandingPageRequests} page request groups unanswered`,
+        );
+      }
+      if (d.unexpectedResponses > 0) {
+        this.violate(
+          'unexpected-response',
+          `device ${d.rid.toString(16)} received ${d.unexpectedResponses} responses for groups it did not have outstanding`,
+        );
       }
     }
     let slots = 0;
-    if (this.engineSide) slots += sys.sim.pool.inUse;
-    if (this.deviceSide && sys.deviceSim !== sys.sim) slots += sys.deviceSim.pool.inUse;
+    const sims = sys.world ? sys.world.sims : [sys.sim];
+    for (const [p, s] of sims.entries()) if (this.hosts(p)) slots += s.pool.inUse;
     if (slots !== 0) this.violate('message-leak', `${slots} message slots still allocated`);
   }
 

@@ -153,6 +153,15 @@ export class World {
   readonly sims: Simulator[] = [];
   /** Partition of every endpoint id. */
   readonly owner: number[] = [];
+  /**
+   * Port of every endpoint id: the accelerator (device index) it belongs to, or −1 for the
+   * engine side's own endpoints. The threaded runtime carries a message between partitions
+   * on the ring pair of the accelerator at its device end (DESIGN §3: one request ring and
+   * one response ring per accelerator that crosses threads).
+   */
+  readonly port: number[] = [];
+  /** Port given to endpoints registered from now on (set around building an accelerator). */
+  portScope = -1;
   /** Length of a quantum: at most the smallest delay of a message between partitions. */
   readonly quantumNs: number;
   // Outbox: messages between partitions, in posting order.
@@ -176,6 +185,7 @@ export class World {
   /** @internal a new endpoint id owned by `partition`. */
   allocId(partition: number): number {
     this.owner.push(partition);
+    this.port.push(this.portScope);
     return this.owner.length - 1;
   }
 

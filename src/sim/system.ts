@@ -55,17 +55,27 @@ export interface SystemConfig {
   /** Overrides of the cost model, in ns (see sim/cost-model.ts). */
   readonly cost?: Record<string, unknown>;
   /**
-   * 2 runs the engine side and the device side as separate partitions synchronised in quanta
-   * of `pcieLatencyNs`, the threaded runtime's algorithm in one thread (scenario runs only:
-   * the public bus methods need the single partition). Default 1.
+   * More than 1 splits the model into partitions synchronised in quanta of `pcieLatencyNs`,
+   * the threaded runtime's algorithm (in one thread, or one partition per worker): partition
+   * 0 holds the engine side (units, kernel, processes), and every accelerator lives in the
+   * partition `placement` gives it. Scenario runs only: the public bus methods need the single
+   * partition. Default 1; at most 65.
    */
-  readonly partitions?: 1 | 2;
+  readonly partitions?: number;
+  /**
+   * Partition of each device, by the order devices are added (missing entries: partition 1
+   * when partitioned). Partition 0 hosts devices in-process next to the engine.
+   */
+  readonly placement?: readonly number[];
   /**
    * Shared memory for the devices' data buffers (DEVICE_BUFFER_BYTES each, in the order the
    * devices are added), so a device side in another thread sees the bytes DMA moved.
    */
   readonly deviceBuffers?: SharedArrayBuffer;
 }
+
+/** Most partitions a system accepts: the engine's and one per accelerator, 64 of them. */
+export const MAX_PARTITIONS = 65;
 
 /** A bond between a device and a process (or the kernel, for supervisor binds). */
 export class SvaHandle {
@@ -86,9 +96,7 @@ export class System implements UnitObserver {
   readonly memory: PhysicalMemory;
   /** The engine side's simulator (units, kernel, processes). */
   readonly sim: Simulator;
-  /** The device side's simulator: the same as `sim` unless the model is partitioned. */
-  readonly deviceSim: Simulator;
-  /** The partitioned world, when `partitions` is 2. */
+  /** The partitioned world, when `partitions` is more than 1. */
   readonly world: World | null;
   /** The VT-d units (hardware). */
   readonly iommus: readonly VtdUnit[];
@@ -102,6 +110,8 @@ export class System implements UnitObserver {
   readonly initMm: Process;
   readonly la57: boolean;
   readonly devices: Device[] = [];
+  /** Partition of each device by index, as configured (see {@link SystemConfig.placement}). */
+  private readonly placement: readonly number[];
   private readonly deviceBuffers: SharedArrayBuffer | null;
   readonly processes: Process[] = [];
   /** Totals, and per device. */
@@ -142,12 +152,23 @@ export class System implements UnitObserver {
     this.cost = resolveCost(config.cost ?? {});
     this.deviceBuffers = config.deviceBuffers ?? null;
     const partitions = config.partitions ?? 1;
-    if (partitions !== 1 && partitions !== 2) {
-      throw kernelError(Errno.EINVAL, `partitions must be 1 or 2, got ${String(partitions)}`);
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+      throw kernelError(
+        Errno.EINVAL,
+        `partitions must be an integer 1..${MAX_PARTITIONS}, got ${String(partitions)}`,
+      );
     }
-    this.world = partitions === 2 ? new World(2, this.cost.pcieLatencyNs) : null;
+    this.placement = config.placement ?? [];
+    for (const [i, p] of this.placement.entries()) {
+      if (!Number.isInteger(p) || p < 0 || p >= partitions) {
+        throw kernelError(
+          Errno.EINVAL,
+          `placement[${i}] must be a partition 0..${partitions - 1}, got ${String(p)}`,
+        );
+      }
+    }
+    this.world = partitions > 1 ? new World(partitions, this.cost.pcieLatencyNs) : null;
     this.sim = this.world ? this.world.sims[0]! : new Simulator();
-    this.deviceSim = this.world ? this.world.sims[1]! : this.sim;
     this.la57 = config.cpu?.la57 ?? false;
     this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? 65536 });
     initMetricsSync();
@@ -297,6 +318,16 @@ export class System implements UnitObserver {
     return this.iommus[0]!;
   }
 
+  /** Partition of device `index` (0 when the model is not partitioned). */
+  partitionOf(index: number): number {
+    return this.world ? (this.placement[index] ?? 1) : 0;
+  }
+
+  /** The simulator device `index` (and its accelerator) runs on. */
+  deviceSimOf(index: number): Simulator {
+    return this.world ? this.world.sims[this.partitionOf(index)]! : this.sim;
+  }
+
   /** Adds a PCIe function behind a VT-d unit; the driver probes it at once. */
   addDevice(options: DeviceOptions): Device {
     const o: Required<DeviceOptions> = {
@@ -332,7 +363,7 @@ export class System implements UnitObserver {
       o,
       this.devices.length,
       {
-        sim: this.deviceSim,
+        sim: this.deviceSimOf(this.devices.length),
         unitEndpoint: unit.id,
         pcieLatencyNs: cost.pcieLatencyNs,
         devtlbInvNs: () => sampleInvDevtlbNs(cost, rng),

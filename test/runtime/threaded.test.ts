@@ -43,4 +43,33 @@ describe('threaded runtime (engine side and device side in two workers)', () => 
     expect(threaded.simulatedNs).toBe(inline.simulatedNs);
     expect(threaded.invariants.checked).toBe(inline.invariants.checked);
   });
+
+  it.each([
+    ['2 threads, separate', 2, 'separate'],
+    ['3 threads, separate', 3, 'separate'],
+    ['3 threads, balanced (accelerators on the engine thread too)', 3, [0, 1, 2, 0, 1, 2]],
+  ] as const)('%s: equals the inline run', async (_name, threads, placement) => {
+    const sc = small({ devices: [{ count: 6 }], clients: { count: 8 } });
+    const inline = runScenario(sc);
+    const threaded = await runScenarioThreaded(sc, { threads, placement });
+    expect(threaded.threads).toBe(threads);
+    expect(threaded.invariants.violations).toEqual([]);
+    expect(threaded.totals).toEqual(inline.totals);
+    expect(threaded.devices).toEqual(inline.devices);
+    expect(threaded.histograms).toEqual(inline.histograms);
+  });
+
+  it('64 accelerators on 3 threads, balanced: equals the inline run', async () => {
+    const sc = small({
+      duration: '40us',
+      devices: [{ count: 64 }],
+      clients: { count: 64, buffers: { count: 2, size: '16KiB' } },
+    });
+    const inline = runScenario(sc);
+    const threaded = await runScenarioThreaded(sc, { threads: 3, placement: 'balanced' });
+    expect(threaded.invariants.violations).toEqual([]);
+    expect(threaded.totals).toEqual(inline.totals);
+    expect(threaded.devices).toEqual(inline.devices);
+    expect(threaded.histograms).toEqual(inline.histograms);
+  });
 });

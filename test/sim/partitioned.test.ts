@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placeAccelerators } from '../../src/sim/placement.js';
 import { runScenario } from '../../src/sim/runner.js';
 import type { System } from '../../src/sim/system.js';
 import { small } from './scenarios.js';
@@ -52,6 +53,38 @@ describe('partitioned run (engine side and device side in quanta, DESIGN §3)', 
     const w = world as unknown as { crossMessages: number; quanta: number };
     expect(w.crossMessages).toBeGreaterThan(100);
     expect(w.quanta).toBeGreaterThan(10);
+  });
+
+  it.each([
+    ['3 partitions, separate', 3, 'separate', small({ devices: [{ count: 4 }] })],
+    ['3 partitions, balanced', 3, 'balanced', small({ devices: [{ count: 4 }] })],
+    [
+      '5 partitions, balanced, churn with exits while bound',
+      5,
+      'balanced',
+      small({ devices: [{ count: 6 }], clients: churn({ exitWhileBound: 1 }) }),
+    ],
+    [
+      '9 partitions, 64 accelerators',
+      9,
+      'separate',
+      small({
+        duration: '60us',
+        devices: [{ count: 64 }],
+        clients: { count: 64, buffers: { count: 2, size: '16KiB' } },
+      }),
+    ],
+  ] as const)('%s: identical to the single-partition run', (_name, partitions, mode, sc) => {
+    const one = runScenario(sc);
+    const placement = placeAccelerators(one.devices.length, partitions, mode, 0);
+    if (mode === 'balanced') expect(placement).toContain(0);
+    else expect(placement).not.toContain(0);
+    const many = runScenario(sc, { partitions, placement });
+    expect(many.invariants.violations).toEqual([]);
+    expect(many.totals).toEqual(one.totals);
+    expect(many.devices).toEqual(one.devices);
+    expect(many.histograms).toEqual(one.histograms);
+    expect(many.simulatedNs).toBe(one.simulatedNs);
   });
 
   it('orders a remote message and a local event at the same instant as one queue would', async () => {
