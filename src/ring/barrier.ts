@@ -21,8 +21,10 @@
  *   3      ABORTED, REASON_LENGTH   the first abort() only          aborting party + 1; reason bytes
  *   4–6    reason bytes (UTF-8)     the first abort() only          why the barrier was aborted
  *   7      MAGIC, PARTIES           init() only (read-only after)   guards and geometry
+ *          CONTROL                  anyone (Atomics.or), rarely     control bits (stop, commands)
  *   8, 9   RESULT[0], RESULT[1]     last arriver of a round         minimum, by generation parity
- *          (f64) + RESULT_GEN[0/1]                                  and the generation it belongs to
+ *          (f64) + RESULT_GEN[0/1]                                  and the generation it belongs to,
+ *          + RESULT_CTRL[0/1]                                       and CONTROL as the round saw it
  *   10+p   VALUE[p][0], VALUE[p][1] party p only                    next event, by generation parity
  *
  * One round (generation g), party p:
@@ -85,6 +87,14 @@
  * ERR_BARRIER_MISUSE before touching the barrier; use `arriveAsync()`, which spins about
  * `spinNs` once and then polls GENERATION once per event-loop turn (setImmediate), never
  * parking. Such a party is a busy thread while it waits: count it against the cores.
+ *
+ * Agreed control word. Besides the minimum, every round hands all parties the same snapshot
+ * of CONTROL, a word anybody (typically the main thread) may change at any time with
+ * {@link QuantumBarrier.postControl} (an Atomics.or). The last arriver loads CONTROL once and
+ * stores the snapshot as RESULT_CTRL[g & 1] before the RESULT_GEN tag, so every party reads
+ * the value of the same instant after the same round ({@link QuantumBarrier.control}): a stop
+ * or a pending command takes effect at one quantum boundary in every thread, whatever the
+ * interleaving.
  *
  * Not modelled / not provided: reductions other than the minimum, parties joining or leaving,
  * reuse after an abort (format a fresh region with `init`), fairness of wake-up order.
@@ -158,6 +168,12 @@ export const BarrierWord = {
   MAGIC: 7 * CACHE_LINE_WORDS,
   /** Constant: number of parties. Line 7. */
   PARTIES: 7 * CACHE_LINE_WORDS + 1,
+  /** Anyone, with Atomics.or, rarely: control bits the rounds hand to every party. Line 7. */
+  CONTROL: 7 * CACHE_LINE_WORDS + 2,
+  /** Last arriver of an even round: CONTROL as that round saw it. Line 8. */
+  RESULT_CTRL_0: 8 * CACHE_LINE_WORDS + 3,
+  /** Last arriver of an odd round: CONTROL as that round saw it. Line 9. */
+  RESULT_CTRL_1: 9 * CACHE_LINE_WORDS + 3,
 } as const;
 
 /** First cache line of the abort reason bytes (lines 4–6). */
@@ -285,6 +301,8 @@ export class QuantumBarrier {
   private readonly valueIndex: number;
   /** True while an arriveAsync of this view has not settled. */
   private pending = false;
+  /** CONTROL as the last round this party completed saw it (the same in every party). */
+  private agreedControl = 0;
 
   /** Bytes a barrier of `parties` parties needs (a multiple of 64). Throws EINVAL. */
   static byteLength(parties: number): number {
@@ -481,6 +499,24 @@ export class QuantumBarrier {
     return won;
   }
 
+  /**
+   * The CONTROL word as the last round this party completed saw it: every party gets the same
+   * value after the same round (0 before the first round).
+   */
+  get control(): number {
+    return this.agreedControl;
+  }
+
+  /**
+   * Sets `bits` in the CONTROL word (any thread, never blocks); the next round to complete
+   * hands the new value to every party. Returns the word after the change.
+   */
+  postControl(bits: number): number {
+    // CONTROL: anyone. SeqCst or: concurrent posts never lose a bit; the next last arriver's
+    // load sees it. Parked parties need no wake-up: the value travels with the next round.
+    return Atomics.or(this.i32, BarrierWord.CONTROL, bits) | bits;
+  }
+
   /** Whether some party aborted the barrier. */
   isAborted(): boolean {
     // ABORTED: first aborter. SeqCst load; may turn true the moment after it returned false.
@@ -555,6 +591,16 @@ export class QuantumBarrier {
     }
     // RESULT[parity]: last arriver of round g only; plain store, published by the tag below.
     f64[(BARRIER_RESULT_LINE + parity) * LINE_F64] = min;
+    // CONTROL: anyone (or). SeqCst load, once per round, by the last arriver only: the one
+    // snapshot every party of this round gets. RESULT_CTRL[parity]: last arriver of round g;
+    // plain-ordered like RESULT by the tag below.
+    const control = Atomics.load(i32, BarrierWord.CONTROL);
+    Atomics.store(
+      i32,
+      parity === 0 ? BarrierWord.RESULT_CTRL_0 : BarrierWord.RESULT_CTRL_1,
+      control,
+    );
+    this.agreedControl = control;
     // RESULT_GEN[parity]: last arriver of round g only. SeqCst store = release of RESULT, and
     // before the bump: whoever sees the bump (or, after an abort, this tag) sees the minimum.
     Atomics.store(i32, parity === 0 ? BarrierWord.RESULT_GEN_0 : BarrierWord.RESULT_GEN_1, g);
@@ -588,7 +634,14 @@ export class QuantumBarrier {
     );
     // RESULT[g & 1]: written by round g's last arriver before its tag; next written in round
     // g+2, which cannot start before we arrive in round g+1.
-    if (tag === g) return this.f64[(BARRIER_RESULT_LINE + parity) * LINE_F64]!;
+    if (tag === g) {
+      // RESULT_CTRL[g & 1]: written with RESULT, before the tag we just acquired.
+      this.agreedControl = Atomics.load(
+        i32,
+        parity === 0 ? BarrierWord.RESULT_CTRL_0 : BarrierWord.RESULT_CTRL_1,
+      );
+      return this.f64[(BARRIER_RESULT_LINE + parity) * LINE_F64]!;
+    }
     // ABORTED: first aborter. SeqCst load after the GENERATION load that saw the change: the
     // round did not complete, so an abort moved GENERATION, and it set ABORTED before that.
     if (Atomics.load(i32, BarrierWord.ABORTED) !== 0) throw this.abortedError(g);

@@ -30,6 +30,9 @@ export const RING_SLOTS = 1 << 12;
 
 const TWO32 = 0x1_0000_0000;
 
+/** Barrier CONTROL bit: stop the run at the quantum boundary where every thread sees it. */
+export const CONTROL_STOP = 1;
+
 /** Drives one partition's quanta over rings and a barrier. */
 export class RingQuantumDriver implements QuantumDriver {
   private readonly world: World;
@@ -49,6 +52,18 @@ export class RingQuantumDriver implements QuantumDriver {
   sent = 0;
   /** Called after every barrier crossing with the agreed start of the next quantum. */
   onBarrier: ((nextNs: number) => void) | null = null;
+  /** Says whether this thread has control-plane commands waiting (checked every quantum). */
+  controlCheck: (() => boolean) | null = null;
+
+  /** True once the threads agreed, at a barrier, that the run stops. */
+  get stopRequested(): boolean {
+    return (this.barrier.control & CONTROL_STOP) !== 0;
+  }
+
+  /** True when control-plane commands wait for this thread. */
+  get controlPending(): boolean {
+    return this.controlCheck !== null && this.controlCheck();
+  }
 
   constructor(
     world: World,
@@ -173,6 +188,10 @@ export interface ThreadedBuffers {
   readonly ringOffsets: readonly number[];
   readonly barrier: SharedArrayBuffer;
   readonly deviceBuffers: SharedArrayBuffer;
+  /** Live counters: one row of float64s per partition (partition-task.ts `LIVE_ROW`). */
+  readonly live: SharedArrayBuffer;
+  /** Control-plane commands the main thread sent each partition (Int32 per partition). */
+  readonly control: SharedArrayBuffer;
 }
 
 /** Lays out and formats the rings of a run with `placement`. */

@@ -1,62 +1,51 @@
 /**
- * The threaded runtime, first form (DESIGN §3): the engine side and the device side of a
- * scenario's model each run in a worker thread, exchanging the messages between them over
- * SharedArrayBuffer rings and agreeing on every quantum through the barrier
- * (quantum-driver.ts). Each worker builds the whole model from the scenario — so endpoint
- * ids agree — and runs only its partition; the devices' data buffers are shared memory.
- * The parts of the report are merged here: counters add up, histograms merge from their
- * encodings. For the same seed and scenario the result equals the inline run.
+ * The threaded runtime (DESIGN §3): the engine side (VT-d units, kernel layer, processes) in
+ * one worker, the accelerators in device workers — or partly on the engine's worker with the
+ * `balanced` placement — exchanging their messages over per-accelerator SharedArrayBuffer
+ * rings and agreeing on every quantum through one barrier. For the same seed and scenario the
+ * result equals the inline run, counters and histogram encodings bit for bit.
  *
- * Not yet: more than two threads, accelerators on the engine's worker (placement
- * `balanced`), piscina and comlink (lifecycle and control plane), SIGINT handling,
- * progress from live counters.
+ * The three planes: data over the rings only (quantum-driver.ts); control — programmatic
+ * commands and stats — over comlink, one MessagePort per worker (control.ts); lifecycle with
+ * piscina, which starts the workers (`atomics: 'disabled'`: the tasks are long-lived),
+ * propagates their failures and returns their partial reports as task results. Live counters
+ * live in shared memory: progress reads them without stopping anybody.
+ *
+ * Each worker builds the whole model from the scenario, so endpoint ids agree everywhere, and
+ * runs only its partition; the devices' data buffers are shared memory. Simulated physical
+ * memory is touched only by the engine's worker: DMA is carried out at the VT-d unit, which
+ * moves the bytes between frames and the device's buffer (device workers never read or write
+ * a frame, let alone a page table or PASID table).
+ *
+ * Stop: `stop()` (SIGINT in the CLI) sets the barrier's STOP bit; every thread sees it after
+ * the same round and ends the running phase there; the clients then finish as at the end of a
+ * run, and the report covers the time run (`stoppedAtNs`). `abort()` ends the run at once;
+ * the workers return partial reports. A worker that throws aborts the barrier; the run fails
+ * with an error naming the accelerator and the simulated time, carrying the partial report.
  */
 
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { Piscina } from 'piscina';
 import { DEVICE_BUFFER_BYTES } from '../device/device.js';
-import { COUNTER_NAMES, Counters, type CounterTotals } from '../metrics/counters.js';
+import { COUNTER_NAMES, Counter, Counters, type CounterTotals } from '../metrics/counters.js';
 import { initMetrics, LatencyRecorder } from '../metrics/recorder.js';
 import { QuantumBarrier } from '../ring/barrier.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
 import { type Placement, placeAccelerators } from '../sim/placement.js';
 import type { Report } from '../sim/runner.js';
-import { createRings, type ThreadedBuffers } from './quantum-driver.js';
-
-function workerUrl(): { url: URL; entry?: string } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    return {
-      url: new URL('./ts-bootstrap.mjs', here),
-      entry: new URL('./partition.worker.ts', here).href,
-    };
-  }
-  return { url: new URL('./partition.worker.js', here) };
-}
-
-function runWorker(
-  scenario: Scenario,
-  partition: number,
-  buffers: ThreadedBuffers,
-  durationNs: number | undefined,
-): Promise<Report> {
-  const { url, entry } = workerUrl();
-  const worker = new Worker(url, {
-    workerData: { scenario, partition, buffers, entry, durationNs },
-  });
-  return new Promise<Report>((resolve, reject) => {
-    worker.once('message', (m: { ok: boolean; report?: Report; error?: string }) => {
-      if (m.ok) resolve(m.report!);
-      else reject(new Error(`threaded runtime, partition ${partition}: ${m.error}`));
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0)
-        reject(new Error(`threaded runtime: partition ${partition} worker exited with ${code}`));
-    });
-  }).finally(() => void worker.terminate());
-}
+import { nodeEndpoint } from './comlink-node.js';
+import { ControlErrorCode, controlError, type PartitionControl } from './control.js';
+import {
+  LIVE_HEADER,
+  LIVE_ROW,
+  type PartitionFailure,
+  type PartitionResult,
+  type PartitionTask,
+} from './partition-task.js';
+import { CONTROL_STOP, createRings, type ThreadedBuffers } from './quantum-driver.js';
 
 function flat(t: CounterTotals): Float64Array {
   const c = new Counters();
@@ -75,37 +64,115 @@ function addTotals(a: CounterTotals, b: CounterTotals): CounterTotals {
   return x.toTotals();
 }
 
+/** Live progress of a threaded run, read from shared memory. */
+export interface ThreadedProgress {
+  /** Simulated time the engine's worker reached, ns. */
+  readonly simulatedNs: number;
+  /** The run's simulated duration, ns. */
+  readonly durationNs: number;
+  /** Requests that reached the VT-d units so far (translations + page requests). */
+  readonly requests: number;
+  /** Events run so far, over all workers. */
+  readonly events: number;
+  /** Jobs completed so far. */
+  readonly jobs: number;
+}
+
 /** Options of a threaded run. */
 export interface ThreadedRunOptions {
-  /** Worker threads in all, the engine's included (default: the CPU cores, at least 2). */
+  /**
+   * Worker threads in all, the engine's included (default: the CPU cores, at least 2). At
+   * most one more than the accelerators; more threads than cores is allowed (for tests) and
+   * warned about.
+   */
   readonly threads?: number;
   /** Accelerators on threads (default `balanced`), or the partition of each accelerator. */
   readonly placement?: Placement | readonly number[];
   /** Simulated time to run, overriding the scenario's. */
   readonly durationNs?: number;
+  /** Called about every `progressEveryMs` of wall time with live counters. */
+  readonly onProgress?: (p: ThreadedProgress) => void;
+  readonly progressEveryMs?: number;
+  /** Aborting it stops the run at the next quantum boundary (as `stop()`). */
+  readonly signal?: AbortSignal;
+  /** Receives warnings (default: `process.emitWarning`). */
+  readonly onWarning?: (message: string) => void;
+  /** Failure injection for tests (runner.ts `RunOptions.injectFault`). */
+  readonly injectFault?: PartitionTask['injectFault'];
 }
 
-/** Runs a scenario in worker threads (engine side, accelerators) and returns its report. */
-export async function runScenarioThreaded(
+/** A threaded run in progress. */
+export interface ThreadedRun {
+  /** The report; rejects with an error carrying `partial` (a Report) when a worker failed. */
+  readonly done: Promise<Report>;
+  /** Threads in use, the engine's included. */
+  readonly threads: number;
+  /** Partition of each accelerator. */
+  readonly placement: readonly number[];
+  /** Live counters, read without stopping the workers. */
+  progress(): ThreadedProgress;
+  /** Stops the run at the next quantum boundary; the report covers the time run. */
+  stop(): void;
+  /** Ends the run at once: every worker returns its partial report; `done` rejects. */
+  abort(reason: string): void;
+  /**
+   * Sends a control-plane command to worker `partition` (0: the engine's). It takes effect at
+   * the next quantum boundary; simulation commands resolve when their simulated work is done.
+   */
+  command<K extends keyof PartitionControl>(
+    partition: number,
+    method: K,
+    ...args: Parameters<PartitionControl[K]>
+  ): Promise<Awaited<ReturnType<PartitionControl[K]>>>;
+}
+
+/** The error a failed threaded run rejects with. */
+export type ThreadedRunError = Error & {
+  code: string;
+  /** Device index of the accelerator that failed, or −1 for the engine side. */
+  accelerator: number;
+  rid: number;
+  simulatedNs: number;
+  /** What the workers counted and recorded until they stopped. */
+  partial: Report;
+};
+
+function workerEntry(): { filename: string; fromSources: boolean } {
+  const here = import.meta.url;
+  return {
+    filename: new URL('../../workers/partition.worker.mjs', here).href,
+    fromSources: here.endsWith('.ts'),
+  };
+}
+
+function einval(message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: 'EINVAL' });
+}
+
+function resolveInput(input: Scenario | ScenarioInput): Scenario {
+  return 'memory' in input && typeof (input as Scenario).duration === 'number'
+    ? (input as Scenario)
+    : resolveScenario(input as ScenarioInput);
+}
+
+/** Starts a scenario in worker threads; see {@link ThreadedRun}. */
+export async function startScenarioThreaded(
   input: Scenario | ScenarioInput = {},
   options: ThreadedRunOptions = {},
-): Promise<Report> {
-  const scenario =
-    'memory' in input && typeof (input as Scenario).duration === 'number'
-      ? (input as Scenario)
-      : resolveScenario(input as ScenarioInput);
+): Promise<ThreadedRun> {
+  const scenario = resolveInput(input);
   await initMetrics();
   const accelerators = scenario.devices.reduce((n, g) => n + g.count, 0);
-  const threads = Math.min(
-    options.threads ?? Math.max(2, availableParallelism()),
-    accelerators + 1,
-  );
-  if (!Number.isInteger(threads) || threads < 2) {
-    throw Object.assign(
-      new Error(
-        `the threaded runtime needs at least 2 threads and 1 accelerator, got ${threads} threads for ${accelerators} accelerators`,
-      ),
-      { code: 'EINVAL' },
+  const asked = options.threads ?? Math.max(2, availableParallelism());
+  if (!Number.isInteger(asked) || asked < 2) {
+    throw einval(`threads must be an integer of at least 2 for the threaded runtime, got ${asked}`);
+  }
+  if (accelerators < 1) throw einval('the threaded runtime needs at least one accelerator');
+  const threads = Math.min(asked, accelerators + 1);
+  const warn = options.onWarning ?? ((m: string) => process.emitWarning(m));
+  if (threads > availableParallelism()) {
+    warn(
+      `${threads} busy threads on ${availableParallelism()} cores: threads will park at every quantum and the run will be slow (results are unchanged)`,
     );
   }
   const placement =
@@ -113,20 +180,153 @@ export async function runScenarioThreaded(
       ? checkPlacement(options.placement, accelerators, threads)
       : placeAccelerators(accelerators, threads, options.placement ?? 'balanced');
   const { rings, ringOffsets } = createRings(placement);
+  const barrierView = QuantumBarrier.create(threads, { canBlock: false });
   const buffers: ThreadedBuffers = {
     partitions: threads,
     placement,
     rings,
     ringOffsets,
-    barrier: QuantumBarrier.create(threads).sab,
+    barrier: barrierView.sab,
     deviceBuffers: new SharedArrayBuffer(accelerators * DEVICE_BUFFER_BYTES),
+    live: new SharedArrayBuffer(threads * LIVE_ROW * 8),
+    control: new SharedArrayBuffer(threads * 4),
   };
+  const live = new Float64Array(buffers.live);
+  const posted = new Int32Array(buffers.control);
+  const durationNs = options.durationNs ?? scenario.duration;
+  const entry = workerEntry();
+  const pool = new Piscina({
+    filename: entry.filename,
+    minThreads: threads,
+    maxThreads: threads,
+    atomics: 'disabled',
+    idleTimeout: 1000,
+    workerData: { fromSources: entry.fromSources },
+  });
+  const remotes: Comlink.Remote<PartitionControl>[] = [];
   const wall0 = process.hrtime.bigint();
-  const parts = await Promise.all(
-    Array.from({ length: threads }, (_, p) => runWorker(scenario, p, buffers, options.durationNs)),
-  );
-  const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
-  return mergeReports(parts, wallMs);
+  const tasks: Promise<PartitionResult>[] = [];
+  for (let p = 0; p < threads; p++) {
+    const { port1, port2 } = new MessageChannel();
+    remotes.push(Comlink.wrap<PartitionControl>(nodeEndpoint(port1)));
+    const task: PartitionTask = {
+      scenario,
+      partition: p,
+      buffers,
+      durationNs: options.durationNs,
+      injectFault: options.injectFault,
+      port: port2,
+    };
+    tasks.push(
+      pool.run(task, { transferList: [port2] }).catch((e: unknown) => {
+        // a worker that died outside the task's own handling: stop the others now
+        barrierView.abort(`partition ${p} failed: ${(e as Error).message}`);
+        throw e;
+      }) as Promise<PartitionResult>,
+    );
+  }
+
+  const progress = (): ThreadedProgress => {
+    let requests = 0;
+    let events = 0;
+    let jobs = 0;
+    for (let p = 0; p < threads; p++) {
+      const row = p * LIVE_ROW;
+      events += live[row + 1]!;
+      requests +=
+        live[row + LIVE_HEADER + Counter.translations]! +
+        live[row + LIVE_HEADER + Counter.pageRequests]!;
+      jobs += live[row + LIVE_HEADER + Counter.jobs]!;
+    }
+    return { simulatedNs: live[0]!, durationNs, requests, events, jobs };
+  };
+  const stop = (): void => void barrierView.postControl(CONTROL_STOP);
+  const onAbort = (): void => stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = options.onProgress
+    ? setInterval(() => options.onProgress!(progress()), options.progressEveryMs ?? 200)
+    : null;
+
+  // settles (rejects) when the workers are done, so no command can wait on a closed port
+  let endRun: (e: Error) => void = () => {};
+  const ended = new Promise<never>((_, reject) => {
+    endRun = reject;
+  });
+  ended.catch(() => {});
+  let finished = false;
+
+  const done = (async (): Promise<Report> => {
+    try {
+      const settled = await Promise.allSettled(tasks);
+      const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+      const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const crashed = settled.find((s) => s.status === 'rejected');
+      const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
+      if (results.length === threads && failures.length === 0) {
+        return mergeReports(
+          results.map((r) => r.report),
+          wallMs,
+        );
+      }
+      const primary: PartitionFailure | undefined =
+        failures.find((f) => f.code !== 'ERR_BARRIER_ABORTED') ?? failures[0];
+      const message =
+        primary?.message ??
+        (crashed?.status === 'rejected' ? String((crashed.reason as Error)?.message) : 'failed');
+      const partial =
+        results.length > 0
+          ? mergeReports(
+              results.map((r) => r.report),
+              wallMs,
+            )
+          : undefined;
+      throw Object.assign(new Error(`threaded run failed: ${message}`), {
+        code: 'ERR_WORKER_FAILED',
+        accelerator: primary?.accelerator ?? -1,
+        rid: primary?.rid ?? -1,
+        simulatedNs: primary?.simulatedNs ?? 0,
+        partial,
+      }) satisfies Partial<ThreadedRunError>;
+    } finally {
+      finished = true;
+      endRun(controlError(ControlErrorCode.ENDED, 'the run has ended'));
+      if (timer) clearInterval(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      for (const r of remotes) r[Comlink.releaseProxy]();
+      await pool.destroy();
+    }
+  })();
+
+  return {
+    done,
+    threads,
+    placement,
+    progress,
+    stop,
+    abort: (reason) => void barrierView.abort(`aborted: ${reason}`),
+    command: (partition, method, ...args) => {
+      const remote = remotes[partition];
+      if (!remote) return Promise.reject(einval(`no worker ${partition}: this run has ${threads}`));
+      if (finished) {
+        return Promise.reject(controlError(ControlErrorCode.ENDED, 'the run has ended'));
+      }
+      const fn = remote[method] as unknown as (...a: unknown[]) => Promise<never>;
+      // comlink posts the request synchronously inside this call; count it afterwards, so the
+      // worker that sees the count finds the message queued on its port
+      const answer = fn(...args);
+      // posted[p]: main thread only writes (add); the worker loads it at every quantum.
+      Atomics.add(posted, partition, 1);
+      return Promise.race([answer, ended]);
+    },
+  };
+}
+
+/** Runs a scenario in worker threads and returns its report (see {@link startScenarioThreaded}). */
+export async function runScenarioThreaded(
+  input: Scenario | ScenarioInput = {},
+  options: ThreadedRunOptions = {},
+): Promise<Report> {
+  return (await startScenarioThreaded(input, options)).done;
 }
 
 function checkPlacement(
@@ -135,11 +335,8 @@ function checkPlacement(
   threads: number,
 ): number[] {
   if (placement.length !== accelerators || placement.some((p) => !(p >= 0 && p < threads))) {
-    throw Object.assign(
-      new Error(
-        `placement must give each of the ${accelerators} accelerators a thread 0..${threads - 1}, got [${placement.join(', ')}]`,
-      ),
-      { code: 'EINVAL' },
+    throw einval(
+      `placement must give each of the ${accelerators} accelerators a thread 0..${threads - 1}, got [${placement.join(', ')}]`,
     );
   }
   return [...placement];

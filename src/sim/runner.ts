@@ -61,6 +61,8 @@ export interface Report {
   histograms: Record<LatencyKind, string>;
   /** Time series over simulated time, one point per interval (for plots). */
   series?: ReportSeries;
+  /** Set when a stop request ended the running phase early: the simulated time it ended. */
+  stoppedAtNs?: number;
 }
 
 /**
@@ -114,6 +116,20 @@ export interface RunOptions {
   };
   /** Shared memory for the devices' data buffers (threaded runtime). */
   readonly deviceBuffers?: SharedArrayBuffer;
+  /**
+   * Where to keep the run's counters (COUNTER_COUNT float64s, e.g. a view of a
+   * SharedArrayBuffer another thread reads for progress without stopping this one).
+   */
+  readonly counters?: Float64Array;
+  /**
+   * Testing the failure paths: an endpoint of accelerator `accelerator` throws `message` at
+   * `atNs` of simulated time (adds one endpoint, so the run is no longer the plain scenario).
+   */
+  readonly injectFault?: {
+    readonly accelerator: number;
+    readonly atNs: number;
+    readonly message: string;
+  };
 }
 
 /** Runs the quanta of one partition in the threaded runtime. */
@@ -122,6 +138,12 @@ export interface QuantumDriver {
   runQuantum(limitNs: number): boolean;
   /** Agrees again on the next quantum after this thread changed its events outside the loop. */
   resync(): void;
+  /** The agreed start of the next quantum. */
+  readonly agreedNextNs: number;
+  /** True once the threads agreed, at a barrier, that the run stops. */
+  readonly stopRequested: boolean;
+  /** True when this thread has control-plane work to take before the next quantum. */
+  readonly controlPending: boolean;
 }
 
 const OPS: Record<string, JobOpCode> = {
@@ -146,6 +168,9 @@ interface Client {
   readonly idle: Completion;
 }
 
+/** Events (or quanta) between two slices of {@link ScenarioRun.steps}. */
+const SLICE_ADVANCES = 4096;
+
 /** Timer code of the end of client `i`'s lifetime: `i * 2 + T_LIFETIME`. */
 const T_LIFETIME = 0;
 
@@ -167,7 +192,19 @@ function isResolved(x: Scenario | ScenarioInput): x is Scenario {
   );
 }
 
-class ScenarioRun implements Endpoint {
+/**
+ * Builds a scenario run without running it: `execute()` runs it in one go, `steps()` in
+ * slices (see {@link ScenarioRun.steps}).
+ */
+export function createScenarioRun(
+  input: Scenario | ScenarioInput = {},
+  options: RunOptions = {},
+): ScenarioRun {
+  return new ScenarioRun(isResolved(input) ? input : resolveScenario(input), options);
+}
+
+/** A scenario's machine, clients and run (see the file header). */
+export class ScenarioRun implements Endpoint {
   readonly sc: Scenario;
   readonly sys: System;
   readonly accels: Accelerator[] = [];
@@ -194,6 +231,7 @@ class ScenarioRun implements Endpoint {
       partitions: options.driver ? options.driver.partitions : (options.partitions ?? 1),
       placement: options.placement,
       deviceBuffers: options.deviceBuffers,
+      counters: options.counters,
       seed: sc.seed,
       memory: { frames: sc.memory.frames },
       cost: sc.cost,
@@ -255,6 +293,17 @@ class ScenarioRun implements Endpoint {
         this.streams.push(stream);
         n++;
       }
+    }
+    const fault = options.injectFault;
+    if (fault) {
+      const sim = this.sys.deviceSimOf(fault.accelerator);
+      if (world) world.portScope = fault.accelerator;
+      const id = sim.register({
+        handle: () => {
+          throw new Error(fault.message);
+        },
+      });
+      sim.timer(fault.atNs, id, id, 0);
     }
     if (world) world.portScope = -1;
     this.baselineFrames = this.sys.memory.framesInUse;
@@ -350,9 +399,47 @@ class ScenarioRun implements Endpoint {
     if (this.violations.length < 100) this.violations.push({ what, detail });
   }
 
+  /** Runs the scenario to its end in one go. */
   execute(): Report {
+    const it = this.steps();
+    for (;;) {
+      const r = it.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** Simulated time the running phase ends at (brought forward by a stop). */
+  private endNs = 0;
+  /** Set when the run was stopped before its duration. */
+  stoppedAtNs = -1;
+  private wall0 = 0n;
+
+  /**
+   * Asks the run to stop at the next opportunity (inline runtime: the next slice): the clients
+   * stop, finish their jobs, unbind and exit, and the report covers the time run so far.
+   */
+  requestStop(): void {
+    this.stopWanted = true;
+  }
+  private stopWanted = false;
+
+  /** Brings the end of the running phase forward to `atNs` (once). */
+  private stopAt(atNs: number): void {
+    if (this.stoppedAtNs >= 0 || atNs >= this.endNs) return;
+    this.endNs = atNs;
+    this.stoppedAtNs = atNs;
+  }
+
+  /**
+   * The run as a sequence of slices: yields `'slice'` every {@link SLICE_ADVANCES} events or
+   * quanta (so an async caller can let its event loop run: progress, signals) and `'control'`
+   * when the threaded runtime's barrier handed this thread a control request; returns the
+   * report.
+   */
+  *steps(): Generator<'slice' | 'control', Report> {
     const sim = this.sys.sim;
-    const wall0 = process.hrtime.bigint();
+    this.wall0 = process.hrtime.bigint();
+    this.endNs = this.durationNs;
     const nClients = this.sc.clients.count;
     for (let i = 0; i < nClients; i++) {
       const dev = this.sys.devices[i % this.sys.devices.length]!;
@@ -377,17 +464,29 @@ class ScenarioRun implements Endpoint {
     }
     const every = this.options.progressEveryNs ?? Math.max(1, Math.floor(this.durationNs / 100));
     let next = every;
-    while (this.advance(this.durationNs)) {
+    let slice = 0;
+    const driver = this.driver;
+    while (this.advance(this.endNs)) {
       if (sim.nowNs >= next) {
         this.options.onProgress?.(sim.nowNs, this.durationNs);
         next = sim.nowNs + every;
       }
+      if (driver) {
+        // every thread sees the same control word after the same round (barrier.ts)
+        if (driver.stopRequested) this.stopAt(driver.agreedNextNs - 1);
+        if (driver.controlPending) yield 'control';
+      }
+      if (++slice >= SLICE_ADVANCES) {
+        slice = 0;
+        yield 'slice';
+        if (this.stopWanted && !driver) this.stopAt(sim.nowNs);
+      }
     }
+    const end = this.endNs;
     if (this.driver) {
-      for (const s of this.sys.world!.sims)
-        if (s.nowNs < this.durationNs) s.nowNs = this.durationNs;
-    } else if (this.sys.world) this.sys.world.runUntil(this.durationNs);
-    else sim.runUntil(this.durationNs);
+      for (const s of this.sys.world!.sims) if (s.nowNs < end) s.nowNs = end;
+    } else if (this.sys.world) this.sys.world.runUntil(end);
+    else sim.runUntil(end);
     // Stop: every client ends its lifetime, stops its stream, unbinds and exits. The wake-up
     // is an event, so what the clients do next runs inside the simulation.
     this.stopping = true;
@@ -395,11 +494,17 @@ class ScenarioRun implements Endpoint {
     if (this.engineSide) {
       for (const c of this.clients) sim.timer(0, this.id, this.id, c.index * 2 + T_LIFETIME);
     }
-    const limit = this.durationNs + 10_000_000_000;
+    const limit = end + 10_000_000_000;
     if (this.driver) {
       // threads: run quanta until every partition is idle (the engine's clients are gone)
       this.driver.resync();
-      while (this.advance(limit)) {}
+      while (this.advance(limit)) {
+        if (this.driver.controlPending) yield 'control';
+        if (++slice >= SLICE_ADVANCES) {
+          slice = 0;
+          yield 'slice';
+        }
+      }
       if (this.engineSide && (this.liveClients > 0 || this.sys.kernelThreadsRunning > 0)) {
         this.violate('quiesce', `clients did not finish by ${sim.nowNs} ns after the run stopped`);
       }
@@ -409,10 +514,43 @@ class ScenarioRun implements Endpoint {
         this.violate('quiesce', `clients did not finish by ${sim.nowNs} ns after the run stopped`);
         break;
       }
+      if (++slice >= SLICE_ADVANCES) {
+        slice = 0;
+        yield 'slice';
+      }
     }
-    const wallNs = Number(process.hrtime.bigint() - wall0);
+    const wallNs = Number(process.hrtime.bigint() - this.wall0);
     this.finalChecks();
     return this.report(wallNs);
+  }
+
+  /**
+   * The report of a run that failed part-way (`error`): what was counted and recorded so far,
+   * with the failure as a violation; final checks are skipped (the run did not finish).
+   */
+  partialReport(error: string): Report {
+    this.violate('run-failed', error);
+    const wallNs = this.wall0 === 0n ? 0 : Number(process.hrtime.bigint() - this.wall0);
+    const r = this.report(wallNs);
+    r.simulatedNs = this.sys.sim.nowNs;
+    return r;
+  }
+
+  /**
+   * Where the simulation is when an error escapes it: the simulated time, and the accelerator
+   * (device index and rid) whose endpoint was handling an event, when one was.
+   */
+  failurePoint(): { simulatedNs: number; accelerator: number; rid: number } {
+    const sims = this.sys.world ? this.sys.world.sims : [this.sys.sim];
+    const mine = sims.filter((_, p) => this.hosts(p));
+    const busy = mine.find((s) => s.currentTarget >= 0) ?? mine[0]!;
+    const port =
+      this.sys.world && busy.currentTarget >= 0 ? this.sys.world.port[busy.currentTarget]! : -1;
+    return {
+      simulatedNs: busy.nowNs,
+      accelerator: port,
+      rid: port >= 0 ? this.sys.devices[port]!.rid : -1,
+    };
   }
 
   /** Runs the next event (or quantum, when partitioned) due at or before `limitNs`. */
@@ -637,6 +775,7 @@ class ScenarioRun implements Endpoint {
       devices: sys.devices.map((d) => ({ rid: d.rid, ...sys.deviceCounters[d.index]!.toTotals() })),
       invariants: { checked: this.checked, violations: this.violations },
       histograms: sys.latency.encode(),
+      ...(this.stoppedAtNs >= 0 ? { stoppedAtNs: this.stoppedAtNs } : {}),
     };
   }
 }

@@ -42,6 +42,8 @@ export class Simulator {
   private readonly endpoints: Endpoint[] = [];
   private readonly callbacks: ((nowNs: number) => void)[] = [];
   private readonly freeCallbacks: number[] = [];
+  /** Endpoint whose handler is running (−1 between events and for closures). */
+  currentTarget = -1;
   /** Depth of event handlers currently running (0 outside the loop). */
   private depth = 0;
 
@@ -100,6 +102,8 @@ export class Simulator {
     const target = this.queue.poppedTarget;
     const arg = this.queue.poppedArg;
     this.depth++;
+    const outer = this.currentTarget;
+    this.currentTarget = target;
     try {
       if (target === CALLBACK) {
         const fn = this.callbacks[arg]!;
@@ -112,6 +116,8 @@ export class Simulator {
     } finally {
       this.depth--;
     }
+    // not restored when the handler threw: the failing endpoint stays visible to the caller
+    this.currentTarget = outer;
     return true;
   }
 

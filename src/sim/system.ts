@@ -72,6 +72,8 @@ export interface SystemConfig {
    * devices are added), so a device side in another thread sees the bytes DMA moved.
    */
   readonly deviceBuffers?: SharedArrayBuffer;
+  /** Storage of the totals (COUNTER_COUNT float64s, e.g. shared memory read for progress). */
+  readonly counters?: Float64Array;
 }
 
 /** Most partitions a system accepts: the engine's and one per accelerator, 64 of them. */
@@ -115,7 +117,7 @@ export class System implements UnitObserver {
   private readonly deviceBuffers: SharedArrayBuffer | null;
   readonly processes: Process[] = [];
   /** Totals, and per device. */
-  readonly counters = new Counters();
+  readonly counters: Counters;
   readonly deviceCounters: Counters[] = [];
   /** Latency histograms in modelled ns. */
   readonly latency: LatencyRecorder;
@@ -151,6 +153,7 @@ export class System implements UnitObserver {
     this.seed = config.seed ?? 1;
     this.cost = resolveCost(config.cost ?? {});
     this.deviceBuffers = config.deviceBuffers ?? null;
+    this.counters = new Counters(config.counters);
     const partitions = config.partitions ?? 1;
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
       throw kernelError(

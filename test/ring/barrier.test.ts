@@ -271,3 +271,21 @@ describe('QuantumBarrier deadline', () => {
     expect(b.isAborted()).toBe(true);
   });
 });
+
+describe('QuantumBarrier.control', () => {
+  it('hands every party the same CONTROL snapshot after the same round', async () => {
+    const a = QuantumBarrier.create(2, { canBlock: false, spinNs: 0 });
+    const b = new QuantumBarrier(a.sab, 0, 1, { canBlock: false, spinNs: 0 });
+    expect(a.control).toBe(0);
+    const first = a.arriveAsync(5);
+    // posted while party 0 waits: the round has not completed, so it still carries the bit
+    expect(a.postControl(1)).toBe(1);
+    await Promise.all([first, b.arriveAsync(3)]);
+    expect([a.control, b.control]).toEqual([1, 1]);
+    // a post after a round travels with the next one, to both parties
+    b.postControl(4);
+    expect([a.control, b.control]).toEqual([1, 1]);
+    await Promise.all([a.arriveAsync(7), b.arriveAsync(8)]);
+    expect([a.control, b.control]).toEqual([5, 5]);
+  });
+});
