@@ -1,13 +1,31 @@
 /**
- * Scenarios (DESIGN §5): the input and resolved types, the defaults, resolution with every
- * problem reported by path, and the unit parsers and formatters.
+ * Scenarios (DESIGN §5): the input and resolved types, the defaults, the zod schema and its
+ * JSON Schema, resolution with every problem reported by path, loading files and presets,
+ * thresholds, and the unit parsers and formatters.
  */
 
 export {
   DEFAULT_FIRST_RID,
   defaultDeviceGroup,
   defaultScenario,
+  formatProblem,
   resolveScenario,
+  scenarioError,
 } from './defaults.js';
+export {
+  type LoadedScenario,
+  loadScenario,
+  resolveScenarioRef,
+  type SourcePosition,
+} from './load.js';
+export { type Preset, presetNames, presets } from './presets.js';
+export {
+  formatPath,
+  scenarioJsonSchema,
+  scenarioProblems,
+  scenarioSchema,
+  THRESHOLD_KEYS,
+} from './schema.js';
+export { evaluateThresholds, type ThresholdReport, type ThresholdResult } from './thresholds.js';
 export * from './types.js';
 export * from './units.js';

@@ -12,10 +12,15 @@
  * Field names of DESIGN §5 are binding. Added beside them (all optional, with defaults):
  * `devices[].rid`, `devices[].atsQdep`, `clients.churn.enabled`, `munmapFraction`,
  * `mprotectFraction`, `workload.stride`, `workload.zipfTheta`,
- * `workload.arrival.openLoop.poisson` and `memory.frames`.
+ * `workload.arrival.openLoop.poisson`, `memory.frames` and `runtime` (threads and placement
+ * of a threaded run; they never change a result).
+ *
+ * `thresholds` keys are either `<latency kind>.<stat>` (a duration) or a flattened counter
+ * name of the report's totals (`prqOverflows`, `pageResponses.failure`: a count); both are
+ * upper bounds.
  *
  * Not here: the cost model's knob names (`cost` is an open record of ns values the cost model
- * validates) and presets.
+ * validates), the zod schema (schema.ts) and presets (presets.ts).
  */
 
 import type { PatternKind } from '../workload/patterns.js';
@@ -44,6 +49,12 @@ export const IotlbPolicy = { LRU: 'lru', FIFO: 'fifo', RANDOM: 'random' } as con
 
 /** One of the IOTLB replacement policies. */
 export type IotlbPolicy = (typeof IotlbPolicy)[keyof typeof IotlbPolicy];
+
+/** How a threaded run puts accelerators on threads (the names of src/sim/placement.ts). */
+export const RuntimePlacement = { SEPARATE: 'separate', BALANCED: 'balanced' } as const;
+
+/** One of the runtime placements. */
+export type RuntimePlacement = (typeof RuntimePlacement)[keyof typeof RuntimePlacement];
 
 /** The latency kinds of DESIGN §5 (closed set, modelled ns). */
 export const LatencyKind = {
@@ -163,7 +174,15 @@ export interface ScenarioInput {
   workload?: WorkloadInput;
   memory?: { frames?: number };
   cost?: Record<string, DurationInput>;
+  /** `<kind>.<stat>` → a duration; a counter name → a count (a plain number). */
   thresholds?: Record<string, DurationInput>;
+  runtime?: RuntimeInput;
+}
+
+/** `runtime` as written: how a threaded run uses the machine (results do not depend on it). */
+export interface RuntimeInput {
+  threads?: number;
+  placement?: RuntimePlacement;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,14 +313,30 @@ export interface Scenario {
   memory: { frames: number };
   /** Cost model overrides by name, ns. */
   cost: Record<string, number>;
-  /** Upper bounds the run must meet, ns, keyed `<latency kind>.<stat>` (`prq.service.p99`). */
+  /**
+   * Upper bounds the run must meet: keyed `<latency kind>.<stat>` (`prq.service.p99`, ns) or
+   * by a flattened counter name of the report's totals (`prqOverflows`, a count).
+   */
   thresholds: Record<string, number>;
+  /** How a threaded run uses the machine. */
+  runtime: RuntimeConfig;
+}
+
+/** Resolved `runtime`: threads and placement of a threaded run (never changes a result). */
+export interface RuntimeConfig {
+  /** Worker threads, 0..64; 0 means one per CPU core. */
+  threads: number;
+  /** How accelerators are put on threads. */
+  placement: RuntimePlacement;
 }
 
 /** One problem found while resolving a scenario: where (`devices[0].pasidBits`) and what. */
 export interface ScenarioProblem {
   path: string;
   message: string;
+  /** Where the value is in the file it came from (1-based), when it came from one. */
+  line?: number;
+  column?: number;
 }
 
 /** The error `resolveScenario` throws: every problem found, not just the first. */

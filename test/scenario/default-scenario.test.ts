@@ -57,6 +57,7 @@ describe('defaultScenario', () => {
       memory: { frames: 65_536 },
       cost: {},
       thresholds: {},
+      runtime: { threads: 0, placement: 'balanced' },
     });
   });
 

@@ -19,26 +19,38 @@ const CASES: [unknown, string, RegExp][] = [
   // the whole scenario and its unknown keys
   [[], '', /expected an object, got an array/],
   ['fast', '', /expected an object, got "fast"/],
-  [{ nmae: 'x' }, 'nmae', /unknown key; expected one of name, profile, seed, duration/],
-  [{ iommu: { unit: 2 } }, 'iommu.unit', /unknown key; expected one of units, pasidBits/],
-  [{ iommu: { iotlb: { ways: 2 } } }, 'iommu.iotlb.ways', /unknown key/],
+  [
+    { nmae: 'x' },
+    'nmae',
+    /^unknown key 'nmae'; allowed: name, profile, seed, duration, iommu, devices, clients, workload, memory, cost, thresholds, runtime$/,
+  ],
+  [
+    { iommu: { unit: 2 } },
+    'iommu.unit',
+    /^unknown key 'unit'; allowed: units, pasidBits, srs, prqEntries, iotlb$/,
+  ],
+  [{ iommu: { iotlb: { ways: 2 } } }, 'iommu.iotlb.ways', /^unknown key 'ways'; allowed: entries/],
   [
     { devices: [{ pasid: 5 }] },
     'devices[0].pasid',
-    /unknown key; expected one of count, pasidBits/,
+    /^unknown key 'pasid'; allowed: count, rid, pasidBits, ats, atsQdep, pri, devtlb,/,
   ],
   [
     { devices: [{ devtlb: { size: 4 } }] },
     'devices[0].devtlb.size',
-    /unknown key; expected one of entries/,
+    /^unknown key 'size'; allowed: entries$/,
   ],
-  [{ clients: { churn: { lifetime: '1ms' } } }, 'clients.churn.lifetime', /unknown key/],
+  [
+    { clients: { churn: { lifetime: '1ms' } } },
+    'clients.churn.lifetime',
+    /^unknown key 'lifetime'; allowed: enabled, bindLifetime, exitWhileBound/,
+  ],
   [
     { workload: { arrival: { closedLoop: {}, burst: 1 } } },
     'workload.arrival.burst',
-    /unknown key/,
+    /^unknown key 'burst'; allowed: closedLoop, openLoop$/,
   ],
-  [{ memory: { bytes: 1 } }, 'memory.bytes', /unknown key; expected one of frames/],
+  [{ memory: { bytes: 1 } }, 'memory.bytes', /^unknown key 'bytes'; allowed: frames$/],
   // top-level fields
   [{ name: '' }, 'name', /expected a non-empty string, got ""/],
   [{ name: 7 }, 'name', /expected a non-empty string, got 7/],
@@ -55,7 +67,7 @@ const CASES: [unknown, string, RegExp][] = [
   [{ iommu: { units: 0 } }, 'iommu.units', /expected an integer 1..64, got 0/],
   [{ iommu: { pasidBits: 21 } }, 'iommu.pasidBits', /expected an integer 1..20, got 21/],
   [{ iommu: { pasidBits: 0 } }, 'iommu.pasidBits', /expected an integer 1..20, got 0/],
-  [{ iommu: { srs: 'yes' } }, 'iommu.srs', /expected true or false, got "yes"/],
+  [{ iommu: { srs: 'yes' } }, 'iommu.srs', /^expected a boolean, got "yes"/],
   [{ iommu: { prqEntries: 2 } }, 'iommu.prqEntries', /expected an integer 4..1048576, got 2/],
   [
     { iommu: { prqEntries: 1000 } },
@@ -89,10 +101,10 @@ const CASES: [unknown, string, RegExp][] = [
     'devices[1].pasidBits',
     /^expected an integer 0..20, got 21$/,
   ],
-  [{ devices: [{ ats: 1 }] }, 'devices[0].ats', /expected true or false, got 1/],
+  [{ devices: [{ ats: 1 }] }, 'devices[0].ats', /^expected a boolean, got 1/],
   [{ devices: [{ atsQdep: 0 }] }, 'devices[0].atsQdep', /expected an integer 1..32, got 0/],
   [{ devices: [{ atsQdep: 33 }] }, 'devices[0].atsQdep', /expected an integer 1..32, got 33/],
-  [{ devices: [{ pri: 'on' }] }, 'devices[0].pri', /expected true or false/],
+  [{ devices: [{ pri: 'on' }] }, 'devices[0].pri', /^expected a boolean, got "on"$/],
   [
     { devices: [{ ats: false }] },
     'devices[0].pri',
@@ -112,12 +124,17 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { devices: [{ workQueue: { depth: 0 } }] },
     'devices[0].workQueue.depth',
-    /expected an integer ≥ 1, got 0/,
+    /^expected an integer 1..64, got 0$/,
+  ],
+  [
+    { devices: [{ workQueue: { depth: 65 } }] },
+    'devices[0].workQueue.depth',
+    /^expected an integer 1..64, got 65$/,
   ],
   [
     { devices: [{ blockOnFault: null }] },
     'devices[0].blockOnFault',
-    /expected true or false, got null/,
+    /^expected a boolean, got null/,
   ],
   [
     { devices: [{ rid: 0xfffe, count: 4 }] },
@@ -147,11 +164,7 @@ const CASES: [unknown, string, RegExp][] = [
     'clients.buffers.size',
     /expected a multiple of 4KiB, got "6000"/,
   ],
-  [
-    { clients: { churn: { enabled: 0 } } },
-    'clients.churn.enabled',
-    /expected true or false, got 0/,
-  ],
+  [{ clients: { churn: { enabled: 0 } } }, 'clients.churn.enabled', /^expected a boolean, got 0/],
   [
     { clients: { churn: { bindLifetime: '5 ms later' } } },
     'clients.churn.bindLifetime',
@@ -198,7 +211,7 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { workload: { jobBytes: '2MiB' } },
     'workload.jobBytes',
-    /expected at most clients.buffers.size \(1048576 bytes\), got "2MiB"/,
+    /^expected at most clients.buffers.size \(1048576 bytes\), got 2097152 bytes$/,
   ],
   [{ workload: { stride: 0 } }, 'workload.stride', /expected an integer ≥ 1, got 0/],
   [
@@ -225,7 +238,7 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { workload: { arrival: { closedLoop: { depth: 4 } } } },
     'workload.arrival.closedLoop.depth',
-    /unknown key; expected one of queueDepth/,
+    /^unknown key 'depth'; allowed: queueDepth$/,
   ],
   [
     { workload: { arrival: { openLoop: {} } } },
@@ -245,7 +258,7 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { workload: { arrival: { openLoop: { rate: 1, poisson: 'no' } } } },
     'workload.arrival.openLoop.poisson',
-    /expected true or false/,
+    /^expected a boolean, got "no"$/,
   ],
   // memory, cost, thresholds
   [{ memory: { frames: 0 } }, 'memory.frames', /expected an integer 1..4294967295, got 0/],
@@ -261,7 +274,7 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { thresholds: { 'prq.p99': '5us' } },
     'thresholds.prq.p99',
-    /unknown threshold; expected <kind>.<stat>/,
+    /^unknown key 'prq.p99'; expected <kind>.<stat> with kind one of ats.translate, .* or a counter: translations, .*prqOverflows/,
   ],
   [
     { thresholds: { 'prq.service.p95': '5us' } },
@@ -312,8 +325,8 @@ describe('resolveScenario() checks', () => {
       'iommu.pasidBits',
       'iommu.iotlb.policy',
       'devices[0].pasidBits',
-      'devices[1].bogus',
       'devices[1].count',
+      'devices[1].bogus',
       'clients.churn.exitWhileBound',
       'workload.pattern',
       'workload.arrival.openLoop.rate',

@@ -1,0 +1,77 @@
+/**
+ * The default value of every scenario field (DESIGN §5): {@link defaultScenario} holds the
+ * values of the DESIGN §5 example, {@link defaultDeviceGroup} what a device group takes for a
+ * field it does not give. Data only: the schema (schema.ts) builds its defaults from these,
+ * and defaults.ts re-exports them beside `resolveScenario`, so neither imports the other.
+ *
+ * Rids: a group without `rid` starts right after the previous group's last rid, the first
+ * group at {@link DEFAULT_FIRST_RID} (0x0100: bus 1, device 0, function 0).
+ */
+
+import { PatternKind } from '../workload/patterns.js';
+import type { DeviceGroup, Scenario } from './types.js';
+import { IotlbPolicy, JobOp, Prefault, RuntimePlacement, ScenarioProfile } from './types.js';
+
+/** Rid of the first accelerator when no group gives one: bus 1, device 0, function 0. */
+export const DEFAULT_FIRST_RID = 0x0100;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The values a device group takes for every field it does not give (rid aside). */
+export const defaultDeviceGroup: Readonly<Omit<DeviceGroup, 'rid'>> = deepFreeze({
+  count: 8,
+  pasidBits: 20,
+  ats: true,
+  atsQdep: 32,
+  pri: true,
+  devtlb: { entries: 32 },
+  priCredits: 32,
+  workQueue: { depth: 16 },
+  engines: 1,
+  blockOnFault: true,
+});
+
+/** The scenario run when none is given: the DESIGN §5 example values (deeply frozen). */
+export const defaultScenario: Scenario = deepFreeze({
+  name: 'default',
+  profile: ScenarioProfile.V5_8,
+  seed: 1,
+  duration: 20_000_000,
+  iommu: {
+    units: 1,
+    pasidBits: 20,
+    srs: true,
+    prqEntries: 2048,
+    iotlb: { entries: 64, assoc: 4, policy: IotlbPolicy.LRU },
+  },
+  devices: [{ ...structuredClone(defaultDeviceGroup), rid: DEFAULT_FIRST_RID }],
+  clients: {
+    count: 64,
+    buffers: { count: 2, size: 1024 * 1024, prefault: Prefault.SRC },
+    churn: {
+      enabled: true,
+      bindLifetime: 5_000_000,
+      exitWhileBound: 0.05,
+      munmapFraction: 0.05,
+      mprotectFraction: 0.05,
+    },
+  },
+  workload: {
+    pattern: PatternKind.UNIFORM,
+    op: JobOp.COPY,
+    jobBytes: 4096,
+    stride: 16,
+    zipfTheta: 0.99,
+    arrival: { closedLoop: { queueDepth: 16 } },
+  },
+  memory: { frames: 65536 },
+  cost: {},
+  thresholds: {},
+  runtime: { threads: 0, placement: RuntimePlacement.BALANCED },
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { CounterTotals } from '../../src/metrics/counters.js';
+import { evaluateThresholds, resolveScenario } from '../../src/scenario/index.js';
+import type { Report } from '../../src/sim/runner.js';
+
+function totals(over: Partial<CounterTotals> = {}): CounterTotals {
+  return {
+    translations: 100,
+    iotlbHits: 60,
+    iotlbMisses: 40,
+    devtlbHits: 0,
+    devtlbMisses: 0,
+    walks: 40,
+    pageRequests: 12,
+    pageResponses: { success: 9, invalid: 1, failure: 2 },
+    autoResponses: 0,
+    prqOverflows: 3,
+    stopMarkers: 0,
+    faultRecords: 0,
+    dmaBytes: 4096,
+    dmaErrors: 0,
+    jobs: 10,
+    jobsFailed: 1,
+    binds: 2,
+    unbinds: 2,
+    bindErrors: 0,
+    invalidations: 4,
+    ...over,
+  };
+}
+
+const latency = {
+  'prq.service': {
+    count: 10,
+    min: 1000,
+    mean: 9000,
+    p50: 5000,
+    p90: 20_000,
+    p99: 50_000,
+    p999: 60_000,
+    max: 60_000,
+  },
+  'job.latency': { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
+};
+
+describe('evaluateThresholds()', () => {
+  it('reads latency stats and dotted counter names, in the order given', () => {
+    const s = resolveScenario({
+      thresholds: {
+        'prq.service.p99': '50us',
+        'pageResponses.failure': 1,
+        prqOverflows: 3,
+        'prq.service.max': '50us',
+        'job.latency.p50': 0,
+      },
+    });
+    expect(evaluateThresholds(s.thresholds, { latency, totals: totals() })).toEqual([
+      { key: 'prq.service.p99', limit: 50_000, actual: 50_000, ok: true },
+      { key: 'pageResponses.failure', limit: 1, actual: 2, ok: false },
+      { key: 'prqOverflows', limit: 3, actual: 3, ok: true },
+      { key: 'prq.service.max', limit: 50_000, actual: 60_000, ok: false },
+      { key: 'job.latency.p50', limit: 0, actual: 0, ok: true },
+    ]);
+  });
+
+  it('fails a value only when it exceeds the limit', () => {
+    const at = (n: number) =>
+      evaluateThresholds({ jobsFailed: 1 }, { latency, totals: totals({ jobsFailed: n }) })[0]!.ok;
+    expect(at(0)).toBe(true);
+    expect(at(1)).toBe(true);
+    expect(at(1.5)).toBe(false);
+    expect(at(Number.NaN)).toBe(false);
+  });
+
+  it('gives no results for no thresholds', () => {
+    expect(evaluateThresholds({}, { latency, totals: totals() })).toEqual([]);
+  });
+
+  it('throws EINVAL for a key the report does not hold', () => {
+    for (const key of ['iommu.walk.p99', 'prq.service.p95', 'pageResponses', 'nothing']) {
+      let err: (Error & { code?: string }) | undefined;
+      try {
+        evaluateThresholds({ [key]: 1 }, { latency, totals: totals() });
+      } catch (e) {
+        err = e as Error & { code?: string };
+      }
+      expect(err?.code, key).toBe('EINVAL');
+      expect(err?.message).toContain(`threshold '${key}'`);
+    }
+  });
+
+  it('accepts the run report', () => {
+    // type-level: a Report is what the CLI passes
+    const check = (r: Report) => evaluateThresholds({ prqOverflows: 0 }, r);
+    expect(typeof check).toBe('function');
+  });
+});
