@@ -1,0 +1,58 @@
+/**
+ * Figures every report output derives the same way from a run's `Report` (DESIGN §5, §7):
+ * the request count of the benchmarks, rates per simulated and per wall second, the slowdown,
+ * hit rates, the kinds that recorded something, and HTML/ANSI-free text helpers.
+ *
+ * Nothing here measures or estimates: every figure is arithmetic on the report's own fields.
+ * Not here: layout of any particular output (terminal, JSON, HdrHistogram log, HTML).
+ */
+
+import type { CounterTotals } from '../metrics/counters.js';
+import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
+import type { Report } from '../sim/runner.js';
+
+/** Requests as the benchmarks count them: ATS translation requests plus page requests. */
+export function requestsOf(t: CounterTotals): number {
+  return t.translations + t.pageRequests;
+}
+
+/** `n` per second of a span of `ns`; 0 when the span is empty. */
+export function perSecond(n: number, ns: number): number {
+  return ns > 0 ? n / (ns / 1e9) : 0;
+}
+
+/** Wall time over simulated time (how many times slower than the modelled machine); NaN if none simulated. */
+export function slowdownOf(r: Report): number {
+  return r.simulatedNs > 0 ? (r.wallMs * 1e6) / r.simulatedNs : Number.NaN;
+}
+
+/** `hits / (hits + misses)` as a fraction, or NaN when there was no lookup. */
+export function hitRate(hits: number, misses: number): number {
+  const n = hits + misses;
+  return n > 0 ? hits / n : Number.NaN;
+}
+
+/** A fraction as a percentage with one decimal (`'97.3%'`), `'-'` for NaN. */
+export function formatPercent(fraction: number): string {
+  return Number.isFinite(fraction) ? `${(100 * fraction).toFixed(1)}%` : '-';
+}
+
+/** The latency kinds of the report that recorded at least one value, in kind order. */
+export function kindsWithData(r: Report): LatencyKind[] {
+  return LATENCY_KINDS.filter((k) => r.latency[k].count > 0);
+}
+
+/** Number of threads as `1 thread` / `2 threads`. */
+export function threadsText(n: number): string {
+  return `${n} thread${n === 1 ? '' : 's'}`;
+}
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function escapeHtml(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}

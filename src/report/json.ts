@@ -1,0 +1,119 @@
+/**
+ * The machine-readable report of `--json FILE` (DESIGN §7): the names of §7, in §7's order,
+ * followed by the time series (when the run has one) and the HdrHistogram encodings per
+ * latency kind (compressed base64, modelled ns, for merging and for the HdrHistogram tools).
+ *
+ * Builds fresh objects key by key so the order in the file is §7's whatever order the runner
+ * filled the report in. Not here: validating the report, any figure not in the report.
+ */
+
+import { writeFile } from 'node:fs/promises';
+import type { CounterTotals } from '../metrics/counters.js';
+import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
+import type { LatencySummary } from '../metrics/recorder.js';
+import type { Scenario } from '../scenario/types.js';
+import type { Report, ReportSeries } from '../sim/runner.js';
+
+/** The `--json` document: DESIGN §7's report plus `series` (optional) and `histograms`. */
+export interface JsonReport {
+  version: number;
+  scenario: Scenario;
+  seed: number;
+  profile: string;
+  runtime: 'inline' | 'threaded';
+  threads: number;
+  simulatedNs: number;
+  wallMs: number;
+  eventsPerWallSecond: number;
+  totals: CounterTotals;
+  latency: Record<LatencyKind, LatencySummary>;
+  devices: ({ rid: number } & CounterTotals)[];
+  invariants: { checked: number; violations: { what: string; detail: string }[] };
+  series?: ReportSeries;
+  histograms: Record<LatencyKind, string>;
+}
+
+/** The report as the `--json` document, keys in DESIGN §7's order. */
+export function toJsonReport(r: Report): JsonReport {
+  const latency = {} as Record<LatencyKind, LatencySummary>;
+  const histograms = {} as Record<LatencyKind, string>;
+  for (const k of LATENCY_KINDS) {
+    const s = r.latency[k];
+    latency[k] = {
+      count: s.count,
+      min: s.min,
+      mean: s.mean,
+      p50: s.p50,
+      p90: s.p90,
+      p99: s.p99,
+      p999: s.p999,
+      max: s.max,
+    };
+    histograms[k] = r.histograms[k];
+  }
+  return {
+    version: r.version,
+    scenario: r.scenario,
+    seed: r.seed,
+    profile: r.profile,
+    runtime: r.runtime,
+    threads: r.threads,
+    simulatedNs: r.simulatedNs,
+    wallMs: r.wallMs,
+    eventsPerWallSecond: r.eventsPerWallSecond,
+    totals: totalsInOrder(r.totals),
+    latency,
+    devices: r.devices.map((d) => ({ rid: d.rid, ...totalsInOrder(d) })),
+    invariants: {
+      checked: r.invariants.checked,
+      violations: r.invariants.violations.map((v) => ({ what: v.what, detail: v.detail })),
+    },
+    ...(r.series !== undefined ? { series: seriesInOrder(r.series) } : {}),
+    histograms,
+  };
+}
+
+/** Writes `toJsonReport(report)` to `file` as indented JSON with a final newline. */
+export async function writeJsonReport(file: string, r: Report): Promise<void> {
+  await writeFile(file, `${JSON.stringify(toJsonReport(r), null, 2)}\n`);
+}
+
+function totalsInOrder(t: CounterTotals): CounterTotals {
+  return {
+    translations: t.translations,
+    iotlbHits: t.iotlbHits,
+    iotlbMisses: t.iotlbMisses,
+    devtlbHits: t.devtlbHits,
+    devtlbMisses: t.devtlbMisses,
+    walks: t.walks,
+    pageRequests: t.pageRequests,
+    pageResponses: {
+      success: t.pageResponses.success,
+      invalid: t.pageResponses.invalid,
+      failure: t.pageResponses.failure,
+    },
+    autoResponses: t.autoResponses,
+    prqOverflows: t.prqOverflows,
+    stopMarkers: t.stopMarkers,
+    faultRecords: t.faultRecords,
+    dmaBytes: t.dmaBytes,
+    dmaErrors: t.dmaErrors,
+    jobs: t.jobs,
+    jobsFailed: t.jobsFailed,
+    binds: t.binds,
+    unbinds: t.unbinds,
+    bindErrors: t.bindErrors,
+    invalidations: t.invalidations,
+  };
+}
+
+function seriesInOrder(s: ReportSeries): ReportSeries {
+  return {
+    intervalNs: s.intervalNs,
+    tNs: s.tNs,
+    requests: s.requests,
+    jobs: s.jobs,
+    prqOccupancy: s.prqOccupancy,
+    prqOccupancyMax: s.prqOccupancyMax,
+  };
+}

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
+import { formatSummary } from '../../src/report/summary.js';
+import { formatNs, formatRate } from '../../src/scenario/units.js';
+import type { Report } from '../../src/sim/runner.js';
+import { smallReport } from './fixture.js';
+
+const ZERO = { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+
+/** The lines of the table whose header line starts with `header`, up to the next blank line. */
+function section(text: string, header: string): string[] {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(header));
+  expect(start, `section ${header}`).toBeGreaterThanOrEqual(0);
+  const end = lines.indexOf('', start);
+  return lines.slice(start, end < 0 ? undefined : end);
+}
+
+describe('formatSummary()', () => {
+  it('states the run: scenario, runtime, threads, seed, simulated and wall time, slowdown, events/s', () => {
+    const r = smallReport();
+    const [first, second] = formatSummary(r).split('\n');
+    expect(first).toBe(
+      `svasim run "${r.scenario.name}": inline runtime, 1 thread, seed 1, profile ${r.profile}`,
+    );
+    expect(second).toContain(
+      `simulated ${formatNs(r.simulatedNs)} in ${formatNs(r.wallMs * 1e6)} wall`,
+    );
+    expect(second).toContain(`slowdown ${((r.wallMs * 1e6) / r.simulatedNs).toPrecision(3)}x`);
+    expect(second).toContain(`${formatRate(r.eventsPerWallSecond).replace('/s', '')} events/s`);
+  });
+
+  it('counts requests as translations plus page requests, per simulated and per wall second', () => {
+    const r = smallReport();
+    const requests = r.totals.translations + r.totals.pageRequests;
+    const row = section(formatSummary(r), 'throughput').find((l) => l.startsWith('  requests'));
+    expect(row?.split(/\s+/).filter(Boolean)).toEqual([
+      'requests',
+      String(requests),
+      formatRate(requests / (r.simulatedNs / 1e9)),
+      formatRate(requests / (r.wallMs / 1e3)),
+    ]);
+  });
+
+  it('lists hit rates, page requests by outcome, overflows, stop markers, faults, binds, invalidations', () => {
+    const r = smallReport();
+    const text = formatSummary(r);
+    const t = r.totals;
+    const value = (label: string) =>
+      section(text, 'events')
+        .find((l) => l.trimStart().startsWith(`${label} `))
+        ?.trim()
+        .split(/\s{2,}/)[1];
+    expect(value('page requests')).toBe(String(t.pageRequests));
+    expect(value('success')).toBe(String(t.pageResponses.success));
+    expect(value('invalid')).toBe(String(t.pageResponses.invalid));
+    expect(value('failure')).toBe(String(t.pageResponses.failure));
+    expect(value('auto-responses')).toBe(String(t.autoResponses));
+    expect(value('PRQ overflows')).toBe(String(t.prqOverflows));
+    expect(value('stop markers')).toBe(String(t.stopMarkers));
+    expect(value('fault records')).toBe(String(t.faultRecords));
+    expect(value('binds')).toBe(String(t.binds));
+    expect(value('unbinds')).toBe(String(t.unbinds));
+    expect(value('bind errors')).toBe(String(t.bindErrors));
+    expect(value('invalidations')).toBe(String(t.invalidations));
+    const hits = section(text, 'hit rates');
+    expect(hits[1]).toMatch(/^ {2}IOTLB\s+\d+\.\d%\s+\d+\s+\d+$/);
+    expect(hits[2]).toMatch(/^ {2}device TLB\s+\d+\.\d%\s+\d+\s+\d+$/);
+  });
+
+  it('prints every percentile of every kind with data in readable units, in aligned columns', () => {
+    const r = smallReport();
+    const rows = section(formatSummary(r), 'latency');
+    expect(rows[0]?.split(/\s+/)).toEqual([
+      'latency',
+      '(modelled)',
+      'count',
+      'min',
+      'mean',
+      'p50',
+      'p90',
+      'p99',
+      'p99.9',
+      'max',
+    ]);
+    const kinds = LATENCY_KINDS.filter((k) => r.latency[k].count > 0);
+    expect(rows).toHaveLength(kinds.length + 1);
+    kinds.forEach((k, i) => {
+      const s = r.latency[k];
+      expect(rows[i + 1]?.trim().split(/\s+/)).toEqual([
+        k,
+        String(s.count),
+        ...[s.min, s.mean, s.p50, s.p90, s.p99, s.p999, s.max].map(formatNs),
+      ]);
+    });
+    // right-aligned columns: every row ends at the same column
+    expect(new Set(rows.map((l) => l.length)).size).toBe(1);
+  });
+
+  it('skips kinds that recorded nothing', () => {
+    const r = smallReport();
+    const quiet: Report = { ...r, latency: { ...r.latency, 'inv.devtlb': ZERO } };
+    const rows = section(formatSummary(quiet), 'latency');
+    expect(rows.some((l) => l.includes('inv.devtlb'))).toBe(false);
+    expect(rows.some((l) => l.includes('inv.iotlb'))).toBe(true);
+  });
+
+  it('is plain ASCII without colour, and wraps verdicts in ANSI escapes with colour', () => {
+    const r = smallReport();
+    const plain = formatSummary(r);
+    expect([...plain].every((c) => c === '\n' || (c >= ' ' && c <= '~'))).toBe(true);
+    const colored = formatSummary(r, { color: true });
+    expect(colored).toContain('\x1b[32mno violations\x1b[39m');
+    const ESC = String.fromCharCode(27);
+    expect(colored.replaceAll(new RegExp(`${ESC}\\[\\d+m`, 'g'), '')).toBe(plain);
+  });
+
+  it('reports the invariants checked and lists every violation', () => {
+    const r = smallReport();
+    expect(formatSummary(r)).toContain(
+      `invariants: ${r.invariants.checked} checked, no violations`,
+    );
+    const broken: Report = {
+      ...r,
+      invariants: {
+        checked: 9,
+        violations: [
+          { what: 'frame-leak', detail: '12 frames in use at the end, expected 10' },
+          { what: 'bonds', detail: '1 handles still bound at the end' },
+        ],
+      },
+    };
+    const lines = formatSummary(broken).split('\n');
+    const at = lines.indexOf('invariants: 9 checked, 2 violations');
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      '  frame-leak: 12 frames in use at the end, expected 10',
+      '  bonds: 1 handles still bound at the end',
+    ]);
+  });
+
+  it('lists thresholds with limit, actual and verdict only when given', () => {
+    const r = smallReport();
+    expect(formatSummary(r)).not.toContain('thresholds');
+    const text = formatSummary(r, {
+      thresholds: [
+        { key: 'prq.service.p99', limit: 50_000, actual: 70_300, ok: false },
+        { key: 'iommu.walk.max', limit: 10_000, actual: 2_000, ok: true },
+      ],
+    });
+    const rows = section(text, 'thresholds');
+    expect(rows.slice(1).map((l) => l.trim().split(/\s+/))).toEqual([
+      ['prq.service.p99', '50us', '70.3us', 'MISSED'],
+      ['iommu.walk.max', '10us', '2us', 'ok'],
+    ]);
+  });
+});
