@@ -1,18 +1,40 @@
 /**
- * The DESIGN §9 benchmark suite, first part: inline vs threaded requests per wall second on
- * the default scenario and the raw closed-loop SAB ring limit, measured in the same run, with
- * the ratios DESIGN §9 names, and the threaded runtime's scaling with 1, 8 and 64
- * accelerators (default scenario otherwise). Not yet measured (so absent from the JSON): the
- * postMessage baseline, RSS and start-up with 64 accelerators and 10 000 clients.
+ * The DESIGN §9 benchmark suite. In one run, on the default scenario unless said otherwise:
  *
- * Usage: npx tsx bench/suite.ts [--duration TIME] [--json FILE]   (also `npm run bench:suite`)
+ * - inline vs threaded requests per wall second, and the same threaded model with a
+ *   postMessage data plane (the baseline a user would otherwise write);
+ * - the raw closed-loop SharedArrayBuffer ring limit between two threads, and the threaded
+ *   runtime's fraction of it;
+ * - threaded scaling with 1, 8 and 64 accelerators;
+ * - peak RSS and start-up time with 64 accelerators and 10 000 clients: start-up is the wall
+ *   time from the call to the first quantum (every worker built the model); RSS is sampled
+ *   every 5 ms over the first 3 s of wall time (the 10 000 client processes are created, fill
+ *   their buffers and bind in the first simulated microseconds), after which the run is
+ *   aborted — ending it would take minutes of unbinding, which is not what is measured;
+ * - slowdown: wall time over simulated time of the inline default run.
+ *
+ * A request is a transaction an accelerator sends to the VT-d unit (ATS translation request,
+ * page request; untranslated DMA is not issued by the default scenario's ATS devices);
+ * device-TLB hits are not requests. Requests per second divide by the run's wall time from
+ * the start of the run, once the model is built, in every runtime. Each measurement follows a
+ * warm-up run of the same kind. The runtimes are loaded from `dist/` (`npm run bench` builds
+ * first), so the workers run compiled JavaScript, as users' runs do.
+ *
+ * Usage: npm run bench [-- --duration TIME] [--json FILE]
  */
 
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SpscRing } from '../src/ring/spsc-ring.js';
-import { runScenarioThreaded } from '../src/runtime/threaded.js';
-import { runScenario } from '../src/sim/runner.js';
+import type * as ThreadedModule from '../src/runtime/threaded.js';
+import type * as RunnerModule from '../src/sim/runner.js';
+
+const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
+const { runScenario } = (await import(dist('sim/runner.js'))) as typeof RunnerModule;
+const { runScenarioThreaded, startScenarioThreaded } = (await import(
+  dist('runtime/threaded.js')
+)) as typeof ThreadedModule;
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
@@ -20,9 +42,13 @@ const arg = (name: string, dflt: string) => {
 };
 const duration = arg('--duration', '20ms');
 
-/** Requests as DESIGN §9 counts them: ATS translation, page and untranslated DMA requests. */
-const requests = (r: { totals: { translations: number; pageRequests: number } }) =>
-  r.totals.translations + r.totals.pageRequests;
+type R = RunnerModule.Report;
+/** Requests as DESIGN §9 counts them. */
+const requests = (r: R) => r.totals.translations + r.totals.pageRequests;
+const perSec = (r: R) => requests(r) / (r.wallMs / 1000);
+const same = (a: R, b: R) =>
+  JSON.stringify(a.totals) === JSON.stringify(b.totals) &&
+  JSON.stringify(a.histograms) === JSON.stringify(b.histograms);
 
 function ringLimit(messages: number, outstanding: number): Promise<number> {
   const reqSab = SpscRing.create(1024, 16).sab;
@@ -40,51 +66,95 @@ function ringLimit(messages: number, outstanding: number): Promise<number> {
   return Promise.all([run(0), run(1)]).then(([a]) => messages / (a.ns / 1e9));
 }
 
-// warm-up, then the measured runs
-runScenario({ duration: '1ms' });
+const log = (s: string) => console.error(`  … ${s}`);
+
+log('inline');
+runScenario({ duration });
 const inline = runScenario({ duration });
+log('threaded');
+await runScenarioThreaded({ duration });
 const threaded = await runScenarioThreaded({ duration });
-const same =
-  JSON.stringify(inline.totals) === JSON.stringify(threaded.totals) &&
-  JSON.stringify(inline.histograms) === JSON.stringify(threaded.histograms);
-await ringLimit(200_000, 64); // warm-up
+log('threaded, postMessage data plane');
+await runScenarioThreaded({ duration: '2ms' }, { transport: 'postMessage' });
+const posted = await runScenarioThreaded({ duration }, { transport: 'postMessage' });
+log('raw ring limit');
+await ringLimit(200_000, 64);
 const ringLimitPerSec = await ringLimit(2_000_000, 64);
 const scaling: { accelerators: number; requestsPerSec: number }[] = [];
 for (const count of [1, 8, 64]) {
+  log(`scaling, ${count} accelerators`);
   const r = await runScenarioThreaded({ duration, devices: [{ count }] });
-  scaling.push({ accelerators: count, requestsPerSec: requests(r) / (r.wallMs / 1000) });
+  scaling.push({ accelerators: count, requestsPerSec: perSec(r) });
 }
-const inlineRequestsPerSec = requests(inline) / (inline.wallMs / 1000);
-const threadedRequestsPerSec = requests(threaded) / (threaded.wallMs / 1000);
+
+log('64 accelerators, 10 000 clients: start-up and RSS');
+const big = {
+  duration: '20ms',
+  devices: [{ count: 64 }],
+  clients: { count: 10_000, buffers: { count: 2, size: '16KiB' } },
+  memory: { frames: 131_072 },
+};
+let rssPeak = process.memoryUsage.rss();
+const t0 = performance.now();
+let startupMs64 = Number.NaN;
+const run64 = await startScenarioThreaded(big, {
+  progressEveryMs: 5,
+  onProgress: (p) => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    if (Number.isNaN(startupMs64) && p.events > 0) startupMs64 = performance.now() - t0;
+  },
+});
+const abortAfter = setTimeout(() => run64.abort('benchmark sampled enough'), 3000);
+const r64 = await run64.done.catch((e: { partial?: R }) => e.partial);
+clearTimeout(abortAfter);
+rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+log(`  ${r64?.totals.binds ?? 0} binds and ${r64?.totals.jobs ?? 0} jobs when sampling ended`);
+
+const inlineRequestsPerSec = perSec(inline);
+const threadedRequestsPerSec = perSec(threaded);
+const postMessageRequestsPerSec = perSec(posted);
 const out = {
   inlineRequestsPerSec,
   threadedRequestsPerSec,
   threadedOverInline: threadedRequestsPerSec / inlineRequestsPerSec,
+  postMessageRequestsPerSec,
+  threadedOverPostMessage: threadedRequestsPerSec / postMessageRequestsPerSec,
   ringLimitPerSec,
   fractionOfRingLimit: threadedRequestsPerSec / ringLimitPerSec,
   scaling,
   scale64Over8: scaling[2]!.requestsPerSec / scaling[1]!.requestsPerSec,
+  rssMiB64: rssPeak / 2 ** 20,
+  startupMs64,
   slowdown: (inline.wallMs * 1e6) / inline.simulatedNs,
-  identicalResults: same,
 };
+
 const m = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
-console.log(`default scenario, ${duration} simulated, Node ${process.version}`);
+const rows: [string, string][] = [
+  ['inline', `${m(inlineRequestsPerSec)}  (${inline.wallMs.toFixed(0)} ms wall)`],
+  [
+    `threaded (${threaded.threads} threads)`,
+    `${m(threadedRequestsPerSec)}  (${threaded.wallMs.toFixed(0)} ms wall, identical: ${same(inline, threaded)})`,
+  ],
+  ['threaded / inline', out.threadedOverInline.toFixed(2)],
+  [
+    'postMessage baseline',
+    `${m(postMessageRequestsPerSec)}  (${posted.wallMs.toFixed(0)} ms wall, identical: ${same(inline, posted)})`,
+  ],
+  ['threaded / postMessage', out.threadedOverPostMessage.toFixed(2)],
+  ['raw ring limit', `${m(ringLimitPerSec)}  (closed loop, 64 outstanding, 2 threads)`],
+  ['fraction of the limit', out.fractionOfRingLimit.toFixed(4)],
+  ...scaling.map((x): [string, string] => [
+    `threaded, ${x.accelerators} accelerators`,
+    m(x.requestsPerSec),
+  ]),
+  ['64 / 8 accelerators', out.scale64Over8.toFixed(2)],
+  ['RSS, 64 acc. + 10k clients', `${out.rssMiB64.toFixed(0)} MiB peak`],
+  ['start-up, 64 acc. + 10k clients', `${out.startupMs64.toFixed(0)} ms to the first quantum`],
+  ['slowdown (inline)', `${out.slowdown.toFixed(0)}× wall / simulated`],
+];
 console.log(
-  `  inline             ${m(inlineRequestsPerSec)}   (${inline.wallMs.toFixed(0)} ms wall)`,
+  `default scenario, ${duration} simulated, Node ${process.version}, ${availableParallelism()} cores`,
 );
-console.log(
-  `  threaded (2)       ${m(threadedRequestsPerSec)}   (${threaded.wallMs.toFixed(0)} ms wall, results identical: ${same})`,
-);
-console.log(`  threaded / inline  ${out.threadedOverInline.toFixed(2)}`);
-console.log(
-  `  raw ring limit     ${m(ringLimitPerSec)}   (closed loop, 64 outstanding, 2 threads)`,
-);
-console.log(`  fraction of limit  ${out.fractionOfRingLimit.toFixed(4)}`);
-console.log(`  slowdown (inline)  ${out.slowdown.toFixed(0)}× wall / simulated`);
-for (const x of scaling)
-  console.log(
-    `  threaded, ${String(x.accelerators).padStart(2)} accelerators  ${m(x.requestsPerSec)}`,
-  );
-console.log(`  64 / 8 accelerators  ${out.scale64Over8.toFixed(2)}`);
+for (const [k, v] of rows) console.log(`  ${k.padEnd(32)} ${v}`);
 const json = arg('--json', '');
 if (json) writeFileSync(json, `${JSON.stringify(out, null, 2)}\n`);

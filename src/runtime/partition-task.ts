@@ -28,6 +28,7 @@ import {
 } from '../sim/runner.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { controlError, type PartitionControl, type PartitionStats } from './control.js';
+import { PostMessageQuantumDriver } from './postmessage-driver.js';
 import { makeDriver, type RingQuantumDriver, type ThreadedBuffers } from './quantum-driver.js';
 
 /** What the main thread hands a worker. */
@@ -38,8 +39,16 @@ export interface PartitionTask {
   readonly durationNs?: number;
   /** Failure injection for tests (runner.ts `RunOptions.injectFault`). */
   readonly injectFault?: RunOptions['injectFault'];
+  /** A trace window to record (runner.ts `RunOptions.trace`). */
+  readonly trace?: RunOptions['trace'];
   /** This worker's end of the control-plane channel. */
   readonly port: MessagePort;
+  /**
+   * Benchmark baseline only: this worker's ends of the per-accelerator postMessage channels
+   * (by accelerator; null where it has none). When given, records travel by postMessage
+   * instead of the rings (postmessage-driver.ts).
+   */
+  readonly dataPorts?: (MessagePort | null)[];
 }
 
 /** Where a failed run failed. */
@@ -236,6 +245,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
     run = createScenarioRun(scenario, {
       durationNs: task.durationNs,
       injectFault: task.injectFault,
+      trace: task.trace,
       deviceBuffers: buffers.deviceBuffers,
       placement: buffers.placement,
       counters: live.subarray(LIVE_HEADER),
@@ -243,7 +253,9 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
         partition,
         partitions: buffers.partitions,
         make: (world) => {
-          driver = makeDriver(world, partition, buffers, barrier);
+          driver = task.dataPorts
+            ? new PostMessageQuantumDriver(world, partition, task.dataPorts, barrier)
+            : makeDriver(world, partition, buffers, barrier);
           const sim = world.sims[partition]!;
           // live progress: plain stores once per quantum, read by the main thread (a torn
           // read of a float64 is not possible on the 64-bit targets Node runs on)
@@ -295,6 +307,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
     return { report: run.partialReport(message), failure };
   } finally {
     port.close();
+    for (const p of task.dataPorts ?? []) p?.close();
   }
 }
 

@@ -35,8 +35,8 @@ export const CONTROL_STOP = 1;
 
 /** Drives one partition's quanta over rings and a barrier. */
 export class RingQuantumDriver implements QuantumDriver {
-  private readonly world: World;
-  private readonly partition: number;
+  protected readonly world: World;
+  protected readonly partition: number;
   /** Outgoing ring by accelerator (port); null where this partition sends nothing. */
   private readonly outByPort: (SpscRing | null)[];
   private readonly inboxes: SpscRing[];
@@ -103,45 +103,16 @@ export class RingQuantumDriver implements QuantumDriver {
     if (start > limitNs) return false;
     this.world.runPartition(this.partition, Math.min(start + this.quantumNs, limitNs + 1));
     let earliest = Number.POSITIVE_INFINITY;
-    const byPort = this.outByPort;
     const port = this.world.port;
     const fromEngine = this.partition === 0;
     this.world.takeOutbox((timeNs, source, seq, dest, words, offset) => {
       // the accelerator at the device end of the message names the ring
       const p = fromEngine ? port[dest]! : port[source]!;
-      const out = byPort[p];
-      if (out === undefined || out === null) {
-        throw new Error(
-          `threaded runtime: no ring from partition ${this.partition} for a message from endpoint ${source} to ${dest} (accelerator ${p})`,
-        );
-      }
-      const o = out.reserve();
-      if (o < 0) {
-        throw new Error(
-          `threaded runtime: the ring of accelerator ${p} (${RING_SLOTS} slots) overflowed in one quantum at ${timeNs} ns`,
-        );
-      }
-      const w = out.words;
-      for (let k = 0; k < 16; k++) w[o + k] = words[offset + k]!;
-      w[o + 16] = timeNs % TWO32;
-      w[o + 17] = Math.floor(timeNs / TWO32);
-      w[o + 18] = source;
-      w[o + 19] = seq % TWO32;
-      w[o + 20] = Math.floor(seq / TWO32);
-      w[o + 21] = dest;
-      out.commit();
-      if (this.dirtyFlag[p] === 0) {
-        this.dirtyFlag[p] = 1;
-        this.dirty.push(out);
-      }
+      this.write(p, timeNs, source, seq, dest, words, offset);
       this.sent++;
       if (timeNs < earliest) earliest = timeNs;
     });
-    // the tails before the progress (the barrier arrival)
-    const dirty = this.dirty;
-    for (let i = 0; i < dirty.length; i++) dirty[i]!.publish();
-    dirty.length = 0;
-    this.dirtyFlag.fill(0);
+    this.flush();
     this.nextNs = this.barrier.arrive(Math.min(this.localNext(), earliest));
     this.drain();
     this.quanta++;
@@ -149,7 +120,53 @@ export class RingQuantumDriver implements QuantumDriver {
     return true;
   }
 
-  private drain(): void {
+  /** Queues one record for accelerator `p`'s outgoing ring. */
+  protected write(
+    p: number,
+    timeNs: number,
+    source: number,
+    seq: number,
+    dest: number,
+    words: Uint32Array,
+    offset: number,
+  ): void {
+    const out = this.outByPort[p];
+    if (out === undefined || out === null) {
+      throw new Error(
+        `threaded runtime: no ring from partition ${this.partition} for a message from endpoint ${source} to ${dest} (accelerator ${p})`,
+      );
+    }
+    const o = out.reserve();
+    if (o < 0) {
+      throw new Error(
+        `threaded runtime: the ring of accelerator ${p} (${RING_SLOTS} slots) overflowed in one quantum at ${timeNs} ns`,
+      );
+    }
+    const w = out.words;
+    for (let k = 0; k < 16; k++) w[o + k] = words[offset + k]!;
+    w[o + 16] = timeNs % TWO32;
+    w[o + 17] = Math.floor(timeNs / TWO32);
+    w[o + 18] = source;
+    w[o + 19] = seq % TWO32;
+    w[o + 20] = Math.floor(seq / TWO32);
+    w[o + 21] = dest;
+    out.commit();
+    if (this.dirtyFlag[p] === 0) {
+      this.dirtyFlag[p] = 1;
+      this.dirty.push(out);
+    }
+  }
+
+  /** Publishes every ring written this quantum: the tails before the progress (the arrival). */
+  protected flush(): void {
+    const dirty = this.dirty;
+    for (let i = 0; i < dirty.length; i++) dirty[i]!.publish();
+    dirty.length = 0;
+    this.dirtyFlag.fill(0);
+  }
+
+  /** Queues every record the other threads sent last quantum. */
+  protected drain(): void {
     const inboxes = this.inboxes;
     for (let r = 0; r < inboxes.length; r++) {
       const inbox = inboxes[r]!;

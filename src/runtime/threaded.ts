@@ -25,7 +25,7 @@
  */
 
 import { availableParallelism } from 'node:os';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import { DEVICE_BUFFER_BYTES } from '../device/device.js';
@@ -35,7 +35,7 @@ import { QuantumBarrier } from '../ring/barrier.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
 import { type Placement, placeAccelerators } from '../sim/placement.js';
-import type { Report } from '../sim/runner.js';
+import type { Report, ReportSeries } from '../sim/runner.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { ControlErrorCode, controlError, type PartitionControl } from './control.js';
 import {
@@ -99,6 +99,13 @@ export interface ThreadedRunOptions {
   readonly onWarning?: (message: string) => void;
   /** Failure injection for tests (runner.ts `RunOptions.injectFault`). */
   readonly injectFault?: PartitionTask['injectFault'];
+  /** A trace window to record (runner.ts `RunOptions.trace`). */
+  readonly trace?: PartitionTask['trace'];
+  /**
+   * How records cross threads: `rings` (default), or `postMessage` — one message per record,
+   * the baseline DESIGN §9 compares against (postmessage-driver.ts).
+   */
+  readonly transport?: 'rings' | 'postMessage';
 }
 
 /** A threaded run in progress. */
@@ -206,6 +213,19 @@ export async function startScenarioThreaded(
   const remotes: Comlink.Remote<PartitionControl>[] = [];
   const wall0 = process.hrtime.bigint();
   const tasks: Promise<PartitionResult>[] = [];
+  // baseline transport: one channel per accelerator off the engine's thread
+  const dataPorts: (MessagePort | null)[][] | null =
+    options.transport === 'postMessage'
+      ? Array.from({ length: threads }, () => placement.map(() => null))
+      : null;
+  if (dataPorts) {
+    placement.forEach((p, i) => {
+      if (p === 0) return;
+      const ch = new MessageChannel();
+      dataPorts[0]![i] = ch.port1;
+      dataPorts[p]![i] = ch.port2;
+    });
+  }
   for (let p = 0; p < threads; p++) {
     const { port1, port2 } = new MessageChannel();
     remotes.push(Comlink.wrap<PartitionControl>(nodeEndpoint(port1)));
@@ -215,10 +235,13 @@ export async function startScenarioThreaded(
       buffers,
       durationNs: options.durationNs,
       injectFault: options.injectFault,
+      trace: options.trace,
       port: port2,
+      dataPorts: dataPorts?.[p],
     };
+    const mine = (dataPorts?.[p] ?? []).filter((x): x is MessagePort => x !== null);
     tasks.push(
-      pool.run(task, { transferList: [port2] }).catch((e: unknown) => {
+      pool.run(task, { transferList: [port2, ...mine] }).catch((e: unknown) => {
         // a worker that died outside the task's own handling: stop the others now
         barrierView.abort(`partition ${p} failed: ${(e as Error).message}`);
         throw e;
@@ -342,8 +365,13 @@ function checkPlacement(
   return [...placement];
 }
 
-/** Merges the partial reports of the partitions (engine's first) into one. */
-export function mergeReports(parts: readonly Report[], wallMs: number): Report {
+/**
+ * Merges the partial reports of the partitions (engine's first) into one. `wallMs` of the
+ * result is the longest worker's run, counted as inline counts it: from the start of the
+ * run, once the model is built (worker start-up is not in it).
+ */
+export function mergeReports(parts: readonly Report[], _totalWallMs: number): Report {
+  const wallMs = Math.max(...parts.map((r) => r.wallMs));
   const engine = parts[0]!;
   const merged = LatencyRecorder.decodeMerge(parts.map((r) => r.histograms));
   const events = parts.reduce((n, r) => n + (r.eventsPerWallSecond * r.wallMs) / 1000, 0);
@@ -367,7 +395,28 @@ export function mergeReports(parts: readonly Report[], wallMs: number): Report {
       checked: parts.reduce((n, r) => n + r.invariants.checked, 0),
       violations: parts.flatMap((r) => r.invariants.violations),
     },
+    series: mergeSeries(parts.flatMap((r) => (r.series ? [r.series] : []))),
+    ...(parts.some((r) => r.trace)
+      ? { trace: parts.flatMap((r) => r.trace ?? []).sort((a, b) => a.startNs - b.startNs) }
+      : {}),
   };
   merged.destroy();
   return report;
+}
+
+/** Adds up the workers' time series point by point (they sample at the same instants). */
+function mergeSeries(all: readonly ReportSeries[]): ReportSeries | undefined {
+  const first = all[0];
+  if (!first) return undefined;
+  const n = Math.min(...all.map((s) => s.tNs.length));
+  const sum = (key: 'requests' | 'jobs' | 'prqOccupancy' | 'prqOccupancyMax') =>
+    Array.from({ length: n }, (_, i) => all.reduce((x, s) => x + s[key][i]!, 0));
+  return {
+    intervalNs: first.intervalNs,
+    tNs: first.tNs.slice(0, n),
+    requests: sum('requests'),
+    jobs: sum('jobs'),
+    prqOccupancy: sum('prqOccupancy'),
+    prqOccupancyMax: sum('prqOccupancyMax'),
+  };
 }

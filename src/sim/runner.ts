@@ -22,7 +22,7 @@ import { Accelerator, JobOp, type JobOpCode, JobStatus } from '../device/acceler
 import type { Device } from '../device/device.js';
 import type { Process } from '../mem/index.js';
 import { Counter, type CounterTotals } from '../metrics/counters.js';
-import { type LatencyKind, LatencyKindIndex } from '../metrics/kinds.js';
+import { LATENCY_KINDS, type LatencyKind, LatencyKindIndex } from '../metrics/kinds.js';
 import type { LatencySummary } from '../metrics/recorder.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
@@ -63,6 +63,19 @@ export interface Report {
   series?: ReportSeries;
   /** Set when a stop request ended the running phase early: the simulated time it ended. */
   stoppedAtNs?: number;
+  /** Spans and counter samples of the traced window, when the run was asked for a trace. */
+  trace?: TraceRecord[];
+}
+
+/**
+ * One record of a trace window: a latency span of one kind (`startNs` + `durNs`, ending
+ * when it was recorded), or a sample of the PRQ occupancy (`kind: 'prq'`, `value`).
+ */
+export interface TraceRecord {
+  readonly kind: LatencyKind | 'prq';
+  readonly startNs: number;
+  readonly durNs: number;
+  readonly value?: number;
 }
 
 /**
@@ -121,6 +134,15 @@ export interface RunOptions {
    * SharedArrayBuffer another thread reads for progress without stopping this one).
    */
   readonly counters?: Float64Array;
+  /**
+   * Records a trace of the simulated window [startNs, endNs]: every latency span that ends in
+   * it and the PRQ occupancy samples (at most `maxRecords`, default 200 000).
+   */
+  readonly trace?: {
+    readonly startNs: number;
+    readonly endNs: number;
+    readonly maxRecords?: number;
+  };
   /**
    * Testing the failure paths: an endpoint of accelerator `accelerator` throws `message` at
    * `atNs` of simulated time (adds one endpoint, so the run is no longer the plain scenario).
@@ -311,8 +333,103 @@ export class ScenarioRun implements Endpoint {
     this.sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
       this.checkAccess(rid, pasid, vpn, pfn, write);
     this.role = options.driver ? options.driver.partition : -1;
+    // after every model endpoint, and once the partition this thread runs is known
+    this.sampler = this.makeSampler();
+    if (options.trace) this.traceRecords = this.startTrace(options.trace);
     this.driver = options.driver && this.sys.world ? options.driver.make(this.sys.world) : null;
     options.onSystem?.(this.sys);
+  }
+
+  /** The trace window's records, when a trace was asked for. */
+  private traceRecords: TraceRecord[] | null = null;
+
+  /**
+   * Wraps the latency recorder so every span recorded inside the window is kept too (the
+   * recorder is called when a span ends, with its length), and PRQ samples with it.
+   */
+  private startTrace(t: NonNullable<RunOptions['trace']>): TraceRecord[] {
+    const out: TraceRecord[] = [];
+    const max = t.maxRecords ?? 200_000;
+    const rec = this.sys.latency;
+    const record = rec.record.bind(rec);
+    const sims = this.sys.world ? this.sys.world.sims : [this.sys.sim];
+    rec.record = (kindIndex: number, ns: number) => {
+      record(kindIndex, ns);
+      const sim = sims.find((s) => s.inEvent) ?? sims[0]!;
+      const end = sim.nowNs;
+      if (end >= t.startNs && end <= t.endNs && out.length < max) {
+        out.push({ kind: LATENCY_KINDS[kindIndex]!, startNs: end - ns, durNs: ns });
+      }
+    };
+    this.traceWindow = t;
+    return out;
+  }
+  private traceWindow: NonNullable<RunOptions['trace']> | null = null;
+
+  /** Samples the time series (report `series`); see {@link makeSampler}. */
+  private readonly sampler: { readonly series: ReportSeries };
+
+  /**
+   * The time series of the report: every `intervalNs` (1/100 of the duration) of the running
+   * phase, the requests and jobs counted in the interval and the PRQ occupancy, the largest
+   * of 8 sub-samples and the value at the end. One sampler endpoint per partition this
+   * thread runs, registered after every other endpoint: it reads state and sends nothing, so
+   * the model's events and their keys are untouched. Threaded runs merge the workers' series
+   * by adding them up (each worker counts what its partition counted; PRQs are the engine's).
+   */
+  private makeSampler(): { readonly series: ReportSeries } {
+    const intervalNs = Math.max(1000, Math.ceil(this.durationNs / 100));
+    const subNs = Math.max(1, Math.floor(intervalNs / 8));
+    const series: ReportSeries = {
+      intervalNs,
+      tNs: [],
+      requests: [],
+      jobs: [],
+      prqOccupancy: [],
+      prqOccupancyMax: [],
+    };
+    const sys = this.sys;
+    const sims = sys.world ? sys.world.sims.filter((_, p) => this.hosts(p)) : [sys.sim];
+    const sim = sims[0]!;
+    const c = sys.counters.values;
+    let lastRequests = 0;
+    let lastJobs = 0;
+    let max = 0;
+    let sub = 0;
+    const prq = (): number => {
+      if (!this.engineSide) return 0;
+      let n = 0;
+      for (const u of sys.iommus) n += u.prq.pending;
+      return n;
+    };
+    const id = sim.register({
+      handle: (_arg, nowNs) => {
+        if (nowNs > this.endNs || this.stopping) return;
+        const occ = prq();
+        if (occ > max) max = occ;
+        const tw = this.traceWindow;
+        if (tw && this.engineSide && nowNs >= tw.startNs && nowNs <= tw.endNs) {
+          this.traceRecords!.push({ kind: 'prq', startNs: nowNs, durNs: 0, value: occ });
+        }
+        if (++sub === 8) {
+          sub = 0;
+          const requests = c[Counter.translations]! + c[Counter.pageRequests]!;
+          const jobs = c[Counter.jobs]!;
+          series.tNs.push(nowNs - intervalNs);
+          series.requests.push(requests - lastRequests);
+          series.jobs.push(jobs - lastJobs);
+          series.prqOccupancy.push(occ);
+          series.prqOccupancyMax.push(max);
+          lastRequests = requests;
+          lastJobs = jobs;
+          max = 0;
+        }
+        const next = sub === 7 ? intervalNs - 7 * subNs : subNs;
+        sim.timer(next, id, id, 0);
+      },
+    });
+    sim.timer(subNs, id, id, 0);
+    return { series };
   }
 
   /** When the stopped run had no client and no kernel thread left (−1 not yet). */
@@ -775,6 +892,8 @@ export class ScenarioRun implements Endpoint {
       devices: sys.devices.map((d) => ({ rid: d.rid, ...sys.deviceCounters[d.index]!.toTotals() })),
       invariants: { checked: this.checked, violations: this.violations },
       histograms: sys.latency.encode(),
+      series: this.sampler.series,
+      ...(this.traceRecords ? { trace: this.traceRecords } : {}),
       ...(this.stoppedAtNs >= 0 ? { stoppedAtNs: this.stoppedAtNs } : {}),
     };
   }

@@ -73,3 +73,14 @@ describe('threaded runtime (engine side and device side in two workers)', () => 
     expect(threaded.histograms).toEqual(inline.histograms);
   });
 });
+
+describe('threaded runtime, postMessage data plane (the benchmark baseline)', () => {
+  it('carries the same records by postMessage and gives the inline result', async () => {
+    const sc = small({ devices: [{ count: 3 }] });
+    const inline = runScenario(sc);
+    const r = await runScenarioThreaded(sc, { threads: 3, transport: 'postMessage' });
+    expect(r.invariants.violations).toEqual([]);
+    expect(r.totals).toEqual(inline.totals);
+    expect(r.histograms).toEqual(inline.histograms);
+  });
+});
