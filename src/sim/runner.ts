@@ -206,6 +206,47 @@ export function runScenario(
   return run.execute();
 }
 
+/** Options of {@link runScenarioAsync}. */
+export interface AsyncRunOptions extends RunOptions {
+  /** Aborting it stops the run at the next slice; the report covers the time run. */
+  readonly signal?: AbortSignal;
+  /** Called about every `everyMs` of wall time with the run's counters so far. */
+  readonly onTick?: (simulatedNs: number, durationNs: number, totals: Float64Array) => void;
+  readonly everyMs?: number;
+}
+
+/**
+ * Runs a scenario in the inline runtime without holding the event loop: the run lets it
+ * turn about every `everyMs` (default 50) of wall time, for progress, signals and timers.
+ * The result equals {@link runScenario}'s.
+ */
+export async function runScenarioAsync(
+  input: Scenario | ScenarioInput = {},
+  options: AsyncRunOptions = {},
+): Promise<Report> {
+  const run = createScenarioRun(input, options);
+  const stop = (): void => run.requestStop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  if (options.signal?.aborted) stop();
+  const every = options.everyMs ?? 50;
+  try {
+    const steps = run.steps();
+    let last = performance.now();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      const now = performance.now();
+      if (now - last >= every) {
+        options.onTick?.(run.sys.sim.nowNs, run.durationNs, run.sys.counters.values);
+        await new Promise((resolve) => setImmediate(resolve));
+        last = performance.now();
+      }
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
+}
+
 function isResolved(x: Scenario | ScenarioInput): x is Scenario {
   return (
     typeof (x as Scenario).duration === 'number' &&
@@ -234,7 +275,8 @@ export class ScenarioRun implements Endpoint {
   readonly rng: Rng;
   readonly id: number;
   private readonly options: RunOptions;
-  private readonly durationNs: number;
+  /** The simulated time the run is asked to cover, ns. */
+  readonly durationNs: number;
   private stopping = false;
   private liveClients = 0;
   private readonly devIndexByRid = new Map<number, number>();

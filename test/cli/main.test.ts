@@ -1,49 +1,190 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CliIo, runCli } from '../../src/cli/main.js';
 
-afterEach(() => vi.restoreAllMocks());
-
-function capture() {
+function io(): CliIo & { out: (s: string) => void; text: () => string; errors: () => string } {
   const out: string[] = [];
   const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
-  vi.spyOn(console, 'error').mockImplementation((s: string) => void err.push(s));
-  return { out, err };
+  return {
+    out: (s) => void out.push(s),
+    err: (s) => void err.push(s),
+    isTTY: false,
+    text: () => out.join('\n'),
+    errors: () => err.join('\n'),
+  };
 }
 
-describe('svasim command', () => {
-  it('exits 2 with the usage on a bad command, option or value', async () => {
-    const { err } = capture();
-    expect(await runCli(['frobnicate'])).toBe(2);
-    expect(await runCli(['run', '--frob'])).toBe(2);
-    expect(await runCli(['run', '--seed', 'x'])).toBe(2);
-    expect(await runCli(['run', '--duration', 'soon'])).toBe(2);
-    expect(err.join('\n')).toMatch(/unknown command 'frobnicate'/);
-    expect(err.join('\n')).toMatch(/duration/);
+const dir = mkdtempSync(join(tmpdir(), 'svasim-cli-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const bad3 = new URL('../scenario/fixtures/bad-three.yaml', import.meta.url).pathname;
+
+describe('svasim command line', () => {
+  it('exits 2 on a bad command, option or value, saying what to fix', async () => {
+    for (const argv of [
+      ['frobnicate', 'x', 'y'],
+      ['run', '--frob'],
+      ['run', '--seed', 'x'],
+      ['run', '--duration', 'soon'],
+      ['run', '--runtime', 'warp'],
+      ['run', '--placement', 'everywhere'],
+      ['run', '--threads', '0'],
+      ['validate'],
+    ]) {
+      const o = io();
+      expect(await runCli(argv, o), argv.join(' ')).toBe(2);
+      expect(o.errors().length, argv.join(' ')).toBeGreaterThan(0);
+    }
+    const o = io();
+    await runCli(['run', '--runtime', 'warp'], o);
+    expect(o.errors()).toMatch(/Allowed choices are auto, inline, threaded/);
   });
 
-  it('runs a short scenario, prints the summary and exits 0', async () => {
-    const { out } = capture();
-    expect(await runCli(['run', '--duration', '200us', '--quiet'])).toBe(0);
-    const text = out.join('\n');
-    expect(text).toMatch(/svasim default — profile v5.8, seed 1/);
-    expect(text).toMatch(/prq.service/);
-    expect(text).toMatch(/no violation/);
+  it('validate names all three problems of a bad file and exits 2', async () => {
+    const o = io();
+    expect(await runCli(['validate', bad3], o)).toBe(2);
+    const e = o.errors();
+    expect(e).toMatch(/devices\[0\]\.pasidBits/);
+    expect(e).toMatch(/devices\[0\]\.ats/);
+    expect(e).toMatch(/workload\.pattern/);
   });
 
-  it('runs the threaded runtime and rejects an unknown one', async () => {
-    const { out, err } = capture();
-    expect(await runCli(['run', '--runtime', 'warp'])).toBe(2);
-    expect(err.join('\n')).toMatch(/--runtime takes auto, inline or threaded/);
-    expect(await runCli(['run', '--runtime', 'threaded', '--duration', '100us', '--quiet'])).toBe(
-      0,
+  it('validate accepts a good file and a preset, and refuses a missing one with exit 2', async () => {
+    const good = file('good.yaml', 'duration: 1ms\ndevices: [{ count: 2 }]\n');
+    let o = io();
+    expect(await runCli(['validate', good], o)).toBe(0);
+    expect(o.text()).toMatch(/valid — scenario 'default', 2 accelerators/);
+    o = io();
+    expect(await runCli(['validate', 'dsa-like'], o)).toBe(0);
+    o = io();
+    expect(await runCli(['validate', join(dir, 'nope.yaml')], o)).toBe(2);
+    expect(o.errors()).toMatch(/no scenario file or preset/);
+    o = io();
+    expect(await runCli(['run', 'no-such-preset'], o)).toBe(2);
+    expect(o.errors()).toMatch(/presets: .*fault-storm/);
+  });
+
+  it('lists the presets and prints the JSON Schema', async () => {
+    let o = io();
+    expect(await runCli(['presets'], o)).toBe(0);
+    for (const n of ['default', 'dsa-like', 'iaa-like', 'gpu-far-faults', 'fault-storm', 'churn'])
+      expect(o.text()).toMatch(new RegExp(`^${n} `, 'm'));
+    o = io();
+    expect(await runCli(['schema'], o)).toBe(0);
+    const schema = JSON.parse(o.text());
+    expect(schema.title).toBe('svasim scenario');
+    expect(schema.properties.devices).toBeDefined();
+  });
+
+  it('--help works on every command and exits 0', async () => {
+    for (const argv of [
+      ['--help'],
+      ['run', '--help'],
+      ['validate', '--help'],
+      ['schema', '--help'],
+    ]) {
+      const o = io();
+      expect(await runCli(argv, o)).toBe(0);
+      expect(o.text()).toMatch(/Usage: svasim/);
+    }
+  });
+
+  it('runs a short scenario, prints the summary and writes the JSON, hlog, HTML and trace', async () => {
+    const o = io();
+    const out = (n: string) => join(dir, n);
+    const status = await runCli(
+      [
+        'run',
+        '--duration',
+        '200us',
+        '--json',
+        out('r.json'),
+        '--hlog',
+        out('r.hlog'),
+        '--html',
+        out('r.html'),
+        '--trace',
+        out('r.trace.json'),
+        '--trace-window',
+        '50us',
+      ],
+      o,
     );
-    expect(out.join('\n')).toMatch(/threaded runtime/);
+    expect(status).toBe(0);
+    expect(o.text()).toMatch(/prq\.service/);
+    const j = JSON.parse(readFileSync(out('r.json'), 'utf8'));
+    for (const k of [
+      'version',
+      'scenario',
+      'seed',
+      'profile',
+      'runtime',
+      'threads',
+      'simulatedNs',
+      'wallMs',
+      'eventsPerWallSecond',
+      'totals',
+      'latency',
+      'devices',
+      'invariants',
+    ])
+      expect(j).toHaveProperty(k);
+    expect(readFileSync(out('r.hlog'), 'utf8')).toMatch(/Tag=prq\.service,/);
+    expect(readFileSync(out('r.html'), 'utf8')).toMatch(/<svg/);
+    const trace = JSON.parse(readFileSync(out('r.trace.json'), 'utf8'));
+    expect(trace.traceEvents.length).toBeGreaterThan(10);
+  });
+
+  it('runs the threaded runtime with the same counters as inline', async () => {
+    const a = io();
+    const b = io();
+    const ja = join(dir, 'a.json');
+    const jb = join(dir, 'b.json');
+    expect(await runCli(['run', '--duration', '100us', '--quiet', '--json', ja], a)).toBe(0);
+    expect(
+      await runCli(
+        [
+          'run',
+          '--runtime',
+          'threaded',
+          '--threads',
+          '2',
+          '--duration',
+          '100us',
+          '--quiet',
+          '--json',
+          jb,
+        ],
+        b,
+      ),
+    ).toBe(0);
+    const ra = JSON.parse(readFileSync(ja, 'utf8'));
+    const rb = JSON.parse(readFileSync(jb, 'utf8'));
+    expect(rb.runtime).toBe('threaded');
+    expect(rb.totals).toEqual(ra.totals);
+    expect(rb.histograms).toEqual(ra.histograms);
+  });
+
+  it('exits 1 and lists the missed thresholds when the run misses one', async () => {
+    const sc = file(
+      'strict.yaml',
+      'duration: 200us\nthresholds: { prq.service.p99: 1ns, prqOverflows: 0 }\n',
+    );
+    const o = io();
+    expect(await runCli(['run', sc, '--quiet'], o)).toBe(1);
+    expect(o.errors()).toMatch(/threshold.* missed: prq\.service\.p99/);
+    const ok = file('loose.yaml', 'duration: 200us\nthresholds: { prq.service.p99: 1s }\n');
+    expect(await runCli(['run', ok, '--quiet'], io())).toBe(0);
   });
 
   it('runs the demo', async () => {
-    const { out } = capture();
-    expect(await runCli(['demo'])).toBe(0);
-    expect(out.join('\n')).toMatch(/PASIDs in use: 0/);
+    const o = io();
+    expect(await runCli(['demo'], o)).toBe(0);
+    expect(o.text()).toMatch(/PASIDs in use: 0/);
   });
 });
