@@ -131,7 +131,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     ? new SingleBar(
         {
           format:
-            '  simulated {done} of {total} |{bar}| {percentage}% | {rate} requests/s | ETA {eta_formatted}',
+            '  simulated {done} of {end} |{bar}| {percentage}% | {rate} requests/s | ETA {eta_formatted}',
           hideCursor: true,
           clearOnComplete: true,
           stream: process.stderr,
@@ -145,11 +145,11 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     const wallS = (performance.now() - wall0) / 1000;
     bar.update(Math.min(simNs, durationNs), {
       done: formatNs(simNs),
-      total: formatNs(durationNs),
+      end: formatNs(durationNs),
       rate: wallS > 0 ? Math.round(requests / wallS).toLocaleString('en-US') : '0',
     });
   };
-  bar?.start(durationNs, 0, { done: '0 ns', total: formatNs(durationNs), rate: '0' });
+  bar?.start(durationNs, 0, { done: '0 ns', end: formatNs(durationNs), rate: '0' });
   // Ctrl-C: the first stops the run at the next boundary (the report covers the time run),
   // the second abandons it
   const ac = new AbortController();
