@@ -14,9 +14,7 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { QuantumBarrier } from '../ring/barrier.js';
 import type { World } from '../sim/simulator.js';
-import { RingQuantumDriver } from './quantum-driver.js';
-
-const TWO32 = 0x1_0000_0000;
+import { deliverEncoded, encodeRecord, RingQuantumDriver } from './quantum-driver.js';
 
 /** A quantum driver whose records cross threads by postMessage. */
 export class PostMessageQuantumDriver extends RingQuantumDriver {
@@ -46,13 +44,7 @@ export class PostMessageQuantumDriver extends RingQuantumDriver {
     const port = this.portsOut[p];
     if (!port) throw new Error(`postMessage baseline: no port for accelerator ${p}`);
     const rec = new Uint32Array(22);
-    rec.set(words.subarray(offset, offset + 16));
-    rec[16] = timeNs % TWO32;
-    rec[17] = Math.floor(timeNs / TWO32);
-    rec[18] = source;
-    rec[19] = seq % TWO32;
-    rec[20] = Math.floor(seq / TWO32);
-    rec[21] = dest;
+    encodeRecord(rec, 0, timeNs, source, seq, dest, words, offset);
     port.postMessage(rec);
   }
 
@@ -63,15 +55,7 @@ export class PostMessageQuantumDriver extends RingQuantumDriver {
       for (;;) {
         const m = receiveMessageOnPort(port);
         if (m === undefined) break;
-        const w = m.message as Uint32Array;
-        this.world.deliverRecord(
-          w[17]! * TWO32 + w[16]!,
-          w[18]!,
-          w[20]! * TWO32 + w[19]!,
-          w[21]!,
-          w,
-          0,
-        );
+        deliverEncoded(this.world, m.message as Uint32Array, 0);
       }
     }
   }

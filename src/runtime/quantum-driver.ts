@@ -30,6 +30,41 @@ export const RING_SLOTS = 1 << 12;
 
 const TWO32 = 0x1_0000_0000;
 
+/**
+ * Writes one record — the 16 message words at `words[offset]` and their key — at `dst[o]`:
+ * time (lo, hi), source, seq (lo, hi), destination, after the message words.
+ */
+export function encodeRecord(
+  dst: Uint32Array,
+  o: number,
+  timeNs: number,
+  source: number,
+  seq: number,
+  dest: number,
+  words: Uint32Array,
+  offset: number,
+): void {
+  for (let k = 0; k < 16; k++) dst[o + k] = words[offset + k]!;
+  dst[o + 16] = timeNs % TWO32;
+  dst[o + 17] = Math.floor(timeNs / TWO32);
+  dst[o + 18] = source;
+  dst[o + 19] = seq % TWO32;
+  dst[o + 20] = Math.floor(seq / TWO32);
+  dst[o + 21] = dest;
+}
+
+/** Queues the record at `w[o]` (see {@link encodeRecord}) in `world` with its key. */
+export function deliverEncoded(world: World, w: Uint32Array, o: number): void {
+  world.deliverRecord(
+    w[o + 17]! * TWO32 + w[o + 16]!,
+    w[o + 18]!,
+    w[o + 20]! * TWO32 + w[o + 19]!,
+    w[o + 21]!,
+    w,
+    o,
+  );
+}
+
 /** Barrier CONTROL bit: stop the run at the quantum boundary where every thread sees it. */
 export const CONTROL_STOP = 1;
 
@@ -142,14 +177,7 @@ export class RingQuantumDriver implements QuantumDriver {
         `threaded runtime: the ring of accelerator ${p} (${RING_SLOTS} slots) overflowed in one quantum at ${timeNs} ns`,
       );
     }
-    const w = out.words;
-    for (let k = 0; k < 16; k++) w[o + k] = words[offset + k]!;
-    w[o + 16] = timeNs % TWO32;
-    w[o + 17] = Math.floor(timeNs / TWO32);
-    w[o + 18] = source;
-    w[o + 19] = seq % TWO32;
-    w[o + 20] = Math.floor(seq / TWO32);
-    w[o + 21] = dest;
+    encodeRecord(out.words, o, timeNs, source, seq, dest, words, offset);
     out.commit();
     if (this.dirtyFlag[p] === 0) {
       this.dirtyFlag[p] = 1;
@@ -173,17 +201,7 @@ export class RingQuantumDriver implements QuantumDriver {
       const n = inbox.available();
       if (n === 0) continue;
       const w = inbox.words;
-      for (let i = 0; i < n; i++) {
-        const o = inbox.slotOffset(i);
-        this.world.deliverRecord(
-          w[o + 17]! * TWO32 + w[o + 16]!,
-          w[o + 18]!,
-          w[o + 20]! * TWO32 + w[o + 19]!,
-          w[o + 21]!,
-          w,
-          o,
-        );
-      }
+      for (let i = 0; i < n; i++) deliverEncoded(this.world, w, inbox.slotOffset(i));
       inbox.consume(n);
       inbox.release();
     }
