@@ -182,19 +182,18 @@ class Control implements PartitionControl {
     flags: number,
   ): Promise<{ handle: number; pasid: number; atNs: number }> {
     const sys = this.run.sys;
-    const handles = this.handles;
     return this.atBoundary('bindDevice', () => {
       const dev = this.device(rid);
       const p = pid === null ? null : this.process(pid);
-      const self = this;
+      // a new bond gets a handle carrying its id; a repeated bind returns the same handle
+      const newHandle = (): { id: number } => {
+        const h = { id: this.nextHandle++ };
+        this.handles.set(h.id, h);
+        return h;
+      };
       return (function* () {
-        const token = {};
-        const h = yield* sys.svm.bind(dev.info, p, flags, () => token);
-        let id = [...handles.entries()].find(([, v]) => v === h.handle)?.[0];
-        if (id === undefined) {
-          id = self.nextHandle++;
-          handles.set(id, h.handle);
-        }
+        const h = yield* sys.svm.bind(dev.info, p, flags, newHandle);
+        const id = (h.handle as { id: number }).id;
         return { handle: id, pasid: h.svm.pasid, atNs: sys.sim.nowNs };
       })();
     });

@@ -131,24 +131,36 @@ export class RingQuantumDriver implements QuantumDriver {
     return this.nextNs;
   }
 
+  /** Earliest time of the records sent in the current quantum (Infinity when none). */
+  private earliestSent = Number.POSITIVE_INFINITY;
+
+  /** Outbox visitor, built once: writes one record to its accelerator's outgoing ring. */
+  private readonly send = (
+    timeNs: number,
+    source: number,
+    seq: number,
+    dest: number,
+    words: Uint32Array,
+    offset: number,
+  ): void => {
+    // the accelerator at the device end of the message names the ring
+    const port = this.world.port;
+    const p = this.partition === 0 ? port[dest]! : port[source]!;
+    this.write(p, timeNs, source, seq, dest, words, offset);
+    this.sent++;
+    if (timeNs < this.earliestSent) this.earliestSent = timeNs;
+  };
+
   /** Runs the next quantum if one is due at or before `limitNs` anywhere. */
   runQuantum(limitNs: number): boolean {
     if (Number.isNaN(this.nextNs)) this.resync();
     const start = this.nextNs;
     if (start > limitNs) return false;
     this.world.runPartition(this.partition, Math.min(start + this.quantumNs, limitNs + 1));
-    let earliest = Number.POSITIVE_INFINITY;
-    const port = this.world.port;
-    const fromEngine = this.partition === 0;
-    this.world.takeOutbox((timeNs, source, seq, dest, words, offset) => {
-      // the accelerator at the device end of the message names the ring
-      const p = fromEngine ? port[dest]! : port[source]!;
-      this.write(p, timeNs, source, seq, dest, words, offset);
-      this.sent++;
-      if (timeNs < earliest) earliest = timeNs;
-    });
+    this.earliestSent = Number.POSITIVE_INFINITY;
+    this.world.takeOutbox(this.send);
     this.flush();
-    this.nextNs = this.barrier.arrive(Math.min(this.localNext(), earliest));
+    this.nextNs = this.barrier.arrive(Math.min(this.localNext(), this.earliestSent));
     this.drain();
     this.quanta++;
     this.onBarrier?.(this.nextNs);

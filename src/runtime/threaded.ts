@@ -211,7 +211,6 @@ export async function startScenarioThreaded(
     workerData: { fromSources: entry.fromSources },
   });
   const remotes: Comlink.Remote<PartitionControl>[] = [];
-  const wall0 = process.hrtime.bigint();
   const tasks: Promise<PartitionResult>[] = [];
   // baseline transport: one channel per accelerator off the engine's thread
   const dataPorts: (MessagePort | null)[][] | null =
@@ -281,28 +280,18 @@ export async function startScenarioThreaded(
   const done = (async (): Promise<Report> => {
     try {
       const settled = await Promise.allSettled(tasks);
-      const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
       const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       const crashed = settled.find((s) => s.status === 'rejected');
       const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
       if (results.length === threads && failures.length === 0) {
-        return mergeReports(
-          results.map((r) => r.report),
-          wallMs,
-        );
+        return mergeReports(results.map((r) => r.report));
       }
       const primary: PartitionFailure | undefined =
         failures.find((f) => f.code !== 'ERR_BARRIER_ABORTED') ?? failures[0];
       const message =
         primary?.message ??
         (crashed?.status === 'rejected' ? String((crashed.reason as Error)?.message) : 'failed');
-      const partial =
-        results.length > 0
-          ? mergeReports(
-              results.map((r) => r.report),
-              wallMs,
-            )
-          : undefined;
+      const partial = results.length > 0 ? mergeReports(results.map((r) => r.report)) : undefined;
       throw Object.assign(new Error(`threaded run failed: ${message}`), {
         code: 'ERR_WORKER_FAILED',
         accelerator: primary?.accelerator ?? -1,
@@ -370,7 +359,7 @@ function checkPlacement(
  * result is the longest worker's run, counted as inline counts it: from the start of the
  * run, once the model is built (worker start-up is not in it).
  */
-export function mergeReports(parts: readonly Report[], _totalWallMs: number): Report {
+export function mergeReports(parts: readonly Report[]): Report {
   const wallMs = Math.max(...parts.map((r) => r.wallMs));
   const engine = parts[0]!;
   const merged = LatencyRecorder.decodeMerge(parts.map((r) => r.histograms));

@@ -13,11 +13,13 @@
  * endpoints — only how the work spreads over the cores.
  */
 
-/** How accelerators are put on threads. */
-export const Placement = { SEPARATE: 'separate', BALANCED: 'balanced' } as const;
+import { RuntimePlacement } from '../scenario/types.js';
+
+/** How accelerators are put on threads (the scenario's `runtime.placement` values). */
+export const Placement = RuntimePlacement;
 
 /** One of the placements. */
-export type Placement = (typeof Placement)[keyof typeof Placement];
+export type Placement = RuntimePlacement;
 
 /**
  * Engine-side work in accelerators' worth. Measured on the default scenario (8 accelerators,
@@ -39,7 +41,7 @@ export function placeAccelerators(
       code: 'EINVAL',
     });
   }
-  if (placement !== 'separate' && placement !== 'balanced') {
+  if (!Object.values(Placement).includes(placement)) {
     throw Object.assign(
       new Error(`placement must be 'separate' or 'balanced', got '${String(placement)}'`),
       { code: 'EINVAL' },

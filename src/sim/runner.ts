@@ -414,8 +414,9 @@ export class ScenarioRun implements Endpoint {
   /**
    * The time series of the report: every `intervalNs` (1/100 of the duration) of the running
    * phase, the requests and jobs counted in the interval and the PRQ occupancy, the largest
-   * of 8 sub-samples and the value at the end. One sampler endpoint per partition this
-   * thread runs, registered after every other endpoint: it reads state and sends nothing, so
+   * of 8 sub-samples and the value at the end. One sampler endpoint per thread, on the
+   * first partition it runs (it reads the thread's counters), registered after every other
+   * endpoint: it reads state and sends nothing, so
    * the model's events and their keys are untouched. Threaded runs merge the workers' series
    * by adding them up (each worker counts what its partition counted; PRQs are the engine's).
    */
@@ -450,8 +451,10 @@ export class ScenarioRun implements Endpoint {
         const occ = prq();
         if (occ > max) max = occ;
         const tw = this.traceWindow;
-        if (tw && this.engineSide && nowNs >= tw.startNs && nowNs <= tw.endNs) {
-          this.traceRecords!.push({ kind: 'prq', startNs: nowNs, durNs: 0, value: occ });
+        const traced = this.traceRecords;
+        const room = traced !== null && traced.length < (tw?.maxRecords ?? 200_000);
+        if (tw && room && this.engineSide && nowNs >= tw.startNs && nowNs <= tw.endNs) {
+          traced.push({ kind: 'prq', startNs: nowNs, durNs: 0, value: occ });
         }
         if (++sub === 8) {
           sub = 0;
