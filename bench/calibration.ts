@@ -10,7 +10,7 @@
  */
 
 import { writeFileSync } from 'node:fs';
-import { runScenario } from '../src/sim/runner.js';
+import { runScenario } from '../src/machine/run.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -8,8 +8,8 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import { runScenario } from '../src/machine/run.js';
 import type { ScenarioInput } from '../src/scenario/types.js';
-import { runScenario } from '../src/sim/runner.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);

@@ -26,12 +26,12 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type * as RunnerModule from '../src/machine/run.js';
 import { SpscRing } from '../src/ring/spsc-ring.js';
 import type * as ThreadedModule from '../src/runtime/threaded.js';
-import type * as RunnerModule from '../src/sim/runner.js';
 
 const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
-const { runScenario } = (await import(dist('sim/runner.js'))) as typeof RunnerModule;
+const { runScenario } = (await import(dist('machine/run.js'))) as typeof RunnerModule;
 const { runScenarioThreaded, startScenarioThreaded } = (await import(
   dist('runtime/threaded.js')
 )) as typeof ThreadedModule;
@@ -42,7 +42,7 @@ const arg = (name: string, dflt: string) => {
 };
 const duration = arg('--duration', '20ms');
 
-type R = RunnerModule.Report;
+type R = import('../src/report/types.js').Report;
 /** Requests as DESIGN §9 counts them. */
 const requests = (r: R) => r.totals.translations + r.totals.pageRequests;
 const perSec = (r: R) => requests(r) / (r.wallMs / 1000);

@@ -26,5 +26,11 @@ export {
   type PageRequest,
   PageResponseCode,
 } from './layout/index.js';
+export {
+  createSystem,
+  type Profile,
+  SvaHandle,
+  System,
+  type SystemConfig,
+} from './machine/system.js';
 export { Process, type Prot, type Vma } from './mem/index.js';
-export { createSystem, type Profile, SvaHandle, System, type SystemConfig } from './sim/system.js';

@@ -7,7 +7,7 @@
 
 import type { InvLogEntry } from '../engine/invalidation-queue.js';
 import { SVM_FLAG_PRIVATE_PASID, SVM_FLAG_SUPERVISOR_MODE } from '../kernel/svm.js';
-import { createSystem } from '../sim/system.js';
+import { createSystem } from '../machine/system.js';
 
 function hex(v: number | bigint): string {
   return `0x${v.toString(16)}`;

@@ -22,11 +22,13 @@
 import { availableParallelism } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runScenarioAsync } from '../machine/run.js';
 import { COUNTER_COUNT, Counter } from '../metrics/counters.js';
 import { writeHlog } from '../report/hlog.js';
 import { writeJsonReport } from '../report/json.js';
 import { formatSummary } from '../report/summary.js';
 import { writeTrace } from '../report/trace.js';
+import type { Report } from '../report/types.js';
 import { startScenarioThreaded, type ThreadedRunError } from '../runtime/threaded.js';
 import { resolveScenarioRef } from '../scenario/load.js';
 import { presetNames, presets } from '../scenario/presets.js';
@@ -34,7 +36,6 @@ import { scenarioJsonSchema } from '../scenario/schema.js';
 import { evaluateThresholds } from '../scenario/thresholds.js';
 import type { Scenario } from '../scenario/types.js';
 import { formatNs, parseDuration } from '../scenario/units.js';
-import { type Report, runScenarioAsync } from '../sim/runner.js';
 import { runDemo } from './demo.js';
 
 /** Where the command writes; tests pass their own. */

@@ -26,10 +26,12 @@ import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { AGENT_TAG_BASE, type Device, type DeviceAgent } from './device.js';
 
-/** Job operations. */
-export const JobOp = { COPY: 0, FILL: 1, COMPARE: 2, READ: 3 } as const;
-/** A job operation value. */
-export type JobOpCode = (typeof JobOp)[keyof typeof JobOp];
+/** Job operations, by the name a scenario gives them (`workload.op`), with their codes. */
+export const JobOp = { copy: 0, fill: 1, compare: 2, read: 3 } as const;
+/** A job operation's name. */
+export type JobOpName = keyof typeof JobOp;
+/** A job operation's code. */
+export type JobOpCode = (typeof JobOp)[JobOpName];
 
 /** How a job ended. */
 export const JobStatus = {
@@ -226,9 +228,9 @@ export class Accelerator implements DeviceAgent, Endpoint {
   private operand(j: number): void {
     const op = this.op[j]!;
     const d = this.done[j]!;
-    const second = op === JobOp.FILL || (op !== JobOp.READ && this.phase[j] === 1);
+    const second = op === JobOp.fill || (op !== JobOp.read && this.phase[j] === 1);
     this.opAddr = (second ? this.dst[j]! : this.src[j]!) + d;
-    this.opWrite = op === JobOp.FILL || (op === JobOp.COPY && second);
+    this.opWrite = op === JobOp.fill || (op === JobOp.copy && second);
   }
 
   private opAddr = 0;
@@ -241,7 +243,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
     const b = this.dst[j]! + d;
     const op = this.op[j]!;
     let n = Math.min(rem, 4096 - pageOffset(b));
-    if (op !== JobOp.FILL) n = Math.min(n, 4096 - pageOffset(a));
+    if (op !== JobOp.fill) n = Math.min(n, 4096 - pageOffset(a));
     this.chunk[j] = n;
     this.phase[j] = 0;
     this.translateStep(j);
@@ -297,10 +299,10 @@ export class Accelerator implements DeviceAgent, Endpoint {
     pool.setWide(mb + MW.A + 1, translated ? pfn * 4096 + pageOffset(addr) : addr);
     pool.words[mb + MW.A + 3] = n;
     // data buffer: job j owns bytes [j*8192, j*8192 + 8192): first operand, second operand
-    const off = j * 8192 + (this.phase[j] === 1 && this.op[j] === JobOp.COMPARE ? 4096 : 0);
+    const off = j * 8192 + (this.phase[j] === 1 && this.op[j] === JobOp.compare ? 4096 : 0);
     pool.words[mb + MW.A + 4] = off;
     pool.words[mb + MW.A + 5] = dev.rid;
-    if (write && this.op[j] === JobOp.FILL) dev.buffer.fill(this.pattern[j]!, off, off + n);
+    if (write && this.op[j] === JobOp.fill) dev.buffer.fill(this.pattern[j]!, off, off + n);
     // Model metadata, not on the wire: the virtual page the device translated, so the unit
     // can check the invariant of DESIGN §8 where the access lands.
     if (translated) pool.setWide(mb + MW.A + 6, Math.floor(addr / 4096));
@@ -366,13 +368,13 @@ export class Accelerator implements DeviceAgent, Endpoint {
       return;
     }
     const op = this.op[j]!;
-    if ((op === JobOp.COPY || op === JobOp.COMPARE) && this.phase[j] === 0) {
+    if ((op === JobOp.copy || op === JobOp.compare) && this.phase[j] === 0) {
       // copy writes the bytes it read from the same half of the buffer
       this.phase[j] = 1;
       this.translateStep(j);
       return;
     }
-    if (op === JobOp.COMPARE) {
+    if (op === JobOp.compare) {
       const base = j * 8192;
       const buf = this.device.buffer;
       const n = this.chunk[j]!;

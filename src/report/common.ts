@@ -9,7 +9,7 @@
 
 import type { CounterTotals } from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
-import type { Report } from '../sim/runner.js';
+import type { Report } from './types.js';
 
 /** Requests as the benchmarks count them: ATS translation requests plus page requests. */
 export function requestsOf(t: CounterTotals): number {

@@ -30,7 +30,7 @@ import {
 } from 'hdr-histogram-js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import { LATENCY_MAX_NS, LATENCY_SIGNIFICANT_DIGITS } from '../metrics/recorder.js';
-import type { Report } from '../sim/runner.js';
+import type { Report } from './types.js';
 
 /** Divisor from recorded values (ns) to the values written in the log's max column and in `.hgrm` files (µs). */
 export const HLOG_VALUE_UNIT_RATIO = 1000;

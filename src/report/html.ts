@@ -14,7 +14,6 @@ import { writeFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
 import { COUNTER_NAMES, type CounterName, type CounterTotals } from '../metrics/counters.js';
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
-import type { Report } from '../sim/runner.js';
 import {
   escapeHtml,
   formatPercent,
@@ -32,6 +31,7 @@ import {
   renderSvg,
   throughputSpec,
 } from './plots.js';
+import type { Report } from './types.js';
 
 const CSS = `
 body { font: 14px/1.45 sans-serif; color: #222; margin: 1.5em auto; max-width: 70em; padding: 0 1em; }

@@ -12,7 +12,7 @@ import type { CounterTotals } from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import type { LatencySummary } from '../metrics/recorder.js';
 import type { Scenario } from '../scenario/types.js';
-import type { Report, ReportSeries } from '../sim/runner.js';
+import type { Report, ReportSeries } from './types.js';
 
 /** The `--json` document: DESIGN §7's report plus `series` (optional) and `histograms`. */
 export interface JsonReport {

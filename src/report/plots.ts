@@ -19,7 +19,7 @@ import * as vega from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import * as vl from 'vega-lite';
 import { formatNs } from '../scenario/units.js';
-import type { ReportSeries } from '../sim/runner.js';
+import type { ReportSeries } from './types.js';
 
 /** One point of a percentile plot. */
 export interface PercentilePoint {

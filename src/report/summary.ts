@@ -12,7 +12,6 @@
 
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
-import type { Report } from '../sim/runner.js';
 import {
   formatPercent,
   hitRate,
@@ -21,6 +20,7 @@ import {
   slowdownOf,
   threadsText,
 } from './common.js';
+import type { Report } from './types.js';
 
 /** One threshold of the scenario, checked by the caller: `key` is `<kind>.<stat>`, limit and actual in ns. */
 export interface ThresholdResult {

@@ -12,7 +12,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
-import type { Report, TraceRecord } from '../sim/runner.js';
+import type { Report, TraceRecord } from './types.js';
 
 /** One event of the trace-event format (the fields this writer uses). */
 export interface TraceEvent {

@@ -14,18 +14,15 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { Device } from '../device/device.js';
+import { createScenarioRun, type ScenarioRun } from '../machine/run.js';
+import type { RunOptions } from '../machine/run-options.js';
 import type { Process } from '../mem/index.js';
 import { COUNTER_COUNT } from '../metrics/counters.js';
 import { initMetrics } from '../metrics/recorder.js';
+import type { Report } from '../report/types.js';
 import { QuantumBarrier } from '../ring/barrier.js';
 import type { Scenario } from '../scenario/types.js';
 import { spawn } from '../sim/kthread.js';
-import {
-  createScenarioRun,
-  type Report,
-  type RunOptions,
-  type ScenarioRun,
-} from '../sim/runner.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { controlError, type PartitionControl, type PartitionStats } from './control.js';
 import { PostMessageQuantumDriver } from './postmessage-driver.js';

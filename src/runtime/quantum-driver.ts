@@ -15,9 +15,9 @@
  * are skipped because M is always the global earliest event.
  */
 
+import type { QuantumDriver } from '../machine/run-options.js';
 import type { QuantumBarrier } from '../ring/barrier.js';
 import { SpscRing } from '../ring/spsc-ring.js';
-import type { QuantumDriver } from '../sim/runner.js';
 import type { World } from '../sim/simulator.js';
 
 /** Words of one ring record: 16 message words, time (2), source, seq (2), destination. */

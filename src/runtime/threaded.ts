@@ -29,13 +29,13 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import { DEVICE_BUFFER_BYTES } from '../device/device.js';
+import { type Placement, placeAccelerators } from '../machine/placement.js';
 import { COUNTER_NAMES, Counter, Counters, type CounterTotals } from '../metrics/counters.js';
 import { initMetrics, LatencyRecorder } from '../metrics/recorder.js';
+import type { Report, ReportSeries } from '../report/types.js';
 import { QuantumBarrier } from '../ring/barrier.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
-import { type Placement, placeAccelerators } from '../sim/placement.js';
-import type { Report, ReportSeries } from '../sim/runner.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { ControlErrorCode, controlError, type PartitionControl } from './control.js';
 import {

@@ -10,7 +10,7 @@
 
 import { PatternKind } from '../workload/patterns.js';
 import type { DeviceGroup, Scenario } from './types.js';
-import { IotlbPolicy, JobOp, Prefault, RuntimePlacement, ScenarioProfile } from './types.js';
+import { IotlbPolicy, Prefault, RuntimePlacement, ScenarioProfile } from './types.js';
 
 /** Rid of the first accelerator when no group gives one: bus 1, device 0, function 0. */
 export const DEFAULT_FIRST_RID = 0x0100;
@@ -64,7 +64,7 @@ export const defaultScenario: Scenario = deepFreeze({
   },
   workload: {
     pattern: PatternKind.UNIFORM,
-    op: JobOp.COPY,
+    op: 'copy',
     jobBytes: 4096,
     stride: 16,
     zipfTheta: 0.99,

@@ -14,7 +14,9 @@
  */
 
 import { z } from 'zod';
+import { JobOp } from '../device/accelerator.js';
 import { COUNTER_NAMES } from '../metrics/counters.js';
+import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { PatternKind } from '../workload/patterns.js';
 import { DEFAULT_FIRST_RID, defaultDeviceGroup, defaultScenario } from './default-values.js';
 import type {
@@ -26,8 +28,6 @@ import type {
 } from './types.js';
 import {
   IotlbPolicy,
-  JobOp,
-  LatencyKind,
   Prefault,
   RuntimePlacement,
   ScenarioProfile,
@@ -482,7 +482,9 @@ const workloadSchema = strict({
   pattern: oneOf(Object.values(PatternKind))
     .default(D.workload.pattern)
     .describe("Access pattern over a buffer's pages"),
-  op: oneOf(Object.values(JobOp)).default(D.workload.op).describe('Job operation'),
+  op: oneOf(Object.keys(JobOp) as (keyof typeof JobOp)[])
+    .default(D.workload.op)
+    .describe('Job operation'),
   jobBytes: quantity(BYTES, 0, true)
     .prefault(written(BYTES, D.workload.jobBytes))
     .describe('Bytes per job, at most clients.buffers.size (4KiB, 64KiB, or bytes)'),
@@ -507,7 +509,6 @@ const costSchema = z.record(
   objectError('expected a cost name'),
 );
 
-const LATENCY_KINDS: readonly string[] = Object.values(LatencyKind);
 const THRESHOLD_STATS: readonly string[] = Object.values(ThresholdStat);
 
 /** Every key a `thresholds` map may hold: latency `<kind>.<stat>` keys, then counter names. */

@@ -23,6 +23,7 @@
  * validates), the zod schema (schema.ts) and presets (presets.ts).
  */
 
+import type { JobOpName } from '../device/accelerator.js';
 import type { PatternKind } from '../workload/patterns.js';
 
 export { PatternKind } from '../workload/patterns.js';
@@ -33,11 +34,8 @@ export const ScenarioProfile = { V5_8: 'v5.8', CURRENT: 'current' } as const;
 /** One of the profile names. */
 export type ScenarioProfile = (typeof ScenarioProfile)[keyof typeof ScenarioProfile];
 
-/** The job operations of an accelerator (DESIGN §5 `workload.op`). */
-export const JobOp = { COPY: 'copy', FILL: 'fill', COMPARE: 'compare', READ: 'read' } as const;
-
-/** One of the job operations. */
-export type JobOp = (typeof JobOp)[keyof typeof JobOp];
+/** One of the job operations of an accelerator (DESIGN §5 `workload.op`). */
+export type JobOp = JobOpName;
 
 /** Which buffers a client writes on the CPU before binding: none, the first (source), or all. */
 export const Prefault = { NONE: 'none', SRC: 'src', ALL: 'all' } as const;
@@ -56,20 +54,8 @@ export const RuntimePlacement = { SEPARATE: 'separate', BALANCED: 'balanced' } a
 /** One of the runtime placements. */
 export type RuntimePlacement = (typeof RuntimePlacement)[keyof typeof RuntimePlacement];
 
-/** The latency kinds of DESIGN §5 (closed set, modelled ns). */
-export const LatencyKind = {
-  ATS_TRANSLATE: 'ats.translate',
-  IOMMU_WALK: 'iommu.walk',
-  PRQ_SERVICE: 'prq.service',
-  PRI_ROUNDTRIP: 'pri.roundtrip',
-  JOB_LATENCY: 'job.latency',
-  INV_IOTLB: 'inv.iotlb',
-  INV_DEVTLB: 'inv.devtlb',
-  UNBIND_DRAIN: 'unbind.drain',
-} as const;
-
-/** One of the latency kinds. */
-export type LatencyKind = (typeof LatencyKind)[keyof typeof LatencyKind];
+/** One of the latency kinds of DESIGN §5 (declared once, in metrics/kinds.ts). */
+export type { LatencyKind } from '../metrics/kinds.js';
 
 /**
  * Statistics a threshold may bound (DESIGN §7 `latency.<kind>`), all in ns; a threshold key

@@ -47,7 +47,7 @@ async function rig(
   const src = p.mmap({ length: 1 << 16, prot: 'rw' });
   const dst = p.mmap({ length: 1 << 16, prot: 'rw' });
   const job = (over: Partial<JobSpec>): JobSpec => ({
-    op: JobOp.COPY,
+    op: JobOp.copy,
     pasid,
     src,
     dst,
@@ -73,14 +73,14 @@ describe('Accelerator jobs (spec §4.7)', () => {
 
   it('fills with the pattern and compares, reporting a mismatch', async () => {
     const { p, a, src, dst, done, job, run } = await rig();
-    a.submit(job({ op: JobOp.FILL, dst, length: 8192, pattern: 0x5a, cookie: 1 }));
+    a.submit(job({ op: JobOp.fill, dst, length: 8192, pattern: 0x5a, cookie: 1 }));
     run();
     expect(p.read(dst, 8192).every((b) => b === 0x5a)).toBe(true);
     p.write(src, new Uint8Array(8192).fill(0x5a));
-    a.submit(job({ op: JobOp.COMPARE, src, dst, length: 8192, cookie: 2 }));
+    a.submit(job({ op: JobOp.compare, src, dst, length: 8192, cookie: 2 }));
     run();
     p.write(src + 5000, new Uint8Array([1]));
-    a.submit(job({ op: JobOp.COMPARE, src, dst, length: 8192, cookie: 3 }));
+    a.submit(job({ op: JobOp.compare, src, dst, length: 8192, cookie: 3 }));
     run();
     expect(done.map((d) => [d.cookie, d.status])).toEqual([
       [1, JobStatus.SUCCESS],
@@ -109,7 +109,7 @@ describe('Accelerator jobs (spec §4.7)', () => {
 
   it('keeps at most priCredits page requests outstanding', async () => {
     const { a, dst, done, job, run, maxPri } = await rig({ priCredits: 2, engines: 8 });
-    for (let i = 0; i < 8; i++) a.submit(job({ op: JobOp.FILL, dst: dst + i * 4096, cookie: i }));
+    for (let i = 0; i < 8; i++) a.submit(job({ op: JobOp.fill, dst: dst + i * 4096, cookie: i }));
     run();
     expect(done).toHaveLength(8);
     expect(done.every((d) => d.status === JobStatus.SUCCESS)).toBe(true);
@@ -132,7 +132,7 @@ describe('Accelerator jobs (spec §4.7)', () => {
     s.sim.runThread('resp', qiSubmitSync(s.drivers[0]!, [resp]));
     run();
     expect(d.priActive).toBe(false);
-    a.submit(job({ op: JobOp.FILL, dst }));
+    a.submit(job({ op: JobOp.fill, dst }));
     run();
     expect(done[0]!.status).toBe(JobStatus.FAILED);
   });

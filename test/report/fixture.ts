@@ -4,8 +4,8 @@
  * hand-made test pattern, not a measurement.
  */
 
-import type { Report, ReportSeries } from '../../src/sim/runner.js';
-import { runScenario } from '../../src/sim/runner.js';
+import { runScenario } from '../../src/machine/run.js';
+import type { Report, ReportSeries } from '../../src/report/types.js';
 
 let cached: Report | undefined;
 

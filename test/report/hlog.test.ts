@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFromCompressedBase64, type Histogram, HistogramLogReader } from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/machine/run.js';
 import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import {
   formatHlog,
@@ -11,7 +12,6 @@ import {
   type ReportWithIntervals,
   writeHlog,
 } from '../../src/report/hlog.js';
-import { runScenario } from '../../src/sim/runner.js';
 import { smallReport } from './fixture.js';
 
 /** Every interval histogram of a log, read back with HdrHistogram's own reader. */

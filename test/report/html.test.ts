@@ -7,8 +7,8 @@ import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import { formatPercentileDistribution } from '../../src/report/hlog.js';
 import { renderHtml, scenarioYaml, writeHtml } from '../../src/report/html.js';
 import { percentilePoints } from '../../src/report/plots.js';
+import type { Report } from '../../src/report/types.js';
 import { resolveScenario } from '../../src/scenario/defaults.js';
-import type { Report } from '../../src/sim/runner.js';
 import { reportWithoutSeries, reportWithSeries, smallReport } from './fixture.js';
 
 /** Every element `<tag ... attr="value" ...>` of the page with the attribute, and its text up to `</tag>`. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import { formatSummary } from '../../src/report/summary.js';
+import type { Report } from '../../src/report/types.js';
 import { formatNs, formatRate } from '../../src/scenario/units.js';
-import type { Report } from '../../src/sim/runner.js';
 import { smallReport } from './fixture.js';
 
 const ZERO = { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/machine/run.js';
 import { toTraceEvents } from '../../src/report/trace.js';
-import { runScenario } from '../../src/sim/runner.js';
-import { small } from '../sim/scenarios.js';
+import { small } from '../machine/scenarios.js';
 
 describe('toTraceEvents()', () => {
   const r = runScenario(small(), { trace: { startNs: 20_000, endNs: 60_000 } });

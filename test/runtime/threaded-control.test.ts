@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startScenarioThreaded, type ThreadedRunError } from '../../src/runtime/threaded.js';
-import { small } from '../sim/scenarios.js';
+import { small } from '../machine/scenarios.js';
 
 // A run long enough to be still going while a test talks to it; each test stops it.
 const long = () => small({ duration: '2s', devices: [{ count: 2, workQueue: { depth: 8 } }] });

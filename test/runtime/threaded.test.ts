@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/machine/run.js';
 import { runScenarioThreaded } from '../../src/runtime/threaded.js';
-import { runScenario } from '../../src/sim/runner.js';
-import { small } from '../sim/scenarios.js';
+import { small } from '../machine/scenarios.js';
 
 describe('threaded runtime (engine side and device side in two workers)', () => {
   it.each([

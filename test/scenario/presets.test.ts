@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/machine/run.js';
 import {
   defaultScenario,
   presetNames,
   presets,
   resolveScenario,
 } from '../../src/scenario/index.js';
-import { runScenario } from '../../src/sim/runner.js';
 
 describe('presets', () => {
   it('are the six named scenarios, each with a description', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CounterTotals } from '../../src/metrics/counters.js';
+import type { Report } from '../../src/report/types.js';
 import { evaluateThresholds, resolveScenario } from '../../src/scenario/index.js';
-import type { Report } from '../../src/sim/runner.js';
 
 function totals(over: Partial<CounterTotals> = {}): CounterTotals {
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/sim/runner.js';
+import { runScenario } from '../../src/machine/run.js';
 import { small } from './scenarios.js';
 
 describe('runScenario() (inline runtime)', () => {

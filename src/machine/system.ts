@@ -25,10 +25,10 @@ import {
   sampleFaultServiceNs,
   sampleInvDevtlbNs,
   sampleInvIotlbNs,
-} from './cost-model.js';
-import { Completion, spawn } from './kthread.js';
-import { Rng } from './rng.js';
-import { Simulator, World } from './simulator.js';
+} from '../sim/cost-model.js';
+import { Completion, spawn } from '../sim/kthread.js';
+import { Rng } from '../sim/rng.js';
+import { Simulator, World } from '../sim/simulator.js';
 
 /** Kernel behaviour profile (DESIGN §1). */
 export type Profile = 'v5.8' | 'current';

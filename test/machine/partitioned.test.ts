@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { placeAccelerators } from '../../src/sim/placement.js';
-import { runScenario } from '../../src/sim/runner.js';
-import type { System } from '../../src/sim/system.js';
+import { placeAccelerators } from '../../src/machine/placement.js';
+import { runScenario } from '../../src/machine/run.js';
+import type { System } from '../../src/machine/system.js';
 import { small } from './scenarios.js';
 
 const churn = (extra: object) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeAccelerators } from '../../src/sim/placement.js';
+import { placeAccelerators } from '../../src/machine/placement.js';
 
 describe('placeAccelerators()', () => {
   it('keeps every accelerator off the engine partition with `separate`, dealt round robin', () => {

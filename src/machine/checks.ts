@@ -1,0 +1,123 @@
+/**
+ * The invariants of DESIGN §8, checked during a run and at its end: DMA reaches only memory
+ * of a process bound to that (device, PASID) and never through a stale translation; every
+ * LPIG=1 page request answered once and no response for a group not outstanding; binds and
+ * unbinds balance — handles, PASIDs, notifiers, mms and frames all back to zero; no message
+ * slot leaked.
+ */
+
+import type { Violation } from '../report/types.js';
+import type { System } from './system.js';
+
+/** Violations kept per run (the count of checks goes on). */
+const MAX_VIOLATIONS = 100;
+
+/** Collects the invariant checks and violations of one run. */
+export class InvariantChecker {
+  readonly violations: Violation[] = [];
+  /** Checks made. */
+  checked = 0;
+  private readonly sys: System;
+  private readonly devIndexByRid = new Map<number, number>();
+  /** Frames in use once the machine is built: what must remain after every client is gone. */
+  private readonly baselineFrames: number;
+
+  /** Call once the machine is built; installs the DMA check at the units. */
+  constructor(sys: System) {
+    this.sys = sys;
+    this.baselineFrames = sys.memory.framesInUse;
+    for (const d of sys.devices) this.devIndexByRid.set(d.rid, d.index);
+    sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
+      this.checkAccess(rid, pasid, vpn, pfn, write);
+  }
+
+  /** Records a violation. */
+  violate(what: string, detail: string): void {
+    if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ what, detail });
+  }
+
+  /**
+   * DESIGN §8, checked where a translated DMA reaches the unit: it must target the frame the
+   * bound mm maps there, unless an invalidation is still running.
+   */
+  private checkAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
+    this.checked++;
+    const devIndex = this.devIndexByRid.get(rid)!;
+    const svm = this.sys.svm.svmByPasid(pasid);
+    // an invalidation of this mm is under way: the old translation is still legitimate
+    if (svm && svm.flushesRunning > 0) return;
+    const dev = this.sys.devices[devIndex]!;
+    const mm = svm?.mm;
+    if (!svm || !mm || !svm.devs.some((d) => d.info === dev.info)) {
+      this.violate(
+        'dma-unbound',
+        `device ${dev.rid.toString(16)} used PASID ${pasid} (vpn ${vpn.toString(16)}) while not bound`,
+      );
+      return;
+    }
+    const leaf = mm.alive ? mm.pageTable.lookup(vpn) : null;
+    if (!leaf || leaf.pfn !== pfn || (write && !leaf.write)) {
+      this.violate(
+        'stale-translation',
+        `at ${this.sys.sim.nowNs} ns: device ${dev.rid.toString(16)} PASID ${pasid} vpn ${vpn.toString(16)} → pfn ${pfn.toString(16)}, but the mm maps ${leaf ? `${leaf.pfn.toString(16)}${leaf.write ? ' rw' : ' r'}` : 'nothing'}`,
+      );
+    }
+  }
+
+  /**
+   * The checks at the end of a run, over what this thread hosts: `hosts(p)` says whether it
+   * runs partition `p` (0 is the engine side).
+   */
+  finalChecks(hosts: (partition: number) => boolean): void {
+    const sys = this.sys;
+    if (hosts(0)) this.engineChecks();
+    // counted once, by the engine side, so every runtime counts the same checks
+    if (hosts(0)) this.checked += 1;
+    for (const d of sys.devices) {
+      if (!hosts(sys.partitionOf(d.index))) continue;
+      if (d.priActive && d.outstandingPageRequests > 0) {
+        this.violate(
+          'page-response-missing',
+          `device ${d.rid.toString(16)} has ${d.outstandingPageRequests} page request groups unanswered`,
+        );
+      }
+      if (d.unexpectedResponses > 0) {
+        this.violate(
+          'unexpected-response',
+          `device ${d.rid.toString(16)} received ${d.unexpectedResponses} responses for groups it did not have outstanding`,
+        );
+      }
+    }
+    let slots = 0;
+    const sims = sys.world ? sys.world.sims : [sys.sim];
+    for (const [p, s] of sims.entries()) if (hosts(p)) slots += s.pool.inUse;
+    if (slots !== 0) this.violate('message-leak', `${slots} message slots still allocated`);
+  }
+
+  /** What the engine side can check at the end: bonds, PASIDs, notifiers, mms, frames. */
+  private engineChecks(): void {
+    const sys = this.sys;
+    this.checked += 5;
+    for (const e of sys.kernelErrors)
+      this.violate('kernel-thread', `${e.what}: ${(e.error as Error).message}`);
+    if (sys.svm.liveBonds !== 0)
+      this.violate('bonds', `${sys.svm.liveBonds} handles still bound at the end`);
+    if (sys.svm.ioasid.inUse !== 0)
+      this.violate('pasids', `${sys.svm.ioasid.inUse} PASIDs still allocated at the end`);
+    for (const p of sys.processes) {
+      if (p.mmuNotifiers.length > 0)
+        this.violate('notifiers', `process ${p.id} still has ${p.mmuNotifiers.length} notifiers`);
+      if (p.mmCountRefs !== 0)
+        this.violate('mm-leak', `process ${p.id} mm_count ${p.mmCountRefs} at the end`);
+    }
+    // every frame a client used came back: what remains is the machine's own tables
+    const leafTables = sys.devices.reduce((n, d) => n + d.info.leafTables.size, 0);
+    const expected = this.baselineFrames + leafTables;
+    if (sys.memory.framesInUse !== expected) {
+      this.violate(
+        'frame-leak',
+        `${sys.memory.framesInUse} frames in use at the end, expected ${expected}`,
+      );
+    }
+  }
+}

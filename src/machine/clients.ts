@@ -1,0 +1,221 @@
+/**
+ * SVA clients and their churn, engine side (DESIGN §1 "Workload"): each client slot runs
+ * successive processes, each bound to the slot's device for one lifetime.
+ *
+ * A client is a process with its buffers, bound to one device (client i → device i mod n).
+ * Its job stream (workload/job-stream.ts) lives with the device and keeps `queueDepth` jobs
+ * outstanding (closed loop) or submits at a rate (open loop). With churn, after its bind
+ * lifetime (exponential with the given mean) the client stops its stream, optionally munmaps
+ * or mprotects its destination buffer, waits for its jobs, then unbinds and exits — or exits
+ * while still bound and unbinds after (release first, then teardown) — and a new process
+ * takes the slot. Everything is drawn from the seed.
+ *
+ * The two halves of a client talk only through messages over a link of `pcieLatencyNs`, so
+ * the threaded runtime can put them on different threads.
+ */
+
+import type { Device } from '../device/device.js';
+import type { Process } from '../mem/index.js';
+import type { Scenario } from '../scenario/types.js';
+import { Completion, type KThread, spawn } from '../sim/kthread.js';
+import { MsgKind, MW } from '../sim/message.js';
+import { Rng } from '../sim/rng.js';
+import type { Endpoint } from '../sim/simulator.js';
+import type { JobStream } from '../workload/job-stream.js';
+import type { System } from './system.js';
+
+/** Engine-side state of one client slot (its job stream lives with its device). */
+interface Client {
+  readonly index: number;
+  process: Process | null;
+  buffers: number[];
+  device: Device;
+  /** The device's job stream. */
+  stream: JobStream;
+  handle: object | null;
+  /** Completes at the end of a lifetime or when the run stops. */
+  readonly wake: Completion;
+  /** Completes when the stream reports CLIENT_IDLE. */
+  readonly idle: Completion;
+}
+
+/** Timer code of the end of client `i`'s lifetime: `i * 2 + T_LIFETIME`. */
+const T_LIFETIME = 0;
+
+/** The client slots of a run: their lifetimes, binds and CPU-side work (see the header). */
+export class ClientPool implements Endpoint {
+  readonly id: number;
+  private readonly sys: System;
+  private readonly sc: Scenario;
+  private readonly rng: Rng;
+  private readonly clients: Client[] = [];
+  /** Client processes alive now. */
+  live = 0;
+  /** Set once the run stops: no new lifetime starts. */
+  stopping = false;
+  /** Called when a client slot has ended for good (after a stop). */
+  onSlotDone: () => void = () => {};
+
+  /** Registers the pool's endpoint; call before the accelerators are added. */
+  constructor(sys: System, sc: Scenario) {
+    this.sys = sys;
+    this.sc = sc;
+    this.rng = new Rng(sc.seed, 7);
+    this.id = sys.sim.register(this);
+  }
+
+  /**
+   * Creates the client slots over the devices' job streams; with `engineSide`, starts their
+   * lives (the thread that runs the engine's partition owns the processes).
+   */
+  start(streams: readonly JobStream[], engineSide: boolean): void {
+    const devices = this.sys.devices;
+    for (let i = 0; i < this.sc.clients.count; i++) {
+      const dev = devices[i % devices.length]!;
+      const stream = streams[dev.index]!;
+      stream.addClient(i);
+      const c: Client = {
+        index: i,
+        process: null,
+        buffers: [],
+        device: dev,
+        stream,
+        handle: null,
+        wake: new Completion(),
+        idle: new Completion(),
+      };
+      this.clients.push(c);
+      if (engineSide) {
+        spawn(this.life(c), (r) => {
+          if (r.error !== undefined) throw r.error;
+        });
+      }
+    }
+  }
+
+  /** Ends every client's lifetime now (the wake-up is an event, inside the simulation). */
+  stopAll(): void {
+    this.stopping = true;
+    const sim = this.sys.sim;
+    for (const c of this.clients) sim.timer(0, this.id, this.id, c.index * 2 + T_LIFETIME);
+  }
+
+  /** One client slot: successive client processes, each bound for one lifetime. */
+  private *life(c: Client): KThread<void> {
+    const sys = this.sys;
+    const sc = this.sc;
+    const churn = sc.clients.churn;
+    const size = sc.clients.buffers.size;
+    while (!this.stopping) {
+      const p = sys.createProcess();
+      c.process = p;
+      this.live++;
+      c.buffers = [];
+      for (let b = 0; b < sc.clients.buffers.count; b++)
+        c.buffers.push(p.mmap({ length: size, prot: 'rw' }));
+      const pre = sc.clients.buffers.prefault;
+      for (let b = 0; b < c.buffers.length; b++) {
+        if (pre === 'all' || (pre === 'src' && b === 0)) fill(p, c.buffers[b]!, size, c.index);
+      }
+      const h = yield* sys.svm.bind(c.device.info, p, 0, () => ({}));
+      c.handle = h.handle;
+      c.wake.reinit();
+      if (!this.stopping) {
+        this.control(
+          MsgKind.CLIENT_START,
+          c,
+          h.svm.pasid,
+          c.buffers[0]!,
+          c.buffers[c.buffers.length - 1]!,
+        );
+        if (churn.enabled) {
+          const life = Math.max(1, Math.round(this.rng.exponential(churn.bindLifetime)));
+          sys.sim.timer(life, this.id, this.id, c.index * 2 + T_LIFETIME);
+        }
+        yield c.wake;
+      }
+      // End of the lifetime: stop the stream (jobs may still be in flight), optionally take
+      // part of the address space away, wait for the stream to go idle, then leave.
+      c.idle.reinit();
+      this.control(MsgKind.CLIENT_STOP, c, 0, 0, 0);
+      const roll = this.rng.next();
+      const dst = c.buffers[c.buffers.length - 1]!;
+      if (roll < churn.munmapFraction) p.munmap(dst, size);
+      else if (roll < churn.munmapFraction + churn.mprotectFraction) p.mprotect(dst, size, 'r');
+      yield c.idle;
+      if (this.rng.next() < churn.exitWhileBound) {
+        p.exit();
+        yield* sys.svm.unbind(c.handle);
+      } else {
+        yield* sys.svm.unbind(c.handle);
+        p.exit();
+      }
+      c.handle = null;
+      c.process = null;
+      this.live--;
+      this.onSlotDone();
+    }
+  }
+
+  /** Sends a control message to a client's job stream (one PCIe hop). */
+  private control(kind: number, c: Client, pasid: number, src: number, dst: number): void {
+    const pool = this.sys.sim.pool;
+    const slot = pool.alloc();
+    const b = pool.base(slot);
+    pool.words[b + MW.KIND] = kind;
+    pool.words[b + MW.SRC] = this.id;
+    pool.words[b + MW.A] = c.index;
+    pool.words[b + MW.A + 1] = pasid;
+    pool.setWide(b + MW.A + 2, src);
+    pool.setWide(b + MW.A + 4, dst);
+    this.sys.sim.send(this.sys.cost.pcieLatencyNs, this.id, c.stream.id, slot);
+  }
+
+  /** Lifetime timers, and messages from the job streams (idle, fault). */
+  handle(arg: number): void {
+    const sim = this.sys.sim;
+    if (arg < 0) {
+      const c = this.clients[(-1 - arg) >> 1]!;
+      c.wake.complete();
+      return;
+    }
+    const pool = sim.pool;
+    const b = pool.base(arg);
+    const kind = pool.words[b + MW.KIND]! & 0xff;
+    const c = this.clients[pool.words[b + MW.A]!]!;
+    if (kind === MsgKind.CLIENT_IDLE) {
+      pool.release(arg);
+      c.idle.complete();
+      return;
+    }
+    if (kind === MsgKind.CLIENT_FAULT) {
+      // idxd-style: touch the faulting pages on the CPU (cpuFaultNs), then resubmit
+      const src = pool.getWide(b + MW.A + 2);
+      const dst = pool.getWide(b + MW.A + 4);
+      if (c.process?.alive) {
+        touch(c.process, src, false);
+        touch(c.process, dst, true);
+      }
+      pool.words[b + MW.KIND] = MsgKind.CLIENT_RESUBMIT;
+      pool.words[b + MW.SRC] = this.id;
+      sim.send(this.sys.cost.cpuFaultNs + this.sys.cost.pcieLatencyNs, this.id, c.stream.id, arg);
+      return;
+    }
+    throw new Error(`client pool: unexpected message kind ${kind}`);
+  }
+}
+
+/** CPU-side prefault: writes byte `(seed + page) & 0xff` over every page of the buffer. */
+function fill(p: Process, base: number, size: number, seed: number): void {
+  const page = new Uint8Array(4096);
+  for (let off = 0; off < size; off += 4096) {
+    page.fill((seed + off / 4096) & 0xff);
+    p.write(base + off, page);
+  }
+}
+
+/** A CPU touch of `addr`, as the client's fault handler does before resubmitting. */
+function touch(p: Process, addr: number, write: boolean): void {
+  const vma = p.findVma(addr);
+  if (vma && (!write || vma.write)) p.handleMmFault(addr, { write });
+}

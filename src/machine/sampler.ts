@@ -1,0 +1,123 @@
+/**
+ * What a run records besides counters and histograms: the time series of the report
+ * (requests, jobs and PRQ occupancy over simulated time) and the optional trace window
+ * (latency spans and PRQ samples between two instants). Both only read the model: the
+ * sampler is an endpoint registered after every model endpoint and sends nothing, so the
+ * model's events and their keys are untouched.
+ */
+
+import { Counter } from '../metrics/counters.js';
+import { LATENCY_KINDS } from '../metrics/kinds.js';
+import type { ReportSeries, TraceRecord } from '../report/types.js';
+import type { Simulator } from '../sim/simulator.js';
+import type { TraceOptions } from './run-options.js';
+import type { System } from './system.js';
+
+/** Default cap on the records of a trace window. */
+const TRACE_MAX_RECORDS = 200_000;
+
+/** The phase of the run the sampler needs to know about. */
+export interface RunPhase {
+  /** Simulated time the running phase ends at. */
+  readonly endNs: number;
+  /** True once the clients are being stopped. */
+  readonly stopping: boolean;
+}
+
+/** A trace window being recorded. */
+export interface TraceWindow {
+  readonly options: TraceOptions;
+  readonly records: TraceRecord[];
+}
+
+/**
+ * Wraps the latency recorder so every span recorded inside the window is kept too (the
+ * recorder is called when a span ends, with its length); PRQ samples are added by the
+ * sampler.
+ */
+export function startTrace(sys: System, t: TraceOptions): TraceWindow {
+  const records: TraceRecord[] = [];
+  const max = t.maxRecords ?? TRACE_MAX_RECORDS;
+  const rec = sys.latency;
+  const record = rec.record.bind(rec);
+  const sims = sys.world ? sys.world.sims : [sys.sim];
+  rec.record = (kindIndex: number, ns: number) => {
+    record(kindIndex, ns);
+    const sim = sims.find((s) => s.inEvent) ?? sims[0]!;
+    const end = sim.nowNs;
+    if (end >= t.startNs && end <= t.endNs && records.length < max) {
+      records.push({ kind: LATENCY_KINDS[kindIndex]!, startNs: end - ns, durNs: ns });
+    }
+  };
+  return { options: t, records };
+}
+
+/**
+ * The time series of the report: every `intervalNs` (1/100 of the duration) of the running
+ * phase, the requests and jobs counted in the interval and the PRQ occupancy, the largest
+ * of 8 sub-samples and the value at the end. One sampler endpoint per thread, on `sim` (the
+ * first partition the thread runs; it reads the thread's counters). Threaded runs merge the
+ * workers' series by adding them up (each worker counts what its partition counted; PRQs
+ * are the engine's, sampled only with `engineSide`).
+ */
+export function startSampler(
+  sys: System,
+  sim: Simulator,
+  engineSide: boolean,
+  durationNs: number,
+  phase: RunPhase,
+  trace: TraceWindow | null,
+): ReportSeries {
+  const intervalNs = Math.max(1000, Math.ceil(durationNs / 100));
+  const subNs = Math.max(1, Math.floor(intervalNs / 8));
+  const series: ReportSeries = {
+    intervalNs,
+    tNs: [],
+    requests: [],
+    jobs: [],
+    prqOccupancy: [],
+    prqOccupancyMax: [],
+  };
+  const c = sys.counters.values;
+  let lastRequests = 0;
+  let lastJobs = 0;
+  let max = 0;
+  let sub = 0;
+  const prq = (): number => {
+    if (!engineSide) return 0;
+    let n = 0;
+    for (const u of sys.iommus) n += u.prq.pending;
+    return n;
+  };
+  const traceMax = trace?.options.maxRecords ?? TRACE_MAX_RECORDS;
+  const id = sim.register({
+    handle: (_arg, nowNs) => {
+      if (nowNs > phase.endNs || phase.stopping) return;
+      const occ = prq();
+      if (occ > max) max = occ;
+      if (trace && engineSide && trace.records.length < traceMax) {
+        const tw = trace.options;
+        if (nowNs >= tw.startNs && nowNs <= tw.endNs) {
+          trace.records.push({ kind: 'prq', startNs: nowNs, durNs: 0, value: occ });
+        }
+      }
+      if (++sub === 8) {
+        sub = 0;
+        const requests = c[Counter.translations]! + c[Counter.pageRequests]!;
+        const jobs = c[Counter.jobs]!;
+        series.tNs.push(nowNs - intervalNs);
+        series.requests.push(requests - lastRequests);
+        series.jobs.push(jobs - lastJobs);
+        series.prqOccupancy.push(occ);
+        series.prqOccupancyMax.push(max);
+        lastRequests = requests;
+        lastJobs = jobs;
+        max = 0;
+      }
+      const next = sub === 7 ? intervalNs - 7 * subNs : subNs;
+      sim.timer(next, id, id, 0);
+    },
+  });
+  sim.timer(subNs, id, id, 0);
+  return series;
+}
