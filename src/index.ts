@@ -11,7 +11,7 @@ export {
   SVM_FLAG_GUEST_PASID,
   SVM_FLAG_PRIVATE_PASID,
   SVM_FLAG_SUPERVISOR_MODE,
-} from './kernel/svm.js';
+} from './kernel/sva.js';
 export {
   decodeInvDesc,
   decodePageGroupResponse,

@@ -6,7 +6,7 @@
  */
 
 import type { InvLogEntry } from '../engine/invalidation-queue.js';
-import { SVM_FLAG_PRIVATE_PASID, SVM_FLAG_SUPERVISOR_MODE } from '../kernel/svm.js';
+import { SVM_FLAG_PRIVATE_PASID, SVM_FLAG_SUPERVISOR_MODE } from '../kernel/sva.js';
 import { createSystem } from '../machine/system.js';
 
 function hex(v: number | bigint): string {
@@ -121,6 +121,6 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
   flush('unbind the rest: teardown (PASID-cache, P_IOTLB, DEVTLB) then drain, per bond');
   bob.exit();
   print(
-    `${log.length} descriptors in all; PASIDs in use: ${sys.svm.ioasid.inUse}; frames in use: ${sys.memory.framesInUse}`,
+    `${log.length} descriptors in all; PASIDs in use: ${sys.sva.pasidsInUse}; frames in use: ${sys.memory.framesInUse}`,
   );
 }

@@ -43,7 +43,7 @@ export class InvariantChecker {
   private checkAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
     this.checked++;
     const devIndex = this.devIndexByRid.get(rid)!;
-    const svm = this.sys.svm.svmByPasid(pasid);
+    const svm = this.sys.sva.pasidBinding(pasid);
     // an invalidation of this mm is under way: the old translation is still legitimate
     if (svm && svm.flushesRunning > 0) return;
     const dev = this.sys.devices[devIndex]!;
@@ -100,10 +100,10 @@ export class InvariantChecker {
     this.checked += 5;
     for (const e of sys.kernelErrors)
       this.violate('kernel-thread', `${e.what}: ${(e.error as Error).message}`);
-    if (sys.svm.liveBonds !== 0)
-      this.violate('bonds', `${sys.svm.liveBonds} handles still bound at the end`);
-    if (sys.svm.ioasid.inUse !== 0)
-      this.violate('pasids', `${sys.svm.ioasid.inUse} PASIDs still allocated at the end`);
+    if (sys.sva.liveBonds !== 0)
+      this.violate('bonds', `${sys.sva.liveBonds} handles still bound at the end`);
+    if (sys.sva.pasidsInUse !== 0)
+      this.violate('pasids', `${sys.sva.pasidsInUse} PASIDs still allocated at the end`);
     for (const p of sys.processes) {
       if (p.mmuNotifiers.length > 0)
         this.violate('notifiers', `process ${p.id} still has ${p.mmuNotifiers.length} notifiers`);

@@ -117,7 +117,7 @@ export class ClientPool implements Endpoint {
       for (let b = 0; b < c.buffers.length; b++) {
         if (pre === 'all' || (pre === 'src' && b === 0)) fill(p, c.buffers[b]!, size, c.index);
       }
-      const h = yield* sys.svm.bind(c.device.info, p, 0, () => ({}));
+      const h = yield* sys.sva.bind(c.device.info, p, 0, () => ({}));
       c.handle = h.handle;
       c.wake.reinit();
       if (!this.stopping) {
@@ -145,9 +145,9 @@ export class ClientPool implements Endpoint {
       yield c.idle;
       if (this.rng.next() < churn.exitWhileBound) {
         p.exit();
-        yield* sys.svm.unbind(c.handle);
+        yield* sys.sva.unbind(c.handle);
       } else {
-        yield* sys.svm.unbind(c.handle);
+        yield* sys.sva.unbind(c.handle);
         p.exit();
       }
       c.handle = null;

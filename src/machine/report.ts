@@ -27,9 +27,9 @@ export interface RunOutcome {
 /** The report of one thread's run (inline: the whole run). */
 export function assembleReport(sys: System, o: RunOutcome): Report {
   const totals = sys.counters.toTotals();
-  totals.binds = sys.svm.binds;
-  totals.unbinds = sys.svm.unbinds;
-  totals.bindErrors = sys.svm.bindErrors;
+  totals.binds = sys.sva.binds;
+  totals.unbinds = sys.sva.unbinds;
+  totals.bindErrors = sys.sva.bindErrors;
   return {
     version: REPORT_VERSION,
     scenario: o.scenario,

@@ -13,8 +13,8 @@ import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { IntelIommu, ridName } from '../kernel/iommu.js';
-import { PrqThread } from '../kernel/prq.js';
-import { SvmLayer } from '../kernel/svm.js';
+import { kernelProfile } from '../kernel/profile.js';
+import type { Profile, PrqService, SvaLayer } from '../kernel/sva.js';
 import { PhysicalMemory, Process } from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
@@ -26,12 +26,11 @@ import {
   sampleInvDevtlbNs,
   sampleInvIotlbNs,
 } from '../sim/cost-model.js';
-import { Completion, spawn } from '../sim/kthread.js';
+import { Completion, type KThread, spawn, type Waitable } from '../sim/kthread.js';
 import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
 
-/** Kernel behaviour profile (DESIGN §1). */
-export type Profile = 'v5.8' | 'current';
+export type { Profile } from '../kernel/sva.js';
 
 /** Configuration of `createSystem`; every field is optional. */
 export interface SystemConfig {
@@ -104,10 +103,10 @@ export class System implements UnitObserver {
   readonly iommus: readonly VtdUnit[];
   /** Driver state per unit. */
   readonly drivers: readonly IntelIommu[];
-  /** The kernel's PRQ thread per unit. */
-  readonly prqThreads: readonly PrqThread[];
-  /** The SVA layer. */
-  readonly svm: SvmLayer;
+  /** The kernel's page-request service thread per unit. */
+  readonly prqThreads: readonly PrqService[];
+  /** The SVA layer of the kernel profile. */
+  readonly sva: SvaLayer;
   /** The kernel's address space (`init_mm`), bound by supervisor binds. */
   readonly initMm: Process;
   readonly la57: boolean;
@@ -131,14 +130,7 @@ export class System implements UnitObserver {
 
   constructor(config: SystemConfig = {}) {
     this.profile = config.profile ?? 'v5.8';
-    if (this.profile !== 'v5.8') {
-      throw kernelError(
-        Errno.EOPNOTSUPP,
-        this.profile === 'current'
-          ? "profile 'current' is not implemented yet; use 'v5.8'"
-          : `unknown profile '${String(this.profile)}'; use 'v5.8'`,
-      );
-    }
+    const kernel = kernelProfile(this.profile);
     const {
       units = 1,
       prqEntries = 2048,
@@ -205,7 +197,7 @@ export class System implements UnitObserver {
     // Notifier flushes run to completion when called from outside the simulation (the public
     // API); from inside an event (client churn) they become kernel threads of their own, so
     // the event loop is never re-entered.
-    this.svm = new SvmLayer(drivers, this.initMm, this.la57, (what, body) => {
+    const runSync = (what: string, body: KThread<void>): Waitable | undefined => {
       this.kernelThreadsRunning++;
       if (!this.sim.inEvent) {
         try {
@@ -223,13 +215,14 @@ export class System implements UnitObserver {
         done.complete();
       });
       return done;
-    });
-    this.svm.now = () => this.sim.nowNs;
-    this.svm.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);
-    const threads: PrqThread[] = [];
+    };
+    this.sva = kernel.createSva({ iommus: drivers, initMm: this.initMm, la57: this.la57, runSync });
+    this.sva.now = () => this.sim.nowNs;
+    this.sva.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);
+    const threads: PrqService[] = [];
     for (const [i, driver] of drivers.entries()) {
       const rng = new Rng(this.seed, 200 + i);
-      const t = new PrqThread(driver, this.svm, this.sim, {
+      const t = kernel.createPrqService(driver, this.sva, this.sim, {
         faultServiceNs: () => sampleFaultServiceNs(cost, rng),
         prqInvalidNs: cost.prqInvalidNs,
         pageResponseNs: cost.pageResponseNs,
@@ -422,14 +415,14 @@ export class System implements UnitObserver {
     this.checkDevice(device);
     const sdev = this.sim.runThread(
       'svaBindDevice',
-      this.svm.bind(device.info, process, flags, () => new SvaHandle(device, process)),
+      this.sva.bind(device.info, process, flags, () => new SvaHandle(device, process)),
     );
     return sdev.handle as SvaHandle;
   }
 
   /** `iommu_sva_get_pasid(handle)`: the PASID of a live handle (EINVAL after its last unbind). */
   svaGetPasid(handle: SvaHandle): number {
-    return this.svm.getPasid(handle);
+    return this.sva.getPasid(handle);
   }
 
   /**
@@ -438,7 +431,7 @@ export class System implements UnitObserver {
    * requests for this PASID.
    */
   async svaUnbindDevice(handle: SvaHandle): Promise<void> {
-    this.sim.runThread('svaUnbindDevice', this.svm.unbind(handle));
+    this.sim.runThread('svaUnbindDevice', this.sva.unbind(handle));
   }
 
   private checkDevice(device: Device): void {

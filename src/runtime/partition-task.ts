@@ -189,7 +189,7 @@ class Control implements PartitionControl {
         return h;
       };
       return (function* () {
-        const h = yield* sys.svm.bind(dev.info, p, flags, newHandle);
+        const h = yield* sys.sva.bind(dev.info, p, flags, newHandle);
         const id = (h.handle as { id: number }).id;
         return { handle: id, pasid: h.svm.pasid, atNs: sys.sim.nowNs };
       })();
@@ -201,7 +201,7 @@ class Control implements PartitionControl {
     const h = this.handles.get(handle);
     if (!h) return Promise.reject(controlError('ENOENT', `no handle ${handle}`));
     try {
-      return Promise.resolve(this.run.sys.svm.getPasid(h));
+      return Promise.resolve(this.run.sys.sva.getPasid(h));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -212,7 +212,7 @@ class Control implements PartitionControl {
     const h = this.handles.get(handle);
     return this.atBoundary('unbindDevice', function* () {
       if (!h) throw controlError('ENOENT', `no handle ${handle}`);
-      yield* sys.svm.unbind(h);
+      yield* sys.sva.unbind(h);
       return { atNs: sys.sim.nowNs };
     });
   }

@@ -10,7 +10,7 @@
 
 import { PatternKind } from '../workload/patterns.js';
 import type { DeviceGroup, Scenario } from './types.js';
-import { IotlbPolicy, Prefault, RuntimePlacement, ScenarioProfile } from './types.js';
+import { IotlbPolicy, Prefault, RuntimePlacement } from './types.js';
 
 /** Rid of the first accelerator when no group gives one: bus 1, device 0, function 0. */
 export const DEFAULT_FIRST_RID = 0x0100;
@@ -40,7 +40,7 @@ export const defaultDeviceGroup: Readonly<Omit<DeviceGroup, 'rid'>> = deepFreeze
 /** The scenario run when none is given: the DESIGN §5 example values (deeply frozen). */
 export const defaultScenario: Scenario = deepFreeze({
   name: 'default',
-  profile: ScenarioProfile.V5_8,
+  profile: 'v5.8',
   seed: 1,
   duration: 20_000_000,
   iommu: {

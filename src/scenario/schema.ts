@@ -15,6 +15,7 @@
 
 import { z } from 'zod';
 import { JobOp } from '../device/accelerator.js';
+import { PROFILE_NAMES } from '../kernel/sva.js';
 import { COUNTER_NAMES } from '../metrics/counters.js';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { PatternKind } from '../workload/patterns.js';
@@ -26,13 +27,7 @@ import type {
   Scenario,
   ScenarioProblem,
 } from './types.js';
-import {
-  IotlbPolicy,
-  Prefault,
-  RuntimePlacement,
-  ScenarioProfile,
-  ThresholdStat,
-} from './types.js';
+import { IotlbPolicy, Prefault, RuntimePlacement, ThresholdStat } from './types.js';
 import {
   BYTE_UNITS,
   DURATION_UNITS,
@@ -553,7 +548,7 @@ export const scenarioSchema = strict({
     .min(1, expecting('a non-empty string'))
     .default(D.name)
     .describe('Scenario name, shown in reports'),
-  profile: oneOf(Object.values(ScenarioProfile))
+  profile: oneOf(PROFILE_NAMES)
     .default(D.profile)
     .describe('Kernel behaviour profile: v5.8 or current'),
   seed: int(0, 0xffff_ffff).default(D.seed).describe('Seed of every random stream, 0..2^32 − 1'),

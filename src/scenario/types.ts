@@ -24,15 +24,13 @@
  */
 
 import type { JobOpName } from '../device/accelerator.js';
+import type { Profile } from '../kernel/sva.js';
 import type { PatternKind } from '../workload/patterns.js';
 
 export { PatternKind } from '../workload/patterns.js';
 
-/** Kernel behaviour profiles (DESIGN §1). */
-export const ScenarioProfile = { V5_8: 'v5.8', CURRENT: 'current' } as const;
-
-/** One of the profile names. */
-export type ScenarioProfile = (typeof ScenarioProfile)[keyof typeof ScenarioProfile];
+/** One of the kernel behaviour profiles (DESIGN §1; declared in kernel/sva.ts). */
+export type ScenarioProfile = Profile;
 
 /** One of the job operations of an accelerator (DESIGN §5 `workload.op`). */
 export type JobOp = JobOpName;

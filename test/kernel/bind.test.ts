@@ -17,7 +17,7 @@ describe('svaBindDevice() error paths (spec §2.1)', () => {
     await expectCode(s.svaBindDevice(d, p, 0x10), 'EINVAL');
     await expectCode(s.svaBindDevice(d, p, SVM_FLAG_GUEST_MODE), 'EINVAL');
     await expectCode(s.svaBindDevice(d, p, SVM_FLAG_GUEST_PASID), 'EINVAL');
-    expect(s.svm.bindErrors).toBe(3);
+    expect(s.sva.bindErrors).toBe(3);
   });
 
   it('returns EOPNOTSUPP when the unit is not SVM-capable', async () => {
@@ -93,12 +93,12 @@ describe('svaBindDevice() error paths (spec §2.1)', () => {
     const frames = s.memory.framesInUse;
     const logLen = s.iommu.invalidationLog.length;
     await expectCode(s.svaBindDevice(d, ps[3]!), 'ENOSPC');
-    expect(s.svm.ioasid.inUse).toBe(3);
+    expect(s.sva.pasidsInUse).toBe(3);
     expect(ps[3]!.mmuNotifiers).toHaveLength(0);
     expect(ps[3]!.mmCountRefs).toBe(1);
     expect(s.memory.framesInUse).toBe(frames);
     expect(s.iommu.invalidationLog.length).toBe(logLen);
-    expect(s.svm.liveBonds).toBe(3);
+    expect(s.sva.liveBonds).toBe(3);
   });
 
   it('caps PASIDs at the unit width (intel_pasid_max_id)', async () => {
@@ -117,10 +117,10 @@ describe('svaBindDevice() error paths (spec §2.1)', () => {
     const addr = pasidGetEntry(d.info, 1);
     s.memory.u32[addr / 4] = 1;
     await expectCode(s.svaBindDevice(d, p), 'EBUSY');
-    expect(s.svm.ioasid.inUse).toBe(0);
+    expect(s.sva.pasidsInUse).toBe(0);
     expect(p.mmuNotifiers).toHaveLength(0);
     expect(p.mmCountRefs).toBe(1);
-    expect(s.svm.liveBonds).toBe(0);
+    expect(s.sva.liveBonds).toBe(0);
   });
 });
 
@@ -142,7 +142,7 @@ describe('svaBindDevice() bonds (spec §2.1, §2.4)', () => {
     expect(decodePasidEntry(s.iommu.pasidEntry(d, pasid)).p).toBe(false);
     await expectCode(s.svaUnbindDevice(h1), 'EINVAL');
     expect(() => s.svaGetPasid(h1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(s.svm.ioasid.inUse).toBe(0);
+    expect(s.sva.pasidsInUse).toBe(0);
   });
 
   it('shares one PASID per mm across devices and units, one entry per device', async () => {

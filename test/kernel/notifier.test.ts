@@ -95,7 +95,7 @@ describe('release on mm exit while bound (spec §5.2)', () => {
     ]);
     expect(s.iommu.pasidEntry(d, 1)).toEqual([2n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
     expect(s.svaGetPasid(hs[0]!)).toBe(1);
-    expect(s.svm.ioasid.has(1)).toBe(true);
+    expect(s.sva.pasidBinding(1)).toBeDefined();
     // the pgd stays until the bond's mm reference is dropped at unbind
     expect(p.mmCountRefs).toBe(1);
     const mid = s.iommu.invalidationLog.length;
@@ -107,7 +107,7 @@ describe('release on mm exit while bound (spec §5.2)', () => {
       'pdevtlb',
       'wait',
     ]);
-    expect(s.svm.ioasid.inUse).toBe(0);
+    expect(s.sva.pasidsInUse).toBe(0);
     expect(p.mmCountRefs).toBe(0);
   });
 

@@ -25,26 +25,29 @@ import {
   QI_DEV_EIOTLB_MAX_INVS,
   QI_DONE,
   QI_GRAN_NONG_PASID,
-} from '../layout/index.js';
-import type { MmuNotifier, Process } from '../mem/index.js';
-import type { KThread, Waitable } from '../sim/kthread.js';
-import { Errno, kernelError } from './errors.js';
-import { IoasidAllocator, PASID_MIN } from './ioasid.js';
-import { type DeviceInfo, type IntelIommu, ridName } from './iommu.js';
+} from '../../layout/index.js';
+import type { MmuNotifier, Process } from '../../mem/index.js';
+import type { KThread } from '../../sim/kthread.js';
+import { Errno, kernelError } from '../errors.js';
+import { type DeviceInfo, type IntelIommu, ridName } from '../iommu.js';
 import {
   PASID_FLAG_FL5LP,
   PASID_FLAG_SUPERVISOR_MODE,
   pasidSetupFirstLevel,
   pasidTearDownEntry,
   SVA_DID,
-} from './pasid.js';
-import { QI_OPT_WAIT_DRAIN, type Qwords, qiDevIotlbPasid, qiPiotlb, qiSubmitSync } from './qi.js';
-
-/** v5.8 bind flags (`include/linux/intel-svm.h`). */
-export const SVM_FLAG_PRIVATE_PASID = 1 << 0;
-export const SVM_FLAG_SUPERVISOR_MODE = 1 << 1;
-export const SVM_FLAG_GUEST_MODE = 1 << 2;
-export const SVM_FLAG_GUEST_PASID = 1 << 3;
+} from '../pasid.js';
+import { QI_OPT_WAIT_DRAIN, type Qwords, qiDevIotlbPasid, qiPiotlb, qiSubmitSync } from '../qi.js';
+import {
+  type KernelRunner,
+  type PasidBinding,
+  SVM_FLAG_GUEST_MODE,
+  SVM_FLAG_GUEST_PASID,
+  SVM_FLAG_PRIVATE_PASID,
+  SVM_FLAG_SUPERVISOR_MODE,
+  type SvaLayer,
+} from '../sva.js';
+import { IoasidAllocator, PASID_MIN } from './ioasid.js';
 
 /** Runs `body` with `svm.flushesRunning` raised, so checkers know an invalidation is under way. */
 function* counted(svm: IntelSvm, body: KThread<void>): KThread<void> {
@@ -101,14 +104,8 @@ export class SvmDev {
   }
 }
 
-/**
- * Runs a kernel thread to completion from a context that cannot return before it is done
- * (an mmu notifier callback): the runtime advances simulated time as far as it needs.
- */
-export type KernelRunner = (what: string, body: KThread<void>) => Waitable | undefined;
-
 /** The SVA layer of the kernel: every unit's driver state plus the global PASID state. */
-export class SvmLayer {
+export class SvmLayer implements SvaLayer {
   /** `global_svm_list`, in bind order. */
   readonly svms: IntelSvm[] = [];
   readonly ioasid = new IoasidAllocator();
@@ -153,6 +150,16 @@ export class SvmLayer {
   /** The svm of a PASID (`ioasid_find`), or undefined. */
   svmByPasid(pasid: number): IntelSvm | undefined {
     return this.byPasid.get(pasid);
+  }
+
+  /** What is bound at `pasid` (the svm), or undefined. */
+  pasidBinding(pasid: number): PasidBinding | undefined {
+    return this.byPasid.get(pasid);
+  }
+
+  /** PASIDs allocated. */
+  get pasidsInUse(): number {
+    return this.ioasid.inUse;
   }
 
   /** Live bond of a handle, or undefined after its last unbind. */

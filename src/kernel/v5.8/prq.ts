@@ -30,52 +30,20 @@ import {
   QI_RESP_INVALID,
   QI_RESP_SUCCESS,
   setField,
-} from '../layout/index.js';
-import { Completion, type KThread } from '../sim/kthread.js';
-import type { Endpoint, Simulator } from '../sim/simulator.js';
-import type { IntelIommu } from './iommu.js';
-import { qiSubmitSync } from './qi.js';
+} from '../../layout/index.js';
+import { Completion, type KThread } from '../../sim/kthread.js';
+import type { Simulator } from '../../sim/simulator.js';
+import type { IntelIommu } from '../iommu.js';
+import { qiSubmitSync } from '../qi.js';
+import type { PrqHooks, PrqService } from '../sva.js';
+import { KernelTimer } from '../timer.js';
 import type { SvmLayer } from './svm.js';
 
 const PR = PAGE_REQUEST.fields;
 const RESP = PAGE_GROUP_RESPONSE.fields;
 
-/** Costs and observers of the PRQ thread. */
-export interface PrqThreadHooks {
-  /** Modelled CPU time of one handle_mm_fault (sampled). */
-  faultServiceNs(): number;
-  /** Modelled CPU time of a request refused before handle_mm_fault. */
-  readonly prqInvalidNs: number;
-  /** Modelled CPU time to build and submit one response. */
-  readonly pageResponseNs: number;
-  /** A response was submitted `serviceNs` after the request was written to the PRQ. */
-  responded(rid: number, code: number, serviceNs: number): void;
-}
-
-/** A one-shot sleep in modelled time, reusable (no allocation per sleep). */
-export class KernelTimer implements Endpoint {
-  readonly done = new Completion();
-  private readonly sim: Simulator;
-  private readonly id: number;
-  constructor(sim: Simulator) {
-    this.sim = sim;
-    this.id = sim.register(this);
-  }
-
-  /** Arms the timer for `ns` and returns the completion to yield on. */
-  sleep(ns: number, source: number): Completion {
-    this.done.reinit();
-    this.sim.timer(ns, source, this.id, 0);
-    return this.done;
-  }
-  /** Timer fired. */
-  handle(): void {
-    this.done.complete();
-  }
-}
-
 /** State of one unit's PRQ thread. */
-export class PrqThread {
+export class PrqThread implements PrqService {
   /** Interrupts raised and not yet handled. */
   private irqPending = false;
   private readonly irq = new Completion();
@@ -87,11 +55,11 @@ export class PrqThread {
   private readonly iommu: IntelIommu;
   private readonly svm: SvmLayer;
   private readonly sim: Simulator;
-  private readonly hooks: PrqThreadHooks;
+  private readonly hooks: PrqHooks;
   /** Scratch words of the response descriptor. */
   private readonly resp = new Uint32Array(8);
 
-  constructor(iommu: IntelIommu, svm: SvmLayer, sim: Simulator, hooks: PrqThreadHooks) {
+  constructor(iommu: IntelIommu, svm: SvmLayer, sim: Simulator, hooks: PrqHooks) {
     this.iommu = iommu;
     this.svm = svm;
     this.sim = sim;

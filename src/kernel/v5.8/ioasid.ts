@@ -4,7 +4,7 @@
  * one PASID space shared by every IOMMU unit and device; exhaustion is ENOSPC.
  */
 
-import { Errno, kernelError } from './errors.js';
+import { Errno, kernelError } from '../errors.js';
 
 /** `PASID_MIN`: PASID 0 is reserved for RID2PASID. */
 export const PASID_MIN = 1;

@@ -1,0 +1,50 @@
+/**
+ * The kernel-profile seam (DESIGN §1 "Profiles"): what a kernel profile provides — the SVA
+ * binding API (bind, unbind, get_pasid, with the notifier behaviour and the invalidation
+ * forms the profile uses inside it) and the page-request service thread of each unit — and
+ * the one place a profile is chosen by name. Everything outside `src/kernel/` reaches the
+ * kernel through this file and the types of `sva.ts` (plus the profile-independent driver
+ * state of `iommu.ts` and the error catalogue): never a profile's own files.
+ *
+ * Adding a profile is a folder of its own beside `v5.8/` and one line in {@link PROFILES}.
+ */
+
+import type { Simulator } from '../sim/simulator.js';
+import { Errno, kernelError } from './errors.js';
+import type { IntelIommu } from './iommu.js';
+import {
+  PROFILE_NAMES,
+  type Profile,
+  type PrqHooks,
+  type PrqService,
+  type SvaEnv,
+  type SvaLayer,
+} from './sva.js';
+import { v58 } from './v5.8/index.js';
+
+/** What a kernel profile provides. */
+export interface KernelProfile {
+  readonly name: Profile;
+  /** The SVA binding layer over every unit. */
+  createSva(env: SvaEnv): SvaLayer;
+  /** One unit's page-request service thread. */
+  createPrqService(iommu: IntelIommu, sva: SvaLayer, sim: Simulator, hooks: PrqHooks): PrqService;
+}
+
+/** The implemented profiles, by name: one line each. */
+const PROFILES: Partial<Record<Profile, KernelProfile>> = {
+  'v5.8': v58,
+};
+
+/** The profile named `name`; EOPNOTSUPP for one not implemented, EINVAL for an unknown name. */
+export function kernelProfile(name: string): KernelProfile {
+  const p = PROFILES[name as Profile];
+  if (p) return p;
+  const known = Object.keys(PROFILES).join(', ');
+  throw kernelError(
+    (PROFILE_NAMES as readonly string[]).includes(name) ? Errno.EOPNOTSUPP : Errno.EINVAL,
+    (PROFILE_NAMES as readonly string[]).includes(name)
+      ? `profile '${name}' is not implemented yet; use one of: ${known}`
+      : `unknown profile '${name}'; use one of: ${known}`,
+  );
+}

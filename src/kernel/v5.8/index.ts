@@ -1,0 +1,19 @@
+/**
+ * Profile v5.8 (DESIGN §1; spec §0.3 lists where it differs from later kernels): the
+ * generic SVA API with a flags word (`intel_svm_bind_mm`), the global ioasid allocator, and
+ * the `prq_event_thread` that answers each request of a group on its own.
+ */
+
+import type { KernelProfile } from '../profile.js';
+import { PrqThread } from './prq.js';
+import { SvmLayer } from './svm.js';
+
+/** The v5.8 kernel profile. */
+export const v58: KernelProfile = {
+  name: 'v5.8',
+  createSva: (env) => new SvmLayer(env.iommus, env.initMm, env.la57, env.runSync),
+  createPrqService: (iommu, sva, sim, hooks) => {
+    if (!(sva instanceof SvmLayer)) throw new Error('profile v5.8: foreign SVA layer');
+    return new PrqThread(iommu, sva, sim, hooks);
+  },
+};
