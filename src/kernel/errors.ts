@@ -4,15 +4,17 @@
  * than on the class because errors lose their class crossing threads (STYLE.md).
  */
 
+import { codedError, ErrorCode } from '../errors.js';
+
 /** The errno names the SVA API returns (DESIGN §6). */
 export const Errno = {
-  EINVAL: 'EINVAL',
-  ENOSPC: 'ENOSPC',
-  EBUSY: 'EBUSY',
-  ENODEV: 'ENODEV',
-  EOPNOTSUPP: 'EOPNOTSUPP',
-  EOVERFLOW: 'EOVERFLOW',
-  ENOMEM: 'ENOMEM',
+  EINVAL: ErrorCode.EINVAL,
+  ENOSPC: ErrorCode.ENOSPC,
+  EBUSY: ErrorCode.EBUSY,
+  ENODEV: ErrorCode.ENODEV,
+  EOPNOTSUPP: ErrorCode.EOPNOTSUPP,
+  EOVERFLOW: ErrorCode.EOVERFLOW,
+  ENOMEM: ErrorCode.ENOMEM,
 } as const;
 
 /** One of the errno names. */
@@ -23,5 +25,5 @@ export type KernelError = Error & { code: ErrnoCode };
 
 /** Builds an error with `code` and a message that says what was wrong and what to do. */
 export function kernelError(code: ErrnoCode, message: string): KernelError {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
+  return codedError(code, `${code}: ${message}`);
 }

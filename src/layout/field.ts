@@ -29,6 +29,8 @@
  * one is the 62-bit Invalidation Wait status address, whose real values are small).
  */
 
+import { type CodedError, codedError, ErrorCode } from '../errors.js';
+
 /** Options of one field: `shift` marks an address stored as address / 2^shift. */
 export interface FieldOptions {
   readonly shift?: number;
@@ -94,20 +96,17 @@ export interface Layout<K extends string = string> {
 /** Field values of a layout, as plain numbers (addresses as byte addresses). */
 export type LayoutValues<K extends string> = { [P in K]: number };
 
-/** An `Error` carrying a stable string `code`, the way Node system errors do. */
-export type CodedError<E extends Error = Error> = E & { code: string };
-
 const MASK64 = (1n << 64n) - 1n;
 const TWO32 = 2 ** 32;
 
 /** A `RangeError` with `code: 'EINVAL'` (a value that does not fit, a misaligned address). */
-export function rangeErrorEinval(message: string): CodedError<RangeError> {
-  return Object.assign(new RangeError(message), { code: 'EINVAL' });
+export function rangeErrorEinval(message: string): RangeError & CodedError<'EINVAL'> {
+  return Object.assign(new RangeError(message), { code: ErrorCode.EINVAL });
 }
 
 /** An `Error` with `code: 'EINVAL'` (a malformed descriptor). */
-export function errorEinval(message: string): CodedError {
-  return Object.assign(new Error(message), { code: 'EINVAL' });
+export function errorEinval(message: string): CodedError<'EINVAL'> {
+  return codedError(ErrorCode.EINVAL, message);
 }
 
 /** Formats qwords as `[0x…, 0x…]` with 16 hex digits each, for error messages and logs. */

@@ -13,6 +13,7 @@
  * endpoints — only how the work spreads over the cores.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import { RuntimePlacement } from '../scenario/types.js';
 
 /** How accelerators are put on threads (the scenario's `runtime.placement` values). */
@@ -37,14 +38,12 @@ export function placeAccelerators(
   engineWeight = DEFAULT_ENGINE_WEIGHT,
 ): number[] {
   if (!Number.isInteger(partitions) || partitions < 1) {
-    throw Object.assign(new Error(`partitions must be a positive integer, got ${partitions}`), {
-      code: 'EINVAL',
-    });
+    throw codedError(ErrorCode.EINVAL, `partitions must be a positive integer, got ${partitions}`);
   }
   if (!Object.values(Placement).includes(placement)) {
-    throw Object.assign(
-      new Error(`placement must be 'separate' or 'balanced', got '${String(placement)}'`),
-      { code: 'EINVAL' },
+    throw codedError(
+      ErrorCode.EINVAL,
+      `placement must be 'separate' or 'balanced', got '${String(placement)}'`,
     );
   }
   if (partitions === 1) return new Array<number>(accelerators).fill(0);

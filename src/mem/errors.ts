@@ -8,37 +8,37 @@
  * raw values in the message; they are bugs, never caught and continued.
  */
 
+import { type CodedError, codedError, ErrorCode } from '../errors.js';
+
 /** Stable error codes raised by src/mem. */
 export const MemErrorCode = {
   /** Bad argument: unaligned address, bad length, bad prot, range overlapping a mapping. */
-  EINVAL: 'EINVAL',
+  EINVAL: ErrorCode.EINVAL,
   /** Out of simulated frames, no gap in the address space, range outside user space. */
-  ENOMEM: 'ENOMEM',
+  ENOMEM: ErrorCode.ENOMEM,
   /** Operation not allowed here (below mmap_min_addr, allocating on an attached memory). */
-  EPERM: 'EPERM',
+  EPERM: ErrorCode.EPERM,
   /** CPU access to an address with no VMA or without the permission (SIGSEGV). */
-  EFAULT: 'EFAULT',
+  EFAULT: ErrorCode.EFAULT,
   /** The process (mm) has exited. */
-  ESRCH: 'ESRCH',
+  ESRCH: ErrorCode.ESRCH,
   /** A broken internal invariant: a bug, never an expected outcome. */
-  ERR_INVARIANT: 'ERR_INVARIANT',
+  ERR_INVARIANT: ErrorCode.ERR_INVARIANT,
 } as const;
 
 /** One of the codes of {@link MemErrorCode}. */
 export type MemErrorCode = (typeof MemErrorCode)[keyof typeof MemErrorCode];
 
 /** An `Error` carrying a string `code`. */
-export type CodedError = Error & { code: MemErrorCode };
+export type MemError = CodedError<MemErrorCode>;
 
 /** Builds an `Error` with a stable `code` (API misuse, bad input, resource exhaustion). */
-export function memError(code: MemErrorCode, message: string): CodedError {
-  const err = new Error(message) as CodedError;
-  err.code = code;
-  return err;
+export function memError(code: MemErrorCode, message: string): MemError {
+  return codedError(code, message);
 }
 
 /** Builds the error for a broken invariant; the message must carry the raw values. */
-export function invariantError(message: string): CodedError {
+export function invariantError(message: string): MemError {
   return memError(MemErrorCode.ERR_INVARIANT, `svasim mem invariant broken: ${message}`);
 }
 

@@ -3,7 +3,7 @@
  * src/mem. See each file's header for what it models (spec §1, §3.2, §4.3, §5) and what not.
  */
 
-export { type CodedError, hex, invariantError, MemErrorCode, memError } from './errors.js';
+export { hex, invariantError, type MemError, MemErrorCode, memError } from './errors.js';
 export {
   LEVEL_SPAN_PAGES,
   type LeafCallback,

@@ -101,6 +101,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import { codedError, ErrorCode } from '../errors.js';
 import {
   CAN_BLOCK_HERE,
   DEFAULT_PARK_TIMEOUT_MS,
@@ -112,15 +113,15 @@ import { CACHE_LINE_BYTES, CACHE_LINE_WORDS } from './layout.js';
 /** Stable codes of barrier errors (STYLE.md "Errors, in four kinds"; match on `code`). */
 export const BarrierErrorCode = {
   /** Bad input: a geometry, offset, party index, option or next-event time out of range. */
-  EINVAL: 'EINVAL',
+  EINVAL: ErrorCode.EINVAL,
   /** API misuse: `arrive()` where blocking is not allowed, two arrivals at once on one view. */
-  MISUSE: 'ERR_BARRIER_MISUSE',
+  MISUSE: ErrorCode.ERR_BARRIER_MISUSE,
   /** A broken invariant (two views for one party, a view over the wrong bytes): raw words. */
-  CORRUPT: 'ERR_BARRIER_CORRUPT',
+  CORRUPT: ErrorCode.ERR_BARRIER_CORRUPT,
   /** A party waited longer than its deadline; it aborted the barrier before throwing. */
-  TIMEOUT: 'ERR_BARRIER_TIMEOUT',
+  TIMEOUT: ErrorCode.ERR_BARRIER_TIMEOUT,
   /** Some party called `abort()`; every later or pending arrival throws this. */
-  ABORTED: 'ERR_BARRIER_ABORTED',
+  ABORTED: ErrorCode.ERR_BARRIER_ABORTED,
 } as const;
 
 /** One of the barrier error codes. */
@@ -145,7 +146,7 @@ export function barrierError(
   message: string,
   fields: Omit<Partial<BarrierError>, 'code' | 'message'> = {},
 ): BarrierError {
-  return Object.assign(new Error(`${code}: ${message}`), fields, { code });
+  return codedError(code, `${code}: ${message}`, fields) as BarrierError;
 }
 
 /** Int32 word index (into the region) of each barrier word; see the file header. */

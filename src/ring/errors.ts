@@ -10,11 +10,13 @@
  * Match on `code`, not on the class: errors lose their class crossing threads.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
+
 /** Stable codes of ring errors. */
 export const RingErrorCode = {
-  EINVAL: 'EINVAL',
-  MISUSE: 'ERR_RING_MISUSE',
-  CORRUPT: 'ERR_RING_CORRUPT',
+  EINVAL: ErrorCode.EINVAL,
+  MISUSE: ErrorCode.ERR_RING_MISUSE,
+  CORRUPT: ErrorCode.ERR_RING_CORRUPT,
 } as const;
 
 /** One of the ring error codes. */
@@ -25,5 +27,5 @@ export type RingError = Error & { code: RingErrorCodeValue };
 
 /** Builds an error with `code` and a message that says what was wrong and what to do. */
 export function ringError(code: RingErrorCodeValue, message: string): RingError {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
+  return codedError(code, `${code}: ${message}`);
 }

@@ -16,6 +16,8 @@
  * No remote method is named `bind` or `then`: comlink never calls them (PLATFORM.md).
  */
 
+import { type CodedError, codedError, ErrorCode } from '../errors.js';
+
 /** Counters and time of one worker, as a snapshot. */
 export interface PartitionStats {
   /** This worker's partition (0: the engine side). */
@@ -65,14 +67,17 @@ export const CONTROL_METHODS = [
 /** Stable codes of control-plane errors. */
 export const ControlErrorCode = {
   /** The command needs the engine's worker. */
-  ENGINE_ONLY: 'ERR_ENGINE_ONLY',
+  ENGINE_ONLY: ErrorCode.ERR_ENGINE_ONLY,
   /** The run has ended (or is ending): no quantum boundary is left to act at. */
-  ENDED: 'ERR_RUN_ENDED',
+  ENDED: ErrorCode.ERR_RUN_ENDED,
   /** No such process, device or handle. */
-  ENOENT: 'ENOENT',
+  ENOENT: ErrorCode.ENOENT,
 } as const;
 
 /** Builds a control-plane error with a stable `code`. */
-export function controlError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
+export function controlError(
+  code: (typeof ControlErrorCode)[keyof typeof ControlErrorCode],
+  message: string,
+): CodedError {
+  return codedError(code, message);
 }

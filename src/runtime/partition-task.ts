@@ -14,6 +14,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { Device } from '../device/device.js';
+import { codedError, ErrorCode } from '../errors.js';
 import { createScenarioRun, type ScenarioRun } from '../machine/run.js';
 import type { RunOptions } from '../machine/run-options.js';
 import type { Process } from '../mem/index.js';
@@ -118,13 +119,16 @@ class Control implements PartitionControl {
     this.taken++;
     if (this.partition !== 0) {
       return Promise.reject(
-        controlError('ERR_ENGINE_ONLY', `${what} runs on the engine's worker (partition 0)`),
+        controlError(
+          ErrorCode.ERR_ENGINE_ONLY,
+          `${what} runs on the engine's worker (partition 0)`,
+        ),
       );
     }
     const at = this.driver.agreedNextNs;
     const sys = this.run.sys;
     if (!Number.isFinite(at)) {
-      return Promise.reject(controlError('ERR_RUN_ENDED', `${what}: the run has ended`));
+      return Promise.reject(controlError(ErrorCode.ERR_RUN_ENDED, `${what}: the run has ended`));
     }
     return new Promise<T>((resolve, reject) => {
       sys.kernelThreadsRunning++;
@@ -282,7 +286,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
   } catch (e) {
     const err = e as Error & { code?: string };
     const where = run?.failurePoint() ?? { simulatedNs: 0, accelerator: -1, rid: -1 };
-    const aborted = err.code === 'ERR_BARRIER_ABORTED';
+    const aborted = err.code === ErrorCode.ERR_BARRIER_ABORTED;
     const who =
       where.accelerator >= 0
         ? `accelerator ${where.accelerator} (rid 0x${where.rid.toString(16).padStart(4, '0')})`
@@ -293,13 +297,13 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
     if (!aborted) barrier.abort(message);
     const failure: PartitionFailure = {
       message,
-      code: err.code ?? 'ERR_WORKER',
+      code: err.code ?? ErrorCode.ERR_WORKER,
       partition,
       simulatedNs: where.simulatedNs,
       accelerator: where.accelerator,
       rid: where.rid,
     };
-    if (!run) throw Object.assign(new Error(message), failure);
+    if (!run) throw codedError(failure.code as ErrorCode, message, { ...failure });
     return { report: run.partialReport(message), failure };
   } finally {
     port.close();

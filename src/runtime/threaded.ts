@@ -29,6 +29,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import { DEVICE_BUFFER_BYTES } from '../device/device.js';
+import { codedError, ErrorCode } from '../errors.js';
 import { type Placement, placeAccelerators } from '../machine/placement.js';
 import { COUNTER_NAMES, Counter, Counters, type CounterTotals } from '../metrics/counters.js';
 import { initMetrics, LatencyRecorder } from '../metrics/recorder.js';
@@ -153,7 +154,7 @@ function workerEntry(): { filename: string; fromSources: boolean } {
 }
 
 function einval(message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code: 'EINVAL' });
+  return codedError(ErrorCode.EINVAL, message);
 }
 
 function resolveInput(input: Scenario | ScenarioInput): Scenario {
@@ -287,13 +288,12 @@ export async function startScenarioThreaded(
         return mergeReports(results.map((r) => r.report));
       }
       const primary: PartitionFailure | undefined =
-        failures.find((f) => f.code !== 'ERR_BARRIER_ABORTED') ?? failures[0];
+        failures.find((f) => f.code !== ErrorCode.ERR_BARRIER_ABORTED) ?? failures[0];
       const message =
         primary?.message ??
         (crashed?.status === 'rejected' ? String((crashed.reason as Error)?.message) : 'failed');
       const partial = results.length > 0 ? mergeReports(results.map((r) => r.report)) : undefined;
-      throw Object.assign(new Error(`threaded run failed: ${message}`), {
-        code: 'ERR_WORKER_FAILED',
+      throw codedError(ErrorCode.ERR_WORKER_FAILED, `threaded run failed: ${message}`, {
         accelerator: primary?.accelerator ?? -1,
         rid: primary?.rid ?? -1,
         simulatedNs: primary?.simulatedNs ?? 0,

@@ -17,6 +17,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type CodedError, codedError } from '../errors.js';
 import { formatProblem, resolveScenario, scenarioError } from './defaults.js';
 import { presetNames, presets } from './presets.js';
 import type { Scenario, ScenarioError, ScenarioInput, ScenarioProblem } from './types.js';
@@ -40,8 +41,8 @@ export interface LoadedScenario {
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
-function fail(code: 'EINVAL' | 'ENOENT', message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
+function fail(code: 'EINVAL' | 'ENOENT', message: string): CodedError {
+  return codedError(code, message);
 }
 
 function presetList(): string {

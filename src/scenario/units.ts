@@ -13,12 +13,14 @@
  * for sizes.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
+
 /** An `Error` raised for bad input, matched on `code`. */
 export type InvalidInputError = Error & { code: 'EINVAL' };
 
 /** Builds the `EINVAL` error every parser of this file throws. */
 export function invalidInput(message: string): InvalidInputError {
-  return Object.assign(new Error(message), { code: 'EINVAL' as const });
+  return codedError(ErrorCode.EINVAL, message);
 }
 
 /** Nanoseconds per duration unit; `us`, `µs` and `μs` are the same unit. */

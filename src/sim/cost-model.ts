@@ -21,6 +21,7 @@
  * device shares one CostParams; a scenario overrides knobs globally).
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import type { Rng } from './rng.js';
 
 /** One bucket of a latency distribution: chosen with probability ∝ weight, then log-uniform. */
@@ -178,7 +179,7 @@ const KNOBS: { readonly [K in CostKey]: KnobSpec } = {
 export const COST_KEYS: readonly CostKey[] = Object.freeze(Object.keys(KNOBS) as CostKey[]);
 
 function einval(message: string): Error & { code: 'EINVAL' } {
-  return Object.assign(new Error(`EINVAL: ${message}`), { code: 'EINVAL' as const });
+  return codedError(ErrorCode.EINVAL, `EINVAL: ${message}`);
 }
 
 function describeValue(value: unknown): string {

@@ -17,6 +17,8 @@
  * Every method is allocation-free.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
+
 const TWO_POW_26 = 0x400_0000;
 const TWO_POW_32 = 0x1_0000_0000;
 const TWO_POW_53 = 0x20_0000_0000_0000;
@@ -39,9 +41,7 @@ function hash4(salt: number, w0: number, w1: number, w2: number, w3: number): nu
 
 function checkSafeInteger(what: string, value: number): void {
   if (!Number.isSafeInteger(value)) {
-    throw Object.assign(new Error(`EINVAL: rng ${what} must be a safe integer, got ${value}`), {
-      code: 'EINVAL',
-    });
+    throw codedError(ErrorCode.EINVAL, `EINVAL: rng ${what} must be a safe integer, got ${value}`);
   }
 }
 

@@ -15,12 +15,13 @@
  * the caller decides whether to queue or drop).
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import type { RandomSource } from './patterns.js';
 
 const NS_PER_SEC = 1_000_000_000;
 
 function invalid(message: string): Error & { code: 'EINVAL' } {
-  return Object.assign(new Error(message), { code: 'EINVAL' as const });
+  return codedError(ErrorCode.EINVAL, message);
 }
 
 /** A closed-loop arrival process: a fixed number of jobs kept outstanding. */

@@ -20,6 +20,8 @@
  * costs 8 bytes per page and O(log pages) per draw).
  */
 
+import { codedError, ErrorCode } from '../errors.js';
+
 /** The random source the generators draw from (the API of `src/sim/rng.ts`'s `Rng`). */
 export interface RandomSource {
   /** A uniform double in [0, 1). */
@@ -60,7 +62,7 @@ export interface AccessPattern {
 }
 
 function invalid(message: string): Error & { code: 'EINVAL' } {
-  return Object.assign(new Error(message), { code: 'EINVAL' as const });
+  return codedError(ErrorCode.EINVAL, message);
 }
 
 function gcd(a: number, b: number): number {
