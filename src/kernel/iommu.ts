@@ -31,7 +31,7 @@ import {
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion, type KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
-import { qiContextDevice, qiSubmitSync } from './qi.js';
+import { QInval, qiContextDevice, qiSubmitSync } from './qi.js';
 
 const RE = ROOT_ENTRY.fields;
 const CE = CONTEXT_ENTRY.fields;
@@ -110,11 +110,8 @@ export class DeviceInfo {
 export class IntelIommu {
   /** Root table frame (also written to the unit's RTADDR). */
   readonly rootTablePfn: number;
-  /** Invalidation queue: ring frames, slots, software tail, `desc_status` frame. */
-  readonly qiBasePfn: number;
-  readonly qiEntries = QI_LENGTH;
-  qiFreeHead = 0;
-  readonly qiStatusPfn: number;
+  /** The invalidation queue (`iommu->qi`). */
+  readonly qi: QInval;
   /** Page request queue ring frames. */
   readonly prqBasePfn: number;
   readonly prqFrames: number;
@@ -134,11 +131,7 @@ export class IntelIommu {
     this.mem = mem;
     this.rootTablePfn = mem.allocFrame();
     unit.rootTablePfn = this.rootTablePfn;
-    // dmar_enable_qi: 256 descriptors of 32 bytes (DW=1), status words in a frame of their own.
-    const qiFrames = Math.ceil((QI_LENGTH * INV_DESC_BYTES) / 4096);
-    this.qiBasePfn = mem.allocFrames(qiFrames);
-    this.qiStatusPfn = mem.allocFrame();
-    unit.qi.setQueue(this.qiBasePfn, QI_LENGTH);
+    this.qi = new QInval(unit.qi, mem);
     // intel_svm_enable_prq: the ring, PQA programmed with its size.
     this.prqFrames = Math.max(1, Math.ceil((prqEntries * PAGE_REQUEST_BYTES) / 4096));
     this.prqBasePfn = mem.allocFrames(this.prqFrames);

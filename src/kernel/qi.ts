@@ -11,9 +11,11 @@
  * choices (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …).
  */
 
+import type { InvalidationQueue } from '../engine/invalidation-queue.js';
 import {
   encodeDevTlbRange,
   encodeInvDesc,
+  INV_DESC_BYTES,
   QI_CC_GRAN_DEVICE,
   QI_DEV_IOTLB_MAX_INVS,
   QI_DONE,
@@ -23,12 +25,14 @@ import {
   QI_IN_USE,
   QI_IOTLB_GRAN_DSI,
   QI_IWD_TYPE,
+  QI_LENGTH,
   QI_PC_PASID_SEL,
   setField,
   WAIT_DESC,
   writeQwords,
 } from '../layout/index.js';
-import type { KThread } from '../sim/kthread.js';
+import type { PhysicalMemory } from '../mem/index.js';
+import { Completion, type KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
 import type { IntelIommu } from './iommu.js';
 
@@ -40,68 +44,155 @@ export const QI_OPT_WAIT_DRAIN = 1;
 /** Encoded descriptor: four qwords. */
 export type Qwords = readonly bigint[];
 
+/** One `qi_submit_sync` call waiting for its wait descriptor's status write. */
+interface Submission {
+  /** Slot of the batch's first descriptor, and how many precede the wait descriptor. */
+  readonly index: number;
+  readonly n: number;
+  /** Slot of the wait descriptor whose status word the submitter spins on. */
+  readonly waitIndex: number;
+  /** Resumes the submitter to look at its status word (and at FSTS.IQE). */
+  readonly wake: Completion;
+}
+
 /**
- * Submits `descs` and waits for their completion (`qi_submit_sync(iommu, desc, count,
- * options)`); throws EINVAL when hardware rejected one of them.
+ * The kernel's invalidation queue of one unit (`struct q_inval`, `dmar_enable_qi`): 256
+ * descriptors of 32 bytes (DW=1) in ring frames, the software tail (`free_head`), the
+ * `desc_status` words in a frame of their own, and the submitters spinning on them.
+ *
+ * A submitter in `qi_submit_sync` spins on its own status word; here it sleeps until the
+ * unit writes a status (or raises IQE) and only the submitters that write concerns wake —
+ * those whose wait descriptor has completed, in ring order, and on IQE the oldest one (its
+ * batch holds the head) — so a thousand concurrent unbinds cost one wake-up each, not one
+ * per status write. Submitters waiting for room in the ring wake, in order, on every write.
  */
-export function* qiSubmitSync(
+export class QInval {
+  /** Ring frames (IQA) and slots. */
+  readonly basePfn: number;
+  readonly entries = QI_LENGTH;
+  /** `free_head`: the next slot software fills. */
+  freeHead = 0;
+  /** Frame of the `desc_status` words, one per slot. */
+  readonly statusPfn: number;
+  private readonly hw: InvalidationQueue;
+  private readonly mem: PhysicalMemory;
+  /** Submissions waiting for their status, in ring order. */
+  private readonly pending: Submission[] = [];
+  /** Submitters waiting for room in the ring, in arrival order. */
+  private readonly roomWaiters: Completion[] = [];
+  private listening = false;
+
+  constructor(hw: InvalidationQueue, mem: PhysicalMemory) {
+    this.hw = hw;
+    this.mem = mem;
+    this.basePfn = mem.allocFrames(Math.ceil((QI_LENGTH * INV_DESC_BYTES) / 4096));
+    this.statusPfn = mem.allocFrame();
+    hw.setQueue(this.basePfn, QI_LENGTH);
+  }
+
+  /**
+   * Submits `descs` and waits for their completion (`qi_submit_sync(iommu, desc, count,
+   * options)`); throws EINVAL when hardware rejected one of them.
+   */
+  *submitSync(descs: readonly Qwords[] | Uint32Array, options = 0): KThread<void> {
+    const qi = this.hw;
+    const words = descs instanceof Uint32Array;
+    const n = words ? descs.length / 8 : descs.length;
+    const len = this.entries;
+    // Wait for n + 2 free slots (the batch, its wait descriptor, and the one slot that keeps
+    // a full ring distinguishable from an empty one).
+    while ((qi.head - this.freeHead - 1 + len) % len < n + 1) {
+      const room = new Completion();
+      this.roomWaiters.push(room);
+      this.listen();
+      yield room;
+    }
+    const u32 = this.mem.u32;
+    const status = this.statusPfn * 1024; // dword index of desc_status[0]
+    const index = this.freeHead;
+    const waitIndex = (index + n) % len;
+    for (let i = 0; i < n; i++) {
+      const slot = (index + i) % len;
+      const dw = qi.slotAddress(slot) / 4;
+      if (words) u32.set((descs as Uint32Array).subarray(i * 8, i * 8 + 8), dw);
+      else writeQwords(u32, dw, (descs as readonly Qwords[])[i]!);
+      u32[status + slot] = QI_IN_USE;
+    }
+    // The wait descriptor: status write of QI_DONE to desc_status[waitIndex] (+PD on request).
+    const waitDw = qi.slotAddress(waitIndex) / 4;
+    u32.fill(0, waitDw, waitDw + 8);
+    setField(u32, waitDw, W.type, QI_IWD_TYPE);
+    setField(u32, waitDw, W.sw, 1);
+    if (options & QI_OPT_WAIT_DRAIN) setField(u32, waitDw, W.pd, 1);
+    setField(u32, waitDw, W.statusData, QI_DONE);
+    setField(u32, waitDw, W.statusAddr, status + waitIndex);
+    u32[status + waitIndex] = QI_IN_USE;
+    this.freeHead = (waitIndex + 1) % len;
+    const me: Submission = { index, n, waitIndex, wake: new Completion() };
+    this.pending.push(me);
+    qi.writeTail(this.freeHead);
+
+    let failed: string | null = null;
+    for (;;) {
+      if (qi.iqe) {
+        const head = qi.head;
+        const inBatch = (head - index + len) % len <= n;
+        if (inBatch) {
+          // qi_check_fault: replace the bad descriptor with the wait descriptor, clear IQE.
+          failed = qi.iqeReason;
+          u32.copyWithin(qi.slotAddress(head) / 4, waitDw, waitDw + 8);
+          qi.clearIqe();
+        }
+      }
+      if (u32[status + waitIndex] === QI_DONE) break;
+      me.wake.reinit();
+      this.listen();
+      yield me.wake;
+    }
+    this.pending.splice(this.pending.indexOf(me), 1);
+    for (let i = 0; i <= n; i++) u32[status + ((index + i) % len)] = QI_FREE;
+    if (failed !== null) {
+      throw kernelError(Errno.EINVAL, `invalidation queue error (IQE): ${failed}`);
+    }
+  }
+
+  /** Sleeps on the unit's next status write or IQE, once for every waiter. */
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    const written = this.hw.statusWritten;
+    written.reinit();
+    written.onDone(this.onStatus);
+  }
+
+  /** The unit wrote a status word or raised IQE: wake whom it concerns. */
+  private readonly onStatus = (): void => {
+    this.listening = false;
+    const u32 = this.mem.u32;
+    const status = this.statusPfn * 1024;
+    const wake: Completion[] = [];
+    for (const s of this.pending) {
+      if (u32[status + s.waitIndex] === QI_DONE) wake.push(s.wake);
+      else break;
+    }
+    if (this.hw.iqe && this.pending.length > wake.length)
+      wake.push(this.pending[wake.length]!.wake);
+    wake.push(...this.roomWaiters.splice(0));
+    for (const c of wake) c.complete();
+    if (this.pending.length > 0 || this.roomWaiters.length > 0) this.listen();
+  };
+}
+
+/**
+ * Submits `descs` on `iommu`'s invalidation queue and waits for their completion
+ * (`qi_submit_sync`); see {@link QInval.submitSync}.
+ */
+export function qiSubmitSync(
   iommu: IntelIommu,
   descs: readonly Qwords[] | Uint32Array,
   options = 0,
 ): KThread<void> {
-  const qi = iommu.unit.qi;
-  const words = descs instanceof Uint32Array;
-  const n = words ? descs.length / 8 : descs.length;
-  const len = iommu.qiEntries;
-  // Wait for n + 2 free slots (the batch, its wait descriptor, and the one slot that keeps
-  // a full ring distinguishable from an empty one).
-  while ((qi.head - iommu.qiFreeHead - 1 + len) % len < n + 1) {
-    qi.statusWritten.reinit();
-    yield qi.statusWritten;
-  }
-  const u32 = iommu.mem.u32;
-  const status = iommu.qiStatusPfn * 1024; // dword index of desc_status[0]
-  const index = iommu.qiFreeHead;
-  const waitIndex = (index + n) % len;
-  for (let i = 0; i < n; i++) {
-    const slot = (index + i) % len;
-    const dw = qi.slotAddress(slot) / 4;
-    if (words) u32.set((descs as Uint32Array).subarray(i * 8, i * 8 + 8), dw);
-    else writeQwords(u32, dw, (descs as readonly Qwords[])[i]!);
-    u32[status + slot] = QI_IN_USE;
-  }
-  // The wait descriptor: status write of QI_DONE to desc_status[waitIndex] (+PD on request).
-  const waitDw = qi.slotAddress(waitIndex) / 4;
-  u32.fill(0, waitDw, waitDw + 8);
-  setField(u32, waitDw, W.type, QI_IWD_TYPE);
-  setField(u32, waitDw, W.sw, 1);
-  if (options & QI_OPT_WAIT_DRAIN) setField(u32, waitDw, W.pd, 1);
-  setField(u32, waitDw, W.statusData, QI_DONE);
-  setField(u32, waitDw, W.statusAddr, status + waitIndex);
-  u32[status + waitIndex] = QI_IN_USE;
-  iommu.qiFreeHead = (waitIndex + 1) % len;
-  qi.writeTail(iommu.qiFreeHead);
-
-  let failed: string | null = null;
-  for (;;) {
-    if (qi.iqe) {
-      const head = qi.head;
-      const inBatch = (head - index + len) % len <= n;
-      if (inBatch) {
-        // qi_check_fault: replace the bad descriptor with the wait descriptor, clear IQE.
-        failed = qi.iqeReason;
-        u32.copyWithin(qi.slotAddress(head) / 4, waitDw, waitDw + 8);
-        qi.clearIqe();
-      }
-    }
-    if (u32[status + waitIndex] === QI_DONE) break;
-    qi.statusWritten.reinit();
-    yield qi.statusWritten;
-  }
-  for (let i = 0; i <= n; i++) u32[status + ((index + i) % len)] = QI_FREE;
-  if (failed !== null) {
-    throw kernelError(Errno.EINVAL, `invalidation queue error (IQE): ${failed}`);
-  }
+  return iommu.qi.submitSync(descs, options);
 }
 
 /** `qi_flush_context` with device-selective granularity (DMA_CCMD_DEVICE_INVL). */

@@ -11,9 +11,9 @@ describe('InvalidationQueue', () => {
     const log = s.iommu.invalidationLog;
     expect(log.map((e) => e.type)).toEqual(['piotlb', 'wait']);
     expect(s.iommu.qi.head).toBe(2);
-    expect(iommu.qiFreeHead).toBe(2);
+    expect(iommu.qi.freeHead).toBe(2);
     // the status slot was written QI_DONE (2) by hardware, then freed (0) by the kernel
-    expect(s.memory.u32[iommu.qiStatusPfn * 1024 + 1]).toBe(0);
+    expect(s.memory.u32[iommu.qi.statusPfn * 1024 + 1]).toBe(0);
   });
 
   it('raises IQE on reserved bits; qi_submit_sync fails with EINVAL and the queue recovers', () => {

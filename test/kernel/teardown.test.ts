@@ -5,7 +5,7 @@ import { rawLog, smallSystem } from './helpers.js';
 // Status words live in the frame after the two frames of the invalidation queue; the wait
 // descriptor of a submission at slot i writes to statusPfn * 4096 + i * 4.
 function statusAddr(s: ReturnType<typeof smallSystem>, slot: number): string {
-  return (s.drivers[0]!.qiStatusPfn * 4096 + slot * 4).toString(16);
+  return (s.drivers[0]!.qi.statusPfn * 4096 + slot * 4).toString(16);
 }
 
 describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)', () => {
