@@ -64,7 +64,8 @@ interface Submission {
  * unit writes a status (or raises IQE) and only the submitters that write concerns wake —
  * those whose wait descriptor has completed, in ring order, and on IQE the oldest one (its
  * batch holds the head) — so a thousand concurrent unbinds cost one wake-up each, not one
- * per status write. Submitters waiting for room in the ring wake, in order, on every write.
+ * per status write. Submitters that find the ring full queue in arrival order; the oldest
+ * is woken when its batch fits, and wakes the next once it has submitted.
  */
 export class QInval {
   /** Ring frames (IQA) and slots. */
@@ -78,8 +79,8 @@ export class QInval {
   private readonly mem: PhysicalMemory;
   /** Submissions waiting for their status, in ring order. */
   private readonly pending: Submission[] = [];
-  /** Submitters waiting for room in the ring, in arrival order. */
-  private readonly roomWaiters: Completion[] = [];
+  /** Submitters waiting for room in the ring for `n` descriptors, in arrival order. */
+  private readonly roomWaiters: { readonly n: number; readonly wake: Completion }[] = [];
   private listening = false;
 
   constructor(hw: InvalidationQueue, mem: PhysicalMemory) {
@@ -99,13 +100,16 @@ export class QInval {
     const words = descs instanceof Uint32Array;
     const n = words ? descs.length / 8 : descs.length;
     const len = this.entries;
-    // Wait for n + 2 free slots (the batch, its wait descriptor, and the one slot that keeps
-    // a full ring distinguishable from an empty one).
-    while ((qi.head - this.freeHead - 1 + len) % len < n + 1) {
-      const room = new Completion();
+    if (this.roomWaiters.length > 0 || !this.hasRoom(n)) {
+      // Queue behind earlier waiters: they are woken in order, each when its batch fits.
+      const room = { n, wake: new Completion() };
       this.roomWaiters.push(room);
-      this.listen();
-      yield room;
+      do {
+        room.wake.reinit();
+        this.listen();
+        yield room.wake;
+      } while (!this.hasRoom(n));
+      this.roomWaiters.shift();
     }
     const u32 = this.mem.u32;
     const status = this.statusPfn * 1024; // dword index of desc_status[0]
@@ -131,6 +135,7 @@ export class QInval {
     const me: Submission = { index, n, waitIndex, wake: new Completion() };
     this.pending.push(me);
     qi.writeTail(this.freeHead);
+    this.wakeRoomWaiter();
 
     let failed: string | null = null;
     for (;;) {
@@ -177,10 +182,26 @@ export class QInval {
     }
     if (this.hw.iqe && this.pending.length > wake.length)
       wake.push(this.pending[wake.length]!.wake);
-    wake.push(...this.roomWaiters.splice(0));
     for (const c of wake) c.complete();
+    // The oldest submitter waiting for room goes on when its batch fits; it wakes the next.
+    this.wakeRoomWaiter();
     if (this.pending.length > 0 || this.roomWaiters.length > 0) this.listen();
   };
+
+  /** Wakes the oldest submitter waiting for room when its batch fits now. */
+  private wakeRoomWaiter(): void {
+    const first = this.roomWaiters[0];
+    if (first && this.hasRoom(first.n)) first.wake.complete();
+  }
+
+  /**
+   * True when the ring has n + 2 free slots: the batch, its wait descriptor, and the one
+   * slot that keeps a full ring distinguishable from an empty one.
+   */
+  private hasRoom(n: number): boolean {
+    const len = this.entries;
+    return (this.hw.head - this.freeHead - 1 + len) % len >= n + 1;
+  }
 }
 
 /**
