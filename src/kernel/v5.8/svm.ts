@@ -107,7 +107,12 @@ export class SvmDev {
 /** The SVA layer of the kernel: every unit's driver state plus the global PASID state. */
 export class SvmLayer implements SvaLayer {
   /** `global_svm_list`, in bind order. */
-  readonly svms: IntelSvm[] = [];
+  readonly svms = new Set<IntelSvm>();
+  /**
+   * The shared (not PRIVATE_PASID) svm of each mm — null for the kernel's supervisor bind —
+   * which `global_svm_list` is searched for in step 4.
+   */
+  private readonly sharedByMm = new Map<Process | null, IntelSvm>();
   readonly ioasid = new IoasidAllocator();
   /** Live bonds by handle. */
   private readonly bonds = new Map<object, SvmDev>();
@@ -258,7 +263,7 @@ export class SvmLayer implements SvaLayer {
     // 4. Look for an existing, non-private svm of this mm.
     let svm: IntelSvm | undefined;
     if (!(flags & SVM_FLAG_PRIVATE_PASID)) {
-      svm = this.svms.find((t) => t.mm === mm && !(t.flags & SVM_FLAG_PRIVATE_PASID));
+      svm = this.sharedByMm.get(mm);
       if (svm) {
         if (svm.pasid >= pasidMax) {
           throw kernelError(
@@ -298,7 +303,10 @@ export class SvmLayer implements SvaLayer {
         this.ioasid.free(pasid);
         throw e;
       }
-      this.svms.push(fresh);
+      this.svms.add(fresh);
+      if (!(flags & SVM_FLAG_PRIVATE_PASID) && !this.sharedByMm.has(mm)) {
+        this.sharedByMm.set(mm, fresh);
+      }
       this.byPasid.set(pasid, fresh);
       svm = fresh;
     } else {
@@ -341,7 +349,8 @@ export class SvmLayer implements SvaLayer {
         svm.mm.unregisterNotifier(svm.notifier);
         svm.mm.mmdrop();
       }
-      this.svms.splice(this.svms.indexOf(svm), 1);
+      this.svms.delete(svm);
+      if (this.sharedByMm.get(svm.mm) === svm) this.sharedByMm.delete(svm.mm);
       this.byPasid.delete(svm.pasid);
     }
   }
