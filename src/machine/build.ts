@@ -60,7 +60,6 @@ export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: numbe
     pattern: patternSpec(sc),
     queueDepth: 'closedLoop' in a && a.closedLoop ? a.closedLoop.queueDepth : 0,
     openGapNs: 'openLoop' in a && a.openLoop ? 1e9 / a.openLoop.rate : 0,
-    retryNs: 1000,
     pcieLatencyNs: sys.cost.pcieLatencyNs,
   };
   const accels: Accelerator[] = [];

@@ -92,7 +92,8 @@ export class ScenarioRun implements RunPhase {
   readonly sc: Scenario;
   readonly sys: System;
   readonly accels: readonly Accelerator[];
-  private readonly streams: readonly JobStream[];
+  /** The job streams, by device index. */
+  readonly streams: readonly JobStream[];
   private readonly clients: ClientPool;
   private readonly checker: InvariantChecker;
   private readonly series: ReportSeries;

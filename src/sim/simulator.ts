@@ -35,6 +35,10 @@ export class Simulator {
   nowNs = 0;
   /** Events run so far. */
   events = 0;
+  /** Events whose handler found nothing to do (a stale timer): see {@link noop}. */
+  noopEvents = 0;
+  /** Events run per target endpoint id (index 0: closures), for {@link eventsByKind}. */
+  private eventsByTarget = new Float64Array(64);
   /** Message slots shared by every component of this thread. */
   readonly pool = new MessagePool();
   /** @internal the partition's event queue (the world delivers remote messages into it). */
@@ -51,7 +55,30 @@ export class Simulator {
   register(ep: Endpoint): number {
     const id = this.world ? this.world.allocId(this.partition) : this.endpoints.length;
     this.endpoints[id] = ep;
+    if (id + 1 >= this.eventsByTarget.length) {
+      const grown = new Float64Array(Math.max(id + 2, this.eventsByTarget.length * 2));
+      grown.set(this.eventsByTarget);
+      this.eventsByTarget = grown;
+    }
     return id;
+  }
+
+  /** A handler calls this when its event changed nothing (counted in {@link noopEvents}). */
+  noop(): void {
+    this.noopEvents++;
+  }
+
+  /** Events run so far by the class of their target endpoint (`closure` for callbacks). */
+  eventsByKind(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const add = (k: string, n: number): void => {
+      if (n > 0) out[k] = (out[k] ?? 0) + n;
+    };
+    add('closure', this.eventsByTarget[0]!);
+    for (const [id, ep] of this.endpoints.entries()) {
+      if (ep) add(ep.constructor.name, this.eventsByTarget[id + 1]!);
+    }
+    return out;
   }
 
   /** True while an event handler is running. */
@@ -100,6 +127,7 @@ export class Simulator {
     this.nowNs = t;
     this.events++;
     const target = this.queue.poppedTarget;
+    this.eventsByTarget[target + 1]!++;
     const arg = this.queue.poppedArg;
     this.depth++;
     const outer = this.currentTarget;

@@ -3,8 +3,8 @@
  * (DESIGN §3: everything that touches a device lives with it, everything that touches a
  * process lives with the engine). A stream starts when its client's process has bound and
  * sends CLIENT_START (PASID and buffer addresses), submits jobs at offsets chosen by the
- * access pattern — keeping `queueDepth` outstanding (closed loop) or at a rate (open loop),
- * retrying while the work queue is full — and stops on CLIENT_STOP, answering CLIENT_IDLE
+ * access pattern — keeping `queueDepth` outstanding (closed loop) or at a rate (open loop) —
+ * and stops on CLIENT_STOP, answering CLIENT_IDLE
  * once its last job finished. A job that ends with a page-fault status (no block-on-fault)
  * is reported with CLIENT_FAULT; the client touches the pages on the CPU and answers
  * CLIENT_RESUBMIT. Every exchange with the engine side is a message over a link of
@@ -30,8 +30,6 @@ export interface JobStreamConfig {
   readonly queueDepth: number;
   /** Open loop: mean gap between arrivals in ns; 0 for closed loop. */
   readonly openGapNs: number;
-  /** Time before retrying a full work queue. */
-  readonly retryNs: number;
   readonly pcieLatencyNs: number;
 }
 
@@ -45,15 +43,17 @@ interface Stream {
   src: number;
   dst: number;
   outstanding: number;
+  /** Jobs that ended, over every lifetime of the client. */
+  completed: number;
   backlog: number;
-  /** When the armed arrival / retry timer is due (−1 none): other firings are stale. */
+  /** When the armed arrival timer is due (−1 none): other firings are stale. */
   arrivalDueNs: number;
-  retryDueNs: number;
+  /** In the queue of streams waiting for a work-queue entry. */
+  waiting: boolean;
   /** Started since the last stop marker. */
   started: boolean;
 }
 
-const T_RETRY = 0;
 const T_ARRIVAL = 1;
 
 /** The job streams of one accelerator. */
@@ -95,28 +95,30 @@ export class JobStream implements Endpoint {
       src: 0,
       dst: 0,
       outstanding: 0,
+      completed: 0,
       backlog: 0,
       arrivalDueNs: -1,
-      retryDueNs: -1,
+      waiting: false,
       started: false,
     });
+  }
+
+  /** Jobs of client `client` that ended so far (every lifetime). */
+  completedJobs(client: number): number {
+    return this.streams.get(client)?.completed ?? 0;
   }
 
   /** Control messages from the engine side, and the stream's timers. */
   handle(arg: number): void {
     if (arg < 0) {
-      const code = -1 - arg;
-      const st = this.streams.get(code >> 1)!;
-      const now = this.sim.nowNs;
-      if ((code & 1) === T_ARRIVAL) {
-        // a timer armed in an earlier lifetime fires at another time than the one now due
-        if (!st.active || now !== st.arrivalDueNs) return;
-        st.backlog++;
-        this.armArrival(st);
-      } else {
-        if (now !== st.retryDueNs) return;
-        st.retryDueNs = -1;
+      const st = this.streams.get((-1 - arg) >> 1)!;
+      // an arrival timer armed in an earlier lifetime fires at another time than the one due
+      if (!st.active || this.sim.nowNs !== st.arrivalDueNs) {
+        this.sim.noop();
+        return;
       }
+      st.backlog++;
+      this.armArrival(st);
       this.pump(st);
       return;
     }
@@ -157,10 +159,15 @@ export class JobStream implements Endpoint {
     }
   }
 
-  /** The accelerator finished one of this stream's jobs. */
+  /**
+   * The accelerator finished one of this stream's jobs, freeing a work-queue entry: streams
+   * waiting for one go first, in the order they started waiting, then this stream.
+   */
   jobDone(cookie: number, status: number, done: number): void {
     const st = this.streams.get(Math.floor(cookie / 65536))!;
     st.outstanding--;
+    st.completed++;
+    this.wakeWaiting();
     if (status === JobStatus.PAGE_FAULT && st.active) {
       // the faulting operands: the client touches them on the CPU, then resubmits
       const off = this.jobOffset[cookie % 65536]! + done;
@@ -185,16 +192,58 @@ export class JobStream implements Endpoint {
   private readonly jobOffset = new Float64Array(65536);
   private nextJob = 0;
 
+  /**
+   * Submits the stream's backlog while the work queue has room. A stream that finds it full
+   * (or finds others already waiting for it) joins the queue of waiting streams and is woken
+   * by the completion that frees an entry: no polling.
+   */
   private pump(st: Stream): void {
+    if (st.waiting) return;
+    if (this.waitLen > 0) {
+      if (st.active && st.backlog > 0) this.wait(st);
+      return;
+    }
+    this.submitBacklog(st);
+  }
+
+  private submitBacklog(st: Stream): void {
     while (st.active && st.backlog > 0) {
-      if (!this.submit(st)) {
-        if (st.retryDueNs < 0) {
-          st.retryDueNs = this.sim.nowNs + this.cfg.retryNs;
-          this.sim.timer(this.cfg.retryNs, this.id, this.id, st.client * 2 + T_RETRY);
-        }
+      if (this.accel.space === 0) {
+        this.wait(st);
         return;
       }
+      this.submit(st);
       st.backlog--;
+    }
+  }
+
+  /** Streams waiting for a work-queue entry, as a ring of client ids. */
+  private waitRing = new Int32Array(16);
+  private waitHead = 0;
+  private waitLen = 0;
+
+  private wait(st: Stream): void {
+    if (this.waitLen === this.waitRing.length) {
+      const bigger = new Int32Array(this.waitRing.length * 2);
+      for (let i = 0; i < this.waitLen; i++) {
+        bigger[i] = this.waitRing[(this.waitHead + i) % this.waitRing.length]!;
+      }
+      this.waitRing = bigger;
+      this.waitHead = 0;
+    }
+    this.waitRing[(this.waitHead + this.waitLen) % this.waitRing.length] = st.client;
+    this.waitLen++;
+    st.waiting = true;
+  }
+
+  /** Hands free work-queue entries to the waiting streams, oldest first. */
+  private wakeWaiting(): void {
+    while (this.waitLen > 0 && this.accel.space > 0) {
+      const st = this.streams.get(this.waitRing[this.waitHead]!)!;
+      this.waitHead = (this.waitHead + 1) % this.waitRing.length;
+      this.waitLen--;
+      st.waiting = false;
+      this.submitBacklog(st);
     }
   }
 
@@ -204,7 +253,8 @@ export class JobStream implements Endpoint {
     this.sim.timer(gap, this.id, this.id, st.client * 2 + T_ARRIVAL);
   }
 
-  private submit(st: Stream): boolean {
+  /** Submits one job of the stream; the work queue has room. */
+  private submit(st: Stream): void {
     const cfg = this.cfg;
     const page = st.pattern.next();
     const off = Math.min(page * 4096, cfg.bufferBytes - cfg.jobBytes);
@@ -217,11 +267,11 @@ export class JobStream implements Endpoint {
     s.length = cfg.jobBytes;
     s.pattern = st.client & 0xff;
     s.cookie = st.client * 65536 + job;
-    if (!this.accel.submit(s)) return false;
+    if (!this.accel.submit(s))
+      throw new Error('job stream: work queue full after checking its room');
     this.jobOffset[job] = off;
     this.nextJob = (job + 1) % 65536;
     st.outstanding++;
-    return true;
   }
 
   private reply(kind: number, st: Stream, a: number, b: number): void {
