@@ -26,9 +26,9 @@ import {
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Perm } from '../sim/message.js';
+import type { VtdUnitCaps } from './caps.js';
 import type { Iotlb } from './iotlb.js';
 import type { PasidCache } from './pasid-cache.js';
-import type { VtdUnitCaps } from './unit.js';
 import { contextEntryAddress } from './walk.js';
 import type { FirstLevelWalker } from './walker.js';
 

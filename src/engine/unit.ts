@@ -40,9 +40,10 @@ import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
 import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
+import type { UnitCacheParams, UnitObserver, UnitTiming, VtdUnitCaps } from './caps.js';
 import { FaultRecorder } from './fault-recording.js';
 import { InvalidationQueue, type InvLogEntry } from './invalidation-queue.js';
-import { Iotlb, type IotlbParams } from './iotlb.js';
+import { Iotlb } from './iotlb.js';
 import { PasidCache } from './pasid-cache.js';
 import { PageRequestQueue } from './prq.js';
 import { PagingStructureCache } from './psc.js';
@@ -50,87 +51,13 @@ import { TranslationPipeline, Xlate } from './translate.js';
 import { contextEntryAddress, pasidEntryAddress, pasidEntryAddressIn } from './walk.js';
 import { FirstLevelWalker } from './walker.js';
 
-/** Capability settings of a unit; every field has a default in {@link defaultUnitCaps}. */
-export interface VtdUnitCaps {
-  /** ecap.PASID: PASID support. */
-  readonly pasid: boolean;
-  /** PASID width in bits (ecap.PSS + 1); `max_pasids = 1 << pasidBits`. */
-  readonly pasidBits: number;
-  /** ecap.SRS: supervisor requests supported. */
-  readonly srs: boolean;
-  /** ecap.FLTS: first-level (first-stage) translation supported. */
-  readonly flts: boolean;
-  /** ecap.SMPWC: scalable-mode page-walk coherency (PWSNP is set from it). */
-  readonly smpwc: boolean;
-  /** ecap.PDS: page-request drain supported in Invalidation Wait. */
-  readonly pds: boolean;
-  /** cap.CM: caching mode (a virtual IOMMU that caches not-present entries). */
-  readonly cm: boolean;
-  /** cap.PSI: page-selective invalidation supported. */
-  readonly psi: boolean;
-  /** cap.FL5LP: 5-level first-stage paging supported. */
-  readonly fl5lp: boolean;
-  /** cap.FL1GP: 1 GiB first-stage pages supported. */
-  readonly fl1gp: boolean;
-  /** cap.NFR + 1: number of fault recording registers. */
-  readonly faultRecords: number;
-}
-
-/** Defaults: a Sapphire Rapids-class unit with SVA (20-bit PASIDs, SRS, FLTS, PDS). */
-export const defaultUnitCaps: VtdUnitCaps = Object.freeze({
-  pasid: true,
-  pasidBits: 20,
-  srs: true,
-  flts: true,
-  smpwc: true,
-  pds: true,
-  cm: false,
-  psi: true,
-  fl5lp: true,
-  fl1gp: true,
-  faultRecords: 8,
-});
-
-/** Modelled-time knobs the unit uses (from the cost model). */
-export interface UnitTiming {
-  readonly pcieLatencyNs: number;
-  readonly iotlbLookupNs: number;
-  readonly pasidCacheMissNs: number;
-  readonly walkLevelNs: number;
-  readonly walkers: number;
-  readonly memReadNs: number;
-  readonly dmaBytesPerNs: number;
-  readonly prqWriteNs: number;
-  readonly irqLatencyNs: number;
-  /** Latency of one IOTLB / PASID-cache / context-cache invalidation descriptor. */
-  sampleInvIotlbNs(): number;
-}
-
-/** Cache sizes of a unit. */
-export interface UnitCacheParams {
-  readonly iotlb: IotlbParams;
-  readonly pasidCache: { readonly entries: number; readonly assoc: number };
-  readonly psc: { readonly entries: number; readonly assoc: number };
-}
-
-/** Observers the unit reports to (counters and latency recorders live outside the model). */
-export interface UnitObserver {
-  /** A request from device `dev` (index in registration order) was translated. */
-  translation(dev: number, hit: boolean, walkNs: number): void;
-  pageRequest(dev: number): void;
-  /** A stop marker (LPIG=1, R=W=0) was received. */
-  stopMarker(dev: number): void;
-  autoResponse(dev: number, code: number): void;
-  prqOverflow(dev: number): void;
-  faultRecorded(dev: number): void;
-  dma(dev: number, bytes: number, ok: boolean): void;
-  invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
-  /**
-   * A translated DMA of (rid, pasid) for virtual page `vpn` (model metadata the device
-   * attaches) reached frame `pfn`: the invariant checker's hook.
-   */
-  dmaAccess?(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void;
-}
+export {
+  defaultUnitCaps,
+  type UnitCacheParams,
+  type UnitObserver,
+  type UnitTiming,
+  type VtdUnitCaps,
+} from './caps.js';
 
 const QI_STEP = 0;
 const FAULT_IRQ = 1;
