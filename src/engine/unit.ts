@@ -21,7 +21,6 @@ import {
   PAGE_GROUP_RESPONSE,
   PAGE_REQUEST,
   PASID_CACHE_INV,
-  PASID_DIR_ENTRY,
   PASID_ENTRY,
   PageResponseCode,
   PIOTLB_INV,
@@ -48,7 +47,12 @@ import { PasidCache } from './pasid-cache.js';
 import { PageRequestQueue } from './prq.js';
 import { PagingStructureCache } from './psc.js';
 import { TranslationPipeline, Xlate } from './translate.js';
-import { contextEntryAddress, pasidEntryAddress, pasidEntryAddressIn } from './walk.js';
+import {
+  checkPasidEntry,
+  contextEntryAddress,
+  pasidEntryAddress,
+  pasidEntryCheck,
+} from './walk.js';
 import { FirstLevelWalker } from './walker.js';
 
 export {
@@ -69,7 +73,6 @@ const PI = PIOTLB_INV.fields;
 const PC = PASID_CACHE_INV.fields;
 const CC = CONTEXT_CACHE_INV.fields;
 const CE = CONTEXT_ENTRY.fields;
-const DE = PASID_DIR_ENTRY.fields;
 const PE = PASID_ENTRY.fields;
 
 /** A device as the unit knows it: where to send messages and where its DMA data lives. */
@@ -212,6 +215,9 @@ export class VtdUnit implements Endpoint {
     }
     return out;
   }
+
+  /** Scratch of the page request table check (no allocation per request). */
+  private readonly check = pasidEntryCheck();
 
   /** Config writes waiting for their completion, by device endpoint. */
   private readonly pendingConfig = new Map<number, Completion>();
@@ -433,31 +439,9 @@ export class VtdUnit implements Endpoint {
       this.observer?.stopMarker(dev.index);
     // Table checks: context → PASID directory → PASID entry (page requests never walk FS tables).
     const u32 = this.mem.u32;
-    let reason = 0;
-    let fpd = false;
-    let did = 0;
-    const ctx = contextEntryAddress(this.mem, this.rootTablePfn, rid);
-    if (ctx < 0) reason = -ctx;
-    else {
-      fpd = getField(u32, ctx / 4, CE.fpd) === 1;
-      if (!getField(u32, ctx / 4, CE.pre)) reason = FaultReason.SCT_8;
-      else if (pp && pasid === getField(u32, ctx / 4, CE.ridPasid)) reason = FaultReason.SCT_9;
-      else {
-        const pe = pasidEntryAddressIn(this.mem, ctx, pasid);
-        if (pe < 0) {
-          reason = -pe;
-          if (reason === FaultReason.SPD_2) {
-            const dirIndex = Math.floor(pasid / 64);
-            const deDw = (getField(u32, ctx / 4, CE.pasidDirPtr) * 4096 + dirIndex * 8) / 4;
-            fpd ||= getField(u32, deDw, DE.fpd) === 1;
-          }
-        } else {
-          fpd ||= getField(u32, pe / 4, PE.fpd) === 1;
-          if (!getField(u32, pe / 4, PE.p)) reason = FaultReason.SPT_2;
-          else did = getField(u32, pe / 4, PE.did);
-        }
-      }
-    }
+    const c = this.check;
+    const reason = checkPasidEntry(this.mem, this.rootTablePfn, rid, pp, pasid, true, c);
+    const fpd = c.fpd;
     if (reason !== 0) {
       const addr = getField(w, d, PR.addr) * 4096;
       this.recordFault(
@@ -496,6 +480,7 @@ export class VtdUnit implements Endpoint {
       return;
     }
     // Accepted: implicit page-selective-within-PASID invalidation (VTD 6.5.3.1 Table 27).
+    const did = getField(u32, c.entryDw, PE.did);
     const vpn = getField(w, d, PR.addr);
     this.iotlb.invalidatePageInPasid(did, pasid, vpn, 0);
     this.psc.invalidateRange(did, pasid, vpn, 0, false);
