@@ -33,7 +33,7 @@ import {
   QI_PC_PASID_SEL,
   QI_PC_TYPE,
   QI_PGRP_RESP_TYPE,
-  setField,
+  writePageGroupResponse,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
@@ -510,17 +510,9 @@ export class VtdUnit implements Endpoint {
     const w = pool.words;
     const b = d - MW.A;
     const rid = getField(w, d, PR.rid);
-    const pp = getField(w, d, PR.pasidPresent);
+    const pp = getField(w, d, PR.pasidPresent) === 1;
     const pasid = getField(w, d, PR.pasid);
-    const prgIndex = getField(w, d, PR.prgIndex);
-    w.fill(0, d, d + 8);
-    setField(w, d, RESP.type, QI_PGRP_RESP_TYPE);
-    setField(w, d, RESP.pasidPresent, pp);
-    setField(w, d, RESP.code, code);
-    setField(w, d, RESP.rid, rid);
-    setField(w, d, RESP.pasid, pasid);
-    setField(w, d, RESP.lpig, 1);
-    setField(w, d, RESP.prgIndex, prgIndex);
+    writePageGroupResponse(w, d, rid, pp, pasid, getField(w, d, PR.prgIndex), code, true);
     w[b + MW.KIND] = MsgKind.PGRP_RESP;
     this.observer?.autoResponse(dev.index, code);
     this.toDevice(dev, this.timing.prqWriteNs + this.timing.pcieLatencyNs, slot);

@@ -24,12 +24,10 @@
 
 import {
   getField,
-  PAGE_GROUP_RESPONSE,
   PAGE_REQUEST,
-  QI_PGRP_RESP_TYPE,
   QI_RESP_INVALID,
   QI_RESP_SUCCESS,
-  setField,
+  writePageGroupResponse,
 } from '../layout/index.js';
 import { Completion, type KThread } from '../sim/kthread.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
@@ -38,7 +36,6 @@ import { qiSubmitSync } from './qi.js';
 import type { SvmLayer } from './svm.js';
 
 const PR = PAGE_REQUEST.fields;
-const RESP = PAGE_GROUP_RESPONSE.fields;
 
 /** Costs and observers of the PRQ thread. */
 export interface PrqThreadHooks {
@@ -132,14 +129,16 @@ export class PrqThread {
           yield this.timer.sleep(this.hooks.pageResponseNs, source);
           const rid = getField(u32, dw, PR.rid);
           const r = this.resp;
-          r.fill(0);
-          setField(r, 0, RESP.type, QI_PGRP_RESP_TYPE);
-          setField(r, 0, RESP.pasidPresent, getField(u32, dw, PR.pasidPresent));
-          setField(r, 0, RESP.code, result.code);
-          setField(r, 0, RESP.rid, rid);
-          setField(r, 0, RESP.pasid, getField(u32, dw, PR.pasid));
-          setField(r, 0, RESP.lpig, 1);
-          setField(r, 0, RESP.prgIndex, getField(u32, dw, PR.prgIndex));
+          writePageGroupResponse(
+            r,
+            0,
+            rid,
+            getField(u32, dw, PR.pasidPresent) === 1,
+            getField(u32, dw, PR.pasid),
+            getField(u32, dw, PR.prgIndex),
+            result.code,
+            true,
+          );
           this.hooks.responded(rid, result.code, this.sim.nowNs - pickedNs);
           yield* qiSubmitSync(this.iommu, r);
         }
