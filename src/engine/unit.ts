@@ -19,10 +19,7 @@ import {
   FaultReason,
   getField,
   PAGE_GROUP_RESPONSE,
-  PAGE_REQUEST,
   PASID_CACHE_INV,
-  PASID_ENTRY,
-  PageResponseCode,
   PIOTLB_INV,
   QI_CC_TYPE,
   QI_DEIOTLB_TYPE,
@@ -33,7 +30,6 @@ import {
   QI_PC_PASID_SEL,
   QI_PC_TYPE,
   QI_PGRP_RESP_TYPE,
-  writePageGroupResponse,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
@@ -44,15 +40,10 @@ import { FaultRecorder } from './fault-recording.js';
 import { InvalidationQueue, type InvLogEntry } from './invalidation-queue.js';
 import { Iotlb } from './iotlb.js';
 import { PasidCache } from './pasid-cache.js';
-import { PageRequestQueue } from './prq.js';
+import { PageRequestQueue, PRQ_NO_RESPONSE } from './prq.js';
 import { PagingStructureCache } from './psc.js';
 import { TranslationPipeline, Xlate } from './translate.js';
-import {
-  checkPasidEntry,
-  contextEntryAddress,
-  pasidEntryAddress,
-  pasidEntryCheck,
-} from './walk.js';
+import { contextEntryAddress, pasidEntryAddress } from './walk.js';
 import { FirstLevelWalker } from './walker.js';
 
 export {
@@ -67,13 +58,11 @@ const QI_STEP = 0;
 const FAULT_IRQ = 1;
 const PRQ_IRQ = 2;
 
-const PR = PAGE_REQUEST.fields;
 const RESP = PAGE_GROUP_RESPONSE.fields;
 const PI = PIOTLB_INV.fields;
 const PC = PASID_CACHE_INV.fields;
 const CC = CONTEXT_CACHE_INV.fields;
 const CE = CONTEXT_ENTRY.fields;
-const PE = PASID_ENTRY.fields;
 
 /** A device as the unit knows it: where to send messages and where its DMA data lives. */
 interface AttachedDevice {
@@ -94,7 +83,7 @@ export class VtdUnit implements Endpoint {
   /** Endpoint id (also the event source id) of the unit. */
   readonly id: number;
   readonly qi: InvalidationQueue;
-  readonly prq = new PageRequestQueue();
+  readonly prq: PageRequestQueue;
   readonly faults: FaultRecorder;
   readonly pipeline: TranslationPipeline;
   readonly iotlb: Iotlb;
@@ -158,6 +147,23 @@ export class VtdUnit implements Endpoint {
       schedule: (delay) => sim.timer(delay, this.id, this.id, QI_STEP),
       now: () => sim.nowNs,
     });
+    this.prq = new PageRequestQueue(mem);
+    this.prq.attach({
+      rootTablePfn: () => this.pipeline.rootTablePfn,
+      received: (d, stopMarker) => {
+        this.observer?.pageRequest(d);
+        if (stopMarker) this.observer?.stopMarker(d);
+      },
+      recordFault: (reason, sid, pp, pasid, addr, write, fpd, d, now) =>
+        this.recordFault(reason, sid, pp, pasid, addr, write, fpd, d, now),
+      overflow: (d) => this.observer?.prqOverflow(d),
+      invalidatePage: (did, pasid, vpn) => {
+        this.iotlb.invalidatePageInPasid(did, pasid, vpn, 0);
+        this.psc.invalidateRange(did, pasid, vpn, 0, false);
+      },
+      raiseEvent: () =>
+        sim.timer(timing.prqWriteNs + timing.irqLatencyNs, this.id, this.id, PRQ_IRQ),
+    });
     this.prqEntriesConfigured = prqEntries;
   }
 
@@ -169,7 +175,11 @@ export class VtdUnit implements Endpoint {
     return this.pipeline.rootTablePfn;
   }
 
-  set rootTablePfn(pfn: number) {
+  /**
+   * Software writes RTADDR and sets the root table pointer (GCMD.SRTP): translation and page
+   * request reception start their table walks at frame `pfn` from now on.
+   */
+  setRootTable(pfn: number): void {
     this.pipeline.rootTablePfn = pfn;
   }
 
@@ -215,9 +225,6 @@ export class VtdUnit implements Endpoint {
     }
     return out;
   }
-
-  /** Scratch of the page request table check (no allocation per request). */
-  private readonly check = pasidEntryCheck();
 
   /** Config writes waiting for their completion, by device endpoint. */
   private readonly pendingConfig = new Map<number, Completion>();
@@ -278,9 +285,17 @@ export class VtdUnit implements Endpoint {
       case MsgKind.DMA_REQ:
         this.dmaRequest(arg, b, dev, nowNs);
         return;
-      case MsgKind.PAGE_REQ:
-        this.pageRequest(arg, b, dev, nowNs);
+      case MsgKind.PAGE_REQ: {
+        const code = this.prq.receive(w, b + MW.A, dev.index, nowNs);
+        if (code === PRQ_NO_RESPONSE) pool.release(arg);
+        else {
+          // the hardware page group response, written over the request
+          w[b + MW.KIND] = MsgKind.PGRP_RESP;
+          this.observer?.autoResponse(dev.index, code);
+          this.toDevice(dev, this.timing.prqWriteNs + this.pcieNs, arg);
+        }
         return;
+      }
       case MsgKind.CONFIG_CPL: {
         pool.release(arg);
         const done = this.pendingConfig.get(dev.endpoint);
@@ -377,7 +392,8 @@ export class VtdUnit implements Endpoint {
       let reason = p.outFault;
       if (cls === Xlate.OK && write && (p.outPerms & Perm.W) === 0) reason = FaultReason.SGN_6;
       ok = cls === Xlate.OK && reason === 0;
-      if (!ok) this.recordFault(reason, rid, true, pasid, vpn * 4096, write, p.outFpd, dev, nowNs);
+      if (!ok)
+        this.recordFault(reason, rid, true, pasid, vpn * 4096, write, p.outFpd, dev.index, nowNs);
     }
     if (ok) {
       if (pfn <= 0 || pfn >= this.mem.totalFrames) ok = false;
@@ -403,7 +419,7 @@ export class VtdUnit implements Endpoint {
     pageAddr: number,
     write: boolean,
     fpd: boolean,
-    dev: AttachedDevice,
+    dev: number,
     nowNs: number,
   ): void {
     if (fpd) return;
@@ -417,105 +433,7 @@ export class VtdUnit implements Endpoint {
       nowNs,
       () => this.sim.timer(this.timing.irqLatencyNs, this.id, this.id, FAULT_IRQ),
     );
-    if (written) this.observer?.faultRecorded(dev.index);
-  }
-
-  /**
-   * Page request reception (spec §4.1): table checks (fault + hardware Invalid Request for
-   * LPIG=1, drop for LPIG=0), queue checks (PRO set or queue full: hardware Success for
-   * LPIG=1, drop otherwise), then the implicit page-selective invalidation, the 32-byte
-   * descriptor written at the tail, PPR, and an event when PPR and PRO were both clear.
-   */
-  private pageRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
-    const pool = this.sim.pool;
-    const w = pool.words;
-    const d = b + MW.A;
-    const rid = getField(w, d, PR.rid);
-    const pp = getField(w, d, PR.pasidPresent) === 1;
-    const pasid = pp ? getField(w, d, PR.pasid) : 0;
-    const lpig = getField(w, d, PR.lpig) === 1;
-    this.observer?.pageRequest(dev.index);
-    if (lpig && !getField(w, d, PR.rdReq) && !getField(w, d, PR.wrReq))
-      this.observer?.stopMarker(dev.index);
-    // Table checks: context → PASID directory → PASID entry (page requests never walk FS tables).
-    const u32 = this.mem.u32;
-    const c = this.check;
-    const reason = checkPasidEntry(this.mem, this.rootTablePfn, rid, pp, pasid, true, c);
-    const fpd = c.fpd;
-    if (reason !== 0) {
-      const addr = getField(w, d, PR.addr) * 4096;
-      this.recordFault(
-        reason,
-        rid,
-        pp,
-        pasid,
-        addr,
-        getField(w, d, PR.wrReq) === 1,
-        fpd,
-        dev,
-        nowNs,
-      );
-      this.autoRespond(slot, d, dev, lpig, PageResponseCode.INVALID);
-      return;
-    }
-    // Queue checks.
-    const q = this.prq;
-    const full = (q.tail + 1) % q.entries === q.head;
-    if (q.pro || full) {
-      if (!q.pro) {
-        q.pro = true;
-        this.observer?.prqOverflow(dev.index);
-        // PRO set: an event fires if PPR was clear (VTD 7.5)
-        if (!q.ppr)
-          this.sim.timer(
-            this.timing.prqWriteNs + this.timing.irqLatencyNs,
-            this.id,
-            this.id,
-            PRQ_IRQ,
-          );
-      } else {
-        this.observer?.prqOverflow(dev.index);
-      }
-      this.autoRespond(slot, d, dev, lpig, PageResponseCode.SUCCESS);
-      return;
-    }
-    // Accepted: implicit page-selective-within-PASID invalidation (VTD 6.5.3.1 Table 27).
-    const did = getField(u32, c.entryDw, PE.did);
-    const vpn = getField(w, d, PR.addr);
-    this.iotlb.invalidatePageInPasid(did, pasid, vpn, 0);
-    this.psc.invalidateRange(did, pasid, vpn, 0, false);
-    const dst = q.slotAddress(q.tail) / 4;
-    for (let i = 0; i < 8; i++) u32[dst + i] = w[d + i]!;
-    q.tail = (q.tail + 1) % q.entries;
-    pool.release(slot);
-    const raise = !q.ppr && !q.pro;
-    q.ppr = true;
-    if (raise)
-      this.sim.timer(this.timing.prqWriteNs + this.timing.irqLatencyNs, this.id, this.id, PRQ_IRQ);
-  }
-
-  /** Hardware page group response for an LPIG=1 request (Invalid Request or Success). */
-  private autoRespond(
-    slot: number,
-    d: number,
-    dev: AttachedDevice,
-    lpig: boolean,
-    code: number,
-  ): void {
-    const pool = this.sim.pool;
-    if (!lpig) {
-      pool.release(slot);
-      return;
-    }
-    const w = pool.words;
-    const b = d - MW.A;
-    const rid = getField(w, d, PR.rid);
-    const pp = getField(w, d, PR.pasidPresent) === 1;
-    const pasid = getField(w, d, PR.pasid);
-    writePageGroupResponse(w, d, rid, pp, pasid, getField(w, d, PR.prgIndex), code, true);
-    w[b + MW.KIND] = MsgKind.PGRP_RESP;
-    this.observer?.autoResponse(dev.index, code);
-    this.toDevice(dev, this.timing.prqWriteNs + this.timing.pcieLatencyNs, slot);
+    if (written) this.observer?.faultRecorded(dev);
   }
 
   /** Applies one invalidation descriptor; returns its latency (see InvalidationTargets). */

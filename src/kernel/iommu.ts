@@ -133,7 +133,7 @@ export class IntelIommu {
     this.unit = unit;
     this.mem = mem;
     this.rootTablePfn = mem.allocFrame();
-    unit.rootTablePfn = this.rootTablePfn;
+    unit.setRootTable(this.rootTablePfn);
     // dmar_enable_qi: 256 descriptors of 32 bytes (DW=1), status words in a frame of their own.
     const qiFrames = Math.ceil((QI_LENGTH * INV_DESC_BYTES) / 4096);
     this.qiBasePfn = mem.allocFrames(qiFrames);

@@ -116,7 +116,7 @@ export class PrqThread {
       this.irqPending = false;
       this.passes++;
       // 1. Clear PPR before reading head and tail.
-      prq.ppr = false;
+      prq.clearPpr();
       const tail = prq.tail;
       let head = prq.head;
       while (head !== tail) {
@@ -146,9 +146,9 @@ export class PrqThread {
         head = (head + 1) % prq.entries;
       }
       // 2. PQH = tail, once for the whole batch.
-      prq.head = tail;
+      prq.writeHead(tail);
       // 3. Clear PRO only when the queue is empty.
-      if (prq.pro && prq.head === prq.tail) prq.pro = false;
+      if (prq.pro && prq.head === prq.tail) prq.clearPro();
       // 4. Wake drainers.
       this.iommu.prqComplete.complete();
     }
