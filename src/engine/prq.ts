@@ -37,6 +37,7 @@ import {
   writePageGroupResponse,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
+import type { RecordFault } from './fault-recording.js';
 import { checkPasidEntry, pasidEntryCheck } from './walk.js';
 
 const PR = PAGE_REQUEST.fields;
@@ -51,18 +52,8 @@ export interface PageRequestTargets {
   rootTablePfn(): number;
   /** A request of device `dev` (index in registration order) arrived; `stopMarker`: R=W=0, LPIG=1. */
   received(dev: number, stopMarker: boolean): void;
-  /** Records the fault of a request that failed the table checks, unless `fpd` (spec §6.2). */
-  recordFault(
-    reason: number,
-    sid: number,
-    pasidPresent: boolean,
-    pasid: number,
-    pageAddr: number,
-    write: boolean,
-    fpd: boolean,
-    dev: number,
-    nowNs: number,
-  ): void;
+  /** Records the fault of a request that failed the table checks (unless FPD). */
+  readonly recordFault: RecordFault;
   /** A request of device `dev` met PRO set or a full queue. */
   overflow(dev: number): void;
   /** The implicit invalidation of an accepted request: IOTLB and PSC, page `vpn` of (did, pasid). */
