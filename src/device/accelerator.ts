@@ -253,7 +253,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
     const write = this.opWrite;
     const vpn = Math.floor(addr / 4096);
     const dev = this.device;
-    if (!dev.atsEnabled) {
+    if (!dev.functionState.atsEnabled) {
       this.dmaStep(j, addr, write, false, 0);
       return;
     }
@@ -398,7 +398,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
       this.finish(j, JobStatus.PAGE_FAULT, nowNs);
       return;
     }
-    if (!dev.priEnabled || !dev.priActive) {
+    if (!dev.functionState.priEnabled || !dev.priActive) {
       this.finish(j, JobStatus.FAILED, nowNs);
       return;
     }
@@ -408,7 +408,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
   }
 
   private get credits(): number {
-    const alloc = this.device.priAllocation;
+    const alloc = this.device.functionState.priAllocation;
     return Math.min(this.params.priCredits, alloc > 0 ? alloc : this.params.priCredits);
   }
 
@@ -466,7 +466,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
    */
   sendStopMarker(pasid: number): void {
     const dev = this.device;
-    if (!dev.priEnabled || !dev.priActive) return;
+    if (!dev.functionState.priEnabled || !dev.priActive) return;
     let prg = this.nextPrg;
     for (let n = 0; this.jobOfPrg[prg] !== -1; n++) {
       if (n === 512) return; // every index is in use: no marker (it is optional)

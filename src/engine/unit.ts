@@ -23,6 +23,7 @@
  * performance-monitoring unit, register-based invalidation, the register file's offsets.
  */
 
+import { ConfigEnable } from '../device/function-state.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
 import { MsgKind, MW } from '../sim/message.js';
@@ -244,7 +245,10 @@ export class VtdUnit implements Endpoint {
     const b = pool.base(slot);
     pool.words[b + MW.KIND] = MsgKind.CONFIG_WRITE;
     pool.words[b + MW.SRC] = this.id;
-    pool.words[b + MW.A] = (pasid ? 1 : 0) | (pri ? 2 : 0) | (ats ? 4 : 0);
+    pool.words[b + MW.A] =
+      (pasid ? ConfigEnable.PASID : 0) |
+      (pri ? ConfigEnable.PRI : 0) |
+      (ats ? ConfigEnable.ATS : 0);
     pool.words[b + MW.A + 1] = priAllocation;
     this.links.send(dev, this.pcieNs, slot);
     return done;

@@ -52,6 +52,13 @@ export interface FunctionCaps {
   readonly endpoint: number;
 }
 
+// The device carries this driver's per-function state as `device.info` (`dev_iommu_priv_set`).
+declare module '../device/function-state.js' {
+  interface DriverData {
+    readonly info: DeviceInfo;
+  }
+}
+
 /** Per-device driver state (`struct device_domain_info`). */
 export class DeviceInfo {
   readonly bus: number;
