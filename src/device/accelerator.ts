@@ -25,22 +25,9 @@ import { pageOffset } from '../mem/index.js';
 import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { AGENT_TAG_BASE, type Device, type DeviceAgent } from './device.js';
+import { type JobDone, JobOp, type JobSpec, JobStatus } from './job.js';
 
-/** Job operations. */
-export const JobOp = { COPY: 0, FILL: 1, COMPARE: 2, READ: 3 } as const;
-/** A job operation value. */
-export type JobOpCode = (typeof JobOp)[keyof typeof JobOp];
-
-/** How a job ended. */
-export const JobStatus = {
-  SUCCESS: 1,
-  /** Stopped at a fault without block-on-fault: `done` bytes were processed. */
-  PAGE_FAULT: 2,
-  /** Failed: UR, or an Invalid Request / Response Failure page response. */
-  FAILED: 3,
-  /** Compare found a difference (a successful job with a result). */
-  MISMATCH: 4,
-} as const;
+export { type JobDone, JobOp, type JobOpCode, type JobSpec, JobStatus } from './job.js';
 
 /** Parameters of an accelerator. */
 export interface AcceleratorParams {
@@ -60,24 +47,6 @@ export interface AcceleratorObserver {
   devtlb(hit: boolean): void;
   jobDone(latencyNs: number, status: number): void;
 }
-
-/** A job as a client submits it; the accelerator copies the fields into its job table. */
-export interface JobSpec {
-  op: JobOpCode;
-  pasid: number;
-  /** Source virtual address (copy, compare, read). */
-  src: number;
-  /** Destination virtual address (copy, fill, compare's second operand). */
-  dst: number;
-  length: number;
-  /** Fill byte. */
-  pattern: number;
-  /** Opaque id the client uses to match the completion. */
-  cookie: number;
-}
-
-/** Completion callback: the job's cookie, status and bytes done. */
-export type JobDone = (cookie: number, status: number, done: number, nowNs: number) => void;
 
 const TIMER_ATC_HIT = 0x1000_0000;
 
@@ -431,25 +400,9 @@ export class Accelerator implements DeviceAgent, Endpoint {
       this.operand(j);
       const addr = this.opAddr;
       const write = this.opWrite;
-      const pool = this.sim.pool;
-      const slot = pool.alloc();
-      const mb = pool.base(slot);
-      const w = pool.words;
-      w[mb + MW.KIND] = MsgKind.PAGE_REQ;
-      w[mb + MW.SRC] = dev.id;
-      const d = mb + MW.A;
-      setField(w, d, PR.type, 1);
-      setField(w, d, PR.pasidPresent, 1);
-      setField(w, d, PR.rid, dev.rid);
-      setField(w, d, PR.pasid, this.pasid[j]!);
-      setField(w, d, PR.rdReq, 1);
-      setField(w, d, PR.wrReq, write ? 1 : 0);
-      setField(w, d, PR.lpig, 1);
-      setField(w, d, PR.prgIndex, prg);
-      setField(w, d, PR.addr, Math.floor(addr / 4096));
       dev.openGroup(prg, this.pasid[j]!);
       this.sentNs[j] = this.sim.nowNs;
-      dev.post(slot);
+      this.sendPageRequest(this.pasid[j]!, prg, true, write, Math.floor(addr / 4096));
     }
   }
 
@@ -475,6 +428,21 @@ export class Accelerator implements DeviceAgent, Endpoint {
     this.nextPrg = (prg + 1) % 512;
     this.jobOfPrg[prg] = PRG_STOP_MARKER;
     dev.noteStopMarker(prg, pasid);
+    this.sendPageRequest(pasid, prg, false, false, 0);
+  }
+
+  /**
+   * Sends a page request with PASID and LPIG=1 for PRG index `prg`: a read (and write) of page
+   * `vpn`, or with R=W=0 and page 0 a stop marker.
+   */
+  private sendPageRequest(
+    pasid: number,
+    prg: number,
+    read: boolean,
+    write: boolean,
+    vpn: number,
+  ): void {
+    const dev = this.device;
     const pool = this.sim.pool;
     const slot = pool.alloc();
     const mb = pool.base(slot);
@@ -486,8 +454,11 @@ export class Accelerator implements DeviceAgent, Endpoint {
     setField(w, d, PR.pasidPresent, 1);
     setField(w, d, PR.rid, dev.rid);
     setField(w, d, PR.pasid, pasid);
+    setField(w, d, PR.rdReq, read ? 1 : 0);
+    setField(w, d, PR.wrReq, write ? 1 : 0);
     setField(w, d, PR.lpig, 1);
     setField(w, d, PR.prgIndex, prg);
+    setField(w, d, PR.addr, vpn);
     dev.post(slot);
   }
 
