@@ -81,13 +81,19 @@ export interface UnitCacheParams {
 export interface UnitObserver {
   /** A request from device `dev` (index in registration order) was translated. */
   translation(dev: number, hit: boolean, walkNs: number): void;
+  /** A page request arrived, before any check. */
   pageRequest(dev: number): void;
   /** A stop marker (LPIG=1, R=W=0) was received. */
   stopMarker(dev: number): void;
+  /** Hardware answered an LPIG=1 request itself with response `code` (IR or Success). */
   autoResponse(dev: number, code: number): void;
+  /** A page request met PRO set or a full queue. */
   prqOverflow(dev: number): void;
+  /** A fault of a request from the device was written to a fault recording register. */
   faultRecorded(dev: number): void;
+  /** A DMA request completed: `bytes` moved, or UR (`ok` false, 0 bytes). */
   dma(dev: number, bytes: number, ok: boolean): void;
+  /** A cache invalidation descriptor took `latencyNs` (`devtlb`: issue to completion). */
   invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
   /**
    * A translated DMA of (rid, pasid) for virtual page `vpn` (model metadata the device
