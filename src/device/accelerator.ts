@@ -25,24 +25,16 @@ import { pageOffset } from '../mem/index.js';
 import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { AGENT_TAG_BASE, type Device, type DeviceAgent } from './device.js';
+import { type JobDone, JobOp, type JobSpec, JobStatus } from './job.js';
 
-/** Job operations, by the name a scenario gives them (`workload.op`), with their codes. */
-export const JobOp = { copy: 0, fill: 1, compare: 2, read: 3 } as const;
-/** A job operation's name. */
-export type JobOpName = keyof typeof JobOp;
-/** A job operation's code. */
-export type JobOpCode = (typeof JobOp)[JobOpName];
-
-/** How a job ended. */
-export const JobStatus = {
-  SUCCESS: 1,
-  /** Stopped at a fault without block-on-fault: `done` bytes were processed. */
-  PAGE_FAULT: 2,
-  /** Failed: UR, or an Invalid Request / Response Failure page response. */
-  FAILED: 3,
-  /** Compare found a difference (a successful job with a result). */
-  MISMATCH: 4,
-} as const;
+export {
+  type JobDone,
+  JobOp,
+  type JobOpCode,
+  type JobOpName,
+  type JobSpec,
+  JobStatus,
+} from './job.js';
 
 /** Parameters of an accelerator. */
 export interface AcceleratorParams {
@@ -62,24 +54,6 @@ export interface AcceleratorObserver {
   devtlb(hit: boolean): void;
   jobDone(latencyNs: number, status: number): void;
 }
-
-/** A job as a client submits it; the accelerator copies the fields into its job table. */
-export interface JobSpec {
-  op: JobOpCode;
-  pasid: number;
-  /** Source virtual address (copy, compare, read). */
-  src: number;
-  /** Destination virtual address (copy, fill, compare's second operand). */
-  dst: number;
-  length: number;
-  /** Fill byte. */
-  pattern: number;
-  /** Opaque id the client uses to match the completion. */
-  cookie: number;
-}
-
-/** Completion callback: the job's cookie, status and bytes done. */
-export type JobDone = (cookie: number, status: number, done: number, nowNs: number) => void;
 
 const TIMER_ATC_HIT = 0x1000_0000;
 
@@ -255,7 +229,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
     const write = this.opWrite;
     const vpn = Math.floor(addr / 4096);
     const dev = this.device;
-    if (!dev.atsEnabled) {
+    if (!dev.functionState.atsEnabled) {
       this.dmaStep(j, addr, write, false, 0);
       return;
     }
@@ -400,7 +374,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
       this.finish(j, JobStatus.PAGE_FAULT, nowNs);
       return;
     }
-    if (!dev.priEnabled || !dev.priActive) {
+    if (!dev.functionState.priEnabled || !dev.priActive) {
       this.finish(j, JobStatus.FAILED, nowNs);
       return;
     }
@@ -410,7 +384,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
   }
 
   private get credits(): number {
-    const alloc = this.device.priAllocation;
+    const alloc = this.device.functionState.priAllocation;
     return Math.min(this.params.priCredits, alloc > 0 ? alloc : this.params.priCredits);
   }
 
@@ -433,25 +407,9 @@ export class Accelerator implements DeviceAgent, Endpoint {
       this.operand(j);
       const addr = this.opAddr;
       const write = this.opWrite;
-      const pool = this.sim.pool;
-      const slot = pool.alloc();
-      const mb = pool.base(slot);
-      const w = pool.words;
-      w[mb + MW.KIND] = MsgKind.PAGE_REQ;
-      w[mb + MW.SRC] = dev.id;
-      const d = mb + MW.A;
-      setField(w, d, PR.type, 1);
-      setField(w, d, PR.pasidPresent, 1);
-      setField(w, d, PR.rid, dev.rid);
-      setField(w, d, PR.pasid, this.pasid[j]!);
-      setField(w, d, PR.rdReq, 1);
-      setField(w, d, PR.wrReq, write ? 1 : 0);
-      setField(w, d, PR.lpig, 1);
-      setField(w, d, PR.prgIndex, prg);
-      setField(w, d, PR.addr, Math.floor(addr / 4096));
       dev.openGroup(prg, this.pasid[j]!);
       this.sentNs[j] = this.sim.nowNs;
-      dev.post(slot);
+      this.sendPageRequest(this.pasid[j]!, prg, true, write, Math.floor(addr / 4096));
     }
   }
 
@@ -468,7 +426,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
    */
   sendStopMarker(pasid: number): void {
     const dev = this.device;
-    if (!dev.priEnabled || !dev.priActive) return;
+    if (!dev.functionState.priEnabled || !dev.priActive) return;
     let prg = this.nextPrg;
     for (let n = 0; this.jobOfPrg[prg] !== -1; n++) {
       if (n === 512) return; // every index is in use: no marker (it is optional)
@@ -477,6 +435,21 @@ export class Accelerator implements DeviceAgent, Endpoint {
     this.nextPrg = (prg + 1) % 512;
     this.jobOfPrg[prg] = PRG_STOP_MARKER;
     dev.noteStopMarker(prg, pasid);
+    this.sendPageRequest(pasid, prg, false, false, 0);
+  }
+
+  /**
+   * Sends a page request with PASID and LPIG=1 for PRG index `prg`: a read (and write) of page
+   * `vpn`, or with R=W=0 and page 0 a stop marker.
+   */
+  private sendPageRequest(
+    pasid: number,
+    prg: number,
+    read: boolean,
+    write: boolean,
+    vpn: number,
+  ): void {
+    const dev = this.device;
     const pool = this.sim.pool;
     const slot = pool.alloc();
     const mb = pool.base(slot);
@@ -488,8 +461,11 @@ export class Accelerator implements DeviceAgent, Endpoint {
     setField(w, d, PR.pasidPresent, 1);
     setField(w, d, PR.rid, dev.rid);
     setField(w, d, PR.pasid, pasid);
+    setField(w, d, PR.rdReq, read ? 1 : 0);
+    setField(w, d, PR.wrReq, write ? 1 : 0);
     setField(w, d, PR.lpig, 1);
     setField(w, d, PR.prgIndex, prg);
+    setField(w, d, PR.addr, vpn);
     dev.post(slot);
   }
 

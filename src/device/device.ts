@@ -13,7 +13,6 @@
  * Not modelled here: the accelerator's work queue and job engine (see accelerator.ts).
  */
 
-import type { DeviceInfo } from '../kernel/iommu.js';
 import {
   DEVTLB_INV,
   decodeDevTlbRange,
@@ -31,6 +30,7 @@ import {
 import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { DevTlb } from './devtlb.js';
+import { FunctionState } from './function-state.js';
 
 /** Options of `system.addDevice`. */
 export interface DeviceOptions {
@@ -112,8 +112,11 @@ const RESP = PAGE_GROUP_RESPONSE.fields;
 const DEVTLB = DEVTLB_INV.fields;
 const PDEVTLB = PDEVTLB_INV.fields;
 
-/** A PCIe function with PASID, ATS and PRI capabilities. */
-export class Device implements Endpoint {
+/**
+ * A PCIe function with PASID, ATS and PRI capabilities. `Info` is the type of the driver's
+ * per-function data the function carries (the machine names it; the device never looks in).
+ */
+export class Device<Info = unknown> implements Endpoint {
   readonly rid: number;
   readonly pasidBits: number;
   readonly ats: boolean;
@@ -121,8 +124,8 @@ export class Device implements Endpoint {
   readonly unit: number;
   /** Index of the device in the system (counters). */
   readonly index: number;
-  /** Driver state (kernel layer). */
-  readonly info: DeviceInfo;
+  /** The driver's per-function data, set when the driver probed the function. */
+  readonly info: Info;
   /** Endpoint id of the device. */
   readonly id: number;
   /** DMA data buffer: DMA reads land here, DMA writes take their bytes from here. */
@@ -154,7 +157,7 @@ export class Device implements Endpoint {
     options: Required<DeviceOptions>,
     index: number,
     bus: BusContext,
-    attach: (dev: Device) => DeviceInfo,
+    attach: (dev: Device<Info>) => Info,
   ) {
     this.rid = options.rid;
     this.pasidBits = options.pasidBits;
@@ -169,16 +172,13 @@ export class Device implements Endpoint {
     this.info = attach(this);
   }
 
-  /** PASID / ATS / PRI enables in the function's capabilities (set by config writes). */
-  pasidEnabled = false;
-  atsEnabled = false;
-  priEnabled = false;
-  /** Outstanding page request allocation written to the PRI capability. */
-  priAllocation = 0;
+  /** PASID / ATS / PRI enables and PRI allocation in the capabilities (set by config writes). */
+  readonly functionState = new FunctionState();
 
   /** True while PASID, ATS and PRI are enabled in the function's capabilities. */
   get enabled(): { pasid: boolean; ats: boolean; pri: boolean } {
-    return { pasid: this.pasidEnabled, ats: this.atsEnabled, pri: this.priEnabled };
+    const f = this.functionState;
+    return { pasid: f.pasidEnabled, ats: f.atsEnabled, pri: f.priEnabled };
   }
 
   /** Page request groups sent with LPIG=1 and not yet answered. */
@@ -202,11 +202,7 @@ export class Device implements Endpoint {
         this.pageGroupResponse(slot, b + MW.A, nowNs);
         return;
       case MsgKind.CONFIG_WRITE: {
-        const f = w[b + MW.A]!;
-        this.pasidEnabled = (f & 1) !== 0;
-        this.priEnabled = (f & 2) !== 0;
-        this.atsEnabled = (f & 4) !== 0;
-        this.priAllocation = w[b + MW.A + 1]!;
+        this.functionState.configWrite(w[b + MW.A]!, w[b + MW.A + 1]!);
         w[b + MW.KIND] = MsgKind.CONFIG_CPL;
         w[b + MW.SRC] = this.id;
         this.bus.sim.send(this.bus.pcieLatencyNs, this.id, this.bus.unitEndpoint, slot);
@@ -367,7 +363,7 @@ export class Device implements Endpoint {
         code: 'EINVAL',
       });
     }
-    if (!this.priActive || !this.priEnabled) return false;
+    if (!this.priActive || !this.functionState.priEnabled) return false;
     const pool = this.bus.sim.pool;
     const slot = pool.alloc();
     const b = pool.base(slot);

@@ -24,6 +24,23 @@ export interface FaultRecordView {
   readonly timeNs: number;
 }
 
+/**
+ * Records the non-recoverable fault of a request from device `dev` (index in registration
+ * order) unless `fpd` — an FPD bit met on the way — suppresses it (spec §6.1, §6.2): what
+ * DMA remapping and page request reception call; the unit implements it over its recorder.
+ */
+export type RecordFault = (
+  reason: number,
+  sid: number,
+  pasidPresent: boolean,
+  pasid: number,
+  pageAddr: number,
+  write: boolean,
+  fpd: boolean,
+  dev: number,
+  nowNs: number,
+) => void;
+
 /** The fault recording registers of one unit. */
 export class FaultRecorder {
   readonly entries: number;

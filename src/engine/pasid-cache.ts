@@ -6,16 +6,18 @@
  * request paths read: present, fpd, did, pgtt, sre, fspm and the frame of FSPTPTR. The did is
  * the one of the cached PASID entry; PASID-cache invalidations (type 7h) select on it. Set
  * index: `(pasid XOR rid) mod sets` (both are small integers), so the devices sharing an SVA
- * PASID spread over sets. Replacement, storage and `EINVAL` validation are those of
- * {@link SetAssocWays} (see iotlb.ts); nothing allocates per lookup, insert or invalidation.
- * `insert` takes the fields flat.
+ * PASID spread over sets. Replacement, storage, `EINVAL` validation and the did / PASID
+ * invalidations are those of {@link WayCache} (see cache/); nothing allocates per lookup,
+ * insert or invalidation. `insert` takes the fields flat. The PASID-cache granularities of
+ * spec §7.2 map to `invalidatePasid` (G = 01b), `invalidateDomain` (G = 00b) and
+ * `invalidateAll` (G = 11b).
  *
  * Not modelled: the context cache itself (a context-cache invalidation is mirrored with
  * {@link PasidCache.invalidateRid}), second-stage fields (SSPTPTR, AW, SSADE), PWSNP/PGSNP,
  * WPE/EAFE, timing.
  */
 
-import { type CacheParams, resolveCacheParams, WayCache } from './iotlb.js';
+import { type CacheParams, resolveCacheParams, WayCache } from '../cache/index.js';
 
 /** PASID-cache params: geometry and policy, with defaults in {@link defaultPasidCacheParams}. */
 export interface PasidCacheParams extends CacheParams {}
@@ -35,8 +37,6 @@ const FLAG_SRE = 4;
 export class PasidCache extends WayCache<PasidCacheParams> {
   private readonly setMask: number;
   private readonly rid: Int32Array;
-  private readonly pasid: Int32Array;
-  private readonly did: Int32Array;
   /** FLAG_PRESENT | FLAG_FPD | FLAG_SRE. */
   private readonly flags: Uint8Array;
   private readonly pgtt: Uint8Array;
@@ -50,8 +50,6 @@ export class PasidCache extends WayCache<PasidCacheParams> {
     const entries = p.entries;
     this.setMask = entries / p.assoc - 1;
     this.rid = new Int32Array(entries);
-    this.pasid = new Int32Array(entries);
-    this.did = new Int32Array(entries);
     this.flags = new Uint8Array(entries);
     this.pgtt = new Uint8Array(entries);
     this.fspm = new Uint8Array(entries);
@@ -126,41 +124,19 @@ export class PasidCache extends WayCache<PasidCacheParams> {
     const set = (pasid ^ rid) & this.setMask;
     const base = set * this.assoc;
     const end = base + this.assoc;
-    let e = base;
-    let free = -1;
-    for (; e < end; e++) {
-      if (this.validBits[e] !== 1) {
-        if (free < 0) free = e;
-      } else if (this.pasid[e] === pasid && this.rid[e] === rid) break;
+    let match = -1;
+    for (let e = base; e < end && match < 0; e++) {
+      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.rid[e] === rid) match = e;
     }
-    if (e < end) this.ways.refresh(e);
-    else {
-      e = free >= 0 ? free : this.ways.replace(set);
-      this.ways.fill(e);
-      this.rid[e] = rid;
-      this.pasid[e] = pasid;
-    }
+    const e = this.claim(set, match);
+    this.rid[e] = rid;
+    this.pasid[e] = pasid;
     this.did[e] = did;
     this.flags[e] = (present ? FLAG_PRESENT : 0) | (fpd ? FLAG_FPD : 0) | (sre ? FLAG_SRE : 0);
     this.pgtt[e] = pgtt;
     this.fspm[e] = fspm;
     this.fsptptrPfn[e] = fsptptrPfn;
     return e;
-  }
-
-  /** PASID-cache invalidate, PASID-selective within domain (spec §7.2, G = 01b). */
-  invalidatePasid(did: number, pasid: number): void {
-    this.ways.dropTagged(this.did, did, this.pasid, pasid);
-  }
-
-  /** PASID-cache invalidate, all PASIDs of a domain (spec §7.2, G = 00b). */
-  invalidateDomain(did: number): void {
-    this.ways.dropTagged(this.did, did, null, 0);
-  }
-
-  /** PASID-cache invalidate, global (spec §7.2, G = 11b). */
-  invalidateAll(): void {
-    this.ways.clear();
   }
 
   /**

@@ -1,19 +1,68 @@
 /**
- * The page request queue registers and ring, hardware side (spec §4.1; VTD 7.5, 11.4.11).
+ * The page request queue, hardware side (spec §4.1; VTD 7.5, 11.4.11): its registers, the
+ * ring in memory, and page request reception with the hardware auto-response.
  *
- * PQA gives the ring's base and size (entries = 2^(PQS+7) in hardware; this model accepts
- * any power of two ≥ 4 so small queues can be tested), PQH/PQT are descriptor indexes
- * (the registers hold index × 32 in bits 18:5), PRS holds PPR (bit 0) and PRO (bit 1).
- * A ring of N entries holds at most N − 1 requests.
+ * Registers: PQA gives the ring's base and size (entries = 2^(PQS+7) in hardware; this model
+ * accepts any power of two ≥ 4 so small queues can be tested), PQH/PQT are descriptor indexes
+ * (the registers hold index × 32 in bits 18:5), PRS holds PPR (bit 0) and PRO (bit 1). A ring
+ * of N entries holds at most N − 1 requests. Software changes them only through
+ * {@link PageRequestQueue.setQueue}, {@link PageRequestQueue.writeHead},
+ * {@link PageRequestQueue.clearPpr} and {@link PageRequestQueue.clearPro}; hardware moves PQT
+ * and sets PPR and PRO.
  *
- * Not modelled yet: page request reception (table checks, implicit invalidation, queueing,
- * overflow with auto-response) and the page request event — they arrive with the
- * translation engine. The registers and ring are real: the kernel's drain scans them.
+ * Reception ({@link PageRequestQueue.receive}), in hardware's order:
+ * 1. table checks — context → PASID directory → PASID entry with PRE and RID_PASID
+ *    ({@link checkPasidEntry}; page requests never walk first-stage tables): a failure records
+ *    a fault (unless FPD) and answers an LPIG=1 request with a hardware Invalid Request; an
+ *    LPIG=0 request is dropped;
+ * 2. queue checks — PRO set or the queue full: PRO is set (with a page request event if PPR
+ *    was clear), an LPIG=1 request is answered Success by hardware, an LPIG=0 one dropped;
+ * 3. accepted — the implicit page-selective-within-PASID invalidation (VTD 6.5.3.1 Table 27),
+ *    the 32-byte descriptor written at PQT, PQT advanced, PPR set, and the page request event
+ *    raised when PPR and PRO were both clear.
+ * A hardware response is written in place of the request ({@link writePageGroupResponse});
+ * the unit sends it back to the device.
+ *
+ * Not modelled: private data (PDP), the PQS encoding of the size, the event's interrupt
+ * message registers (the event reaches the kernel `irqLatencyNs` after the write), requests
+ * without PASID for the RID_PASID entry (they are checked, then queued like any other).
  */
 
-import { PAGE_REQUEST_BYTES } from '../layout/index.js';
+import {
+  getField,
+  PAGE_REQUEST,
+  PAGE_REQUEST_BYTES,
+  PASID_ENTRY,
+  PageResponseCode,
+  writePageGroupResponse,
+} from '../layout/index.js';
+import type { PhysicalMemory } from '../mem/index.js';
+import type { RecordFault } from './fault-recording.js';
+import { checkPasidEntry, pasidEntryCheck } from './walk.js';
 
-/** Hardware state of one page request queue. */
+const PR = PAGE_REQUEST.fields;
+const PE = PASID_ENTRY.fields;
+
+/** {@link PageRequestQueue.receive}: the request was queued or dropped, no response to send. */
+export const PRQ_NO_RESPONSE = -1;
+
+/** What page request reception acts on; the unit wires its fault recorder, caches and timer. */
+export interface PageRequestTargets {
+  /** RTADDR: frame of the root table the table checks start from. */
+  rootTablePfn(): number;
+  /** A request of device `dev` (index in registration order) arrived; `stopMarker`: R=W=0, LPIG=1. */
+  received(dev: number, stopMarker: boolean): void;
+  /** Records the fault of a request that failed the table checks (unless FPD). */
+  readonly recordFault: RecordFault;
+  /** A request of device `dev` met PRO set or a full queue. */
+  overflow(dev: number): void;
+  /** The implicit invalidation of an accepted request: IOTLB and PSC, page `vpn` of (did, pasid). */
+  invalidatePage(did: number, pasid: number, vpn: number): void;
+  /** Raises the page request event (it reaches software after the write and interrupt time). */
+  raiseEvent(): void;
+}
+
+/** Registers, ring and reception of one page request queue. */
 export class PageRequestQueue {
   /** PQA: base frame and number of 32-byte entries (0 = queue not enabled). */
   basePfn = 0;
@@ -25,8 +74,21 @@ export class PageRequestQueue {
   ppr = false;
   /** PRS.PRO: page request overflow. */
   pro = false;
+  private readonly mem: PhysicalMemory;
+  private targets: PageRequestTargets | null = null;
+  /** Scratch of the table check (no allocation per request). */
+  private readonly check = pasidEntryCheck();
 
-  /** Programs PQA; resets head and tail. */
+  constructor(mem: PhysicalMemory) {
+    this.mem = mem;
+  }
+
+  /** Connects reception to what it acts on. */
+  attach(targets: PageRequestTargets): void {
+    this.targets = targets;
+  }
+
+  /** Software programs PQA; head and tail reset. */
   setQueue(basePfn: number, entries: number): void {
     if (!Number.isInteger(entries) || entries < 4 || (entries & (entries - 1)) !== 0) {
       throw Object.assign(
@@ -38,6 +100,24 @@ export class PageRequestQueue {
     this.entries = entries;
     this.head = 0;
     this.tail = 0;
+  }
+
+  /** Software writes PQH: the descriptors before `head` are consumed. */
+  writeHead(head: number): void {
+    if (!Number.isInteger(head) || head < 0 || head >= this.entries) {
+      throw new Error(`PQH write out of range: ${head} (queue of ${this.entries} descriptors)`);
+    }
+    this.head = head;
+  }
+
+  /** Software clears PRS.PPR (write 1 to clear): the next accepted request raises an event. */
+  clearPpr(): void {
+    this.ppr = false;
+  }
+
+  /** Software clears PRS.PRO (write 1 to clear): requests are accepted again. */
+  clearPro(): void {
+    this.pro = false;
   }
 
   /** Byte address of descriptor slot `index`. */
@@ -59,5 +139,60 @@ export class PageRequestQueue {
       ppr: this.ppr,
       pro: this.pro,
     };
+  }
+
+  /**
+   * Receives the page request descriptor in the 8 dwords of `w` from `d`, sent by device
+   * `dev`, at `nowNs`. Returns {@link PRQ_NO_RESPONSE} when it was queued or dropped, else the response
+   * code of the hardware page group response written over the request in `w`.
+   */
+  receive(w: Uint32Array, d: number, dev: number, nowNs: number): number {
+    const t = this.targets!;
+    const rid = getField(w, d, PR.rid);
+    const pp = getField(w, d, PR.pasidPresent) === 1;
+    const pasid = pp ? getField(w, d, PR.pasid) : 0;
+    const lpig = getField(w, d, PR.lpig) === 1;
+    t.received(dev, lpig && !getField(w, d, PR.rdReq) && !getField(w, d, PR.wrReq));
+    // 1. Table checks.
+    const c = this.check;
+    const reason = checkPasidEntry(this.mem, t.rootTablePfn(), rid, pp, pasid, true, c);
+    if (reason !== 0) {
+      const addr = getField(w, d, PR.addr) * 4096;
+      const write = getField(w, d, PR.wrReq) === 1;
+      t.recordFault(reason, rid, pp, pasid, addr, write, c.fpd, dev, nowNs);
+      return this.autoRespond(w, d, lpig, PageResponseCode.INVALID);
+    }
+    // 2. Queue checks.
+    if (this.pro || (this.tail + 1) % this.entries === this.head) {
+      if (!this.pro) {
+        this.pro = true;
+        t.overflow(dev);
+        // PRO set: an event fires if PPR was clear (VTD 7.5)
+        if (!this.ppr) t.raiseEvent();
+      } else {
+        t.overflow(dev);
+      }
+      return this.autoRespond(w, d, lpig, PageResponseCode.SUCCESS);
+    }
+    // 3. Accepted: implicit invalidation, the descriptor at the tail, PPR and the event.
+    const u32 = this.mem.u32;
+    t.invalidatePage(getField(u32, c.entryDw, PE.did), pasid, getField(w, d, PR.addr));
+    const dst = this.slotAddress(this.tail) / 4;
+    for (let i = 0; i < 8; i++) u32[dst + i] = w[d + i]!;
+    this.tail = (this.tail + 1) % this.entries;
+    const raise = !this.ppr && !this.pro;
+    this.ppr = true;
+    if (raise) t.raiseEvent();
+    return PRQ_NO_RESPONSE;
+  }
+
+  /** The hardware page group response of an LPIG=1 request, in place of the request. */
+  private autoRespond(w: Uint32Array, d: number, lpig: boolean, code: number): number {
+    if (!lpig) return PRQ_NO_RESPONSE;
+    const rid = getField(w, d, PR.rid);
+    const pp = getField(w, d, PR.pasidPresent) === 1;
+    const pasid = getField(w, d, PR.pasid);
+    writePageGroupResponse(w, d, rid, pp, pasid, getField(w, d, PR.prgIndex), code, true);
+    return code;
   }
 }

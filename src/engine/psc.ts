@@ -8,8 +8,9 @@
  * one structure per level, as hardware keeps separate PDE / PDPTE / PML4E / PML5E caches, so a
  * stream of PDE fills cannot evict the upper levels; every level gets the same params
  * (`entries`, `assoc`, `policy`), so the total capacity is 4 × `entries`. Within a level the
- * set is `prefix mod sets`. Replacement, storage and `EINVAL` validation are those of
- * {@link SetAssocWays} (see iotlb.ts); nothing allocates per lookup, insert or invalidation.
+ * set is `prefix mod sets`. Replacement, storage, `EINVAL` validation and the did / PASID
+ * invalidations are those of {@link WayCache} (see cache/); nothing allocates per lookup,
+ * insert or invalidation.
  *
  * The walker's protocol: after reading the entry of level L for `vpn` (not a leaf), call
  * `insert(did, pasid, L, vpn, nextTablePfn)`. Before a walk, `lookupDeepest` returns the level
@@ -25,7 +26,7 @@
  * (caching mode), the accessed/dirty update a hardware walker does, timing.
  */
 
-import { type CacheParams, modPow2, resolveCacheParams, WayCache } from './iotlb.js';
+import { type CacheParams, modPow2, resolveCacheParams, WayCache } from '../cache/index.js';
 
 /** PSC params, applied to each level's structure; defaults in {@link defaultPscParams}. */
 export interface PscParams extends CacheParams {}
@@ -52,8 +53,6 @@ export class PagingStructureCache extends WayCache<PscParams> {
 
   /** Sets per level; level L uses sets [(L − 2) × sets, (L − 1) × sets). */
   private readonly sets: number;
-  private readonly did: Int32Array;
-  private readonly pasid: Int32Array;
   private readonly prefix: Float64Array;
   private readonly pfn: Float64Array;
 
@@ -63,8 +62,6 @@ export class PagingStructureCache extends WayCache<PscParams> {
     super(p, (p.entries / p.assoc) * (PSC_MAX_LEVEL - PSC_MIN_LEVEL + 1), rng);
     this.sets = p.entries / p.assoc;
     const total = this.ways.entries;
-    this.did = new Int32Array(total);
-    this.pasid = new Int32Array(total);
     this.prefix = new Float64Array(total);
     this.pfn = new Float64Array(total);
   }
@@ -116,23 +113,16 @@ export class PagingStructureCache extends WayCache<PscParams> {
     const set = (level - PSC_MIN_LEVEL) * this.sets + modPow2(p, this.sets);
     const base = set * this.assoc;
     const end = base + this.assoc;
-    let e = base;
-    let free = -1;
-    for (; e < end; e++) {
-      if (this.validBits[e] !== 1) {
-        if (free < 0) free = e;
-      } else if (this.prefix[e] === p && this.pasid[e] === pasid && this.did[e] === did) {
-        break;
+    let match = -1;
+    for (let e = base; e < end && match < 0; e++) {
+      if (this.validBits[e] === 1 && this.prefix[e] === p && this.pasid[e] === pasid) {
+        if (this.did[e] === did) match = e;
       }
     }
-    if (e < end) this.ways.refresh(e);
-    else {
-      e = free >= 0 ? free : this.ways.replace(set);
-      this.ways.fill(e);
-      this.did[e] = did;
-      this.pasid[e] = pasid;
-      this.prefix[e] = p;
-    }
+    const e = this.claim(set, match);
+    this.did[e] = did;
+    this.pasid[e] = pasid;
+    this.prefix[e] = p;
     this.pfn[e] = tablePfn;
     return e;
   }
@@ -172,20 +162,5 @@ export class PagingStructureCache extends WayCache<PscParams> {
         }
       }
     }
-  }
-
-  /** P_IOTLB PASID-selective (spec §7.3, G = 10b): drops every entry of (did, pasid). */
-  invalidatePasid(did: number, pasid: number): void {
-    this.ways.dropTagged(this.did, did, this.pasid, pasid);
-  }
-
-  /** Drops every entry of domain `did`, all PASIDs. */
-  invalidateDomain(did: number): void {
-    this.ways.dropTagged(this.did, did, null, 0);
-  }
-
-  /** Drops every entry. */
-  invalidateAll(): void {
-    this.ways.clear();
   }
 }

@@ -16,24 +16,20 @@
  */
 
 import {
-  CONTEXT_ENTRY,
   FaultReason,
   FSPM_5_LEVEL,
   getField,
-  PASID_DIR_ENTRY,
   PASID_ENTRY,
   PGTT_FIRST_STAGE,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Perm } from '../sim/message.js';
+import type { VtdUnitCaps } from './caps.js';
 import type { Iotlb } from './iotlb.js';
 import type { PasidCache } from './pasid-cache.js';
-import type { VtdUnitCaps } from './unit.js';
-import { contextEntryAddress } from './walk.js';
+import { checkPasidEntry, pasidEntryCheck } from './walk.js';
 import type { FirstLevelWalker } from './walker.js';
 
-const CE = CONTEXT_ENTRY.fields;
-const DE = PASID_DIR_ENTRY.fields;
 const PE = PASID_ENTRY.fields;
 /** First non-canonical user page number with 4- and 5-level paging (2^47 and 2^56 bytes). */
 const VPN_LIMIT_4 = 2 ** 35;
@@ -210,35 +206,27 @@ export class TranslationPipeline {
   private eRootPfn = 0;
   private eFpd = false;
 
+  /** Scratch of the table check (no allocation). */
+  private readonly check = pasidEntryCheck();
+
   /**
-   * Reads the context entry, the PASID directory entry and the PASID entry from memory;
-   * returns 0 with the e* fields set, or the fault reason. `outFpd` reports whether an FPD
-   * bit on the way suppresses recording.
+   * Reads the context entry, the PASID directory entry and the PASID entry from memory
+   * ({@link checkPasidEntry}); returns 0 with the e* fields set, or the fault reason.
+   * `outFpd` reports whether an FPD bit on the way suppresses recording.
    */
   private fetchPasidEntry(rid: number, pasid: number): number {
+    const c = this.check;
+    const r = checkPasidEntry(this.mem, this.rootTablePfn, rid, true, pasid, false, c);
+    this.outFpd = c.fpd;
+    if (r !== 0) return r;
     const u32 = this.mem.u32;
-    const ctx = contextEntryAddress(this.mem, this.rootTablePfn, rid);
-    if (ctx < 0) return -ctx;
-    const cdw = ctx / 4;
-    let fpd = getField(u32, cdw, CE.fpd) === 1;
-    this.outFpd = fpd;
-    if (!getField(u32, cdw, CE.paside)) return FaultReason.SCT_6;
-    const dirIndex = Math.floor(pasid / 64);
-    if (dirIndex >= 2 ** (getField(u32, cdw, CE.pdts) + 7)) return FaultReason.SCT_7;
-    const deDw = (getField(u32, cdw, CE.pasidDirPtr) * 4096 + dirIndex * 8) / 4;
-    fpd ||= getField(u32, deDw, DE.fpd) === 1;
-    this.outFpd = fpd;
-    if (!getField(u32, deDw, DE.p)) return FaultReason.SPD_2;
-    const peDw = (getField(u32, deDw, DE.tablePtr) * 4096 + (pasid % 64) * 64) / 4;
-    fpd ||= getField(u32, peDw, PE.fpd) === 1; // FPD is honoured even when P=0
-    this.outFpd = fpd;
-    if (!getField(u32, peDw, PE.p)) return FaultReason.SPT_2;
+    const peDw = c.entryDw;
     this.eDid = getField(u32, peDw, PE.did);
     this.ePgtt = getField(u32, peDw, PE.pgtt);
     this.eSre = getField(u32, peDw, PE.sre) === 1;
     this.eFspm = getField(u32, peDw, PE.fspm);
     this.eRootPfn = getField(u32, peDw, PE.fsptptr);
-    this.eFpd = fpd;
+    this.eFpd = c.fpd;
     return 0;
   }
 

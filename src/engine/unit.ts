@@ -1,160 +1,57 @@
 /**
- * One VT-d remapping unit (DMAR unit): capability registers, RTADDR, and the wiring of its
- * hardware units — translation pipeline (PASID cache, IOTLB, paging-structure cache, walker),
- * page request queue, fault recording, invalidation queue (spec §1, §4.1, §6, §7). It is an
- * event endpoint: devices send it ATS translation requests, untranslated and translated DMA,
- * page requests and device-TLB invalidation completions over links with `pcieLatencyNs`.
+ * One VT-d remapping unit (DMAR unit; spec §1, §4.1, §6, §7): the thin object that builds its
+ * hardware units, wires them to each other and to the simulator, and dispatches the messages
+ * and timers that reach it. It is an event endpoint: devices send it ATS translation
+ * requests, untranslated and translated DMA, page requests, configuration and device-TLB
+ * invalidation completions over links with `pcieLatencyNs`.
  *
- * The capabilities are the subset the SVA paths read (spec §1): ecap.PASID, ecap.PSS (PASID
- * size: `max_pasids = 2 << PSS`), ecap.SRS, ecap.FLTS, ecap.SMPWC, ecap.PDS, cap.CM (caching
- * mode), cap.PSI (page-selective invalidation), cap.FL5LP, cap.FL1GP.
+ * | Unit | File |
+ * |---|---|
+ * | capabilities, timing, cache sizes, observer | caps.ts |
+ * | translation pipeline (PASID cache, IOTLB, PSC, first-stage walker) | translate.ts, pasid-cache.ts, iotlb.ts, psc.ts, walker.ts, walk.ts |
+ * | ATS completions and DMA data movement | dma-remapping.ts |
+ * | page request queue: registers, reception, auto-response | prq.ts |
+ * | invalidation queue: fetch, check, dispatch per type | invalidation-queue.ts |
+ * | fault recording registers | fault-recording.ts |
+ * | the links to the devices (in-order delivery) | links.ts |
+ *
+ * The unit itself keeps RTADDR (through the pipeline), the pending configuration writes, the
+ * fault-record path shared by DMA and page requests, and what the invalidation queue sends
+ * to devices.
  *
  * Not modelled: requests without PASID, interrupt remapping, posted interrupts, the
- * performance-monitoring unit, register-based invalidation.
+ * performance-monitoring unit, register-based invalidation, the register file's offsets.
  */
 
-import {
-  CONTEXT_CACHE_INV,
-  CONTEXT_ENTRY,
-  FaultReason,
-  getField,
-  PAGE_GROUP_RESPONSE,
-  PAGE_REQUEST,
-  PASID_CACHE_INV,
-  PASID_DIR_ENTRY,
-  PASID_ENTRY,
-  PageResponseCode,
-  PIOTLB_INV,
-  QI_CC_TYPE,
-  QI_DEIOTLB_TYPE,
-  QI_DIOTLB_TYPE,
-  QI_EIOTLB_TYPE,
-  QI_GRAN_PSI_PASID,
-  QI_PC_ALL_PASIDS,
-  QI_PC_PASID_SEL,
-  QI_PC_TYPE,
-  QI_PGRP_RESP_TYPE,
-  setField,
-} from '../layout/index.js';
+import { ConfigEnable } from '../device/function-state.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
-import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
+import { MsgKind, MW } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
-import { FaultRecorder } from './fault-recording.js';
+import type { UnitCacheParams, UnitObserver, UnitTiming, VtdUnitCaps } from './caps.js';
+import { DmaRemapping } from './dma-remapping.js';
+import { FaultRecorder, type RecordFault } from './fault-recording.js';
 import { InvalidationQueue, type InvLogEntry } from './invalidation-queue.js';
-import { Iotlb, type IotlbParams } from './iotlb.js';
+import { Iotlb } from './iotlb.js';
+import { DeviceLinks } from './links.js';
 import { PasidCache } from './pasid-cache.js';
-import { PageRequestQueue } from './prq.js';
+import { PageRequestQueue, PRQ_NO_RESPONSE } from './prq.js';
 import { PagingStructureCache } from './psc.js';
-import { TranslationPipeline, Xlate } from './translate.js';
-import { contextEntryAddress, pasidEntryAddress, pasidEntryAddressIn } from './walk.js';
+import { TranslationPipeline } from './translate.js';
+import { pasidEntryAddress } from './walk.js';
 import { FirstLevelWalker } from './walker.js';
 
-/** Capability settings of a unit; every field has a default in {@link defaultUnitCaps}. */
-export interface VtdUnitCaps {
-  /** ecap.PASID: PASID support. */
-  readonly pasid: boolean;
-  /** PASID width in bits (ecap.PSS + 1); `max_pasids = 1 << pasidBits`. */
-  readonly pasidBits: number;
-  /** ecap.SRS: supervisor requests supported. */
-  readonly srs: boolean;
-  /** ecap.FLTS: first-level (first-stage) translation supported. */
-  readonly flts: boolean;
-  /** ecap.SMPWC: scalable-mode page-walk coherency (PWSNP is set from it). */
-  readonly smpwc: boolean;
-  /** ecap.PDS: page-request drain supported in Invalidation Wait. */
-  readonly pds: boolean;
-  /** cap.CM: caching mode (a virtual IOMMU that caches not-present entries). */
-  readonly cm: boolean;
-  /** cap.PSI: page-selective invalidation supported. */
-  readonly psi: boolean;
-  /** cap.FL5LP: 5-level first-stage paging supported. */
-  readonly fl5lp: boolean;
-  /** cap.FL1GP: 1 GiB first-stage pages supported. */
-  readonly fl1gp: boolean;
-  /** cap.NFR + 1: number of fault recording registers. */
-  readonly faultRecords: number;
-}
-
-/** Defaults: a Sapphire Rapids-class unit with SVA (20-bit PASIDs, SRS, FLTS, PDS). */
-export const defaultUnitCaps: VtdUnitCaps = Object.freeze({
-  pasid: true,
-  pasidBits: 20,
-  srs: true,
-  flts: true,
-  smpwc: true,
-  pds: true,
-  cm: false,
-  psi: true,
-  fl5lp: true,
-  fl1gp: true,
-  faultRecords: 8,
-});
-
-/** Modelled-time knobs the unit uses (from the cost model). */
-export interface UnitTiming {
-  readonly pcieLatencyNs: number;
-  readonly iotlbLookupNs: number;
-  readonly pasidCacheMissNs: number;
-  readonly walkLevelNs: number;
-  readonly walkers: number;
-  readonly memReadNs: number;
-  readonly dmaBytesPerNs: number;
-  readonly prqWriteNs: number;
-  readonly irqLatencyNs: number;
-  /** Latency of one IOTLB / PASID-cache / context-cache invalidation descriptor. */
-  sampleInvIotlbNs(): number;
-}
-
-/** Cache sizes of a unit. */
-export interface UnitCacheParams {
-  readonly iotlb: IotlbParams;
-  readonly pasidCache: { readonly entries: number; readonly assoc: number };
-  readonly psc: { readonly entries: number; readonly assoc: number };
-}
-
-/** Observers the unit reports to (counters and latency recorders live outside the model). */
-export interface UnitObserver {
-  /** A request from device `dev` (index in registration order) was translated. */
-  translation(dev: number, hit: boolean, walkNs: number): void;
-  pageRequest(dev: number): void;
-  /** A stop marker (LPIG=1, R=W=0) was received. */
-  stopMarker(dev: number): void;
-  autoResponse(dev: number, code: number): void;
-  prqOverflow(dev: number): void;
-  faultRecorded(dev: number): void;
-  dma(dev: number, bytes: number, ok: boolean): void;
-  invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
-  /**
-   * A translated DMA of (rid, pasid) for virtual page `vpn` (model metadata the device
-   * attaches) reached frame `pfn`: the invariant checker's hook.
-   */
-  dmaAccess?(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void;
-}
+export {
+  defaultUnitCaps,
+  type UnitCacheParams,
+  type UnitObserver,
+  type UnitTiming,
+  type VtdUnitCaps,
+} from './caps.js';
 
 const QI_STEP = 0;
 const FAULT_IRQ = 1;
 const PRQ_IRQ = 2;
-
-const PR = PAGE_REQUEST.fields;
-const RESP = PAGE_GROUP_RESPONSE.fields;
-const PI = PIOTLB_INV.fields;
-const PC = PASID_CACHE_INV.fields;
-const CC = CONTEXT_CACHE_INV.fields;
-const CE = CONTEXT_ENTRY.fields;
-const DE = PASID_DIR_ENTRY.fields;
-const PE = PASID_ENTRY.fields;
-
-/** A device as the unit knows it: where to send messages and where its DMA data lives. */
-interface AttachedDevice {
-  readonly endpoint: number;
-  readonly index: number;
-  readonly buffer: Uint8Array;
-  /** 32-bit view of `buffer` for aligned copies. */
-  readonly buffer32: Uint32Array;
-  /** Arrival time of the last message sent down the link: the link delivers in order. */
-  lastArrivalNs: number;
-}
 
 /** A VT-d remapping unit. */
 export class VtdUnit implements Endpoint {
@@ -164,7 +61,7 @@ export class VtdUnit implements Endpoint {
   /** Endpoint id (also the event source id) of the unit. */
   readonly id: number;
   readonly qi: InvalidationQueue;
-  readonly prq = new PageRequestQueue();
+  readonly prq: PageRequestQueue;
   readonly faults: FaultRecorder;
   readonly pipeline: TranslationPipeline;
   readonly iotlb: Iotlb;
@@ -175,16 +72,13 @@ export class VtdUnit implements Endpoint {
   onPrqEvent: () => void = () => {};
   /** Called when a fault event is raised (the kernel's dmar_fault interrupt). */
   onFaultEvent: () => void = () => {};
-  observer: UnitObserver | null = null;
+  /** ATS translation requests and DMA of the devices behind the unit. */
+  readonly remapping: DmaRemapping;
+  private readonly links: DeviceLinks;
   private readonly mem: PhysicalMemory;
   private readonly sim: Simulator;
   private readonly timing: UnitTiming;
-  private readonly byRid = new Map<number, AttachedDevice>();
-  // Hot-path copies of timing parameters.
   private readonly pcieNs: number;
-  private readonly memReadNs: number;
-  private readonly dmaBytesPerNs: number;
-  private readonly byEndpoint = new Map<number, AttachedDevice>();
 
   constructor(
     index: number,
@@ -220,13 +114,42 @@ export class VtdUnit implements Endpoint {
       this.walker,
     );
     this.pcieNs = timing.pcieLatencyNs;
-    this.memReadNs = timing.memReadNs;
-    this.dmaBytesPerNs = timing.dmaBytesPerNs;
+    this.links = new DeviceLinks(sim, this.id);
+    this.remapping = new DmaRemapping(
+      mem,
+      sim,
+      this.pipeline,
+      this.links,
+      timing,
+      this.recordFault,
+    );
     this.qi = new InvalidationQueue(mem);
     this.qi.attach({
-      execute: (code, u32, dw, now) => this.executeInvalidation(code, u32, dw, now),
+      pasidCache: this.pasidCache,
+      iotlb: this.iotlb,
+      psc: this.psc,
+      walker: this.walker,
+      issueNs: timing.iotlbLookupNs,
+      cacheInvalidationNs: () => this.cacheInvalidationNs(),
+      forward: (rid, kind, u32, dw, now) => this.forward(rid, kind, u32, dw, now),
       schedule: (delay) => sim.timer(delay, this.id, this.id, QI_STEP),
       now: () => sim.nowNs,
+    });
+    this.prq = new PageRequestQueue(mem);
+    this.prq.attach({
+      rootTablePfn: () => this.pipeline.rootTablePfn,
+      received: (d, stopMarker) => {
+        this.observer?.pageRequest(d);
+        if (stopMarker) this.observer?.stopMarker(d);
+      },
+      recordFault: this.recordFault,
+      overflow: (d) => this.observer?.prqOverflow(d),
+      invalidatePage: (did, pasid, vpn) => {
+        this.iotlb.invalidatePageInPasid(did, pasid, vpn, 0);
+        this.psc.invalidateRange(did, pasid, vpn, 0, false);
+      },
+      raiseEvent: () =>
+        sim.timer(timing.prqWriteNs + timing.irqLatencyNs, this.id, this.id, PRQ_IRQ),
     });
     this.prqEntriesConfigured = prqEntries;
   }
@@ -239,8 +162,21 @@ export class VtdUnit implements Endpoint {
     return this.pipeline.rootTablePfn;
   }
 
-  set rootTablePfn(pfn: number) {
+  /**
+   * Software writes RTADDR and sets the root table pointer (GCMD.SRTP): translation and page
+   * request reception start their table walks at frame `pfn` from now on.
+   */
+  setRootTable(pfn: number): void {
     this.pipeline.rootTablePfn = pfn;
+  }
+
+  /** Counters and latency recorders the unit reports to (they live outside the model). */
+  get observer(): UnitObserver | null {
+    return this.remapping.observer;
+  }
+
+  set observer(observer: UnitObserver | null) {
+    this.remapping.observer = observer;
   }
 
   /** `iommu.max_pasids = 2 << ecap.PSS` (0 without PASID support). */
@@ -250,10 +186,7 @@ export class VtdUnit implements Endpoint {
 
   /** Connects a device: its requester id, endpoint, index for counters and DMA data buffer. */
   attachDevice(rid: number, endpoint: number, index: number, buffer: Uint8Array): void {
-    const buffer32 = new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength >> 2);
-    const d = { endpoint, index, buffer, buffer32, lastArrivalNs: 0 };
-    this.byRid.set(rid, d);
-    this.byEndpoint.set(endpoint, d);
+    this.links.attach(rid, endpoint, index, buffer);
   }
 
   /** Decoded invalidation descriptors in execution order, each with its raw qwords. */
@@ -302,7 +235,7 @@ export class VtdUnit implements Endpoint {
     ats: boolean,
     priAllocation: number,
   ): Completion {
-    const dev = this.byEndpoint.get(endpoint);
+    const dev = this.links.byEndpoint(endpoint);
     if (!dev)
       throw new Error(`VT-d unit ${this.index}: config write to unknown endpoint ${endpoint}`);
     const done = new Completion();
@@ -312,9 +245,12 @@ export class VtdUnit implements Endpoint {
     const b = pool.base(slot);
     pool.words[b + MW.KIND] = MsgKind.CONFIG_WRITE;
     pool.words[b + MW.SRC] = this.id;
-    pool.words[b + MW.A] = (pasid ? 1 : 0) | (pri ? 2 : 0) | (ats ? 4 : 0);
+    pool.words[b + MW.A] =
+      (pasid ? ConfigEnable.PASID : 0) |
+      (pri ? ConfigEnable.PRI : 0) |
+      (ats ? ConfigEnable.ATS : 0);
     pool.words[b + MW.A + 1] = priAllocation;
-    this.toDevice(dev, this.pcieNs, slot);
+    this.links.send(dev, this.pcieNs, slot);
     return done;
   }
 
@@ -333,21 +269,29 @@ export class VtdUnit implements Endpoint {
     const w = pool.words;
     const b = pool.base(arg);
     const kind = w[b + MW.KIND]! & 0xff;
-    const dev = this.byEndpoint.get(w[b + MW.SRC]!);
+    const dev = this.links.byEndpoint(w[b + MW.SRC]!);
     if (!dev)
       throw new Error(
         `VT-d unit ${this.index}: message kind ${kind} from unknown endpoint ${w[b + MW.SRC]}`,
       );
     switch (kind) {
       case MsgKind.ATS_REQ:
-        this.atsRequest(arg, b, dev, nowNs);
+        this.remapping.atsRequest(arg, b, dev, nowNs);
         return;
       case MsgKind.DMA_REQ:
-        this.dmaRequest(arg, b, dev, nowNs);
+        this.remapping.dmaRequest(arg, b, dev, nowNs);
         return;
-      case MsgKind.PAGE_REQ:
-        this.pageRequest(arg, b, dev, nowNs);
+      case MsgKind.PAGE_REQ: {
+        const code = this.prq.receive(w, b + MW.A, dev.index, nowNs);
+        if (code === PRQ_NO_RESPONSE) pool.release(arg);
+        else {
+          // the hardware page group response, written over the request
+          w[b + MW.KIND] = MsgKind.PGRP_RESP;
+          this.observer?.autoResponse(dev.index, code);
+          this.links.send(dev, this.timing.prqWriteNs + this.pcieNs, arg);
+        }
         return;
+      }
       case MsgKind.CONFIG_CPL: {
         pool.release(arg);
         const done = this.pendingConfig.get(dev.endpoint);
@@ -367,327 +311,45 @@ export class VtdUnit implements Endpoint {
     }
   }
 
-  /**
-   * Sends `slot` to `dev` to arrive `delayNs` from now, but never before a message sent
-   * earlier on the same link (PCIe ordering: a completion computed before an invalidation
-   * request must reach the device first).
-   */
-  private toDevice(dev: AttachedDevice, delayNs: number, slot: number): void {
-    const now = this.sim.nowNs;
-    let at = now + delayNs;
-    if (at < dev.lastArrivalNs) at = dev.lastArrivalNs;
-    dev.lastArrivalNs = at;
-    this.sim.send(at - now, this.id, dev.endpoint, slot);
-  }
-
-  /** ATS translation request → completion (spec §6.1 "ATS translation req" column, §4.7). */
-  private atsRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
-    const pool = this.sim.pool;
-    const w = pool.words;
-    const flags = w[b]!;
-    const pasid = w[b + MW.A]!;
-    const vpn = pool.getWide(b + MW.A + 1);
-    const rid = w[b + MW.A + 3]!;
-    const write = (flags & MsgFlag.WRITE) !== 0;
-    const priv = (flags & MsgFlag.PRIV) !== 0;
-    const p = this.pipeline;
-    const cls = p.translate(rid, pasid, vpn, write, priv, nowNs);
-    this.observer?.translation(dev.index, p.outHit, p.outWalkNs);
-    w[b + MW.KIND] = MsgKind.ATS_CPL;
-    if (cls === Xlate.UR) {
-      w[b + MW.A] = CplStatus.UR;
-      w[b + MW.A + 3] = 0;
-    } else {
-      // Success: R=W=0 for a fault (S0), else the effective permissions (Seff).
-      w[b + MW.A] = CplStatus.SUCCESS;
-      pool.setWide(b + MW.A + 1, cls === Xlate.OK ? p.outPfn : 0);
-      w[b + MW.A + 3] = cls === Xlate.OK ? p.outPerms : 0;
-      w[b + MW.A + 4] = cls === Xlate.OK ? p.outSize : 0;
-    }
-    this.toDevice(dev, p.outReadyNs - nowNs + this.pcieNs, slot);
-  }
-
-  /** Untranslated or translated DMA: moves real bytes, or UR with a fault record. */
-  private dmaRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
-    const pool = this.sim.pool;
-    const w = pool.words;
-    const flags = w[b]!;
-    const pasid = w[b + MW.A]!;
-    const addr = pool.getWide(b + MW.A + 1);
-    const length = w[b + MW.A + 3]!;
-    const offset = w[b + MW.A + 4]!;
-    const rid = w[b + MW.A + 5]!;
-    const write = (flags & MsgFlag.WRITE) !== 0;
-    const vpn = Math.floor(addr / 4096);
-    const pageOff = addr - vpn * 4096; // not %: a double modulo is a slow fmod call
-    let ok: boolean;
-    let ready: number;
-    let pfn: number;
-    if (length === 0 || pageOff + length > 4096) {
-      throw new Error(
-        `DMA of ${length} bytes at ${addr.toString(16)} crosses a page: devices split DMA per page`,
-      );
-    }
-    if ((flags & MsgFlag.TRANSLATED) !== 0) {
-      // Translated request: allowed when the context entry enables the device TLB (DTE).
-      const ctx = contextEntryAddress(this.mem, this.rootTablePfn, rid);
-      ok = ctx >= 0 && getField(this.mem.u32, ctx / 4, CE.dte) === 1;
-      pfn = vpn; // the address is already physical
-      ready = nowNs;
-      if (ok) this.observer?.dmaAccess?.(rid, pasid, pool.getWide(b + MW.A + 6), pfn, write);
-    } else {
-      const p = this.pipeline;
-      const cls = p.translate(rid, pasid, vpn, write, (flags & MsgFlag.PRIV) !== 0, nowNs);
-      this.observer?.translation(dev.index, p.outHit, p.outWalkNs);
-      ready = p.outReadyNs;
-      pfn = p.outPfn;
-      let reason = p.outFault;
-      if (cls === Xlate.OK && write && (p.outPerms & Perm.W) === 0) reason = FaultReason.SGN_6;
-      ok = cls === Xlate.OK && reason === 0;
-      if (!ok) this.recordFault(reason, rid, true, pasid, vpn * 4096, write, p.outFpd, dev, nowNs);
-    }
-    if (ok) {
-      if (pfn <= 0 || pfn >= this.mem.totalFrames) ok = false;
-    }
-    if (ok) {
-      const pa = pfn * 4096 + pageOff;
-      if (write) this.mem.copyIn(pa, dev.buffer, offset, length, dev.buffer32);
-      else this.mem.copyOut(pa, dev.buffer, offset, length, dev.buffer32);
-      ready += this.memReadNs + Math.ceil(length / this.dmaBytesPerNs);
-    }
-    this.observer?.dma(dev.index, ok ? length : 0, ok);
-    w[b + MW.KIND] = MsgKind.DMA_CPL;
-    w[b + MW.A] = ok ? CplStatus.SUCCESS : CplStatus.UR;
-    this.toDevice(dev, ready - nowNs + this.pcieNs, slot);
-  }
-
   /** Records a non-recoverable fault unless an FPD bit suppresses it (spec §6.1, §6.2). */
-  private recordFault(
-    reason: number,
-    sid: number,
-    pasidPresent: boolean,
-    pasid: number,
-    pageAddr: number,
-    write: boolean,
-    fpd: boolean,
-    dev: AttachedDevice,
-    nowNs: number,
-  ): void {
+  private readonly recordFault: RecordFault = (
+    reason,
+    sid,
+    pp,
+    pasid,
+    addr,
+    write,
+    fpd,
+    dev,
+    now,
+  ) => {
     if (fpd) return;
-    const written = this.faults.record(
-      reason,
-      sid,
-      pasidPresent,
-      pasid,
-      pageAddr,
-      write,
-      nowNs,
-      () => this.sim.timer(this.timing.irqLatencyNs, this.id, this.id, FAULT_IRQ),
-    );
-    if (written) this.observer?.faultRecorded(dev.index);
-  }
+    const raiseEvent = () => this.sim.timer(this.timing.irqLatencyNs, this.id, this.id, FAULT_IRQ);
+    if (this.faults.record(reason, sid, pp, pasid, addr, write, now, raiseEvent))
+      this.observer?.faultRecorded(dev);
+  };
 
   /**
-   * Page request reception (spec §4.1): table checks (fault + hardware Invalid Request for
-   * LPIG=1, drop for LPIG=0), queue checks (PRO set or queue full: hardware Success for
-   * LPIG=1, drop otherwise), then the implicit page-selective invalidation, the 32-byte
-   * descriptor written at the tail, PPR, and an event when PPR and PRO were both clear.
+   * Sends descriptor words to the function `rid` as a message of `kind` (the invalidation
+   * queue's device-TLB invalidations and page group responses); false when there is none.
    */
-  private pageRequest(slot: number, b: number, dev: AttachedDevice, nowNs: number): void {
+  private forward(rid: number, kind: number, u32: Uint32Array, dw: number, nowNs: number): boolean {
+    const dev = this.links.byRid(rid);
+    if (!dev) return false;
     const pool = this.sim.pool;
-    const w = pool.words;
-    const d = b + MW.A;
-    const rid = getField(w, d, PR.rid);
-    const pp = getField(w, d, PR.pasidPresent) === 1;
-    const pasid = pp ? getField(w, d, PR.pasid) : 0;
-    const lpig = getField(w, d, PR.lpig) === 1;
-    this.observer?.pageRequest(dev.index);
-    if (lpig && !getField(w, d, PR.rdReq) && !getField(w, d, PR.wrReq))
-      this.observer?.stopMarker(dev.index);
-    // Table checks: context → PASID directory → PASID entry (page requests never walk FS tables).
-    const u32 = this.mem.u32;
-    let reason = 0;
-    let fpd = false;
-    let did = 0;
-    const ctx = contextEntryAddress(this.mem, this.rootTablePfn, rid);
-    if (ctx < 0) reason = -ctx;
-    else {
-      fpd = getField(u32, ctx / 4, CE.fpd) === 1;
-      if (!getField(u32, ctx / 4, CE.pre)) reason = FaultReason.SCT_8;
-      else if (pp && pasid === getField(u32, ctx / 4, CE.ridPasid)) reason = FaultReason.SCT_9;
-      else {
-        const pe = pasidEntryAddressIn(this.mem, ctx, pasid);
-        if (pe < 0) {
-          reason = -pe;
-          if (reason === FaultReason.SPD_2) {
-            const dirIndex = Math.floor(pasid / 64);
-            const deDw = (getField(u32, ctx / 4, CE.pasidDirPtr) * 4096 + dirIndex * 8) / 4;
-            fpd ||= getField(u32, deDw, DE.fpd) === 1;
-          }
-        } else {
-          fpd ||= getField(u32, pe / 4, PE.fpd) === 1;
-          if (!getField(u32, pe / 4, PE.p)) reason = FaultReason.SPT_2;
-          else did = getField(u32, pe / 4, PE.did);
-        }
-      }
-    }
-    if (reason !== 0) {
-      const addr = getField(w, d, PR.addr) * 4096;
-      this.recordFault(
-        reason,
-        rid,
-        pp,
-        pasid,
-        addr,
-        getField(w, d, PR.wrReq) === 1,
-        fpd,
-        dev,
-        nowNs,
-      );
-      this.autoRespond(slot, d, dev, lpig, PageResponseCode.INVALID);
-      return;
-    }
-    // Queue checks.
-    const q = this.prq;
-    const full = (q.tail + 1) % q.entries === q.head;
-    if (q.pro || full) {
-      if (!q.pro) {
-        q.pro = true;
-        this.observer?.prqOverflow(dev.index);
-        // PRO set: an event fires if PPR was clear (VTD 7.5)
-        if (!q.ppr)
-          this.sim.timer(
-            this.timing.prqWriteNs + this.timing.irqLatencyNs,
-            this.id,
-            this.id,
-            PRQ_IRQ,
-          );
-      } else {
-        this.observer?.prqOverflow(dev.index);
-      }
-      this.autoRespond(slot, d, dev, lpig, PageResponseCode.SUCCESS);
-      return;
-    }
-    // Accepted: implicit page-selective-within-PASID invalidation (VTD 6.5.3.1 Table 27).
-    const vpn = getField(w, d, PR.addr);
-    this.iotlb.invalidatePageInPasid(did, pasid, vpn, 0);
-    this.psc.invalidateRange(did, pasid, vpn, 0, false);
-    const dst = q.slotAddress(q.tail) / 4;
-    for (let i = 0; i < 8; i++) u32[dst + i] = w[d + i]!;
-    q.tail = (q.tail + 1) % q.entries;
-    pool.release(slot);
-    const raise = !q.ppr && !q.pro;
-    q.ppr = true;
-    if (raise)
-      this.sim.timer(this.timing.prqWriteNs + this.timing.irqLatencyNs, this.id, this.id, PRQ_IRQ);
+    const slot = pool.alloc();
+    const b = pool.base(slot);
+    pool.words[b + MW.KIND] = kind;
+    pool.words[b + MW.SRC] = this.id;
+    for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
+    // the issue time comes back with the completion: the device-TLB invalidation latency
+    if (kind === MsgKind.DEVTLB_INV) pool.setWide(b + MW.B, nowNs);
+    this.links.send(dev, this.pcieNs, slot);
+    return true;
   }
 
-  /** Hardware page group response for an LPIG=1 request (Invalid Request or Success). */
-  private autoRespond(
-    slot: number,
-    d: number,
-    dev: AttachedDevice,
-    lpig: boolean,
-    code: number,
-  ): void {
-    const pool = this.sim.pool;
-    if (!lpig) {
-      pool.release(slot);
-      return;
-    }
-    const w = pool.words;
-    const b = d - MW.A;
-    const rid = getField(w, d, PR.rid);
-    const pp = getField(w, d, PR.pasidPresent);
-    const pasid = getField(w, d, PR.pasid);
-    const prgIndex = getField(w, d, PR.prgIndex);
-    w.fill(0, d, d + 8);
-    setField(w, d, RESP.type, QI_PGRP_RESP_TYPE);
-    setField(w, d, RESP.pasidPresent, pp);
-    setField(w, d, RESP.code, code);
-    setField(w, d, RESP.rid, rid);
-    setField(w, d, RESP.pasid, pasid);
-    setField(w, d, RESP.lpig, 1);
-    setField(w, d, RESP.prgIndex, prgIndex);
-    w[b + MW.KIND] = MsgKind.PGRP_RESP;
-    this.observer?.autoResponse(dev.index, code);
-    this.toDevice(dev, this.timing.prqWriteNs + this.timing.pcieLatencyNs, slot);
-  }
-
-  /** Applies one invalidation descriptor; returns its latency (see InvalidationTargets). */
-  private executeInvalidation(code: number, u32: Uint32Array, dw: number, nowNs: number): number {
-    switch (code) {
-      case QI_CC_TYPE: {
-        // Context-cache invalidation: the model caches context fields with PASID entries.
-        const g = getField(u32, dw, CC.g);
-        if (g === 3) this.pasidCache.invalidateRid(getField(u32, dw, CC.sid));
-        else this.pasidCache.invalidateAll();
-        return this.invLatency();
-      }
-      case QI_PC_TYPE: {
-        const g = getField(u32, dw, PC.g);
-        const did = getField(u32, dw, PC.did);
-        if (g === QI_PC_PASID_SEL)
-          this.pasidCache.invalidatePasid(did, getField(u32, dw, PC.pasid));
-        else if (g === QI_PC_ALL_PASIDS) this.pasidCache.invalidateDomain(did);
-        else this.pasidCache.invalidateAll();
-        return this.invLatency();
-      }
-      case QI_EIOTLB_TYPE: {
-        const g = getField(u32, dw, PI.g);
-        const did = getField(u32, dw, PI.did);
-        const pasid = getField(u32, dw, PI.pasid);
-        if (g === QI_GRAN_PSI_PASID) {
-          const vpn = getField(u32, dw, PI.addr);
-          const am = getField(u32, dw, PI.am);
-          this.iotlb.invalidatePageInPasid(did, pasid, vpn, am);
-          this.psc.invalidateRange(did, pasid, vpn, am, getField(u32, dw, PI.ih) === 1);
-        } else {
-          this.iotlb.invalidatePasid(did, pasid);
-          this.psc.invalidatePasid(did, pasid);
-          this.walker.forgetPasid(did, pasid);
-        }
-        return this.invLatency();
-      }
-      case QI_DIOTLB_TYPE:
-      case QI_DEIOTLB_TYPE: {
-        // Sent to the device named by SID; completes when its completion message returns.
-        // SID: bits 47:32 in type 3h, bits 31:16 in type 8h
-        const sid = code === QI_DIOTLB_TYPE ? u32[dw + 1]! & 0xffff : (u32[dw]! >>> 16) & 0xffff;
-        const dev = this.byRid.get(sid);
-        if (!dev) return this.timing.iotlbLookupNs; // no such function: nothing to wait for
-        const pool = this.sim.pool;
-        const slot = pool.alloc();
-        const b = pool.base(slot);
-        pool.words[b + MW.KIND] = MsgKind.DEVTLB_INV;
-        pool.words[b + MW.SRC] = this.id;
-        for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
-        pool.setWide(b + MW.B, nowNs);
-        this.qi.devtlbIssued();
-        this.toDevice(dev, this.timing.pcieLatencyNs, slot);
-        return this.timing.iotlbLookupNs;
-      }
-      case QI_PGRP_RESP_TYPE: {
-        const rid = getField(u32, dw, RESP.rid);
-        const dev = this.byRid.get(rid);
-        if (dev) {
-          const pool = this.sim.pool;
-          const slot = pool.alloc();
-          const b = pool.base(slot);
-          pool.words[b + MW.KIND] = MsgKind.PGRP_RESP;
-          pool.words[b + MW.SRC] = this.id;
-          for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
-          this.toDevice(dev, this.timing.pcieLatencyNs, slot);
-        }
-        return this.timing.iotlbLookupNs;
-      }
-      default:
-        // IOTLB (2h) does not touch first-stage entries in scalable mode; IEC is not modelled.
-        return this.invLatency();
-    }
-  }
-
-  private invLatency(): number {
+  /** Samples the latency of one cache invalidation descriptor and reports it. */
+  private cacheInvalidationNs(): number {
     const ns = this.timing.sampleInvIotlbNs();
     this.observer?.invalidation('iotlb', ns);
     return ns;

@@ -4,7 +4,8 @@
  *
  * Each step returns a byte address or a negative fault reason (spec §6.1 Table 30), so the
  * translation path can report the first condition that failed; callers that only want the
- * entry treat any negative value as "not present".
+ * entry treat any negative value as "not present". {@link checkPasidEntry} is the one table
+ * check of both translation and page request reception.
  *
  * Not modelled: legacy (non-scalable) mode, the RID_PASID path for requests without PASID,
  * reserved-bit checks of root/context/directory entries.
@@ -17,6 +18,7 @@ import {
   getField,
   PASID_DIR_ENTRY,
   PASID_DIR_ENTRY_BYTES,
+  PASID_ENTRY,
   PASID_ENTRY_BYTES,
   pasidDirEntriesForPdts,
   pasidDirIndex,
@@ -29,6 +31,7 @@ import type { PhysicalMemory } from '../mem/index.js';
 const CE = CONTEXT_ENTRY.fields;
 const RE = ROOT_ENTRY.fields;
 const DE = PASID_DIR_ENTRY.fields;
+const PE = PASID_ENTRY.fields;
 
 /** Byte address of the context entry for `rid`, or −SCT_2 when the root/context is absent. */
 export function contextEntryAddress(
@@ -49,31 +52,85 @@ export function contextEntryAddress(
   return addr;
 }
 
-/**
- * Byte address of the PASID-table entry for `pasid` under the context entry at `ctxAddr`,
- * or a negative fault reason: SCT_6 (PASIDE clear), SCT_7 (PASID beyond the directory size),
- * SPD_2 (directory entry not present). The entry's own P bit is the caller's to check (SPT_2).
- */
-export function pasidEntryAddressIn(mem: PhysicalMemory, ctxAddr: number, pasid: number): number {
-  const ctxDw = ctxAddr / 4;
-  if (!getField(mem.u32, ctxDw, CE.paside)) return -FaultReason.SCT_6;
-  const dirEntries = pasidDirEntriesForPdts(getField(mem.u32, ctxDw, CE.pdts));
-  const dirIndex = pasidDirIndex(pasid);
-  if (dirIndex >= dirEntries) return -FaultReason.SCT_7;
-  const dirPfn = getField(mem.u32, ctxDw, CE.pasidDirPtr);
-  const deDw = (dirPfn * 4096 + dirIndex * PASID_DIR_ENTRY_BYTES) / 4;
-  if (!getField(mem.u32, deDw, DE.p)) return -FaultReason.SPD_2;
-  const tablePfn = getField(mem.u32, deDw, DE.tablePtr);
-  return tablePfn * 4096 + pasidTableIndex(pasid) * PASID_ENTRY_BYTES;
+/** What {@link checkPasidEntry} found besides the fault reason (scratch, reused per call). */
+export interface PasidEntryCheck {
+  /** An FPD bit of an entry read on the way (context, PASID directory, PASID table) is set. */
+  fpd: boolean;
+  /** Dword index of the PASID-table entry: set once its directory entry is present, else −1. */
+  entryDw: number;
 }
 
-/** Byte address of the PASID-table entry hardware would use for (rid, pasid), or < 0. */
+/** A fresh {@link PasidEntryCheck} for one owner to reuse. */
+export function pasidEntryCheck(): PasidEntryCheck {
+  return { fpd: false, entryDw: -1 };
+}
+
+/**
+ * The context → PASID directory → PASID-table entry checks hardware makes for a request of
+ * (rid, pasid) (spec §6.1 Table 30; VTD 9.1–9.6), one function for translation and page
+ * request reception. Returns 0 when the PASID entry is present (its dword index in
+ * `out.entryDw`), else the first fault reason met, in this order:
+ *
+ * - SCT_2: root or context entry not present;
+ * - page requests only: SCT_8 (PRE clear), SCT_9 (`pasidPresent` and the PASID equals the
+ *   context entry's RID_PASID);
+ * - SCT_6: PASIDE clear; SCT_7: PASID beyond the directory size (PDTS);
+ * - SPD_2: PASID-directory entry not present; SPT_2: PASID-table entry not present.
+ *
+ * `out.fpd` is set when an FPD bit of an entry read on the way is set — FPD is honoured even
+ * in an entry whose P bit is clear — so the caller knows whether recording is suppressed.
+ */
+export function checkPasidEntry(
+  mem: PhysicalMemory,
+  rootTablePfn: number,
+  rid: number,
+  pasidPresent: boolean,
+  pasid: number,
+  pageRequest: boolean,
+  out: PasidEntryCheck,
+): number {
+  out.fpd = false;
+  out.entryDw = -1;
+  const ctx = contextEntryAddress(mem, rootTablePfn, rid);
+  if (ctx < 0) return -ctx;
+  const u32 = mem.u32;
+  const cdw = ctx / 4;
+  let fpd = getField(u32, cdw, CE.fpd) === 1;
+  out.fpd = fpd;
+  if (pageRequest) {
+    if (!getField(u32, cdw, CE.pre)) return FaultReason.SCT_8;
+    if (pasidPresent && pasid === getField(u32, cdw, CE.ridPasid)) return FaultReason.SCT_9;
+  }
+  if (!getField(u32, cdw, CE.paside)) return FaultReason.SCT_6;
+  const dirIndex = pasidDirIndex(pasid);
+  if (dirIndex >= pasidDirEntriesForPdts(getField(u32, cdw, CE.pdts))) return FaultReason.SCT_7;
+  const dirPfn = getField(u32, cdw, CE.pasidDirPtr);
+  const deDw = (dirPfn * 4096 + dirIndex * PASID_DIR_ENTRY_BYTES) / 4;
+  fpd ||= getField(u32, deDw, DE.fpd) === 1;
+  out.fpd = fpd;
+  if (!getField(u32, deDw, DE.p)) return FaultReason.SPD_2;
+  const tablePfn = getField(u32, deDw, DE.tablePtr);
+  const peDw = (tablePfn * 4096 + pasidTableIndex(pasid) * PASID_ENTRY_BYTES) / 4;
+  out.entryDw = peDw;
+  fpd ||= getField(u32, peDw, PE.fpd) === 1;
+  out.fpd = fpd;
+  if (!getField(u32, peDw, PE.p)) return FaultReason.SPT_2;
+  return 0;
+}
+
+const scratch = pasidEntryCheck();
+
+/**
+ * Byte address of the PASID-table entry hardware would use for (rid, pasid), present or not
+ * (the public `iommu.pasidEntry` shows a non-present entry's FPD), or a negative fault reason
+ * when no entry is reached: SCT_2, SCT_6, SCT_7 or SPD_2.
+ */
 export function pasidEntryAddress(
   mem: PhysicalMemory,
   rootTablePfn: number,
   rid: number,
   pasid: number,
 ): number {
-  const ctx = contextEntryAddress(mem, rootTablePfn, rid);
-  return ctx < 0 ? ctx : pasidEntryAddressIn(mem, ctx, pasid);
+  const r = checkPasidEntry(mem, rootTablePfn, rid, true, pasid, false, scratch);
+  return scratch.entryDw >= 0 ? scratch.entryDw * 4 : -r;
 }

@@ -20,10 +20,8 @@ import {
   CONTEXT_ENTRY,
   CONTEXT_ENTRY_BYTES,
   getField,
-  INV_DESC_BYTES,
   PAGE_REQUEST_BYTES,
   pdtsForMaxPasid,
-  QI_LENGTH,
   ROOT_ENTRY,
   ROOT_ENTRY_BYTES,
   setField,
@@ -52,7 +50,10 @@ export interface FunctionCaps {
   readonly endpoint: number;
 }
 
-/** Per-device driver state (`struct device_domain_info`). */
+/**
+ * Per-device driver state (`struct device_domain_info`); the device carries it as
+ * `device.info` (`dev_iommu_priv_set`).
+ */
 export class DeviceInfo {
   readonly bus: number;
   readonly devfn: number;
@@ -130,7 +131,7 @@ export class IntelIommu {
     this.unit = unit;
     this.mem = mem;
     this.rootTablePfn = mem.allocFrame();
-    unit.rootTablePfn = this.rootTablePfn;
+    unit.setRootTable(this.rootTablePfn);
     this.qi = new QInval(unit.qi, mem);
     // intel_svm_enable_prq: the ring, PQA programmed with its size.
     this.prqFrames = Math.max(1, Math.ceil((prqEntries * PAGE_REQUEST_BYTES) / 4096));

@@ -34,6 +34,7 @@ import {
   type LayoutValues,
   reservedBits,
   reservedBitsU32,
+  setField,
 } from './field.js';
 
 /** Type field value of a page group response (kernel `QI_PGRP_RESP_TYPE`). */
@@ -103,6 +104,40 @@ export function encodePageGroupResponse(fields: PageGroupResponseInput): bigint[
     lpig: bit(fields.lpig),
     prgIndex: fields.prgIndex,
   });
+}
+
+const RESP = PAGE_GROUP_RESPONSE.fields;
+
+/**
+ * Writes a page group response (PDP=0) into the 8 dwords of `u32` from dword `dw`, the one
+ * builder of the data path: the hardware auto-response of the page request queue and the
+ * kernel's response to a serviced request both answer a request with it. Every bit the field
+ * table does not name (reserved, ignored, the private-data qwords) is written 0. Allocation-
+ * free; throws `RangeError` EINVAL when a value does not fit its field.
+ *
+ *   dword 0: type 9h [3:0] | pasidPresent [4] | code [15:12] | rid [31:16]
+ *   dword 1: pasid [51:32] in bits 19:0
+ *   dword 2: lpig [66] in bit 2 | prgIndex [75:67] in bits 11:3
+ *   dwords 3–7: 0
+ */
+export function writePageGroupResponse(
+  u32: Uint32Array,
+  dw: number,
+  rid: number,
+  pasidPresent: boolean,
+  pasid: number,
+  prgIndex: number,
+  code: number,
+  lpig: boolean,
+): void {
+  u32.fill(0, dw, dw + 8);
+  setField(u32, dw, RESP.type, PAGE_GROUP_RESPONSE_TYPE);
+  setField(u32, dw, RESP.pasidPresent, bit(pasidPresent));
+  setField(u32, dw, RESP.code, code);
+  setField(u32, dw, RESP.rid, rid);
+  setField(u32, dw, RESP.pasid, pasid);
+  setField(u32, dw, RESP.lpig, bit(lpig));
+  setField(u32, dw, RESP.prgIndex, prgIndex);
 }
 
 /** Reserved bits set in a page group response (private data ignored when PDP=1), or `null`. */

@@ -15,6 +15,7 @@
  */
 
 import type { Device } from '../device/device.js';
+import type { DeviceInfo } from '../kernel/iommu.js';
 import type { Process } from '../mem/index.js';
 import type { Scenario } from '../scenario/types.js';
 import { Completion, type KThread, spawn } from '../sim/kthread.js';
@@ -29,7 +30,7 @@ interface Client {
   readonly index: number;
   process: Process | null;
   buffers: number[];
-  device: Device;
+  device: Device<DeviceInfo>;
   /** The device's job stream. */
   stream: JobStream;
   handle: object | null;

@@ -12,7 +12,7 @@ import { DEVICE_BUFFER_BYTES, Device, type DeviceOptions } from '../device/devic
 import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
 import { Errno, kernelError } from '../kernel/errors.js';
-import { IntelIommu, ridName } from '../kernel/iommu.js';
+import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
 import { kernelProfile } from '../kernel/profile.js';
 import type { Profile, PrqService, SvaLayer } from '../kernel/sva.js';
 import { PhysicalMemory, Process } from '../mem/index.js';
@@ -80,10 +80,10 @@ export const MAX_PARTITIONS = 65;
 
 /** A bond between a device and a process (or the kernel, for supervisor binds). */
 export class SvaHandle {
-  readonly device: Device;
+  readonly device: Device<DeviceInfo>;
   /** The bound process; null for a supervisor bind. */
   readonly process: Process | null;
-  constructor(device: Device, process: Process | null) {
+  constructor(device: Device<DeviceInfo>, process: Process | null) {
     this.device = device;
     this.process = process;
   }
@@ -110,7 +110,7 @@ export class System implements UnitObserver {
   /** The kernel's address space (`init_mm`), bound by supervisor binds. */
   readonly initMm: Process;
   readonly la57: boolean;
-  readonly devices: Device[] = [];
+  readonly devices: Device<DeviceInfo>[] = [];
   /** Partition of each device by index, as configured (see {@link SystemConfig.placement}). */
   private readonly placement: readonly number[];
   private readonly deviceBuffers: SharedArrayBuffer | null;
@@ -325,7 +325,7 @@ export class System implements UnitObserver {
   }
 
   /** Adds a PCIe function behind a VT-d unit; the driver probes it at once. */
-  addDevice(options: DeviceOptions): Device {
+  addDevice(options: DeviceOptions): Device<DeviceInfo> {
     const o: Required<DeviceOptions> = {
       pasidBits: 20,
       ats: true,
@@ -355,7 +355,7 @@ export class System implements UnitObserver {
     const unit = driver.unit;
     const rng = new Rng(this.seed, 1000 + this.devices.length);
     const cost = this.cost;
-    const dev = new Device(
+    const dev = new Device<DeviceInfo>(
       o,
       this.devices.length,
       {
@@ -412,10 +412,10 @@ export class System implements UnitObserver {
    * with an error carrying `code`.
    */
   async svaBindDevice(device: Device, process: Process | null, flags = 0): Promise<SvaHandle> {
-    this.checkDevice(device);
+    const dev = this.own(device);
     const sdev = this.sim.runThread(
       'svaBindDevice',
-      this.sva.bind(device.info, process, flags, () => new SvaHandle(device, process)),
+      this.sva.bind(dev.info, process, flags, () => new SvaHandle(dev, process)),
     );
     return sdev.handle as SvaHandle;
   }
@@ -434,13 +434,16 @@ export class System implements UnitObserver {
     this.sim.runThread('svaUnbindDevice', this.sva.unbind(handle));
   }
 
-  private checkDevice(device: Device): void {
-    if (!this.devices.includes(device)) {
+  /** `device` as this system's own (with its driver state); ENODEV for any other. */
+  private own(device: Device): Device<DeviceInfo> {
+    const mine = this.devices[device.index];
+    if (mine !== device) {
       throw kernelError(
         Errno.ENODEV,
         'device does not belong to this system (use system.addDevice)',
       );
     }
+    return mine;
   }
 }
 

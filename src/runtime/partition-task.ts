@@ -15,6 +15,7 @@ import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { Device } from '../device/device.js';
 import { codedError, ErrorCode } from '../errors.js';
+import type { DeviceInfo } from '../kernel/iommu.js';
 import { createScenarioRun, type ScenarioRun } from '../machine/run.js';
 import type { RunOptions } from '../machine/run-options.js';
 import type { Process } from '../mem/index.js';
@@ -158,7 +159,7 @@ class Control implements PartitionControl {
     return p;
   }
 
-  private device(rid: number): Device {
+  private device(rid: number): Device<DeviceInfo> {
     const d = this.run.sys.devices.find((x) => x.rid === rid);
     if (!d) throw controlError('ENOENT', `no device with rid 0x${rid.toString(16)}`);
     return d;

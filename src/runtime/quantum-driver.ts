@@ -97,7 +97,7 @@ export class RingQuantumDriver implements QuantumDriver {
 
   /** True when control-plane commands wait for this thread. */
   get controlPending(): boolean {
-    return this.controlCheck !== null && this.controlCheck();
+    return this.controlCheck?.() === true;
   }
 
   constructor(

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { PageSize, ReplacementPolicy } from '../../src/cache/index.js';
 import {
   DEVTLB_ALL_PAGES,
   DevTlb,
@@ -7,7 +8,6 @@ import {
   DevTlbPerm,
   defaultDevTlbParams,
 } from '../../src/device/devtlb.js';
-import type { PageSize, ReplacementPolicy } from '../../src/engine/iotlb.js';
 
 const RW = DevTlbPerm.R | DevTlbPerm.W;
 

@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  defaultIotlbParams,
-  Iotlb,
-  type IotlbParams,
-  IotlbPerm,
-  type PageSize,
-  type ReplacementPolicy,
-} from '../../src/engine/iotlb.js';
+import type { PageSize, ReplacementPolicy } from '../../src/cache/index.js';
+import { defaultIotlbParams, Iotlb, type IotlbParams, IotlbPerm } from '../../src/engine/iotlb.js';
 
 const RW = IotlbPerm.R | IotlbPerm.W;
 

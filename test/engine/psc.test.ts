@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ReplacementPolicy } from '../../src/engine/iotlb.js';
+import type { ReplacementPolicy } from '../../src/cache/index.js';
 import { defaultPscParams, PagingStructureCache, type PscParams } from '../../src/engine/psc.js';
 
 const GB = 512 * 512; // pages in 1 GiB (one PDPTE)

@@ -7,6 +7,8 @@ import {
   PageResponseCode,
   pageGroupResponseReservedBits,
   pageGroupResponseReservedU32,
+  readQwords,
+  writePageGroupResponse,
   writeQwords,
 } from '../../src/layout/index.js';
 import { thrown } from './helpers.js';
@@ -111,5 +113,47 @@ describe('pageGroupResponseReservedBits()', () => {
     writeQwords(u32, 0, [0x9n, 0n, 1n, 1n]);
     expect(pageGroupResponseReservedU32(u32, 0)).toBe(true);
     expect(pageGroupResponseReservedBits([0x9n, 0n, 1n, 1n])).toEqual([0n, 0n, 1n, 1n]);
+  });
+});
+
+describe('writePageGroupResponse()', () => {
+  it('writes the hand-computed words and clears the rest of the slot', () => {
+    const u32 = new Uint32Array(12).fill(0xffff_ffff);
+    writePageGroupResponse(u32, 2, 0x0310, true, 0x1_2345, 0x1a5, PageResponseCode.FAILURE, true);
+    // dword 0: type 9h | PP (bit 4) 0x10 | code Fh << 12 = 0xf000 | rid 0x0310 << 16
+    //          = 0x9 + 0x10 + 0xf000 + 0x0310_0000 = 0x0310_f019
+    // dword 1: PASID, bits 51:32 → bits 19:0 = 0x1_2345
+    // dword 2: LPIG bit 66 → bit 2 = 0x4 | PRG index 0x1a5, bits 75:67 → bits 11:3 = 0xd28
+    //          = 0xd2c
+    // dwords 3–7: 0 (reserved and private data); the words around the slot stay as they were
+    expect([...u32]).toEqual([
+      0xffff_ffff, 0xffff_ffff, 0x0310_f019, 0x0001_2345, 0x0000_0d2c, 0, 0, 0, 0, 0, 0xffff_ffff,
+      0xffff_ffff,
+    ]);
+  });
+
+  it('writes PP=0 and LPIG=0 as clear bits, keeping the PASID value it is given', () => {
+    const u32 = new Uint32Array(8);
+    writePageGroupResponse(u32, 0, 0x0100, false, 7, 0, PageResponseCode.SUCCESS, false);
+    // dword 0: type 9h | rid 0x0100 << 16 = 0x0100_0009; dword 1: PASID 7; dword 2: 0
+    expect([...u32]).toEqual([0x0100_0009, 7, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('gives the words encodePageGroupResponse() gives for the same fields', () => {
+    fc.assert(
+      fc.property(responseArb, (r) => {
+        const u32 = new Uint32Array(8);
+        writePageGroupResponse(u32, 0, r.rid, r.pasidPresent, r.pasid, r.prgIndex, r.code, r.lpig);
+        expect(readQwords(u32, 0, 4)).toEqual(
+          encodePageGroupResponse({ ...r, privDataPresent: false }),
+        );
+      }),
+    );
+  });
+
+  it('refuses a value that does not fit its field (RangeError EINVAL)', () => {
+    expect(() =>
+      writePageGroupResponse(new Uint32Array(8), 0, 0x1_0000, true, 0, 0, 0, true),
+    ).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });

@@ -24,12 +24,10 @@
 
 import {
   getField,
-  PAGE_GROUP_RESPONSE,
   PAGE_REQUEST,
-  QI_PGRP_RESP_TYPE,
   QI_RESP_INVALID,
   QI_RESP_SUCCESS,
-  setField,
+  writePageGroupResponse,
 } from '../../layout/index.js';
 import { Completion, type KThread } from '../../sim/kthread.js';
 import type { Simulator } from '../../sim/simulator.js';
@@ -40,7 +38,6 @@ import { KernelTimer } from '../timer.js';
 import type { SvmLayer } from './svm.js';
 
 const PR = PAGE_REQUEST.fields;
-const RESP = PAGE_GROUP_RESPONSE.fields;
 
 /** State of one unit's PRQ thread. */
 export class PrqThread implements PrqService {
@@ -87,7 +84,7 @@ export class PrqThread implements PrqService {
       this.irqPending = false;
       this.passes++;
       // 1. Clear PPR before reading head and tail.
-      prq.ppr = false;
+      prq.clearPpr();
       const tail = prq.tail;
       let head = prq.head;
       while (head !== tail) {
@@ -100,14 +97,16 @@ export class PrqThread implements PrqService {
           yield this.timer.sleep(this.hooks.pageResponseNs, source);
           const rid = getField(u32, dw, PR.rid);
           const r = this.resp;
-          r.fill(0);
-          setField(r, 0, RESP.type, QI_PGRP_RESP_TYPE);
-          setField(r, 0, RESP.pasidPresent, getField(u32, dw, PR.pasidPresent));
-          setField(r, 0, RESP.code, result.code);
-          setField(r, 0, RESP.rid, rid);
-          setField(r, 0, RESP.pasid, getField(u32, dw, PR.pasid));
-          setField(r, 0, RESP.lpig, 1);
-          setField(r, 0, RESP.prgIndex, getField(u32, dw, PR.prgIndex));
+          writePageGroupResponse(
+            r,
+            0,
+            rid,
+            getField(u32, dw, PR.pasidPresent) === 1,
+            getField(u32, dw, PR.pasid),
+            getField(u32, dw, PR.prgIndex),
+            result.code,
+            true,
+          );
           this.hooks.responded(rid, result.code, this.sim.nowNs - pickedNs);
           yield* qiSubmitSync(this.iommu, r);
         }
@@ -115,9 +114,9 @@ export class PrqThread implements PrqService {
         head = (head + 1) % prq.entries;
       }
       // 2. PQH = tail, once for the whole batch.
-      prq.head = tail;
+      prq.writeHead(tail);
       // 3. Clear PRO only when the queue is empty.
-      if (prq.pro && prq.head === prq.tail) prq.pro = false;
+      if (prq.pro && prq.head === prq.tail) prq.clearPro();
       // 4. Wake drainers.
       this.iommu.prqComplete.complete();
     }

@@ -1,0 +1,103 @@
+/**
+ * Configuration of one VT-d unit that is not state: the capability registers the SVA paths
+ * read (spec §1), the modelled-time knobs it takes from the cost model, its cache sizes, and
+ * the observer it reports to. Kept apart from unit.ts so the hardware units it wires
+ * (translate.ts and the others) can read them without importing the unit.
+ *
+ * Capabilities: ecap.PASID, ecap.PSS (PASID size: `max_pasids = 2 << PSS`), ecap.SRS,
+ * ecap.FLTS, ecap.SMPWC, ecap.PDS, cap.CM (caching mode), cap.PSI (page-selective
+ * invalidation), cap.FL5LP, cap.FL1GP, cap.NFR.
+ *
+ * Not modelled: the other capability bits (second-stage, nesting, interrupt remapping,
+ * posted interrupts, the performance-monitoring unit), the register offsets themselves.
+ */
+
+import type { IotlbParams } from './iotlb.js';
+
+/** Capability settings of a unit; every field has a default in {@link defaultUnitCaps}. */
+export interface VtdUnitCaps {
+  /** ecap.PASID: PASID support. */
+  readonly pasid: boolean;
+  /** PASID width in bits (ecap.PSS + 1); `max_pasids = 1 << pasidBits`. */
+  readonly pasidBits: number;
+  /** ecap.SRS: supervisor requests supported. */
+  readonly srs: boolean;
+  /** ecap.FLTS: first-level (first-stage) translation supported. */
+  readonly flts: boolean;
+  /** ecap.SMPWC: scalable-mode page-walk coherency (PWSNP is set from it). */
+  readonly smpwc: boolean;
+  /** ecap.PDS: page-request drain supported in Invalidation Wait. */
+  readonly pds: boolean;
+  /** cap.CM: caching mode (a virtual IOMMU that caches not-present entries). */
+  readonly cm: boolean;
+  /** cap.PSI: page-selective invalidation supported. */
+  readonly psi: boolean;
+  /** cap.FL5LP: 5-level first-stage paging supported. */
+  readonly fl5lp: boolean;
+  /** cap.FL1GP: 1 GiB first-stage pages supported. */
+  readonly fl1gp: boolean;
+  /** cap.NFR + 1: number of fault recording registers. */
+  readonly faultRecords: number;
+}
+
+/** Defaults: a Sapphire Rapids-class unit with SVA (20-bit PASIDs, SRS, FLTS, PDS). */
+export const defaultUnitCaps: VtdUnitCaps = Object.freeze({
+  pasid: true,
+  pasidBits: 20,
+  srs: true,
+  flts: true,
+  smpwc: true,
+  pds: true,
+  cm: false,
+  psi: true,
+  fl5lp: true,
+  fl1gp: true,
+  faultRecords: 8,
+});
+
+/** Modelled-time knobs the unit uses (from the cost model). */
+export interface UnitTiming {
+  readonly pcieLatencyNs: number;
+  readonly iotlbLookupNs: number;
+  readonly pasidCacheMissNs: number;
+  readonly walkLevelNs: number;
+  readonly walkers: number;
+  readonly memReadNs: number;
+  readonly dmaBytesPerNs: number;
+  readonly prqWriteNs: number;
+  readonly irqLatencyNs: number;
+  /** Latency of one IOTLB / PASID-cache / context-cache invalidation descriptor. */
+  sampleInvIotlbNs(): number;
+}
+
+/** Cache sizes of a unit. */
+export interface UnitCacheParams {
+  readonly iotlb: IotlbParams;
+  readonly pasidCache: { readonly entries: number; readonly assoc: number };
+  readonly psc: { readonly entries: number; readonly assoc: number };
+}
+
+/** Observers the unit reports to (counters and latency recorders live outside the model). */
+export interface UnitObserver {
+  /** A request from device `dev` (index in registration order) was translated. */
+  translation(dev: number, hit: boolean, walkNs: number): void;
+  /** A page request arrived, before any check. */
+  pageRequest(dev: number): void;
+  /** A stop marker (LPIG=1, R=W=0) was received. */
+  stopMarker(dev: number): void;
+  /** Hardware answered an LPIG=1 request itself with response `code` (IR or Success). */
+  autoResponse(dev: number, code: number): void;
+  /** A page request met PRO set or a full queue. */
+  prqOverflow(dev: number): void;
+  /** A fault of a request from the device was written to a fault recording register. */
+  faultRecorded(dev: number): void;
+  /** A DMA request completed: `bytes` moved, or UR (`ok` false, 0 bytes). */
+  dma(dev: number, bytes: number, ok: boolean): void;
+  /** A cache invalidation descriptor took `latencyNs` (`devtlb`: issue to completion). */
+  invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
+  /**
+   * A translated DMA of (rid, pasid) for virtual page `vpn` (model metadata the device
+   * attaches) reached frame `pfn`: the invariant checker's hook.
+   */
+  dmaAccess?(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void;
+}
