@@ -17,7 +17,9 @@
  * Zeroing: lazily, at allocation. Freeing a frame is O(1): it only marks the frame "stale"
  * (free, still holding its last user's bytes). An allocation zeroes a stale frame with one
  * word-wide fill before handing it out, so `allocFrame` / `allocFrames` always return zero
- * frames; frames never handed out are not touched (fresh SharedArrayBuffer memory is zero).
+ * frames; frames never handed out are not touched (fresh SharedArrayBuffer memory is zero),
+ * and `allocFrameForOverwrite` skips the zeroing for a caller about to write all 4096 bytes
+ * (a CPU fill of a whole page), so such a frame costs nothing before its first write.
  *
  * What a stale reader sees: a freed frame keeps its bytes until it is allocated again (when
  * frames were zeroed at free it read as zero at once). Who could read a freed frame through
@@ -65,6 +67,18 @@ const SMALL_COPY_BYTES = 128;
 /** 64-bit words per frame (index stride of the private `u64` view). */
 const PAGE_QWORDS = PAGE_SIZE / 8;
 
+/**
+ * `FILL_QWORD[b]` = byte b repeated over a qword. Zeroing and pattern fills go through
+ * `BigUint64Array.fill` on the shared buffer: per 4 KiB frame on this host (Node 20, median of
+ * interleaved rounds) `Uint8Array.fill` ≈ 1.5–1.8 µs (V8 stores byte by byte into shared
+ * memory), `Uint32Array.fill` ≈ 450–590 ns, `Uint8Array.set` from a zero page ≈ 320–375 ns,
+ * `BigUint64Array.fill` ≈ 300–375 ns. A constant table, so no bigint is built per fill.
+ */
+const FILL_QWORD: readonly bigint[] = Array.from(
+  { length: 256 },
+  (_, b) => BigInt(b) * 0x0101_0101_0101_0101n,
+);
+
 /** Options of {@link PhysicalMemory}: either a size to create or an existing buffer to attach to. */
 export type PhysicalMemoryOptions =
   | { frames?: number; buffer?: undefined }
@@ -83,7 +97,7 @@ export class PhysicalMemory {
   /** True when this instance created the buffer and owns the allocator. */
   readonly owner: boolean;
 
-  /** Qword view for word-wide zeroing (see zeroFrame). */
+  /** Qword view for word-wide fills (see FILL_QWORD). */
   private readonly u64: BigUint64Array;
 
   // Allocator state (owner only).
@@ -161,6 +175,18 @@ export class PhysicalMemory {
     this.assertOwner('allocFrame');
     const pfn = this.takeFrame();
     if (this.stale[pfn] !== 0) this.zeroFrame(pfn);
+    return pfn;
+  }
+
+  /**
+   * Allocates one frame WITHOUT zeroing it, for a caller that overwrites all 4096 bytes before
+   * anything can read the frame (a CPU fill of a whole page). Its bytes are unspecified until
+   * then (a previous user's). Same pfn, accounting and errors as {@link allocFrame}.
+   */
+  allocFrameForOverwrite(): number {
+    this.assertOwner('allocFrameForOverwrite');
+    const pfn = this.takeFrame();
+    this.stale[pfn] = 0;
     return pfn;
   }
 
@@ -373,11 +399,36 @@ export class PhysicalMemory {
   }
 
   /**
-   * Zeroes a stale frame with one qword-wide fill. Per 4 KiB frame on this host (Node 20,
-   * medians of interleaved rounds): `Uint8Array.fill` ≈ 1.5–1.8 µs (V8 stores byte by byte into
-   * shared memory), `Uint32Array.fill` ≈ 450–530 ns, `Uint8Array.set` from a zero page
-   * ≈ 320–375 ns, `BigUint64Array.fill` ≈ 320–330 ns.
+   * Sets the `length` bytes at physical address `pa` to `byte & 0xff` (a CPU fill).
+   * The 8-byte aligned middle is one word-wide fill; only an unaligned head or tail (at most
+   * 7 bytes each) goes through the byte view.
    */
+  fillBytes(pa: number, length: number, byte: number): void {
+    const end = pa + length;
+    if (
+      !Number.isSafeInteger(pa) ||
+      !Number.isSafeInteger(length) ||
+      pa < 0 ||
+      length < 0 ||
+      end > this.u8.length
+    ) {
+      throw invariantError(
+        `fillBytes(${hex(pa)}, ${length}): outside physical memory [0, ${hex(this.u8.length)})`,
+      );
+    }
+    const v = byte & 0xff;
+    const q0 = Math.ceil(pa / 8);
+    const q1 = Math.floor(end / 8);
+    if (q1 <= q0) {
+      this.u8.fill(v, pa, end);
+      return;
+    }
+    if (pa < q0 * 8) this.u8.fill(v, pa, q0 * 8);
+    this.u64.fill(FILL_QWORD[v]!, q0, q1);
+    if (q1 * 8 < end) this.u8.fill(v, q1 * 8, end);
+  }
+
+  /** Zeroes a stale frame with one qword-wide fill (see FILL_QWORD for why this one). */
   private zeroFrame(pfn: number): void {
     this.u64.fill(0n, pfn * PAGE_QWORDS, (pfn + 1) * PAGE_QWORDS);
     this.stale[pfn] = 0;

@@ -278,3 +278,94 @@ describe('PhysicalMemory frame reuse (zeroing at allocation, not at free)', () =
     expect(codeOf(() => mem.releaseDeferred(frames))).toBe('ERR_INVARIANT');
   });
 });
+
+describe('PhysicalMemory.allocFrameForOverwrite()', () => {
+  it('takes the same frames as allocFrame and accounts for them the same way', () => {
+    const script = (alloc: (m: PhysicalMemory) => number) => {
+      const mem = new PhysicalMemory({ frames: 256 });
+      const out: number[] = [];
+      const held: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        if (i % 5 === 4) mem.freeFrame(held.splice((i * 7) % held.length, 1)[0]!);
+        else if (i === 50) out.push(mem.allocFrames(4, 4));
+        else {
+          const p = alloc(mem);
+          held.push(p);
+          out.push(p);
+        }
+      }
+      return { out, inUse: mem.framesInUse, peak: mem.peakFramesInUse };
+    };
+    expect(script((m) => m.allocFrameForOverwrite())).toEqual(script((m) => m.allocFrame()));
+  });
+
+  it('does not zero the frame, and the frame is zeroed again after its next free', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    const a = mem.allocFrame();
+    mem.frameBytes(a).fill(0x77);
+    mem.freeFrame(a);
+    expect(mem.allocFrameForOverwrite()).toBe(a); // bytes unspecified: the caller overwrites
+    mem.fillBytes(a * PAGE_SIZE, PAGE_SIZE, 0x12);
+    expect(frameIs(mem, a, 0x12)).toBe(true);
+    mem.freeFrame(a);
+    expect(mem.allocFrame()).toBe(a);
+    expect(frameIs(mem, a, 0)).toBe(true);
+  });
+
+  it('throws ENOMEM when no frame is left and EPERM on an attached instance', () => {
+    const mem = new PhysicalMemory({ frames: 2 });
+    mem.allocFrameForOverwrite();
+    expect(codeOf(() => mem.allocFrameForOverwrite())).toBe('ENOMEM');
+    const view = new PhysicalMemory({ buffer: mem.buffer });
+    expect(codeOf(() => view.allocFrameForOverwrite())).toBe('EPERM');
+  });
+});
+
+describe('PhysicalMemory.fillBytes()', () => {
+  it('sets exactly the bytes asked, at any alignment and length, and nothing around them', () => {
+    const mem = new PhysicalMemory({ frames: 4 });
+    const base = 1 * PAGE_SIZE;
+    for (const [off, len] of [
+      [0, 4096],
+      [0, 8],
+      [8, 4088],
+      [1, 7],
+      [3, 2],
+      [5, 100],
+      [7, 4089],
+      [4090, 6],
+      [100, 0],
+      [4000, 4096 + 200], // across the frame boundary
+    ] as const) {
+      mem.u8.fill(0xee, base - 16, base + 2 * PAGE_SIZE + 16);
+      mem.fillBytes(base + off, len, 0x3c);
+      for (let i = -16; i < 2 * PAGE_SIZE + 16; i++) {
+        const inside = i >= off && i < off + len;
+        if (mem.u8[base + i] !== (inside ? 0x3c : 0xee)) {
+          throw new Error(`fillBytes(+${off}, ${len}): byte +${i} is ${mem.u8[base + i]}`);
+        }
+      }
+    }
+  });
+
+  it('takes the value modulo 256 as Uint8Array.fill does', () => {
+    const mem = new PhysicalMemory({ frames: 2 });
+    for (const [value, byte] of [
+      [0x1ab, 0xab],
+      [-1, 0xff],
+      [256, 0],
+      [255, 255],
+    ] as const) {
+      mem.fillBytes(PAGE_SIZE, PAGE_SIZE, value);
+      expect(frameIs(mem, 1, byte)).toBe(true);
+    }
+  });
+
+  it('refuses a range outside physical memory (broken invariant), changing nothing', () => {
+    const mem = new PhysicalMemory({ frames: 2 });
+    expect(codeOf(() => mem.fillBytes(PAGE_SIZE, PAGE_SIZE + 1, 1))).toBe('ERR_INVARIANT');
+    expect(codeOf(() => mem.fillBytes(-1, 2, 1))).toBe('ERR_INVARIANT');
+    expect(codeOf(() => mem.fillBytes(0.5, 2, 1))).toBe('ERR_INVARIANT');
+    expect(mem.u8.every((b) => b === 0)).toBe(true);
+  });
+});
