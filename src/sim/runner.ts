@@ -816,11 +816,7 @@ export class ScenarioRun implements Endpoint {
   }
 
   private fill(p: Process, base: number, size: number, seed: number): void {
-    const page = new Uint8Array(4096);
-    for (let off = 0; off < size; off += 4096) {
-      page.fill((seed + off / 4096) & 0xff);
-      p.write(base + off, page);
-    }
+    p.fillPages(base, size, (page) => (seed + page) & 0xff);
   }
 
   private touch(c: Client, addr: number, write: boolean): void {
