@@ -13,15 +13,7 @@
  * Response Failure, which the device keeps as `priActive`).
  */
 
-/** Configuration-write flag bits: what `VtdUnit.configWrite` sends and a function applies. */
-export const ConfigEnable = {
-  /** PASID Control: PASID Enable. */
-  PASID: 1,
-  /** PRI Control: Enable. */
-  PRI: 2,
-  /** ATS Control: Enable. */
-  ATS: 4,
-} as const;
+import { ConfigEnable } from '../sim/message.js';
 
 /** The capability control state of one function, as the driver's configuration writes left it. */
 export class FunctionState {

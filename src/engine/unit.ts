@@ -23,10 +23,9 @@
  * performance-monitoring unit, register-based invalidation, the register file's offsets.
  */
 
-import { ConfigEnable } from '../device/function-state.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
-import { MsgKind, MW } from '../sim/message.js';
+import { ConfigEnable, MsgKind, MW } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import type { UnitCacheParams, UnitObserver, UnitTiming, VtdUnitCaps } from './caps.js';
 import { DmaRemapping } from './dma-remapping.js';

@@ -208,11 +208,7 @@ export class ClientPool implements Endpoint {
 
 /** CPU-side prefault: writes byte `(seed + page) & 0xff` over every page of the buffer. */
 function fill(p: Process, base: number, size: number, seed: number): void {
-  const page = new Uint8Array(4096);
-  for (let off = 0; off < size; off += 4096) {
-    page.fill((seed + off / 4096) & 0xff);
-    p.write(base + off, page);
-  }
+  p.fillPages(base, size, (page) => (seed + page) & 0xff);
 }
 
 /** A CPU touch of `addr`, as the client's fault handler does before resubmitting. */

@@ -30,6 +30,8 @@
  * parent entry cleared, so frame accounting is exact after every unmap. (Linux frees tables
  * in free_pgtables only when a whole table's range is unmapped; the observable difference is
  * only which table frames stay allocated.) The root is freed only by `freeTables(false)`.
+ * A table frame is all zero when it is freed (PhysicalMemory does not zero at free): a
+ * walker that still holds its pfn reads only not-present entries.
  *
  * Not modelled: 1 GiB leaves (PS at level 3; VT-d FL1GP), PWT/PCD/PAT, protection keys,
  * global pages, kernel half of the pgd (no supervisor mappings), 5-level addresses at or above
@@ -552,12 +554,14 @@ export class PageTable {
           const w = table * PAGE_WORDS + i * 2;
           if (entryKind(u32[w]!, l) === TABLE) {
             next = ptePfn(u32[w]!, u32[w + 1]!);
+            u32[w] = 0; // a table is freed empty: a stale walker must find nothing in it
+            u32[w + 1] = 0;
             break;
           }
         }
       }
       this.counts.delete(table);
-      this.mem.freeFrame(table); // zeroes it
+      this.mem.freeFrame(table);
       this.tables--;
       table = next;
     }

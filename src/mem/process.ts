@@ -450,6 +450,14 @@ export class Process {
    * after exit throws `ESRCH` (callers check `mmgetNotZero()` first).
    */
   handleMmFault(addr: number, access: FaultAccess): FaultResult {
+    return this.fault(addr, access, false);
+  }
+
+  /**
+   * handleMmFault; with `overwrite` a new 4 KiB page gets a frame that is not zeroed first,
+   * because the caller writes all its 4096 bytes before anything can read them.
+   */
+  private fault(addr: number, access: FaultAccess, overwrite: boolean): FaultResult {
     this.assertAlive('handleMmFault');
     if (!Number.isSafeInteger(addr) || addr < 0) {
       throw memError(
@@ -480,7 +488,11 @@ export class Process {
     }
     const huge = vma.pageSize === '2m';
     const baseVpn = huge ? vpn - (vpn % PAGES_PER_2M) : vpn;
-    const pfn = huge ? this.mem.allocFrames(PAGES_PER_2M, PAGES_PER_2M) : this.mem.allocFrame();
+    const pfn = huge
+      ? this.mem.allocFrames(PAGES_PER_2M, PAGES_PER_2M)
+      : overwrite
+        ? this.mem.allocFrameForOverwrite()
+        : this.mem.allocFrame();
     try {
       pt.map(baseVpn, pfn, { write: vma.write, exec: vma.exec, user: true, size: vma.pageSize });
     } catch (err) {
@@ -523,9 +535,38 @@ export class Process {
       const vpn = Math.floor(a / PAGE_SIZE);
       const off = a - vpn * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, length - done);
-      const pfn = this.cpuAccess(vpn, a, true);
+      const pfn = this.cpuAccess(vpn, a, true, n === PAGE_SIZE); // a whole page: no zeroing first
       this.mem.copyIn(pfn * PAGE_SIZE + off, bytes, done, n);
       done += n;
+    }
+  }
+
+  /**
+   * CPU fill of [addr, addr + length): every byte of page i of the range (the 4 KiB page at
+   * addr + i × 4096) that lies in the range becomes `byteOfPage(i) & 0xff`. The same outcome
+   * as `write()` of those bytes — pages faulted in for writing, A and D set, `EFAULT` at the
+   * first page without a mapping or write permission (earlier pages stay filled) — but each
+   * page is one word-wide fill instead of a copy, and a 4 KiB page the range covers whole is
+   * faulted in without zeroing its frame first. Errors: `EINVAL` (addr not 4 KiB aligned, bad
+   * length), `EFAULT`, `ENOMEM`, `ESRCH` after exit.
+   */
+  fillPages(addr: number, length: number, byteOfPage: (pageIndex: number) => number): void {
+    this.assertAlive('fillPages');
+    this.checkAccessRange(addr, length, 'fillPages');
+    if (addr % PAGE_SIZE !== 0) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `fillPages: addr ${hex(addr)} must be a multiple of 4 KiB; use write() for unaligned bytes`,
+      );
+    }
+    const firstVpn = addr / PAGE_SIZE;
+    const pages = Math.ceil(length / PAGE_SIZE);
+    for (let i = 0; i < pages; i++) {
+      const byte = byteOfPage(i);
+      const n = Math.min(PAGE_SIZE, length - i * PAGE_SIZE);
+      const a = addr + i * PAGE_SIZE;
+      const pfn = this.cpuAccess(firstVpn + i, a, true, n === PAGE_SIZE);
+      this.mem.fillBytes(pfn * PAGE_SIZE, n, byte);
     }
   }
 
@@ -554,8 +595,11 @@ export class Process {
     this.mmdrop();
   }
 
-  /** Translates a CPU access to a frame, faulting like a CPU would; sets A (and D). */
-  private cpuAccess(vpn: number, addr: number, write: boolean): number {
+  /**
+   * Translates a CPU access to a frame, faulting like a CPU would; sets A (and D). With
+   * `overwrite` the caller writes the whole 4 KiB page next, so a new frame is not zeroed.
+   */
+  private cpuAccess(vpn: number, addr: number, write: boolean, overwrite = false): number {
     const pt = this.pageTable;
     const u32 = this.mem.u32;
     let w = pt.findLeaf(vpn);
@@ -567,7 +611,7 @@ export class Process {
         return this.leafFrame(w, vpn);
       }
     }
-    if (this.handleMmFault(addr, { write }) === 'segv') {
+    if (this.fault(addr, { write }, overwrite) === 'segv') {
       const vma = this.findVma(addr);
       throw memError(
         MemErrorCode.EFAULT,

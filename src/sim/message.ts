@@ -54,6 +54,16 @@ export const MsgKind = {
   CONFIG_CPL: 15,
 } as const;
 
+/** CONFIG_WRITE dw3: the capability enables a configuration write sets. */
+export const ConfigEnable = {
+  /** PASID Control: PASID Enable. */
+  PASID: 1,
+  /** PRI Control: Enable. */
+  PRI: 2,
+  /** ATS Control: Enable. */
+  ATS: 4,
+} as const;
+
 /** A message kind value. */
 export type MsgKindCode = (typeof MsgKind)[keyof typeof MsgKind];
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigEnable, FunctionState } from '../../src/device/function-state.js';
+import { FunctionState } from '../../src/device/function-state.js';
+import { ConfigEnable } from '../../src/sim/message.js';
 
 describe('FunctionState.configWrite()', () => {
   it('sets each enable from its flag bit and the PRI allocation, and clears what is not set', () => {

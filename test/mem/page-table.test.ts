@@ -39,6 +39,21 @@ function rawWalk(mem: PhysicalMemory, root: number, vpn: number, levels: PagingL
   return out;
 }
 
+/**
+ * Wraps `mem.freeFrame` (what PageTable frees its table frames with) to record, for each frame,
+ * whether it was all zero when freed; leaf frames freed through the returned original are not
+ * recorded.
+ */
+function spyTableFrees(mem: PhysicalMemory): { pfn: number; zero: boolean }[] {
+  const out: { pfn: number; zero: boolean }[] = [];
+  const free = mem.freeFrame.bind(mem);
+  mem.freeFrame = (pfn: number) => {
+    out.push({ pfn, zero: mem.u32.subarray(pfn * 1024, (pfn + 1) * 1024).every((w) => w === 0) });
+    free(pfn);
+  };
+  return out;
+}
+
 describe('pteIndex() / walkIndices()', () => {
   it('splits a vpn into 9-bit indices, exactly beyond 2^32', () => {
     // vpn of address 0x00ff_8040_2010_3000 (57-bit): 0xff_8040_2010_3 pages.
@@ -261,6 +276,44 @@ describe.each([4, 5] as const)('PageTable with %i levels', (levels) => {
     mem.freeFrame(pfn);
     pt.freeTables(false);
     expect(mem.framesInUse).toBe(0);
+  });
+
+  it('frees every table frame all zero, so a walker holding its pfn finds nothing present', () => {
+    const mem = new PhysicalMemory({ frames: 4096 });
+    const pt = new PageTable(mem, { levels });
+    const freeData = mem.freeFrame.bind(mem);
+    const tables = spyTableFrees(mem);
+    const base = vpnHigh - (vpnHigh % 512);
+    const vpns = [3, 511, 512, 513, 512 * 512 + 7, base + 1, base + 700];
+    for (const vpn of vpns) pt.map(vpn, mem.allocFrame(), { write: true, exec: false });
+    const huge = mem.allocFrames(512, 512);
+    pt.map(base + 2048, huge, { write: true, exec: true, size: '2m' });
+    pt.protect(512, { read: false, write: false, exec: false }); // PROT_NONE leaf
+    pt.setAccessed(3, true); // A/D the way the CPU side and a hardware walker set them
+    pt.setAccessed(base + 2048, false);
+    const stale = rawWalk(mem, pt.rootPfn, 512 * 512 + 7, levels).length; // a walk's tables
+    expect(stale).toBe(levels);
+    const leaf = (pfn: number, size: string) =>
+      size === '2m' ? mem.freeFrames(pfn, 512) : freeData(pfn);
+    pt.unmapRange(0, 600, leaf); // frees the leaf table of 3 / 511 / 512 / 513
+    pt.unmapRange(512 * 512, 512 * 512 + 512, leaf);
+    pt.freeTables(false, leaf);
+    expect(mem.framesInUse).toBe(0);
+    expect(tables.length).toBe(tables.filter((t) => t.zero).length);
+    expect(tables.length).toBeGreaterThanOrEqual(levels + 1);
+    // every freed table reads as not-present in every entry, to any stale walker
+    for (const t of tables) {
+      for (let i = 0; i < 512; i++) expect(mem.u32[pteWordIndex(t.pfn, i)]! & PTE_P).toBe(0);
+    }
+  });
+
+  it('frees the tables of a failed map() all zero too', () => {
+    const mem = new PhysicalMemory({ frames: levels + 1 }); // the last table allocation fails
+    const pt = new PageTable(mem, { levels });
+    const pfn = mem.allocFrame();
+    const tables = spyTableFrees(mem);
+    expect(codeOf(() => pt.map(5, pfn, { write: true, exec: false }))).toBe('ENOMEM');
+    expect(tables.map((t) => t.zero)).toEqual(new Array(levels - 2).fill(true));
   });
 
   it('freeTables refuses to drop mapped leaves without a callback', () => {

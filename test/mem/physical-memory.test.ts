@@ -51,12 +51,11 @@ describe('PhysicalMemory.allocFrame()', () => {
     expect(mem.allocFrame()).toBe(5);
   });
 
-  it('hands out zero-filled frames (freed frames are zeroed)', () => {
+  it('hands out zero-filled frames (freed frames are zeroed when allocated again)', () => {
     const mem = new PhysicalMemory({ frames: 4 });
     const pfn = mem.allocFrame();
     mem.frameBytes(pfn).fill(0xff);
     mem.freeFrame(pfn);
-    expect(mem.frameBytes(pfn).every((b) => b === 0)).toBe(true);
     const again = mem.allocFrame();
     expect(again).toBe(pfn);
     expect(mem.frameBytes(again).every((b) => b === 0)).toBe(true);
@@ -196,5 +195,177 @@ describe('PhysicalMemory copyIn / copyOut', () => {
       expect(dst.subarray(off, off + len)).toEqual(src.subarray(off, off + len));
       expect(dst[off + len] ?? 0).toBe(0); // nothing past the end
     }
+  });
+});
+
+/** True when every byte of frame `pfn` is `value`. */
+function frameIs(mem: PhysicalMemory, pfn: number, value: number): boolean {
+  return mem.frameBytes(pfn).every((b) => b === value);
+}
+
+describe('PhysicalMemory frame reuse (zeroing at allocation, not at free)', () => {
+  it('leaves a freed frame as it was: freeing never touches its bytes', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    const pfn = mem.allocFrame();
+    mem.frameBytes(pfn).fill(0x5a);
+    mem.freeFrame(pfn);
+    expect(frameIs(mem, pfn, 0x5a)).toBe(true);
+    expect(mem.framesInUse).toBe(0);
+  });
+
+  it('zeroes a reused frame once, whatever its previous user left in it', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    const a = mem.allocFrame();
+    const b = mem.allocFrame();
+    mem.frameBytes(a).fill(0xff);
+    mem.frameBytes(b)[4095] = 1; // a single dirty byte at the very end
+    mem.freeFrame(a);
+    mem.freeFrame(b);
+    expect(mem.allocFrame()).toBe(b);
+    expect(mem.allocFrame()).toBe(a);
+    expect(frameIs(mem, a, 0)).toBe(true);
+    expect(frameIs(mem, b, 0)).toBe(true);
+    // writing a reused frame and freeing it again: it is zeroed again on the next reuse
+    mem.frameBytes(a).fill(0x33);
+    mem.freeFrame(a);
+    expect(mem.allocFrame()).toBe(a);
+    expect(frameIs(mem, a, 0)).toBe(true);
+  });
+
+  it('allocFrames zeroes every previously used frame of the run it takes', () => {
+    const mem = new PhysicalMemory({ frames: 64 });
+    const singles = Array.from({ length: 12 }, () => mem.allocFrame()); // 1..12
+    for (const p of singles) mem.frameBytes(p).fill(p);
+    for (const p of singles.slice(7)) mem.freeFrame(p); // 8..12 free and dirty
+    const base = mem.allocFrames(8, 8); // 8..15: five reused, three never used
+    expect(base).toBe(8);
+    for (let p = 8; p < 16; p++) expect(frameIs(mem, p, 0)).toBe(true);
+    for (let p = 1; p < 8; p++) expect(frameIs(mem, p, p)).toBe(true); // neighbours untouched
+    // the stale stack entries of 8..12 are skipped, and 16 comes fresh and zero
+    expect(mem.allocFrame()).toBe(16);
+    expect(frameIs(mem, 16, 0)).toBe(true);
+  });
+
+  it('keeps frames of a deferral window allocated and intact until released, then reuses them zeroed', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    const a = mem.allocFrame();
+    const b = mem.allocFrame();
+    mem.frameBytes(a).fill(0xa0);
+    mem.frameBytes(b).fill(0xb0);
+    mem.beginDeferral();
+    mem.freeFrame(a);
+    mem.freeFrames(b, 1);
+    const frames = mem.endDeferral();
+    expect(frames).toEqual([a, b]);
+    expect(mem.isAllocated(a) && mem.isAllocated(b)).toBe(true);
+    expect(mem.framesInUse).toBe(2);
+    expect(mem.allocFrame()).toBe(3); // nothing of the window is handed out yet
+    mem.releaseDeferred(frames);
+    expect(mem.framesInUse).toBe(1);
+    expect(frameIs(mem, a, 0xa0) && frameIs(mem, b, 0xb0)).toBe(true); // O(1): not touched
+    expect(mem.allocFrame()).toBe(b);
+    expect(mem.allocFrame()).toBe(a);
+    expect(frameIs(mem, a, 0) && frameIs(mem, b, 0)).toBe(true);
+  });
+
+  it('releaseDeferred checks every frame: a double free is a broken invariant', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    const a = mem.allocFrame();
+    mem.beginDeferral();
+    mem.freeFrame(a);
+    const frames = mem.endDeferral();
+    mem.releaseDeferred(frames);
+    expect(codeOf(() => mem.releaseDeferred(frames))).toBe('ERR_INVARIANT');
+  });
+});
+
+describe('PhysicalMemory.allocFrameForOverwrite()', () => {
+  it('takes the same frames as allocFrame and accounts for them the same way', () => {
+    const script = (alloc: (m: PhysicalMemory) => number) => {
+      const mem = new PhysicalMemory({ frames: 256 });
+      const out: number[] = [];
+      const held: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        if (i % 5 === 4) mem.freeFrame(held.splice((i * 7) % held.length, 1)[0]!);
+        else if (i === 50) out.push(mem.allocFrames(4, 4));
+        else {
+          const p = alloc(mem);
+          held.push(p);
+          out.push(p);
+        }
+      }
+      return { out, inUse: mem.framesInUse, peak: mem.peakFramesInUse };
+    };
+    expect(script((m) => m.allocFrameForOverwrite())).toEqual(script((m) => m.allocFrame()));
+  });
+
+  it('does not zero the frame, and the frame is zeroed again after its next free', () => {
+    const mem = new PhysicalMemory({ frames: 8 });
+    const a = mem.allocFrame();
+    mem.frameBytes(a).fill(0x77);
+    mem.freeFrame(a);
+    expect(mem.allocFrameForOverwrite()).toBe(a); // bytes unspecified: the caller overwrites
+    mem.fillBytes(a * PAGE_SIZE, PAGE_SIZE, 0x12);
+    expect(frameIs(mem, a, 0x12)).toBe(true);
+    mem.freeFrame(a);
+    expect(mem.allocFrame()).toBe(a);
+    expect(frameIs(mem, a, 0)).toBe(true);
+  });
+
+  it('throws ENOMEM when no frame is left and EPERM on an attached instance', () => {
+    const mem = new PhysicalMemory({ frames: 2 });
+    mem.allocFrameForOverwrite();
+    expect(codeOf(() => mem.allocFrameForOverwrite())).toBe('ENOMEM');
+    const view = new PhysicalMemory({ buffer: mem.buffer });
+    expect(codeOf(() => view.allocFrameForOverwrite())).toBe('EPERM');
+  });
+});
+
+describe('PhysicalMemory.fillBytes()', () => {
+  it('sets exactly the bytes asked, at any alignment and length, and nothing around them', () => {
+    const mem = new PhysicalMemory({ frames: 4 });
+    const base = 1 * PAGE_SIZE;
+    for (const [off, len] of [
+      [0, 4096],
+      [0, 8],
+      [8, 4088],
+      [1, 7],
+      [3, 2],
+      [5, 100],
+      [7, 4089],
+      [4090, 6],
+      [100, 0],
+      [4000, 4096 + 200], // across the frame boundary
+    ] as const) {
+      mem.u8.fill(0xee, base - 16, base + 2 * PAGE_SIZE + 16);
+      mem.fillBytes(base + off, len, 0x3c);
+      for (let i = -16; i < 2 * PAGE_SIZE + 16; i++) {
+        const inside = i >= off && i < off + len;
+        if (mem.u8[base + i] !== (inside ? 0x3c : 0xee)) {
+          throw new Error(`fillBytes(+${off}, ${len}): byte +${i} is ${mem.u8[base + i]}`);
+        }
+      }
+    }
+  });
+
+  it('takes the value modulo 256 as Uint8Array.fill does', () => {
+    const mem = new PhysicalMemory({ frames: 2 });
+    for (const [value, byte] of [
+      [0x1ab, 0xab],
+      [-1, 0xff],
+      [256, 0],
+      [255, 255],
+    ] as const) {
+      mem.fillBytes(PAGE_SIZE, PAGE_SIZE, value);
+      expect(frameIs(mem, 1, byte)).toBe(true);
+    }
+  });
+
+  it('refuses a range outside physical memory (broken invariant), changing nothing', () => {
+    const mem = new PhysicalMemory({ frames: 2 });
+    expect(codeOf(() => mem.fillBytes(PAGE_SIZE, PAGE_SIZE + 1, 1))).toBe('ERR_INVARIANT');
+    expect(codeOf(() => mem.fillBytes(-1, 2, 1))).toBe('ERR_INVARIANT');
+    expect(codeOf(() => mem.fillBytes(0.5, 2, 1))).toBe('ERR_INVARIANT');
+    expect(mem.u8.every((b) => b === 0)).toBe(true);
   });
 });

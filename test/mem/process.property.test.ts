@@ -21,6 +21,7 @@ type Op =
   | { kind: 'munmap'; page: number; n: number }
   | { kind: 'mprotect'; page: number; n: number; prot: Prot }
   | { kind: 'write'; off: number; len: number; seed: number }
+  | { kind: 'fillPages'; page: number; len: number; seed: number }
   | { kind: 'read'; off: number; len: number };
 
 const protArb = fc.constantFrom<Prot>('none', 'r', 'rw', 'rx', 'rwx');
@@ -55,6 +56,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         seed,
       })),
     weight: 3,
+  },
+  {
+    arbitrary: fc
+      .record({
+        page: fc.integer({ min: 0, max: PAGES - 1 }),
+        len: fc.integer({ min: 0, max: 4 * PAGE }),
+        seed: fc.integer({ min: 0, max: 255 }),
+      })
+      .map(({ page, len, seed }) => ({
+        kind: 'fillPages' as const,
+        page,
+        len: Math.min(len, (PAGES - page) * PAGE),
+        seed,
+      })),
+    weight: 2,
   },
   {
     arbitrary: fc
@@ -166,6 +182,24 @@ function runOps(ops: Op[], levels: 4 | 5): void {
         a = end;
       }
       expect(codeOf(() => proc.write(WINDOW + op.off, data))).toBe(expected);
+    } else if (op.kind === 'fillPages') {
+      // page i of the range holds (seed + i) & 0xff, as the runner's prefault writes it
+      let expected = 'ok';
+      for (let i = 0; i * PAGE < op.len; i++) {
+        const p = op.page + i;
+        const prot = m.prot[p];
+        if (prot === undefined || !PERMS[prot].write) {
+          expected = 'EFAULT';
+          break;
+        }
+        const end = Math.min((i + 1) * PAGE, op.len);
+        for (let b = i * PAGE; b < end; b++) m.bytes.set(op.page * PAGE + b, (op.seed + i) & 0xff);
+        m.populated[p] = true;
+      }
+      const got = codeOf(() =>
+        proc.fillPages(WINDOW + op.page * PAGE, op.len, (i) => (op.seed + i) & 0xff),
+      );
+      expect(got).toBe(expected);
     } else {
       let expected = 'ok';
       const want: number[] = [];
@@ -225,7 +259,7 @@ function runOps(ops: Op[], levels: 4 | 5): void {
 }
 
 describe('Process against a byte model (property)', () => {
-  it('agrees on mmap / munmap / mprotect / write / read and leaks no frame (4-level)', () => {
+  it('agrees on mmap / munmap / mprotect / write / fillPages / read and leaks no frame (4-level)', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 5, maxLength: 80, size: 'max' }), (ops) =>
         runOps(ops, 4),

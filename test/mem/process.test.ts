@@ -404,6 +404,26 @@ describe('Process.read() / write()', () => {
     expect(proc.read(base + 4000, 1)[0]).toBe(data[0]);
   });
 
+  it('over frames a previous user dirtied: a whole-page write replaces it, a partial one leaves zeros around', () => {
+    const { mem, proc } = setup();
+    const old = new Process(mem, { id: 8 });
+    const o = old.mmap({ length: 3 * KiB4, prot: 'rw' });
+    old.write(o, new Uint8Array(3 * KiB4).fill(0xee));
+    const dirty = [0, 1, 2].map((i) => old.pageTable.lookup(o / KiB4 + i)!.pfn);
+    old.exit();
+    const base = proc.mmap({ length: 3 * KiB4, prot: 'rw' });
+    proc.write(base, bytes(1)); // takes the old root and tables (zero) off the free stack
+    const whole = bytes(KiB4, 9);
+    proc.write(base + KiB4, whole);
+    proc.write(base + 2 * KiB4 + 100, bytes(50, 3));
+    for (const i of [1, 2]) expect(dirty).toContain(proc.pageTable.lookup(base / KiB4 + i)!.pfn);
+    expect(proc.read(base + KiB4, KiB4)).toEqual(whole);
+    const third = proc.read(base + 2 * KiB4, KiB4);
+    expect(third.subarray(100, 150)).toEqual(bytes(50, 3));
+    expect(third.subarray(0, 100).every((b) => b === 0)).toBe(true);
+    expect(third.subarray(150).every((b) => b === 0)).toBe(true);
+  });
+
   it('sets A on reads and D on writes, as the CPU does', () => {
     const { mem, proc } = setup();
     const base = proc.mmap({ length: 2 * KiB4, prot: 'rw' });
@@ -448,6 +468,125 @@ describe('Process.read() / write()', () => {
     expect(mem.u32[w]! & PTE_PS).toBe(PTE_PS);
     proc.munmap(h, MiB2);
     expect(mem.framesInUse).toBe(before);
+  });
+});
+
+describe('Process.fillPages()', () => {
+  /** Page i of a fill holds this byte. */
+  const byteOf = (i: number) => (0xf0 + i) & 0xff;
+
+  /** Leaves dirty frames on the free stack: a process writes 0xee over `pages` pages and exits. */
+  function dirtyFrames(mem: PhysicalMemory, pages: number): void {
+    const p = new Process(mem, { id: 99 });
+    const a = p.mmap({ length: pages * KiB4, prot: 'rw' });
+    p.write(a, new Uint8Array(pages * KiB4).fill(0xee));
+    p.exit();
+  }
+
+  /** The same layout and history in a fresh memory; `fill` writes the buffer. */
+  function scene(fill: (proc: Process, addr: number, length: number) => void) {
+    const { mem, proc } = setup(8192);
+    dirtyFrames(mem, 40);
+    const small = proc.mmap({ length: 8 * KiB4, prot: 'rw' });
+    const huge = proc.mmap({ length: MiB2, prot: 'rw', pageSize: '2m' });
+    proc.read(small + KiB4, 1); // present and accessed, not dirty
+    proc.write(small + 2 * KiB4 + 5, bytes(10)); // present, dirty, other bytes
+    fill(proc, small, 6 * KiB4 + 100); // 6 whole pages and 100 bytes of a 7th
+    fill(proc, huge + 3 * KiB4, 2 * KiB4);
+    const leaves: number[] = [];
+    for (let v = small / KiB4; v < small / KiB4 + 8; v++) {
+      const w = proc.pageTable.findLeaf(v);
+      leaves.push(w < 0 ? -1 : mem.u32[w]!, w < 0 ? -1 : mem.u32[w + 1]!);
+    }
+    const w = proc.pageTable.findLeaf(huge / KiB4);
+    leaves.push(mem.u32[w]!, mem.u32[w + 1]!);
+    return {
+      memory: Buffer.from(mem.u8),
+      leaves,
+      faults: proc.faults,
+      spurious: proc.spuriousFaults,
+      rss: proc.rssPages,
+      frames: mem.framesInUse,
+      bytes: proc.read(small, 8 * KiB4),
+    };
+  }
+
+  it('leaves memory, PTEs and counters exactly as write() of the same bytes would', () => {
+    const viaWrite = scene((proc, addr, length) => {
+      const page = new Uint8Array(KiB4);
+      for (let off = 0; off < length; off += KiB4) {
+        page.fill(byteOf(off / KiB4));
+        proc.write(addr + off, page.subarray(0, Math.min(KiB4, length - off)));
+      }
+    });
+    const viaFill = scene((proc, addr, length) => proc.fillPages(addr, length, byteOf));
+    expect(viaFill.leaves).toEqual(viaWrite.leaves);
+    expect([viaFill.faults, viaFill.spurious, viaFill.rss, viaFill.frames]).toEqual([
+      viaWrite.faults,
+      viaWrite.spurious,
+      viaWrite.rss,
+      viaWrite.frames,
+    ]);
+    expect(viaFill.bytes).toEqual(viaWrite.bytes);
+    expect(viaFill.memory.equals(viaWrite.memory)).toBe(true); // every frame, free ones too
+    // and the bytes are the pattern: pages 0..5 whole, 100 bytes of page 6, zeros after
+    const b = viaFill.bytes;
+    for (let i = 0; i < 6; i++) {
+      expect(b.subarray(i * KiB4, (i + 1) * KiB4).every((x) => x === byteOf(i))).toBe(true);
+    }
+    expect(b.subarray(6 * KiB4, 6 * KiB4 + 100).every((x) => x === byteOf(6))).toBe(true);
+    expect(b.subarray(6 * KiB4 + 100).every((x) => x === 0)).toBe(true);
+  });
+
+  it('overwrites frames a previous user dirtied and zeroes the rest of a partial last page', () => {
+    const { mem, proc } = setup();
+    dirtyFrames(mem, 4);
+    const base = proc.mmap({ length: 4 * KiB4, prot: 'rw' });
+    proc.fillPages(base, 3 * KiB4 + 10, (i) => i + 1);
+    const got = proc.read(base, 4 * KiB4);
+    const want = new Uint8Array(4 * KiB4);
+    want
+      .fill(1, 0, KiB4)
+      .fill(2, KiB4, 2 * KiB4)
+      .fill(3, 2 * KiB4, 3 * KiB4);
+    want.fill(4, 3 * KiB4, 3 * KiB4 + 10);
+    expect(got).toEqual(want);
+    expect(proc.rssPages).toBe(4);
+  });
+
+  it('asks for each page byte once, in page order, and takes it modulo 256', () => {
+    const { proc } = setup();
+    const base = proc.mmap({ length: 3 * KiB4, prot: 'rw' });
+    const asked: number[] = [];
+    proc.fillPages(base, 3 * KiB4, (i) => {
+      asked.push(i);
+      return 0x100 + i;
+    });
+    expect(asked).toEqual([0, 1, 2]);
+    expect(proc.read(base + 2 * KiB4 + 17, 1)[0]).toBe(2);
+  });
+
+  it('throws EFAULT at the first page it cannot write; earlier pages stay filled', () => {
+    const { proc } = setup();
+    const rw = proc.mmap({ addr: 0x10_0000, length: KiB4, prot: 'rw' });
+    proc.mmap({ addr: 0x10_1000, length: KiB4, prot: 'r' });
+    expect(codeOf(() => proc.fillPages(rw, 2 * KiB4, () => 9))).toBe('EFAULT');
+    expect(messageOf(() => proc.fillPages(rw, 2 * KiB4, () => 9))).toContain('0x101000');
+    expect(proc.read(rw, KiB4).every((b) => b === 9)).toBe(true);
+    expect(proc.read(rw + KiB4, KiB4).every((b) => b === 0)).toBe(true);
+    expect(codeOf(() => proc.fillPages(0x20_0000, 1, () => 9))).toBe('EFAULT');
+  });
+
+  it('rejects an unaligned addr or a bad length (EINVAL), does nothing for length 0, and ESRCH after exit', () => {
+    const { proc } = setup();
+    const base = proc.mmap({ length: KiB4, prot: 'rw' });
+    expect(codeOf(() => proc.fillPages(base + 8, 8, () => 1))).toBe('EINVAL');
+    expect(messageOf(() => proc.fillPages(base + 8, 8, () => 1))).toContain('4 KiB');
+    expect(codeOf(() => proc.fillPages(base, -1, () => 1))).toBe('EINVAL');
+    proc.fillPages(base, 0, () => 1);
+    expect(proc.rssPages).toBe(0);
+    proc.exit();
+    expect(codeOf(() => proc.fillPages(base, KiB4, () => 1))).toBe('ESRCH');
   });
 });
 
