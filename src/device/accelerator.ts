@@ -22,7 +22,17 @@
 
 import { PAGE_REQUEST, setField } from '../layout/index.js';
 import { pageOffset } from '../mem/index.js';
-import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
+import {
+  AtsCpl,
+  AtsReq,
+  CplStatus,
+  DESC,
+  DmaReq,
+  MsgFlag,
+  MsgKind,
+  MW,
+  Perm,
+} from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { AGENT_TAG_BASE, type Device, type DeviceAgent } from './device.js';
 import { type JobDone, JobOp, type JobSpec, JobStatus } from './job.js';
@@ -249,9 +259,9 @@ export class Accelerator implements DeviceAgent, Endpoint {
     pool.words[mb + MW.KIND] = MsgKind.ATS_REQ | MsgFlag.PASID | (write ? MsgFlag.WRITE : 0);
     pool.words[mb + MW.TAG] = AGENT_TAG_BASE + j;
     pool.words[mb + MW.SRC] = dev.id;
-    pool.words[mb + MW.A] = this.pasid[j]!;
-    pool.setWide(mb + MW.A + 1, vpn);
-    pool.words[mb + MW.A + 3] = dev.rid;
+    pool.words[mb + AtsReq.PASID] = this.pasid[j]!;
+    pool.setWide(mb + AtsReq.VPN_WIDE, vpn);
+    pool.words[mb + AtsReq.RID] = dev.rid;
     this.sentNs[j] = this.sim.nowNs;
     dev.post(slot);
   }
@@ -269,17 +279,17 @@ export class Accelerator implements DeviceAgent, Endpoint {
       (translated ? MsgFlag.TRANSLATED : 0);
     pool.words[mb + MW.TAG] = AGENT_TAG_BASE + j;
     pool.words[mb + MW.SRC] = dev.id;
-    pool.words[mb + MW.A] = this.pasid[j]!;
-    pool.setWide(mb + MW.A + 1, translated ? pfn * 4096 + pageOffset(addr) : addr);
-    pool.words[mb + MW.A + 3] = n;
+    pool.words[mb + DmaReq.PASID] = this.pasid[j]!;
+    pool.setWide(mb + DmaReq.ADDR_WIDE, translated ? pfn * 4096 + pageOffset(addr) : addr);
+    pool.words[mb + DmaReq.LENGTH] = n;
     // data buffer: job j owns bytes [j*8192, j*8192 + 8192): first operand, second operand
     const off = j * 8192 + (this.phase[j] === 1 && this.op[j] === JobOp.compare ? 4096 : 0);
-    pool.words[mb + MW.A + 4] = off;
-    pool.words[mb + MW.A + 5] = dev.rid;
+    pool.words[mb + DmaReq.BUFFER_OFFSET] = off;
+    pool.words[mb + DmaReq.RID] = dev.rid;
     if (write && this.op[j] === JobOp.fill) dev.buffer.fill(this.pattern[j]!, off, off + n);
     // Model metadata, not on the wire: the virtual page the device translated, so the unit
     // can check the invariant of DESIGN §8 where the access lands.
-    if (translated) pool.setWide(mb + MW.A + 6, Math.floor(addr / 4096));
+    if (translated) pool.setWide(mb + DmaReq.VPN_WIDE, Math.floor(addr / 4096));
     dev.post(slot);
   }
 
@@ -304,12 +314,13 @@ export class Accelerator implements DeviceAgent, Endpoint {
     const mb = pool.base(slot);
     const j = w[mb + MW.TAG]! - AGENT_TAG_BASE;
     const kind = w[mb + MW.KIND]! & 0xff;
-    const ok = w[mb + MW.A] === CplStatus.SUCCESS;
+    // ATS_CPL and DMA_CPL keep their status in the same word
+    const ok = w[mb + AtsCpl.STATUS] === CplStatus.SUCCESS;
     if (kind === MsgKind.ATS_CPL) {
       this.observer.atsTranslate(nowNs - this.sentNs[j]!);
-      const perms = ok ? w[mb + MW.A + 3]! : 0;
-      const pfn = pool.getWide(mb + MW.A + 1);
-      const big = w[mb + MW.A + 4] === 1;
+      const perms = ok ? w[mb + AtsCpl.PERMS]! : 0;
+      const pfn = pool.getWide(mb + AtsCpl.PFN_WIDE);
+      const big = w[mb + AtsCpl.SIZE] === 1;
       pool.release(slot);
       if (!ok) {
         this.finish(j, JobStatus.FAILED, nowNs);
@@ -456,7 +467,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
     const w = pool.words;
     w[mb + MW.KIND] = MsgKind.PAGE_REQ;
     w[mb + MW.SRC] = dev.id;
-    const d = mb + MW.A;
+    const d = mb + DESC;
     setField(w, d, PR.type, 1);
     setField(w, d, PR.pasidPresent, 1);
     setField(w, d, PR.rid, dev.rid);

@@ -27,7 +27,19 @@ import {
   readQwords,
   writeQwords,
 } from '../layout/index.js';
-import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
+import {
+  AtsCpl,
+  AtsReq,
+  ConfigWrite,
+  CplStatus,
+  DESC,
+  DmaCpl,
+  DmaReq,
+  MsgFlag,
+  MsgKind,
+  MW,
+  Perm,
+} from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { DevTlb } from './devtlb.js';
 import { FunctionState } from './function-state.js';
@@ -199,17 +211,20 @@ export class Device<Info = unknown> implements Endpoint {
         else this.replies.set(w[b + MW.TAG]!, slot);
         return;
       case MsgKind.PGRP_RESP:
-        this.pageGroupResponse(slot, b + MW.A, nowNs);
+        this.pageGroupResponse(slot, b + DESC, nowNs);
         return;
       case MsgKind.CONFIG_WRITE: {
-        this.functionState.configWrite(w[b + MW.A]!, w[b + MW.A + 1]!);
+        this.functionState.configWrite(
+          w[b + ConfigWrite.ENABLES]!,
+          w[b + ConfigWrite.PRI_ALLOCATION]!,
+        );
         w[b + MW.KIND] = MsgKind.CONFIG_CPL;
         w[b + MW.SRC] = this.id;
         this.bus.sim.send(this.bus.pcieLatencyNs, this.id, this.bus.unitEndpoint, slot);
         return;
       }
       case MsgKind.DEVTLB_INV: {
-        this.invalidate(b + MW.A);
+        this.invalidate(b + DESC);
         w[b + MW.KIND] = MsgKind.DEVTLB_INV_CPL;
         w[b + MW.SRC] = this.id;
         this.bus.sim.send(
@@ -328,17 +343,17 @@ export class Device<Info = unknown> implements Endpoint {
       (req.priv ? MsgFlag.PRIV : 0);
     const { slot, b, tag } = this.request(MsgKind.ATS_REQ, flags);
     const pool = this.bus.sim.pool;
-    pool.words[b + MW.A] = req.pasid;
-    pool.setWide(b + MW.A + 1, Math.floor(req.addr / 4096));
-    pool.words[b + MW.A + 3] = this.rid;
+    pool.words[b + AtsReq.PASID] = req.pasid;
+    pool.setWide(b + AtsReq.VPN_WIDE, Math.floor(req.addr / 4096));
+    pool.words[b + AtsReq.RID] = this.rid;
     this.send(slot);
     const r = this.await(tag);
     const rb = pool.base(r);
     const w = pool.words;
-    const ok = w[rb + MW.A] === CplStatus.SUCCESS;
-    const perms = ok ? w[rb + MW.A + 3]! : 0;
-    const pfn = pool.getWide(rb + MW.A + 1);
-    const size = w[rb + MW.A + 4] === 1 ? 2 << 20 : 4096;
+    const ok = w[rb + AtsCpl.STATUS] === CplStatus.SUCCESS;
+    const perms = ok ? w[rb + AtsCpl.PERMS]! : 0;
+    const pfn = pool.getWide(rb + AtsCpl.PFN_WIDE);
+    const size = w[rb + AtsCpl.SIZE] === 1 ? 2 << 20 : 4096;
     pool.release(r);
     return {
       status: ok ? 'ok' : 'UR',
@@ -381,7 +396,7 @@ export class Device<Info = unknown> implements Endpoint {
       prgIndex: req.prgIndex,
       addr: Math.floor(req.addr / 4096) * 4096,
     });
-    writeQwords(pool.words, b + MW.A, qw);
+    writeQwords(pool.words, b + DESC, qw);
     if (req.lpig && (req.read || req.write))
       this.outstandingGroups.set(req.prgIndex, req.pasid ?? -1);
     this.send(slot);
@@ -421,14 +436,14 @@ export class Device<Info = unknown> implements Endpoint {
       MsgFlag.PASID | (write ? MsgFlag.WRITE : 0),
     );
     const pool = this.bus.sim.pool;
-    pool.words[b + MW.A] = pasid;
-    pool.setWide(b + MW.A + 1, addr);
-    pool.words[b + MW.A + 3] = length;
-    pool.words[b + MW.A + 4] = offset;
-    pool.words[b + MW.A + 5] = this.rid;
+    pool.words[b + DmaReq.PASID] = pasid;
+    pool.setWide(b + DmaReq.ADDR_WIDE, addr);
+    pool.words[b + DmaReq.LENGTH] = length;
+    pool.words[b + DmaReq.BUFFER_OFFSET] = offset;
+    pool.words[b + DmaReq.RID] = this.rid;
     this.send(slot);
     const r = this.await(tag);
-    const ok = pool.words[pool.base(r) + MW.A] === CplStatus.SUCCESS;
+    const ok = pool.words[pool.base(r) + DmaCpl.STATUS] === CplStatus.SUCCESS;
     pool.release(r);
     return ok;
   }

@@ -15,7 +15,17 @@
 
 import { CONTEXT_ENTRY, FaultReason, getField } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
-import { CplStatus, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
+import {
+  AtsCpl,
+  AtsReq,
+  CplStatus,
+  DmaCpl,
+  DmaReq,
+  MsgFlag,
+  MsgKind,
+  MW,
+  Perm,
+} from '../sim/message.js';
 import type { Simulator } from '../sim/simulator.js';
 import type { UnitObserver, UnitTiming } from './caps.js';
 import type { RecordFault } from './fault-recording.js';
@@ -62,9 +72,9 @@ export class DmaRemapping {
     const pool = this.sim.pool;
     const w = pool.words;
     const flags = w[b]!;
-    const pasid = w[b + MW.A]!;
-    const vpn = pool.getWide(b + MW.A + 1);
-    const rid = w[b + MW.A + 3]!;
+    const pasid = w[b + AtsReq.PASID]!;
+    const vpn = pool.getWide(b + AtsReq.VPN_WIDE);
+    const rid = w[b + AtsReq.RID]!;
     const write = (flags & MsgFlag.WRITE) !== 0;
     const priv = (flags & MsgFlag.PRIV) !== 0;
     const p = this.pipeline;
@@ -72,14 +82,14 @@ export class DmaRemapping {
     this.observer?.translation(dev.index, p.outHit, p.outWalkNs);
     w[b + MW.KIND] = MsgKind.ATS_CPL;
     if (cls === Xlate.UR) {
-      w[b + MW.A] = CplStatus.UR;
-      w[b + MW.A + 3] = 0;
+      w[b + AtsCpl.STATUS] = CplStatus.UR;
+      w[b + AtsCpl.PERMS] = 0;
     } else {
       // Success: R=W=0 for a fault (S0), else the effective permissions (Seff).
-      w[b + MW.A] = CplStatus.SUCCESS;
-      pool.setWide(b + MW.A + 1, cls === Xlate.OK ? p.outPfn : 0);
-      w[b + MW.A + 3] = cls === Xlate.OK ? p.outPerms : 0;
-      w[b + MW.A + 4] = cls === Xlate.OK ? p.outSize : 0;
+      w[b + AtsCpl.STATUS] = CplStatus.SUCCESS;
+      pool.setWide(b + AtsCpl.PFN_WIDE, cls === Xlate.OK ? p.outPfn : 0);
+      w[b + AtsCpl.PERMS] = cls === Xlate.OK ? p.outPerms : 0;
+      w[b + AtsCpl.SIZE] = cls === Xlate.OK ? p.outSize : 0;
     }
     this.links.send(dev, p.outReadyNs - nowNs + this.pcieNs, slot);
   }
@@ -89,11 +99,11 @@ export class DmaRemapping {
     const pool = this.sim.pool;
     const w = pool.words;
     const flags = w[b]!;
-    const pasid = w[b + MW.A]!;
-    const addr = pool.getWide(b + MW.A + 1);
-    const length = w[b + MW.A + 3]!;
-    const offset = w[b + MW.A + 4]!;
-    const rid = w[b + MW.A + 5]!;
+    const pasid = w[b + DmaReq.PASID]!;
+    const addr = pool.getWide(b + DmaReq.ADDR_WIDE);
+    const length = w[b + DmaReq.LENGTH]!;
+    const offset = w[b + DmaReq.BUFFER_OFFSET]!;
+    const rid = w[b + DmaReq.RID]!;
     const write = (flags & MsgFlag.WRITE) !== 0;
     const vpn = Math.floor(addr / 4096);
     const pageOff = addr - vpn * 4096; // not %: a double modulo is a slow fmod call
@@ -111,7 +121,7 @@ export class DmaRemapping {
       ok = ctx >= 0 && getField(this.mem.u32, ctx / 4, CE.dte) === 1;
       pfn = vpn; // the address is already physical
       ready = nowNs;
-      if (ok) this.observer?.dmaAccess?.(rid, pasid, pool.getWide(b + MW.A + 6), pfn, write);
+      if (ok) this.observer?.dmaAccess?.(rid, pasid, pool.getWide(b + DmaReq.VPN_WIDE), pfn, write);
     } else {
       const p = this.pipeline;
       const cls = p.translate(rid, pasid, vpn, write, (flags & MsgFlag.PRIV) !== 0, nowNs);
@@ -135,7 +145,7 @@ export class DmaRemapping {
     }
     this.observer?.dma(dev.index, ok ? length : 0, ok);
     w[b + MW.KIND] = MsgKind.DMA_CPL;
-    w[b + MW.A] = ok ? CplStatus.SUCCESS : CplStatus.UR;
+    w[b + DmaCpl.STATUS] = ok ? CplStatus.SUCCESS : CplStatus.UR;
     this.links.send(dev, ready - nowNs + this.pcieNs, slot);
   }
 }

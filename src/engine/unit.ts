@@ -25,7 +25,7 @@
 
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
-import { ConfigEnable, MsgKind, MW } from '../sim/message.js';
+import { ConfigEnable, ConfigWrite, DESC, DevtlbInv, MsgKind, MW } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import type { UnitCacheParams, UnitObserver, UnitTiming, VtdUnitCaps } from './caps.js';
 import { DmaRemapping } from './dma-remapping.js';
@@ -244,11 +244,11 @@ export class VtdUnit implements Endpoint {
     const b = pool.base(slot);
     pool.words[b + MW.KIND] = MsgKind.CONFIG_WRITE;
     pool.words[b + MW.SRC] = this.id;
-    pool.words[b + MW.A] =
+    pool.words[b + ConfigWrite.ENABLES] =
       (pasid ? ConfigEnable.PASID : 0) |
       (pri ? ConfigEnable.PRI : 0) |
       (ats ? ConfigEnable.ATS : 0);
-    pool.words[b + MW.A + 1] = priAllocation;
+    pool.words[b + ConfigWrite.PRI_ALLOCATION] = priAllocation;
     this.links.send(dev, this.pcieNs, slot);
     return done;
   }
@@ -281,7 +281,7 @@ export class VtdUnit implements Endpoint {
         this.remapping.dmaRequest(arg, b, dev, nowNs);
         return;
       case MsgKind.PAGE_REQ: {
-        const code = this.prq.receive(w, b + MW.A, dev.index, nowNs);
+        const code = this.prq.receive(w, b + DESC, dev.index, nowNs);
         if (code === PRQ_NO_RESPONSE) pool.release(arg);
         else {
           // the hardware page group response, written over the request
@@ -299,7 +299,7 @@ export class VtdUnit implements Endpoint {
         return;
       }
       case MsgKind.DEVTLB_INV_CPL: {
-        const issued = pool.getWide(b + MW.B);
+        const issued = pool.getWide(b + DevtlbInv.ISSUED_NS_WIDE);
         pool.release(arg);
         this.observer?.invalidation('devtlb', nowNs - issued);
         this.qi.devtlbCompleted();
@@ -340,9 +340,9 @@ export class VtdUnit implements Endpoint {
     const b = pool.base(slot);
     pool.words[b + MW.KIND] = kind;
     pool.words[b + MW.SRC] = this.id;
-    for (let i = 0; i < 8; i++) pool.words[b + MW.A + i] = u32[dw + i]!;
+    for (let i = 0; i < 8; i++) pool.words[b + DESC + i] = u32[dw + i]!;
     // the issue time comes back with the completion: the device-TLB invalidation latency
-    if (kind === MsgKind.DEVTLB_INV) pool.setWide(b + MW.B, nowNs);
+    if (kind === MsgKind.DEVTLB_INV) pool.setWide(b + DevtlbInv.ISSUED_NS_WIDE, nowNs);
     this.links.send(dev, this.pcieNs, slot);
     return true;
   }

@@ -19,7 +19,7 @@ import type { DeviceInfo } from '../kernel/iommu.js';
 import type { Process } from '../mem/index.js';
 import type { Scenario } from '../scenario/types.js';
 import { Completion, type KThread, spawn } from '../sim/kthread.js';
-import { MsgKind, MW } from '../sim/message.js';
+import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint } from '../sim/simulator.js';
 import type { JobStream } from '../workload/job-stream.js';
@@ -165,10 +165,10 @@ export class ClientPool implements Endpoint {
     const b = pool.base(slot);
     pool.words[b + MW.KIND] = kind;
     pool.words[b + MW.SRC] = this.id;
-    pool.words[b + MW.A] = c.index;
-    pool.words[b + MW.A + 1] = pasid;
-    pool.setWide(b + MW.A + 2, src);
-    pool.setWide(b + MW.A + 4, dst);
+    pool.words[b + ClientMsg.CLIENT] = c.index;
+    pool.words[b + ClientMsg.PASID] = pasid;
+    pool.setWide(b + ClientMsg.SRC_WIDE, src);
+    pool.setWide(b + ClientMsg.DST_WIDE, dst);
     this.sys.sim.send(this.sys.cost.pcieLatencyNs, this.id, c.stream.id, slot);
   }
 
@@ -183,7 +183,7 @@ export class ClientPool implements Endpoint {
     const pool = sim.pool;
     const b = pool.base(arg);
     const kind = pool.words[b + MW.KIND]! & 0xff;
-    const c = this.clients[pool.words[b + MW.A]!]!;
+    const c = this.clients[pool.words[b + ClientMsg.CLIENT]!]!;
     if (kind === MsgKind.CLIENT_IDLE) {
       pool.release(arg);
       c.idle.complete();
@@ -191,8 +191,8 @@ export class ClientPool implements Endpoint {
     }
     if (kind === MsgKind.CLIENT_FAULT) {
       // idxd-style: touch the faulting pages on the CPU (cpuFaultNs), then resubmit
-      const src = pool.getWide(b + MW.A + 2);
-      const dst = pool.getWide(b + MW.A + 4);
+      const src = pool.getWide(b + ClientMsg.SRC_WIDE);
+      const dst = pool.getWide(b + ClientMsg.DST_WIDE);
       if (c.process?.alive) {
         touch(c.process, src, false);
         touch(c.process, dst, true);

@@ -8,8 +8,8 @@
  *   dw0   kind (7:0) | flags (31:8)
  *   dw1   tag: the sender's id for matching the completion
  *   dw2   source endpoint id
- *   dw3..dw10  payload A (a 32-byte descriptor, or the fields below)
- *   dw11..dw15 payload B / per-kind scratch
+ *   dw3…  the payload, laid out per kind by the record layouts below (a 32-byte descriptor
+ *         at dw3..dw10 where VT-d defines one)
  *
  * Page numbers above 2^32 travel as two dwords (lo, hi); byte addresses likewise.
  */
@@ -19,26 +19,25 @@ export const MSG_DWORDS = 16;
 
 /** Message kinds. */
 export const MsgKind = {
-  /** ATS translation request: dw3 pasid, dw4/5 vpn lo/hi, dw6 rid. */
+  /** ATS translation request ({@link AtsReq}). */
   ATS_REQ: 1,
-  /** ATS completion: dw3 status, dw4/5 pfn lo/hi, dw6 perms, dw7 size (0 4K, 1 2M). */
+  /** ATS completion ({@link AtsCpl}). */
   ATS_CPL: 2,
-  /** Page request: dw3..10 page_req_dsc. */
+  /** Page request: page_req_dsc at {@link DESC}. */
   PAGE_REQ: 3,
-  /** Page group response: dw3..10 page_grp_resp_dsc. */
+  /** Page group response: page_grp_resp_dsc at {@link DESC}. */
   PGRP_RESP: 4,
-  /** DMA request: dw3 pasid, dw4/5 addr lo/hi, dw6 length, dw7 buffer offset, dw8 rid. */
+  /** DMA request ({@link DmaReq}). */
   DMA_REQ: 5,
-  /** DMA completion: dw3 status. */
+  /** DMA completion ({@link DmaCpl}). */
   DMA_CPL: 6,
-  /** Device-TLB invalidation request: dw3..10 the type 3h or 8h descriptor. */
+  /** Device-TLB invalidation request: the type 3h or 8h descriptor ({@link DevtlbInv}). */
   DEVTLB_INV: 7,
   /** Device-TLB invalidation completion. */
   DEVTLB_INV_CPL: 8,
   /**
    * Client control between a client's process (engine side) and its job stream (device
-   * side): START dw3 client, dw4 pasid, dw5/6 source base, dw7/8 destination base; STOP,
-   * IDLE and RESUBMIT dw3 client; FAULT dw3 client, dw5/6 and dw7/8 the faulting operands.
+   * side), all laid out as {@link ClientMsg}.
    */
   CLIENT_START: 9,
   CLIENT_STOP: 10,
@@ -46,9 +45,8 @@ export const MsgKind = {
   CLIENT_FAULT: 12,
   CLIENT_RESUBMIT: 13,
   /**
-   * Configuration write from the root complex to a function's capabilities (PASID, PRI, ATS
-   * enables: dw3 bit 0 PASID, bit 1 PRI, bit 2 ATS; dw4 the PRI outstanding allocation), and
-   * its completion (config writes are non-posted).
+   * Configuration write from the root complex to a function's capabilities
+   * ({@link ConfigWrite}), and its completion (config writes are non-posted).
    */
   CONFIG_WRITE: 14,
   CONFIG_CPL: 15,
@@ -87,16 +85,47 @@ export const CplStatus = {
 /** Permission bits of an ATS completion and of cached translations. */
 export const Perm = { R: 1, W: 2, X: 4, U: 8, S: 16 } as const;
 
-/** Word offsets inside a slot. */
+/** Word offsets of the header every slot has; payloads follow the record layouts below. */
 export const MW = {
   KIND: 0,
   TAG: 1,
   SRC: 2,
-  A: 3,
-  B: 11,
 } as const;
 
 const TWO32 = 0x1_0000_0000;
+
+/**
+ * Record layouts: the word offset of each field from a slot's base, per message kind. Fields
+ * named `…_WIDE` hold a page number or byte address in two dwords (`setWide` / `getWide`).
+ * Nothing outside this file addresses a payload word by a bare offset.
+ */
+/** ATS_REQ: translation request for one page. */
+export const AtsReq = { PASID: 3, VPN_WIDE: 4, RID: 6 } as const;
+/** ATS_CPL: the completion; size 0 is a 4 KiB translation, 1 a 2 MiB one. */
+export const AtsCpl = { STATUS: 3, PFN_WIDE: 4, PERMS: 6, SIZE: 7 } as const;
+/**
+ * DMA_REQ: read or write of `LENGTH` bytes at `ADDR_WIDE` (a virtual address, or a physical
+ * one when translated) to or from the device buffer at `BUFFER_OFFSET`; a translated request
+ * also carries the page it was translated from (`VPN_WIDE`, for the invariant checker).
+ */
+export const DmaReq = {
+  PASID: 3,
+  ADDR_WIDE: 4,
+  LENGTH: 6,
+  BUFFER_OFFSET: 7,
+  RID: 8,
+  VPN_WIDE: 9,
+} as const;
+/** DMA_CPL: the completion status. */
+export const DmaCpl = { STATUS: 3 } as const;
+/** PAGE_REQ, PGRP_RESP, DEVTLB_INV: the 32-byte VT-d descriptor starts here. */
+export const DESC = 3;
+/** DEVTLB_INV: when the unit sent it (the invalidation latency is measured from there). */
+export const DevtlbInv = { DESC, ISSUED_NS_WIDE: 11 } as const;
+/** CLIENT_*: the client, and for START its PASID and buffers, for FAULT the operands. */
+export const ClientMsg = { CLIENT: 3, PASID: 4, SRC_WIDE: 5, DST_WIDE: 7 } as const;
+/** CONFIG_WRITE: the {@link ConfigEnable} bits and the PRI outstanding allocation. */
+export const ConfigWrite = { ENABLES: 3, PRI_ALLOCATION: 4 } as const;
 
 /** A growable pool of message slots with a free list; slot words are reused, never reallocated per message. */
 export class MessagePool {

@@ -14,7 +14,7 @@
 
 import type { Accelerator, JobOpCode, JobSpec } from '../device/accelerator.js';
 import { JobStatus } from '../device/accelerator.js';
-import { MsgKind, MW } from '../sim/message.js';
+import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { type AccessPattern, createPattern, type PatternSpec } from './patterns.js';
@@ -126,14 +126,14 @@ export class JobStream implements Endpoint {
     const w = pool.words;
     const b = pool.base(arg);
     const kind = w[b + MW.KIND]! & 0xff;
-    const st = this.streams.get(w[b + MW.A]!)!;
+    const st = this.streams.get(w[b + ClientMsg.CLIENT]!)!;
     switch (kind) {
       case MsgKind.CLIENT_START:
         st.active = true;
         st.started = true;
-        st.pasid = w[b + MW.A + 1]!;
-        st.src = pool.getWide(b + MW.A + 2);
-        st.dst = pool.getWide(b + MW.A + 4);
+        st.pasid = w[b + ClientMsg.PASID]!;
+        st.src = pool.getWide(b + ClientMsg.SRC_WIDE);
+        st.dst = pool.getWide(b + ClientMsg.DST_WIDE);
         pool.release(arg);
         if (this.cfg.queueDepth > 0) {
           st.backlog = this.cfg.queueDepth;
@@ -280,9 +280,9 @@ export class JobStream implements Endpoint {
     const mb = pool.base(slot);
     pool.words[mb + MW.KIND] = kind;
     pool.words[mb + MW.SRC] = this.id;
-    pool.words[mb + MW.A] = st.client;
-    pool.setWide(mb + MW.A + 2, a);
-    pool.setWide(mb + MW.A + 4, b);
+    pool.words[mb + ClientMsg.CLIENT] = st.client;
+    pool.setWide(mb + ClientMsg.SRC_WIDE, a);
+    pool.setWide(mb + ClientMsg.DST_WIDE, b);
     this.sim.send(this.cfg.pcieLatencyNs, this.id, this.owner, slot);
   }
 }

@@ -163,7 +163,7 @@ describe('link ordering (PCIe: completions before later invalidation requests)',
     const pasid = s.svaGetPasid(h);
     const buf = p.mmap({ length: 1 << 16, prot: 'rw', addr: 0x1000_0000 });
     p.write(buf, new Uint8Array(4096).fill(1));
-    const { MsgFlag, MsgKind, MW } = await import('../../src/sim/message.js');
+    const { AtsReq, MsgFlag, MsgKind, MW } = await import('../../src/sim/message.js');
     const pool = s.sim.pool;
     const kinds: number[] = [];
     const orig = d.handle.bind(d);
@@ -177,9 +177,9 @@ describe('link ordering (PCIe: completions before later invalidation requests)',
     pool.words[b + MW.KIND] = MsgKind.ATS_REQ | MsgFlag.PASID;
     pool.words[b + MW.TAG] = 1;
     pool.words[b + MW.SRC] = d.id;
-    pool.words[b + MW.A] = pasid;
-    pool.setWide(b + MW.A + 1, buf / 4096);
-    pool.words[b + MW.A + 3] = d.rid;
+    pool.words[b + AtsReq.PASID] = pasid;
+    pool.setWide(b + AtsReq.VPN_WIDE, buf / 4096);
+    pool.words[b + AtsReq.RID] = d.rid;
     d.post(slot);
     s.sim.runUntil(s.sim.nowNs + s.cost.pcieLatencyNs + 1); // the unit has computed the completion
     p.munmap(buf, 4096); // the notifier sends a P_DEVTLB long before the completion is ready
