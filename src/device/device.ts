@@ -62,6 +62,16 @@ export interface DeviceOptions {
   readonly devtlbEntries?: number;
 }
 
+/** What a device takes for every option it is not given (the rid aside). */
+export const defaultDeviceOptions: Readonly<Required<Omit<DeviceOptions, 'rid'>>> = Object.freeze({
+  pasidBits: 20,
+  ats: true,
+  pri: true,
+  atsQdep: 32,
+  unit: 0,
+  devtlbEntries: 32,
+});
+
 /** What a device needs from the machine it is plugged into. */
 export interface BusContext {
   readonly sim: Simulator;

@@ -77,6 +77,19 @@ export interface UnitCacheParams {
   readonly psc: { readonly entries: number; readonly assoc: number };
 }
 
+/**
+ * Default cache sizes: a 64-entry 4-way IOTLB (ANCHORS "IOTLB reach": about 64 effective
+ * entries), and PASID and paging-structure caches of the same order.
+ */
+export const defaultCacheParams: UnitCacheParams = Object.freeze({
+  iotlb: Object.freeze({ entries: 64, assoc: 4, policy: 'lru' as const }),
+  pasidCache: Object.freeze({ entries: 64, assoc: 4 }),
+  psc: Object.freeze({ entries: 32, assoc: 4 }),
+});
+
+/** Default page request queue entries: 2048 (Linux ≥ 5.19; ANCHORS "Linux VT-d PRQ size"). */
+export const DEFAULT_PRQ_ENTRIES = 2048;
+
 /** Observers the unit reports to (counters and latency recorders live outside the model). */
 export interface UnitObserver {
   /** A request from device `dev` (index in registration order) was translated. */

@@ -8,14 +8,20 @@
  * order give the same PASIDs, tables and invalidation logs.
  */
 
-import { DEVICE_BUFFER_BYTES, Device, type DeviceOptions } from '../device/device.js';
+import {
+  DEVICE_BUFFER_BYTES,
+  Device,
+  type DeviceOptions,
+  defaultDeviceOptions,
+} from '../device/device.js';
+import { DEFAULT_PRQ_ENTRIES, defaultCacheParams } from '../engine/caps.js';
 import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
 import { kernelProfile } from '../kernel/profile.js';
 import type { Profile, PrqService, SvaLayer } from '../kernel/sva.js';
-import { PhysicalMemory, Process } from '../mem/index.js';
+import { DEFAULT_FRAMES, PhysicalMemory, Process } from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
 import { initMetricsSync, LatencyRecorder } from '../metrics/recorder.js';
@@ -133,7 +139,7 @@ export class System implements UnitObserver {
     const kernel = kernelProfile(this.profile);
     const {
       units = 1,
-      prqEntries = 2048,
+      prqEntries = DEFAULT_PRQ_ENTRIES,
       iotlb = {},
       pasidCache = {},
       psc = {},
@@ -165,7 +171,7 @@ export class System implements UnitObserver {
     this.world = partitions > 1 ? new World(partitions, this.cost.pcieLatencyNs) : null;
     this.sim = this.world ? this.world.sims[0]! : new Simulator();
     this.la57 = config.cpu?.la57 ?? false;
-    this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? 65536 });
+    this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? DEFAULT_FRAMES });
     initMetricsSync();
     this.latency = new LatencyRecorder();
     const caps: VtdUnitCaps = Object.freeze({ ...defaultUnitCaps, ...capOverrides });
@@ -181,9 +187,9 @@ export class System implements UnitObserver {
         this.sim,
         { ...cost, sampleInvIotlbNs: () => sampleInvIotlbNs(cost, rng) },
         {
-          iotlb: { entries: 64, assoc: 4, policy: 'lru', ...iotlb },
-          pasidCache: { entries: 64, assoc: 4, ...pasidCache },
-          psc: { entries: 32, assoc: 4, ...psc },
+          iotlb: { ...defaultCacheParams.iotlb, ...iotlb },
+          pasidCache: { ...defaultCacheParams.pasidCache, ...pasidCache },
+          psc: { ...defaultCacheParams.psc, ...psc },
         },
         prqEntries,
       );
@@ -326,15 +332,7 @@ export class System implements UnitObserver {
 
   /** Adds a PCIe function behind a VT-d unit; the driver probes it at once. */
   addDevice(options: DeviceOptions): Device<DeviceInfo> {
-    const o: Required<DeviceOptions> = {
-      pasidBits: 20,
-      ats: true,
-      pri: true,
-      atsQdep: 32,
-      unit: 0,
-      devtlbEntries: 32,
-      ...options,
-    };
+    const o: Required<DeviceOptions> = { ...defaultDeviceOptions, ...options };
     const bad = (what: string): never => {
       throw kernelError(Errno.EINVAL, `addDevice: ${what}`);
     };

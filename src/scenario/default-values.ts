@@ -8,9 +8,12 @@
  * group at {@link DEFAULT_FIRST_RID} (0x0100: bus 1, device 0, function 0).
  */
 
+import { defaultDeviceOptions } from '../device/device.js';
+import { DEFAULT_PRQ_ENTRIES, defaultCacheParams, defaultUnitCaps } from '../engine/caps.js';
+import { DEFAULT_FRAMES } from '../mem/index.js';
 import { PatternKind } from '../workload/patterns.js';
 import type { DeviceGroup, Scenario } from './types.js';
-import { IotlbPolicy, Prefault, RuntimePlacement } from './types.js';
+import { Prefault, RuntimePlacement } from './types.js';
 
 /** Rid of the first accelerator when no group gives one: bus 1, device 0, function 0. */
 export const DEFAULT_FIRST_RID = 0x0100;
@@ -26,11 +29,11 @@ function deepFreeze<T>(value: T): T {
 /** The values a device group takes for every field it does not give (rid aside). */
 export const defaultDeviceGroup: Readonly<Omit<DeviceGroup, 'rid'>> = deepFreeze({
   count: 8,
-  pasidBits: 20,
-  ats: true,
-  atsQdep: 32,
-  pri: true,
-  devtlb: { entries: 32 },
+  pasidBits: defaultDeviceOptions.pasidBits,
+  ats: defaultDeviceOptions.ats,
+  atsQdep: defaultDeviceOptions.atsQdep,
+  pri: defaultDeviceOptions.pri,
+  devtlb: { entries: defaultDeviceOptions.devtlbEntries },
   priCredits: 32,
   workQueue: { depth: 16 },
   engines: 1,
@@ -45,10 +48,10 @@ export const defaultScenario: Scenario = deepFreeze({
   duration: 20_000_000,
   iommu: {
     units: 1,
-    pasidBits: 20,
-    srs: true,
-    prqEntries: 2048,
-    iotlb: { entries: 64, assoc: 4, policy: IotlbPolicy.LRU },
+    pasidBits: defaultUnitCaps.pasidBits,
+    srs: defaultUnitCaps.srs,
+    prqEntries: DEFAULT_PRQ_ENTRIES,
+    iotlb: { ...defaultCacheParams.iotlb },
   },
   devices: [{ ...structuredClone(defaultDeviceGroup), rid: DEFAULT_FIRST_RID }],
   clients: {
@@ -70,7 +73,7 @@ export const defaultScenario: Scenario = deepFreeze({
     zipfTheta: 0.99,
     arrival: { closedLoop: { queueDepth: 16 } },
   },
-  memory: { frames: 65536 },
+  memory: { frames: DEFAULT_FRAMES },
   cost: {},
   thresholds: {},
   runtime: { threads: 0, placement: RuntimePlacement.BALANCED },
