@@ -10,50 +10,13 @@
 import { writeFileSync } from 'node:fs';
 import { runScenario } from '../src/machine/run.js';
 import type { ScenarioInput } from '../src/scenario/types.js';
+import { faultHeavy, translationHeavy } from './scenarios.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
 };
 const reps = Number(arg('--reps', '3'));
-
-/** Four devices doing random 64 B untranslated reads in a 64 KiB window per client, 64 pages in all: IOTLB hits. */
-const translationHeavy = (duration: string): ScenarioInput => ({
-  name: 'translation-heavy',
-  duration,
-  devices: [{ count: 4, ats: false, pri: false, engines: 32, workQueue: { depth: 32 } }],
-  clients: {
-    count: 4,
-    buffers: { count: 1, size: '64KiB', prefault: 'all' },
-    churn: { enabled: false },
-  },
-  workload: {
-    op: 'read',
-    pattern: 'uniform',
-    jobBytes: 64,
-    arrival: { closedLoop: { queueDepth: 32 } },
-  },
-  memory: { frames: 8192 },
-});
-
-/** ATS/PRI devices copying into untouched buffers with churn: page requests on every first touch. */
-const faultHeavy = (duration: string): ScenarioInput => ({
-  name: 'fault-heavy',
-  duration,
-  devices: [{ count: 4, engines: 4, workQueue: { depth: 16 } }],
-  clients: {
-    count: 16,
-    buffers: { count: 2, size: '256KiB', prefault: 'none' },
-    churn: { bindLifetime: '2ms', exitWhileBound: 0.1 },
-  },
-  workload: {
-    op: 'copy',
-    pattern: 'uniform',
-    jobBytes: '4KiB',
-    arrival: { closedLoop: { queueDepth: 8 } },
-  },
-  memory: { frames: 32768 },
-});
 
 function measure(make: (d: string) => ScenarioInput, duration: string) {
   runScenario(make('200us')); // warm-up

@@ -11,7 +11,12 @@
  *   every 5 ms over the first 3 s of wall time (the 10 000 client processes are created, fill
  *   their buffers and bind in the first simulated microseconds), after which the run is
  *   aborted — ending it would take minutes of unbinding, which is not what is measured;
- * - slowdown: wall time over simulated time of the inline default run.
+ * - slowdown: wall time over simulated time of the inline default run;
+ * - the fast-core figures: events per request and the share of events that did nothing in
+ *   the default scenario (deterministic counts), the translation-heavy scenario's requests
+ *   per second against a bare event loop's events per second (same process), and wall time
+ *   and peak RSS of 1 000, 10 000 and 100 000 churning clients over 1 ms (each in a process
+ *   of its own, so the RSS is the run's: `bench/clients-run.mjs`).
  *
  * A request is a transaction an accelerator sends to the VT-d unit (ATS translation request,
  * page request; untranslated DMA is not issued by the default scenario's ATS devices);
@@ -20,21 +25,25 @@
  * warm-up run of the same kind. The runtimes are loaded from `dist/` (`npm run bench` builds
  * first), so the workers run compiled JavaScript, as users' runs do.
  *
- * Usage: npm run bench [-- --duration TIME] [--json FILE]
+ * Usage: npm run bench [-- --duration TIME] [--json FILE] [--clients-max N]
  */
 
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type * as RunnerModule from '../src/machine/run.js';
 import { SpscRing } from '../src/ring/spsc-ring.js';
 import type * as ThreadedModule from '../src/runtime/threaded.js';
+import type * as SimulatorModule from '../src/sim/simulator.js';
+import { manyClients, translationHeavy } from './scenarios.js';
 
 const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
 const { runScenario } = (await import(dist('machine/run.js'))) as typeof RunnerModule;
 const { runScenarioThreaded, startScenarioThreaded } = (await import(
   dist('runtime/threaded.js')
 )) as typeof ThreadedModule;
+const { Simulator } = (await import(dist('sim/simulator.js'))) as typeof SimulatorModule;
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
@@ -70,7 +79,61 @@ const log = (s: string) => console.error(`  … ${s}`);
 
 log('inline');
 runScenario({ duration });
-const inline = runScenario({ duration });
+let inlineSims: SimulatorModule.Simulator[] = [];
+const inline = runScenario(
+  { duration },
+  { onSystem: (s) => (inlineSims = s.world ? [...s.world.sims] : [s.sim]) },
+);
+const events = inlineSims.reduce((n, s) => n + s.events, 0);
+const noopEvents = inlineSims.reduce((n, s) => n + s.noopEvents, 0);
+const eventsByKind = inlineSims[0]!.eventsByKind();
+
+/**
+ * A bare event loop: one endpoint that re-arms a timer per event at now + 220–223 ns, with
+ * `pending` events queued: what the event queue alone costs per event.
+ */
+function bareLoop(count: number, pending: number): number {
+  const sim = new Simulator();
+  let left = count;
+  const id = sim.register({
+    handle(arg: number) {
+      if (left-- > 0) sim.timer(220 + (arg & 3), id, id, arg);
+    },
+  });
+  for (let i = 0; i < pending; i++) sim.timer(i, id, id, i);
+  const t0 = process.hrtime.bigint();
+  while (sim.step()) {}
+  return sim.events / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+log('translation-heavy scenario and a bare event loop');
+runScenario(translationHeavy('1ms'));
+bareLoop(500_000, 64);
+const thRates: number[] = [];
+const bareRates: number[] = [];
+for (let i = 0; i < 3; i++) {
+  thRates.push(perSec(runScenario(translationHeavy('10ms'))));
+  bareRates.push(bareLoop(3_000_000, 64));
+}
+const translationHeavyRequestsPerSec = median(thRates);
+const bareLoopEventsPerSec = median(bareRates);
+
+/** One many-clients run in a child process: wall time of building and running, peak RSS. */
+function clientsRun(count: number): { wallMs: number; rssMiB: number; violations: number } {
+  const child = spawnSync(
+    process.execPath,
+    [new URL('./clients-run.mjs', import.meta.url).pathname, JSON.stringify(manyClients(count))],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  if (child.status !== 0) throw new Error(`clients run of ${count} failed: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+const clientsMax = Number(arg('--clients-max', '100000'));
+const clients: Record<number, { wallMs: number; rssMiB: number; violations: number }> = {};
+for (const n of [1000, 10_000, 100_000].filter((n) => n <= clientsMax)) {
+  log(`${n} churning clients, 1 ms (a process of its own)`);
+  clients[n] = clientsRun(n);
+}
 log('threaded');
 await runScenarioThreaded({ duration });
 const threaded = await runScenarioThreaded({ duration });
@@ -126,6 +189,21 @@ const out = {
   rssMiB64: rssPeak / 2 ** 20,
   startupMs64,
   slowdown: (inline.wallMs * 1e6) / inline.simulatedNs,
+  eventsPerRequest: events / requests(inline),
+  noopEventShare: noopEvents / events,
+  eventsByKind,
+  translationHeavyRequestsPerSec,
+  bareLoopEventsPerSec,
+  translationHeavyOverBareLoop: translationHeavyRequestsPerSec / bareLoopEventsPerSec,
+  clients1kWallMs: clients[1000]?.wallMs,
+  clients10kWallMs: clients[10_000]?.wallMs,
+  clients10kRssMiB: clients[10_000]?.rssMiB,
+  clients100kWallMs: clients[100_000]?.wallMs,
+  clients100kRssMiB: clients[100_000]?.rssMiB,
+  clientScaling:
+    clients[10_000] && clients[1000]
+      ? clients[10_000].wallMs / 10_000 / (clients[1000].wallMs / 1000)
+      : undefined,
 };
 
 const m = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
@@ -150,7 +228,17 @@ const rows: [string, string][] = [
   ['64 / 8 accelerators', out.scale64Over8.toFixed(2)],
   ['RSS, 64 acc. + 10k clients', `${out.rssMiB64.toFixed(0)} MiB peak`],
   ['start-up, 64 acc. + 10k clients', `${out.startupMs64.toFixed(0)} ms to the first quantum`],
-  ['slowdown (inline)', `${out.slowdown.toFixed(0)}× wall / simulated`],
+  ['slowdown (inline)', `${out.slowdown.toFixed(1)}× wall / simulated`],
+  ['events per request', `${out.eventsPerRequest.toFixed(2)}  (${events} events)`],
+  ['no-op event share', `${out.noopEventShare.toFixed(4)}  (${noopEvents} events)`],
+  ['translation-heavy inline', m(translationHeavyRequestsPerSec)],
+  ['bare event loop', m(bareLoopEventsPerSec)],
+  ['translation-heavy / bare loop', out.translationHeavyOverBareLoop.toFixed(3)],
+  ...Object.entries(clients).map(([n, c]): [string, string] => [
+    `${n} churning clients, 1 ms`,
+    `${c.wallMs.toFixed(0)} ms wall, ${c.rssMiB.toFixed(0)} MiB peak RSS${c.violations ? `, ${c.violations} violations` : ''}`,
+  ]),
+  ['wall per client, 10k / 1k', out.clientScaling?.toFixed(2) ?? '(not run)'],
 ];
 console.log(
   `default scenario, ${duration} simulated, Node ${process.version}, ${availableParallelism()} cores`,
