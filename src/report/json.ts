@@ -11,27 +11,13 @@ import { writeFile } from 'node:fs/promises';
 import type { CounterTotals } from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import type { LatencySummary } from '../metrics/recorder.js';
-import type { Scenario } from '../scenario/types.js';
 import type { Report, ReportSeries } from './types.js';
 
-/** The `--json` document: DESIGN §7's report plus `series` (optional) and `histograms`. */
-export interface JsonReport {
-  version: number;
-  scenario: Scenario;
-  seed: number;
-  profile: string;
-  runtime: 'inline' | 'threaded';
-  threads: number;
-  simulatedNs: number;
-  wallMs: number;
-  eventsPerWallSecond: number;
-  totals: CounterTotals;
-  latency: Record<LatencyKind, LatencySummary>;
-  devices: ({ rid: number } & CounterTotals)[];
-  invariants: { checked: number; violations: { what: string; detail: string }[] };
-  series?: ReportSeries;
-  histograms: Record<LatencyKind, string>;
-}
+/**
+ * The `--json` document: DESIGN §7's report plus `series` (optional) and `histograms`; the
+ * trace window and the stop time stay out (the trace has its own file).
+ */
+export type JsonReport = Omit<Report, 'trace' | 'stoppedAtNs'>;
 
 /** The report as the `--json` document, keys in DESIGN §7's order. */
 export function toJsonReport(r: Report): JsonReport {
