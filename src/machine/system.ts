@@ -170,6 +170,10 @@ export class System implements UnitObserver {
     }
     this.world = partitions > 1 ? new World(partitions, this.cost.pcieLatencyNs) : null;
     this.sim = this.world ? this.world.sims[0]! : new Simulator();
+    // Most events are "now + one PCIe hop": give that delay a FIFO lane in every event queue.
+    for (const sim of this.world ? this.world.sims : [this.sim]) {
+      sim.queue.setLaneDelays([this.cost.pcieLatencyNs]);
+    }
     this.la57 = config.cpu?.la57 ?? false;
     this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? DEFAULT_FRAMES });
     initMetricsSync();

@@ -8,7 +8,72 @@
  *
  * A binary min-heap over parallel typed arrays. An event carries two integers — a target and
  * an argument (a message slot, or a timer code) — so delivering a message allocates nothing.
+ *
+ * In front of the heap sit lanes: one FIFO per fixed delay (a link's latency), for events
+ * pushed "now + that delay". Their times never decrease (the clock does not), so a lane is
+ * sorted by time as it fills; among events due at the same instant the lane keeps (source,
+ * sequence) order by a short insertion at its tail. Popping takes the smallest key among
+ * the heap's top and the lanes' heads: the order is exactly the single heap's, at O(1) per
+ * lane event instead of O(log n).
  */
+
+/** A FIFO of events all pushed `delayNs` after the time they were pushed, sorted by key. */
+class Lane {
+  readonly delayNs: number;
+  time = new Float64Array(64);
+  key = new Float64Array(64);
+  target = new Int32Array(64);
+  arg = new Int32Array(64);
+  head = 0;
+  len = 0;
+
+  constructor(delayNs: number) {
+    this.delayNs = delayNs;
+  }
+
+  /** Time of the last event, or −1 when empty. */
+  lastTime(): number {
+    return this.len === 0 ? -1 : this.time[(this.head + this.len - 1) & (this.time.length - 1)]!;
+  }
+
+  /** Appends (timeNs ≥ every queued time), moving before equal-time events of larger key. */
+  push(timeNs: number, key: number, target: number, arg: number): void {
+    if (this.len === this.time.length) this.grow();
+    const mask = this.time.length - 1;
+    let i = (this.head + this.len) & mask;
+    let n = this.len++;
+    while (n > 0) {
+      const j = (i - 1) & mask;
+      if (this.time[j] !== timeNs || this.key[j]! < key) break;
+      this.time[i] = this.time[j]!;
+      this.key[i] = this.key[j]!;
+      this.target[i] = this.target[j]!;
+      this.arg[i] = this.arg[j]!;
+      i = j;
+      n--;
+    }
+    this.time[i] = timeNs;
+    this.key[i] = key;
+    this.target[i] = target;
+    this.arg[i] = arg;
+  }
+
+  private grow(): void {
+    const n = this.time.length;
+    const copy = <T extends Float64Array | Int32Array>(a: T, b: T): T => {
+      for (let k = 0; k < this.len; k++) b[k] = a[(this.head + k) & (n - 1)]!;
+      return b;
+    };
+    this.time = copy(this.time, new Float64Array(n * 2));
+    this.key = copy(this.key, new Float64Array(n * 2));
+    this.target = copy(this.target, new Int32Array(n * 2));
+    this.arg = copy(this.arg, new Int32Array(n * 2));
+    this.head = 0;
+  }
+}
+
+/** Most lanes a queue keeps (each pop looks at every lane's head). */
+const MAX_LANES = 4;
 
 /** Min-heap of events keyed by (timeNs, source, seq) with two integer payloads. */
 export class EventQueue {
@@ -24,14 +89,56 @@ export class EventQueue {
   /** Argument of the event returned by the last {@link pop}. */
   poppedArg = 0;
 
+  /** Lanes, by delay (see the file header). */
+  private lanes: Lane[] = [];
+
   /** Number of pending events. */
   get length(): number {
-    return this.size;
+    let n = this.size;
+    for (const l of this.lanes) n += l.len;
+    return n;
+  }
+
+  /**
+   * Gives events pushed with {@link pushAfter} and one of these delays (ns, positive
+   * integers; the first {@link MAX_LANES}) a FIFO lane each. Set before any event is queued.
+   */
+  setLaneDelays(delays: readonly number[]): void {
+    if (this.length > 0) throw new Error('event queue: lanes are set before any event is queued');
+    this.lanes = [];
+    for (const d of delays) {
+      if (!Number.isInteger(d) || d <= 0) throw new Error(`event queue: lane delay ${d} ns`);
+      if (this.lanes.length < MAX_LANES && !this.lanes.some((l) => l.delayNs === d)) {
+        this.lanes.push(new Lane(d));
+      }
+    }
   }
 
   /** Time of the earliest pending event, or Infinity when empty. */
   peekTime(): number {
-    return this.size === 0 ? Number.POSITIVE_INFINITY : this.time[0]!;
+    let t = this.size === 0 ? Number.POSITIVE_INFINITY : this.time[0]!;
+    for (const l of this.lanes) {
+      if (l.len > 0 && l.time[l.head]! < t) t = l.time[l.head]!;
+    }
+    return t;
+  }
+
+  /**
+   * Schedules an event `delayNs` after `nowNs` (the caller's clock, which never goes back)
+   * on behalf of `source`: into the lane of that delay if there is one, else the heap.
+   */
+  pushAfter(nowNs: number, delayNs: number, source: number, target: number, arg: number): void {
+    const timeNs = nowNs + delayNs;
+    for (const l of this.lanes) {
+      if (l.delayNs === delayNs) {
+        if (timeNs >= l.lastTime()) {
+          l.push(timeNs, source * 0x1_0000_0000 + this.takeSeq(source), target, arg);
+          return;
+        }
+        break;
+      }
+    }
+    this.push(timeNs, source, target, arg);
   }
 
   /**
@@ -89,6 +196,25 @@ export class EventQueue {
    * are left in {@link poppedTarget} and {@link poppedArg}.
    */
   pop(): number {
+    let lane: Lane | null = null;
+    let bestT = this.size === 0 ? Number.POSITIVE_INFINITY : this.time[0]!;
+    let bestK = this.size === 0 ? 0 : this.key[0]!;
+    for (const l of this.lanes) {
+      if (l.len === 0) continue;
+      const t = l.time[l.head]!;
+      if (t < bestT || (t === bestT && l.key[l.head]! < bestK)) {
+        lane = l;
+        bestT = t;
+        bestK = l.key[l.head]!;
+      }
+    }
+    if (lane !== null) {
+      this.poppedTarget = lane.target[lane.head]!;
+      this.poppedArg = lane.arg[lane.head]!;
+      lane.head = (lane.head + 1) & (lane.time.length - 1);
+      lane.len--;
+      return bestT;
+    }
     if (this.size === 0) return -1;
     const timeNs = this.time[0]!;
     this.poppedTarget = this.target[0]!;

@@ -92,12 +92,12 @@ export class Simulator {
       this.world.post(this, this.nowNs + delayNs, source, dest, slot);
       return;
     }
-    this.queue.push(this.nowNs + delayNs, source, dest, slot);
+    this.queue.pushAfter(this.nowNs, delayNs, source, dest, slot);
   }
 
   /** Fires timer `code` (≥ 0) at endpoint `dest` after `delayNs`. */
   timer(delayNs: number, source: number, dest: number, code: number): void {
-    this.queue.push(this.nowNs + delayNs, source, dest, -1 - code);
+    this.queue.pushAfter(this.nowNs, delayNs, source, dest, -1 - code);
   }
 
   /** Runs `fn` after `delayNs` (control path only: allocates a closure slot). */
