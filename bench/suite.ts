@@ -90,14 +90,16 @@ const eventsByKind = inlineSims[0]!.eventsByKind();
 
 /**
  * A bare event loop: one endpoint that re-arms a timer per event at now + 220–223 ns, with
- * `pending` events queued: what the event queue alone costs per event.
+ * `pending` events queued: what the event queue's heap alone costs per event. With `lane`,
+ * every event is a 220 ns hop through the queue's FIFO lane, as the model's PCIe messages are.
  */
-function bareLoop(count: number, pending: number): number {
+function bareLoop(count: number, pending: number, lane = false): number {
   const sim = new Simulator();
+  if (lane) sim.queue.setLaneDelays([220]);
   let left = count;
   const id = sim.register({
     handle(arg: number) {
-      if (left-- > 0) sim.timer(220 + (arg & 3), id, id, arg);
+      if (left-- > 0) sim.timer(lane ? 220 : 220 + (arg & 3), id, id, arg);
     },
   });
   for (let i = 0; i < pending; i++) sim.timer(i, id, id, i);
@@ -111,12 +113,15 @@ runScenario(translationHeavy('1ms'));
 bareLoop(500_000, 64);
 const thRates: number[] = [];
 const bareRates: number[] = [];
+const laneRates: number[] = [];
 for (let i = 0; i < 3; i++) {
   thRates.push(perSec(runScenario(translationHeavy('10ms'))));
   bareRates.push(bareLoop(3_000_000, 64));
+  laneRates.push(bareLoop(3_000_000, 64, true));
 }
 const translationHeavyRequestsPerSec = median(thRates);
 const bareLoopEventsPerSec = median(bareRates);
+const bareLaneLoopEventsPerSec = median(laneRates);
 
 /** One many-clients run in a child process: wall time of building and running, peak RSS. */
 function clientsRun(count: number): { wallMs: number; rssMiB: number; violations: number } {
@@ -195,6 +200,7 @@ const out = {
   translationHeavyRequestsPerSec,
   bareLoopEventsPerSec,
   translationHeavyOverBareLoop: translationHeavyRequestsPerSec / bareLoopEventsPerSec,
+  bareLaneLoopEventsPerSec,
   clients1kWallMs: clients[1000]?.wallMs,
   clients10kWallMs: clients[10_000]?.wallMs,
   clients10kRssMiB: clients[10_000]?.rssMiB,
@@ -232,7 +238,8 @@ const rows: [string, string][] = [
   ['events per request', `${out.eventsPerRequest.toFixed(2)}  (${events} events)`],
   ['no-op event share', `${out.noopEventShare.toFixed(4)}  (${noopEvents} events)`],
   ['translation-heavy inline', m(translationHeavyRequestsPerSec)],
-  ['bare event loop', m(bareLoopEventsPerSec)],
+  ['bare event loop (heap)', m(bareLoopEventsPerSec)],
+  ['bare event loop (lane)', m(bareLaneLoopEventsPerSec)],
   ['translation-heavy / bare loop', out.translationHeavyOverBareLoop.toFixed(3)],
   ...Object.entries(clients).map(([n, c]): [string, string] => [
     `${n} churning clients, 1 ms`,
