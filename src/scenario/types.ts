@@ -46,7 +46,7 @@ export const IotlbPolicy = { LRU: 'lru', FIFO: 'fifo', RANDOM: 'random' } as con
 /** One of the IOTLB replacement policies. */
 export type IotlbPolicy = (typeof IotlbPolicy)[keyof typeof IotlbPolicy];
 
-/** How a threaded run puts accelerators on threads (the names of src/sim/placement.ts). */
+/** How a threaded run puts accelerators on threads (the names of src/machine/placement.ts). */
 export const RuntimePlacement = { SEPARATE: 'separate', BALANCED: 'balanced' } as const;
 
 /** One of the runtime placements. */
