@@ -177,7 +177,9 @@ export class ClientPool implements Endpoint {
     const sim = this.sys.sim;
     if (arg < 0) {
       const c = this.clients[(-1 - arg) >> 1]!;
-      c.wake.complete();
+      // a lifetime timer that fires after the stop already ended that lifetime: nothing to do
+      if (c.wake.done) sim.noop();
+      else c.wake.complete();
       return;
     }
     const pool = sim.pool;

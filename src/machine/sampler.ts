@@ -92,7 +92,10 @@ export function startSampler(
   const traceMax = trace?.options.maxRecords ?? TRACE_MAX_RECORDS;
   const id = sim.register({
     handle: (_arg, nowNs) => {
-      if (nowNs > phase.endNs || phase.stopping) return;
+      if (nowNs > phase.endNs || phase.stopping) {
+        sim.noop(); // the one tick after the window: the sampler stops re-arming
+        return;
+      }
       const occ = prq();
       if (occ > max) max = occ;
       if (trace && engineSide && trace.records.length < traceMax) {
