@@ -4,15 +4,13 @@
  */
 
 export { hex, invariantError, type MemError, MemErrorCode, memError } from './errors.js';
+export { type LeafInfo, type MapOptions, PageTable } from './page-table.js';
+export type { LeafCallback } from './page-table-frames.js';
+export type { LeafPerms } from './page-table-perms.js';
 export {
   LEVEL_SPAN_PAGES,
-  type LeafCallback,
-  type LeafInfo,
-  type LeafPerms,
-  type MapOptions,
   PAGES_PER_2M,
   type PageSize,
-  PageTable,
   type PagingLevels,
   PTE_PROTNONE,
   PTE_TABLE_FLAGS,
@@ -20,7 +18,7 @@ export {
   pteWordIndex,
   vpnLimit,
   walkIndices,
-} from './page-table.js';
+} from './page-table-walk.js';
 export {
   DEFAULT_FRAMES,
   PAGE_SHIFT,

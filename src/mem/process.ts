@@ -29,7 +29,8 @@
 
 import { PTE_A, PTE_D, PTE_P, PTE_RW, ptePfn } from '../layout/pte.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
-import { PAGES_PER_2M, type PageSize, PageTable, type PagingLevels } from './page-table.js';
+import { PageTable } from './page-table.js';
+import { PAGES_PER_2M, type PageSize, type PagingLevels } from './page-table-walk.js';
 import { PAGE_SIZE, type PhysicalMemory } from './physical-memory.js';
 
 /** mmap protections: PROT_READ with optional WRITE / EXEC, or PROT_NONE. */
