@@ -3,7 +3,9 @@
  * src/mem. See each file's header for what it models (spec §1, §3.2, §4.3, §5) and what not.
  */
 
+export type { FaultAccess, FaultResult } from './demand-paging.js';
 export { hex, invariantError, type MemError, MemErrorCode, memError } from './errors.js';
+export type { MmuNotifier, PendingFlush } from './mmu-notifier.js';
 export { type LeafInfo, type MapOptions, PageTable } from './page-table.js';
 export type { LeafCallback } from './page-table-frames.js';
 export type { LeafPerms } from './page-table-perms.js';
@@ -28,16 +30,12 @@ export {
   type PhysicalMemoryOptions,
   pageOffset,
 } from './physical-memory.js';
+export { Process } from './process.js';
 export {
-  type FaultAccess,
-  type FaultResult,
   HUGE_PAGE_SIZE,
   MMAP_BASE,
   MMAP_MIN_ADDR,
   type MmapOptions,
-  type MmuNotifier,
-  type PendingFlush,
-  Process,
   type Prot,
   type Vma,
-} from './process.js';
+} from './vma.js';
