@@ -6,11 +6,12 @@
 export type { FaultAccess, FaultResult } from './demand-paging.js';
 export { hex, invariantError, type MemError, MemErrorCode, memError } from './errors.js';
 export type { MmuNotifier, PendingFlush } from './mmu-notifier.js';
-export { type LeafInfo, type MapOptions, PageTable } from './page-table.js';
+export { type MapOptions, PageTable } from './page-table.js';
 export type { LeafCallback } from './page-table-frames.js';
 export type { LeafPerms } from './page-table-perms.js';
 export {
   LEVEL_SPAN_PAGES,
+  type LeafInfo,
   PAGES_PER_2M,
   type PageSize,
   type PagingLevels,

@@ -2,8 +2,8 @@
  * The x86-64 first-level walk (Intel SDM vol. 3A §4.5; spec §3.2: with SVA the PASID entry's
  * FSPTPTR points at the root, FSPM = 00b for 4-level, 01b for 5-level): the geometry of a
  * table tree, the index of a page number at each level, where an entry sits in
- * `PhysicalMemory.u32`, and how an entry is classified. Read-only: nothing here allocates or
- * writes an entry.
+ * `PhysicalMemory.u32`, how an entry is classified and a leaf decoded. Read-only: nothing
+ * here allocates or writes an entry.
  *
  * The walk, for a hardware walker to mirror (addresses as page numbers `vpn` = addr / 4096):
  *   table = rootPfn (the pgd)
@@ -30,7 +30,18 @@
  * invariant), PWT/PCD/PAT, protection keys, global pages.
  */
 
-import { PTE_G, PTE_P, PTE_PER_TABLE, PTE_PS, PTE_RW, PTE_US, ptePfn } from '../layout/pte.js';
+import {
+  PTE_A,
+  PTE_D,
+  PTE_G,
+  PTE_HI_XD,
+  PTE_P,
+  PTE_PER_TABLE,
+  PTE_PS,
+  PTE_RW,
+  PTE_US,
+  ptePfn,
+} from '../layout/pte.js';
 import { hex, invariantError } from './errors.js';
 import { PAGE_WORDS } from './physical-memory.js';
 
@@ -113,4 +124,37 @@ export function firstLeafVpn(
     }
   }
   return -1;
+}
+
+/** What {@link PageTable.lookup} reports about the leaf covering a page. */
+export interface LeafInfo {
+  /** Frame of the 4 KiB page containing the vpn (leaf pfn + offset inside a 2 MiB page). */
+  pfn: number;
+  /** Frame number held in the leaf entry. */
+  leafPfn: number;
+  size: PageSize;
+  /** P bit (false for a PROT_NONE leaf). */
+  present: boolean;
+  write: boolean;
+  user: boolean;
+  exec: boolean;
+  accessed: boolean;
+  dirty: boolean;
+}
+
+/** Decodes the leaf entry `lo`/`hi` covering `vpn` (`huge`: a 2 MiB leaf) as {@link PageTable.lookup} reports it. */
+export function describeLeaf(lo: number, hi: number, huge: boolean, vpn: number): LeafInfo {
+  const leafPfn = ptePfn(lo, hi);
+  const present = (lo & PTE_P) !== 0;
+  return {
+    pfn: huge ? leafPfn + (vpn % PAGES_PER_2M) : leafPfn,
+    leafPfn,
+    size: huge ? '2m' : '4k',
+    present,
+    write: present && (lo & PTE_RW) !== 0,
+    user: (lo & PTE_US) !== 0,
+    exec: present && (hi & PTE_HI_XD) === 0,
+    accessed: (lo & PTE_A) !== 0,
+    dirty: (lo & PTE_D) !== 0,
+  };
 }

@@ -17,7 +17,6 @@
 import {
   PTE_A,
   PTE_D,
-  PTE_HI_XD,
   PTE_P,
   PTE_PS,
   PTE_RW,
@@ -30,11 +29,13 @@ import { hex, invariantError, MemErrorCode, memError } from './errors.js';
 import { type LeafCallback, TableFrames } from './page-table-frames.js';
 import { applyPerms, type LeafPerms, protectTree } from './page-table-perms.js';
 import {
+  describeLeaf,
   ENTRY_LEAF,
   ENTRY_NONE,
   ENTRY_TABLE,
   entryKind,
   firstLeafVpn,
+  type LeafInfo,
   PAGES_PER_2M,
   type PageSize,
   type PagingLevels,
@@ -52,22 +53,6 @@ export interface MapOptions {
   user?: boolean;
   /** Default '4k'. */
   size?: PageSize;
-}
-
-/** What {@link PageTable.lookup} reports about the leaf covering a page. */
-export interface LeafInfo {
-  /** Frame of the 4 KiB page containing the vpn (leaf pfn + offset inside a 2 MiB page). */
-  pfn: number;
-  /** Frame number held in the leaf entry. */
-  leafPfn: number;
-  size: PageSize;
-  /** P bit (false for a PROT_NONE leaf). */
-  present: boolean;
-  write: boolean;
-  user: boolean;
-  exec: boolean;
-  accessed: boolean;
-  dirty: boolean;
 }
 
 /** An x86-64 first-level page-table tree rooted at `rootPfn`, in simulated physical memory. */
@@ -267,22 +252,7 @@ export class PageTable {
     const w = this.findLeaf(vpn);
     if (w < 0) return null;
     const u32 = this.mem.u32;
-    const lo = u32[w]!;
-    const hi = u32[w + 1]!;
-    const leafPfn = ptePfn(lo, hi);
-    const huge = this.leafLevel === 2;
-    const present = (lo & PTE_P) !== 0;
-    return {
-      pfn: huge ? leafPfn + (vpn % PAGES_PER_2M) : leafPfn,
-      leafPfn,
-      size: huge ? '2m' : '4k',
-      present,
-      write: present && (lo & PTE_RW) !== 0,
-      user: (lo & PTE_US) !== 0,
-      exec: present && (hi & PTE_HI_XD) === 0,
-      accessed: (lo & PTE_A) !== 0,
-      dirty: (lo & PTE_D) !== 0,
-    };
+    return describeLeaf(u32[w]!, u32[w + 1]!, this.leafLevel === 2, vpn);
   }
 
   /** Sets A (and D when `dirty`) on the present leaf covering `vpn`; returns false when there is none. */

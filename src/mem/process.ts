@@ -98,24 +98,14 @@ export class Process {
     return this.mmCount;
   }
 
-  /** 4 KiB pages currently populated (a 2 MiB page counts 512). */
-  get rssPages(): number {
-    return this.pager.rssPages;
-  }
-
-  /** handleMmFault calls that populated a page. */
-  get faults(): number {
-    return this.pager.faults;
-  }
-
-  /** handleMmFault calls that found the page already present (spurious; only A/D or R/W set). */
-  get spuriousFaults(): number {
-    return this.pager.spuriousFaults;
-  }
-
   /** Read-only copies of the VMAs, sorted by address. */
   get vmas(): Vma[] {
     return this.list.map((v) => ({ ...v }));
+  }
+
+  /** 4 KiB pages currently populated (a 2 MiB page counts 512). */
+  get rssPages(): number {
+    return this.pager.rssPages;
   }
 
   /** Registered notifiers in registration order (a copy). */
@@ -352,6 +342,11 @@ export class Process {
     if (downgraded) notifyInvalidate(this.notifiers, start, end); // nothing was freed: nothing waits
   }
 
+  /** handleMmFault calls that populated a page. */
+  get faults(): number {
+    return this.pager.faults;
+  }
+
   /**
    * Services a fault at byte `addr` as `handle_mm_fault` would, after the VMA lookup and access
    * check of spec §4.3: 'segv' when no VMA contains addr or it lacks a requested right (read is
@@ -363,6 +358,11 @@ export class Process {
   handleMmFault(addr: number, access: FaultAccess): FaultResult {
     this.assertAlive('handleMmFault');
     return this.pager.fault(addr, access, false);
+  }
+
+  /** handleMmFault calls that found the page already present (spurious; only A/D or R/W set). */
+  get spuriousFaults(): number {
+    return this.pager.spuriousFaults;
   }
 
   /** CPU load of `length` bytes at `addr`, faulting pages in as needed; returns a fresh copy. Throws `EFAULT` on a bad address. */
