@@ -3,16 +3,17 @@
  * src/mem. See each file's header for what it models (spec §1, §3.2, §4.3, §5) and what not.
  */
 
+export type { FaultAccess, FaultResult } from './demand-paging.js';
 export { hex, invariantError, type MemError, MemErrorCode, memError } from './errors.js';
+export type { MmuNotifier, PendingFlush } from './mmu-notifier.js';
+export { type MapOptions, PageTable } from './page-table.js';
+export type { LeafCallback } from './page-table-frames.js';
+export type { LeafPerms } from './page-table-perms.js';
 export {
   LEVEL_SPAN_PAGES,
-  type LeafCallback,
   type LeafInfo,
-  type LeafPerms,
-  type MapOptions,
   PAGES_PER_2M,
   type PageSize,
-  PageTable,
   type PagingLevels,
   PTE_PROTNONE,
   PTE_TABLE_FLAGS,
@@ -20,7 +21,7 @@ export {
   pteWordIndex,
   vpnLimit,
   walkIndices,
-} from './page-table.js';
+} from './page-table-walk.js';
 export {
   DEFAULT_FRAMES,
   PAGE_SHIFT,
@@ -30,16 +31,12 @@ export {
   type PhysicalMemoryOptions,
   pageOffset,
 } from './physical-memory.js';
+export { Process } from './process.js';
 export {
-  type FaultAccess,
-  type FaultResult,
   HUGE_PAGE_SIZE,
   MMAP_BASE,
   MMAP_MIN_ADDR,
   type MmapOptions,
-  type MmuNotifier,
-  type PendingFlush,
-  Process,
   type Prot,
   type Vma,
-} from './process.js';
+} from './vma.js';

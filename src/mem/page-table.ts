@@ -1,50 +1,23 @@
 /**
  * x86-64 first-level page tables held in simulated physical memory (Intel SDM vol. 3A §4.5;
- * spec §3.2: with SVA the PASID entry's FSPTPTR points at this root, FSPM = 00b for 4-level,
- * 01b for 5-level). Entries are the real qwords of src/layout/pte.ts, stored as two
- * little-endian dwords in `PhysicalMemory.u32`, so the IOMMU's own walker reads exactly what the
- * CPU side wrote.
+ * spec §3.2: with SVA the PASID entry's FSPTPTR points at this root). Entries are the real
+ * qwords of src/layout/pte.ts, stored as two little-endian dwords in `PhysicalMemory.u32`, so
+ * the IOMMU's own walker reads exactly what the CPU side wrote. The walk itself and the entry
+ * encoding are in page-table-walk.ts, leaf permissions in page-table-perms.ts, the table
+ * frames and unmapping in page-table-frames.ts; this file is the tree a process owns: map,
+ * unmap, protect, look up, free.
  *
- * The walk, for a hardware walker to mirror (addresses as page numbers `vpn` = addr / 4096):
- *   table = rootPfn (the pgd)
- *   for L = levels (4 or 5) down to 1:
- *     index = floor(vpn / 512^(L-1)) mod 512          (pteIndex; never `vpn >> n`: vpn can
- *                                                       exceed 2^32, only `& 511` of an
- *                                                       integer is exact)
- *     lo = u32[table*1024 + index*2], hi = u32[table*1024 + index*2 + 1]   (entry at
- *                                                       physical address table*4096 + index*8)
- *     P (lo bit 0) = 0                → not present (fault)
- *     L = 1, or L = 2 with PS (bit 7) → leaf: 4 KiB page pfn = ptePfn(lo, hi), or 2 MiB page
- *                                       whose 4 KiB frame is ptePfn(lo, hi) + (vpn mod 512)
- *     otherwise                       → table = ptePfn(lo, hi)
- *   Permissions: upper-level entries are always P|R/W|U/S (no A, no D, XD = 0) so the
- *   effective rights are the leaf's, as in Linux: write needs leaf R/W, user needs leaf U/S,
- *   instruction fetch needs leaf XD = 0. The CPU side sets A (and D on a write) on the leaf
- *   only; a hardware walker may set A on upper entries and A/D on the leaf as VT-d does.
+ * The root is freed only by `freeTables(false)`; after that the tree can no longer be used.
  *
- * PROT_NONE pages keep their frame but are not present: P = 0 with bit 8 (G) set as a
- * software "protnone" marker, exactly like Linux's _PAGE_PROTNONE; the hardware sees an
- * ordinary not-present entry.
- *
- * Page-table pages: a table whose last entry is removed (unmap) is freed at once and its
- * parent entry cleared, so frame accounting is exact after every unmap. (Linux frees tables
- * in free_pgtables only when a whole table's range is unmapped; the observable difference is
- * only which table frames stay allocated.) The root is freed only by `freeTables(false)`.
- * A table frame is all zero when it is freed (PhysicalMemory does not zero at free): a
- * walker that still holds its pfn reads only not-present entries.
- *
- * Not modelled: 1 GiB leaves (PS at level 3; VT-d FL1GP), PWT/PCD/PAT, protection keys,
- * global pages, kernel half of the pgd (no supervisor mappings), 5-level addresses at or above
- * 2^53 (not representable as exact `number` byte addresses; page numbers are fine).
+ * Not modelled: 1 GiB leaves, kernel half of the pgd (no supervisor mappings), 5-level
+ * addresses at or above 2^53 (not representable as exact `number` byte addresses; page numbers
+ * are fine).
  */
 
 import {
   PTE_A,
   PTE_D,
-  PTE_G,
-  PTE_HI_XD,
   PTE_P,
-  PTE_PER_TABLE,
   PTE_PS,
   PTE_RW,
   PTE_US,
@@ -53,54 +26,24 @@ import {
   ptePfn,
 } from '../layout/pte.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
+import { type LeafCallback, TableFrames } from './page-table-frames.js';
+import { applyPerms, type LeafPerms, protectTree } from './page-table-perms.js';
+import {
+  describeLeaf,
+  ENTRY_LEAF,
+  ENTRY_NONE,
+  ENTRY_TABLE,
+  entryKind,
+  firstLeafVpn,
+  type LeafInfo,
+  PAGES_PER_2M,
+  type PageSize,
+  type PagingLevels,
+  PTE_TABLE_FLAGS,
+  pteIndex,
+  vpnLimit,
+} from './page-table-walk.js';
 import { PAGE_WORDS, type PhysicalMemory } from './physical-memory.js';
-
-/** Leaf page sizes: 4 KiB (level 1) and 2 MiB (PS = 1 at level 2). */
-export type PageSize = '4k' | '2m';
-
-/** Paging depth: 4 levels (48-bit VA, FSPM = 00b) or 5 levels (57-bit VA, FSPM = 01b). */
-export type PagingLevels = 4 | 5;
-
-/** 4 KiB pages in one 2 MiB page (and frames in a 2 MiB leaf). */
-export const PAGES_PER_2M = 512;
-
-/** Pages mapped by one entry at level L (index 1…5): 512^(L-1). */
-export const LEVEL_SPAN_PAGES = [0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4] as const;
-
-/** Flags of every upper-level (non-leaf) entry the CPU side creates: P | R/W | U/S. */
-export const PTE_TABLE_FLAGS = PTE_P | PTE_RW | PTE_US;
-
-/** Software marker of a PROT_NONE leaf (P = 0, frame kept): bit 8, like Linux's _PAGE_PROTNONE. */
-export const PTE_PROTNONE = PTE_G;
-
-/** Index of `vpn` in a table at `level` (1 = leaf table … levels = root): floor(vpn / 512^(L-1)) mod 512. */
-export function pteIndex(vpn: number, level: number): number {
-  return Math.floor(vpn / LEVEL_SPAN_PAGES[level]!) % PTE_PER_TABLE;
-}
-
-/** The table indices of the walk for `vpn`, root (level `levels`) first, leaf table (level 1) last. */
-export function walkIndices(vpn: number, levels: PagingLevels): number[] {
-  const out: number[] = [];
-  for (let level = levels; level >= 1; level--) out.push(pteIndex(vpn, level));
-  return out;
-}
-
-/** Index in `PhysicalMemory.u32` of the low dword of entry `index` of table `tablePfn` (high dword at +1). */
-export function pteWordIndex(tablePfn: number, index: number): number {
-  return tablePfn * PAGE_WORDS + index * 2;
-}
-
-/** Number of page numbers a table tree of `levels` levels covers: 2^36 (4-level) or 2^45 (5-level). */
-export function vpnLimit(levels: PagingLevels): number {
-  return LEVEL_SPAN_PAGES[levels] * PTE_PER_TABLE;
-}
-
-/** Leaf permissions. `read: false` makes a PROT_NONE leaf (not present, frame kept). */
-export interface LeafPerms {
-  read?: boolean;
-  write: boolean;
-  exec: boolean;
-}
 
 /** Options of {@link PageTable.map}. */
 export interface MapOptions {
@@ -110,43 +53,6 @@ export interface MapOptions {
   user?: boolean;
   /** Default '4k'. */
   size?: PageSize;
-}
-
-/** What {@link PageTable.lookup} reports about the leaf covering a page. */
-export interface LeafInfo {
-  /** Frame of the 4 KiB page containing the vpn (leaf pfn + offset inside a 2 MiB page). */
-  pfn: number;
-  /** Frame number held in the leaf entry. */
-  leafPfn: number;
-  size: PageSize;
-  /** P bit (false for a PROT_NONE leaf). */
-  present: boolean;
-  write: boolean;
-  user: boolean;
-  exec: boolean;
-  accessed: boolean;
-  dirty: boolean;
-}
-
-/** Callback receiving each leaf an unmap removes (the frames are the caller's to free). */
-export type LeafCallback = (leafPfn: number, size: PageSize, vpn: number) => void;
-
-const NONE = 0;
-const LEAF = 1;
-const TABLE = 2;
-
-/** Classifies an entry at `level`: NONE, LEAF (present or protnone) or TABLE. */
-function entryKind(lo: number, level: number): number {
-  if (level === 1) return (lo & (PTE_P | PTE_PROTNONE)) !== 0 ? LEAF : NONE;
-  if ((lo & PTE_P) !== 0) {
-    if ((lo & PTE_PS) === 0) return TABLE;
-    if (level === 2) return LEAF;
-    throw invariantError(
-      `PS=1 at level ${level} (1 GiB leaf) is not modelled; entry lo=${hex(lo)}`,
-    );
-  }
-  if (level === 2 && (lo & PTE_PS) !== 0 && (lo & PTE_PROTNONE) !== 0) return LEAF;
-  return NONE;
 }
 
 /** An x86-64 first-level page-table tree rooted at `rootPfn`, in simulated physical memory. */
@@ -161,9 +67,8 @@ export class PageTable {
   leafLevel = 0;
 
   private root: number;
-  private tables = 1;
-  /** Used (present or protnone) entries per table pfn; drives freeing of empty tables. */
-  private readonly counts = new Map<number, number>();
+  /** The tree's table frames and their used-entry counts. */
+  private readonly frames: TableFrames;
 
   /** Allocates the root table (pgd, or pml5 with 5 levels). */
   constructor(mem: PhysicalMemory, options: { levels?: PagingLevels } = {}) {
@@ -177,8 +82,9 @@ export class PageTable {
     this.mem = mem;
     this.levels = levels;
     this.maxVpn = vpnLimit(levels);
+    this.frames = new TableFrames(mem);
     this.root = mem.allocFrame();
-    this.counts.set(this.root, 0);
+    this.frames.track(this.root);
   }
 
   /** Frame of the root table (what FSPTPTR points at); 0 after `freeTables(false)`. */
@@ -188,7 +94,7 @@ export class PageTable {
 
   /** Table frames currently allocated by this tree, the root included. */
   get tableFrames(): number {
-    return this.root === 0 ? 0 : this.tables;
+    return this.root === 0 ? 0 : this.frames.allocated;
   }
 
   /**
@@ -204,8 +110,8 @@ export class PageTable {
       const w = table * PAGE_WORDS + pteIndex(vpn, level) * 2;
       const lo = u32[w]!;
       const kind = entryKind(lo, level);
-      if (kind === NONE) return -1;
-      if (kind === LEAF) {
+      if (kind === ENTRY_NONE) return -1;
+      if (kind === ENTRY_LEAF) {
         this.leafLevel = level;
         return w;
       }
@@ -248,11 +154,11 @@ export class PageTable {
       const w = table * PAGE_WORDS + pteIndex(vpn, level) * 2;
       const lo = u32[w]!;
       const kind = entryKind(lo, level);
-      if (kind === TABLE) {
+      if (kind === ENTRY_TABLE) {
         table = ptePfn(lo, u32[w + 1]!);
         continue;
       }
-      if (kind === LEAF) {
+      if (kind === ENTRY_LEAF) {
         throw invariantError(
           `map(vpn ${hex(vpn)}, pfn ${pfn}, ${size}): already covered by a 2 MiB leaf (lo=${hex(lo)} hi=${hex(u32[w + 1]!)})`,
         );
@@ -262,14 +168,12 @@ export class PageTable {
         child = this.mem.allocFrame();
       } catch (err) {
         if (firstNew !== 0)
-          this.dropNewChain(firstNew, firstNewLevel, firstParentWord, firstParentTable);
+          this.frames.dropNewChain(firstNew, firstNewLevel, firstParentWord, firstParentTable);
         throw err;
       }
       u32[w + 1] = pteHi(child, false);
       u32[w] = pteLo(child, PTE_TABLE_FLAGS);
-      this.counts.set(table, this.count(table) + 1);
-      this.counts.set(child, 0);
-      this.tables++;
+      this.frames.addTable(table, child);
       if (firstNew === 0) {
         firstNew = child;
         firstNewLevel = level - 1;
@@ -280,7 +184,7 @@ export class PageTable {
     }
     const w = table * PAGE_WORDS + pteIndex(vpn, leafLevel) * 2;
     const lo = u32[w]!;
-    if (entryKind(lo, leafLevel) !== NONE) {
+    if (entryKind(lo, leafLevel) !== ENTRY_NONE) {
       throw invariantError(
         `map(vpn ${hex(vpn)}, pfn ${pfn}, ${size}): entry already in use (lo=${hex(lo)} hi=${hex(u32[w + 1]!)})`,
       );
@@ -291,7 +195,7 @@ export class PageTable {
     if (size === '2m') flags |= PTE_PS;
     u32[w + 1] = pteHi(pfn, !options.exec);
     u32[w] = pteLo(pfn, flags);
-    this.counts.set(table, this.count(table) + 1);
+    this.frames.addEntry(table);
   }
 
   /** Removes the leaf covering `vpn` (a whole 2 MiB leaf if it is one); returns what it mapped, or null. */
@@ -318,7 +222,7 @@ export class PageTable {
     this.assertLive('unmapRange');
     this.checkRange(startVpn, endVpn, 'unmapRange');
     if (startVpn === endVpn) return 0;
-    return this.unmapIn(this.root, this.levels, 0, startVpn, endVpn, onLeaf);
+    return this.frames.unmapTree(this.root, this.levels, 0, startVpn, endVpn, onLeaf);
   }
 
   /**
@@ -331,7 +235,7 @@ export class PageTable {
     this.checkVpn(vpn, 'protect');
     const w = this.findLeaf(vpn);
     if (w < 0) return null;
-    return this.applyPerms(w, perms);
+    return applyPerms(this.mem.u32, w, perms);
   }
 
   /** Applies `perms` to every leaf in [startVpn, endVpn); returns true when a present leaf lost a permission. */
@@ -339,7 +243,7 @@ export class PageTable {
     this.assertLive('protectRange');
     this.checkRange(startVpn, endVpn, 'protectRange');
     if (startVpn === endVpn) return false;
-    return this.protectIn(this.root, this.levels, 0, startVpn, endVpn, perms);
+    return protectTree(this.mem.u32, this.root, this.levels, 0, startVpn, endVpn, perms);
   }
 
   /** Describes the leaf covering `vpn`, or null when nothing is mapped there. */
@@ -348,22 +252,7 @@ export class PageTable {
     const w = this.findLeaf(vpn);
     if (w < 0) return null;
     const u32 = this.mem.u32;
-    const lo = u32[w]!;
-    const hi = u32[w + 1]!;
-    const leafPfn = ptePfn(lo, hi);
-    const huge = this.leafLevel === 2;
-    const present = (lo & PTE_P) !== 0;
-    return {
-      pfn: huge ? leafPfn + (vpn % PAGES_PER_2M) : leafPfn,
-      leafPfn,
-      size: huge ? '2m' : '4k',
-      present,
-      write: present && (lo & PTE_RW) !== 0,
-      user: (lo & PTE_US) !== 0,
-      exec: present && (hi & PTE_HI_XD) === 0,
-      accessed: (lo & PTE_A) !== 0,
-      dirty: (lo & PTE_D) !== 0,
-    };
+    return describeLeaf(u32[w]!, u32[w + 1]!, this.leafLevel === 2, vpn);
   }
 
   /** Sets A (and D when `dirty`) on the present leaf covering `vpn`; returns false when there is none. */
@@ -386,7 +275,7 @@ export class PageTable {
   freeTables(keepRoot: boolean, onLeaf?: LeafCallback): void {
     this.assertLive('freeTables');
     if (onLeaf === undefined) {
-      const vpn = this.firstLeafVpn(this.root, this.levels, 0);
+      const vpn = firstLeafVpn(this.mem.u32, this.root, this.levels, 0);
       if (vpn >= 0) {
         const info = this.lookup(vpn)!;
         throw invariantError(
@@ -394,180 +283,17 @@ export class PageTable {
         );
       }
     }
-    this.unmapIn(this.root, this.levels, 0, 0, this.maxVpn, onLeaf);
-    if (this.tables !== 1 || this.count(this.root) !== 0) {
+    const frames = this.frames;
+    frames.unmapTree(this.root, this.levels, 0, 0, this.maxVpn, onLeaf);
+    if (frames.allocated !== 1 || frames.count(this.root) !== 0) {
       throw invariantError(
-        `freeTables: ${this.tables} table frames remain (root pfn ${this.root} has ${this.count(this.root)} entries)`,
+        `freeTables: ${frames.allocated} table frames remain (root pfn ${this.root} has ${frames.count(this.root)} entries)`,
       );
     }
     if (!keepRoot) {
-      this.counts.delete(this.root);
-      this.mem.freeFrame(this.root);
+      frames.free(this.root);
       this.root = 0;
-      this.tables = 0;
     }
-  }
-
-  private count(table: number): number {
-    const n = this.counts.get(table);
-    if (n === undefined) throw invariantError(`page-table frame ${table} has no entry count`);
-    return n;
-  }
-
-  /** First vpn mapped by a leaf under `table`, or -1 (read-only scan). */
-  private firstLeafVpn(table: number, level: number, baseVpn: number): number {
-    const u32 = this.mem.u32;
-    const span = LEVEL_SPAN_PAGES[level]!;
-    for (let i = 0; i < PTE_PER_TABLE; i++) {
-      const w = table * PAGE_WORDS + i * 2;
-      const kind = entryKind(u32[w]!, level);
-      if (kind === LEAF) return baseVpn + i * span;
-      if (kind === TABLE) {
-        const vpn = this.firstLeafVpn(ptePfn(u32[w]!, u32[w + 1]!), level - 1, baseVpn + i * span);
-        if (vpn >= 0) return vpn;
-      }
-    }
-    return -1;
-  }
-
-  private unmapIn(
-    table: number,
-    level: number,
-    baseVpn: number,
-    startVpn: number,
-    endVpn: number,
-    onLeaf: LeafCallback | undefined,
-  ): number {
-    const u32 = this.mem.u32;
-    const span = LEVEL_SPAN_PAGES[level]!;
-    const first = Math.max(startVpn, baseVpn);
-    const last = Math.min(endVpn, baseVpn + span * PTE_PER_TABLE);
-    const i0 = Math.floor((first - baseVpn) / span);
-    const i1 = Math.ceil((last - baseVpn) / span);
-    let pages = 0;
-    let used = this.count(table);
-    for (let i = i0; i < i1 && used > 0; i++) {
-      const w = table * PAGE_WORDS + i * 2;
-      const lo = u32[w]!;
-      const kind = entryKind(lo, level);
-      if (kind === NONE) continue;
-      const entryVpn = baseVpn + i * span;
-      if (kind === LEAF) {
-        if (entryVpn < startVpn || entryVpn + span > endVpn) {
-          throw invariantError(
-            `unmapRange [${hex(startVpn)}, ${hex(endVpn)}) splits the 2 MiB leaf at vpn ${hex(entryVpn)}`,
-          );
-        }
-        const leafPfn = ptePfn(lo, u32[w + 1]!);
-        u32[w] = 0;
-        u32[w + 1] = 0;
-        this.counts.set(table, --used);
-        pages += span;
-        onLeaf?.(leafPfn, level === 2 ? '2m' : '4k', entryVpn);
-        continue;
-      }
-      const child = ptePfn(lo, u32[w + 1]!);
-      pages += this.unmapIn(child, level - 1, entryVpn, startVpn, endVpn, onLeaf);
-      if (this.count(child) === 0) {
-        u32[w] = 0;
-        u32[w + 1] = 0;
-        this.counts.set(table, --used);
-        this.counts.delete(child);
-        this.mem.freeFrame(child);
-        this.tables--;
-      }
-    }
-    return pages;
-  }
-
-  private protectIn(
-    table: number,
-    level: number,
-    baseVpn: number,
-    startVpn: number,
-    endVpn: number,
-    perms: LeafPerms,
-  ): boolean {
-    const u32 = this.mem.u32;
-    const span = LEVEL_SPAN_PAGES[level]!;
-    const first = Math.max(startVpn, baseVpn);
-    const last = Math.min(endVpn, baseVpn + span * PTE_PER_TABLE);
-    const i0 = Math.floor((first - baseVpn) / span);
-    const i1 = Math.ceil((last - baseVpn) / span);
-    let downgraded = false;
-    for (let i = i0; i < i1; i++) {
-      const w = table * PAGE_WORDS + i * 2;
-      const kind = entryKind(u32[w]!, level);
-      if (kind === NONE) continue;
-      const entryVpn = baseVpn + i * span;
-      if (kind === LEAF) {
-        if (entryVpn < startVpn || entryVpn + span > endVpn) {
-          throw invariantError(
-            `protectRange [${hex(startVpn)}, ${hex(endVpn)}) splits the 2 MiB leaf at vpn ${hex(entryVpn)}`,
-          );
-        }
-        if (this.applyPerms(w, perms)) downgraded = true;
-        continue;
-      }
-      const child = ptePfn(u32[w]!, u32[w + 1]!);
-      if (this.protectIn(child, level - 1, entryVpn, startVpn, endVpn, perms)) downgraded = true;
-    }
-    return downgraded;
-  }
-
-  /** Rewrites a leaf's R/W, XD and P/protnone bits; true when a present leaf lost a permission. */
-  private applyPerms(w: number, perms: LeafPerms): boolean {
-    const u32 = this.mem.u32;
-    let lo = u32[w]!;
-    let hi = u32[w + 1]!;
-    const read = perms.read ?? true;
-    const wasPresent = (lo & PTE_P) !== 0;
-    const downgraded =
-      wasPresent &&
-      (!read || ((lo & PTE_RW) !== 0 && !perms.write) || ((hi & PTE_HI_XD) === 0 && !perms.exec));
-    if (read) {
-      lo = (lo & ~PTE_PROTNONE) | PTE_P;
-      lo = perms.write ? lo | PTE_RW : lo & ~PTE_RW;
-      hi = perms.exec ? hi & ~PTE_HI_XD : hi | PTE_HI_XD;
-    } else {
-      lo = (lo & ~(PTE_P | PTE_RW)) | PTE_PROTNONE;
-      hi = hi | PTE_HI_XD;
-    }
-    u32[w + 1] = hi >>> 0;
-    u32[w] = lo >>> 0;
-    return downgraded;
-  }
-
-  /** Frees a chain of tables `map` created before an allocation failed, and clears its parent entry. */
-  private dropNewChain(
-    first: number,
-    level: number,
-    parentWord: number,
-    parentTable: number,
-  ): void {
-    const u32 = this.mem.u32;
-    let table = first;
-    for (let l = level; table !== 0; l--) {
-      let next = 0;
-      if (l > 1) {
-        for (let i = 0; i < PTE_PER_TABLE; i++) {
-          const w = table * PAGE_WORDS + i * 2;
-          if (entryKind(u32[w]!, l) === TABLE) {
-            next = ptePfn(u32[w]!, u32[w + 1]!);
-            u32[w] = 0; // a table is freed empty: a stale walker must find nothing in it
-            u32[w + 1] = 0;
-            break;
-          }
-        }
-      }
-      this.counts.delete(table);
-      this.mem.freeFrame(table);
-      this.tables--;
-      table = next;
-    }
-    u32[parentWord] = 0;
-    u32[parentWord + 1] = 0;
-    this.counts.set(parentTable, this.count(parentTable) - 1);
   }
 
   private checkVpn(vpn: number, op: string): void {

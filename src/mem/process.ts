@@ -3,6 +3,8 @@
  * simulated physical memory, mmap / munmap / mprotect / exit, CPU-side read and write, and
  * `handle_mm_fault` as the kernel services it for the CPU and for the IOMMU's page-request
  * handler (spec §1 "mm", §4.3 per-request checks, §5 mmu notifier invalidation and release).
+ * This file wires the pieces and holds the mm's lifetime; the VMA list is in vma.ts, faults
+ * and CPU access in demand-paging.ts, the notifier interface in mmu-notifier.ts.
  *
  * Lifetime follows Linux: `mm_users` (address space alive; modelled as `alive`, which
  * `mmgetNotZero()` reports) versus `mm_count` (the structure; `mmgrab` / `mmdrop`). The process
@@ -18,118 +20,33 @@
  * some present page lost a permission (no invalidation on pure upgrades, spec §5.1). Notifiers
  * fire in registration order.
  *
- * Not modelled: zero-page sharing and copy-on-write (a read fault allocates a private zeroed
- * frame), fork, swap and reclaim, file mappings, stack growth (no VM_GROWSDOWN: `findVma` is
- * find_vma plus the vm_start check, like find_extend_vma on a non-stack VMA), VMA merging of 2 MiB
- * (hugetlb-like) VMAs, transparent huge pages (2 MiB pages only in '2m' VMAs), mlock,
- * MAP_FIXED replacement (addr is MAP_FIXED_NOREPLACE), mm_users counting beyond "alive",
+ * Not modelled: fork, file mappings, mm_users counting beyond "alive",
  * `mmu_notifier_unregister` calling `release()` (it only removes the notifier here), kernel
- * (supervisor) mappings in the pgd.
+ * (supervisor) mappings in the pgd. vma.ts and demand-paging.ts list what they leave out.
  */
 
-import { PTE_A, PTE_D, PTE_P, PTE_RW, ptePfn } from '../layout/pte.js';
+import { DemandPager, type FaultAccess, type FaultResult } from './demand-paging.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
-import { PAGES_PER_2M, type PageSize, PageTable, type PagingLevels } from './page-table.js';
+import { freeAfter, type MmuNotifier, notifyInvalidate, notifyRelease } from './mmu-notifier.js';
+import { PageTable } from './page-table.js';
+import type { PagingLevels } from './page-table-walk.js';
 import { PAGE_SIZE, type PhysicalMemory } from './physical-memory.js';
-
-/** mmap protections: PROT_READ with optional WRITE / EXEC, or PROT_NONE. */
-export type Prot = 'none' | 'r' | 'rw' | 'rx' | 'rwx';
-
-/** Bytes in a 2 MiB page. */
-export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
-
-/** Top of the top-down mmap area (mmap_base); below 2^47 even with 5 levels, as Linux without a high hint. */
-export const MMAP_BASE = 0x7f00_0000_0000;
-
-/** Lowest mappable address (Linux vm.mmap_min_addr default, 64 KiB). */
-export const MMAP_MIN_ADDR = 0x1_0000;
-
-/** A virtual memory area [start, end) in bytes. */
-export interface Vma {
-  readonly start: number;
-  readonly end: number;
-  readonly read: boolean;
-  readonly write: boolean;
-  readonly exec: boolean;
-  readonly pageSize: PageSize;
-}
-
-/** Arguments of {@link Process.mmap}. */
-export interface MmapOptions {
-  /** Exact placement (MAP_FIXED_NOREPLACE); without it, top-down below MMAP_BASE. */
-  addr?: number;
-  /** Bytes; rounded up to the page size. */
-  length: number;
-  prot: Prot;
-  /** Default '4k'; '2m' = a hugetlb-like VMA populated with 2 MiB pages. */
-  pageSize?: PageSize;
-}
-
-/** A secondary-TLB owner attached to an mm (Linux `struct mmu_notifier` ops). */
-export interface MmuNotifier {
-  /**
-   * The CPU page tables of [start, end) changed (bytes, end exclusive); flush what you cached.
-   * A flush that takes modelled time returns it as pending: the frames the change freed are
-   * handed back only when every notifier's flush is done.
-   */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a notifier with nothing pending returns nothing
-  invalidateRange(start: number, end: number): PendingFlush | void;
-  /** The address space is being torn down (exit_mmap), page tables still intact. */
-  // biome-ignore lint/suspicious/noConfusingVoidType: as invalidateRange
-  release(): PendingFlush | void;
-}
-
-/** A notifier flush still running in modelled time (a kernel thread's completion). */
-export interface PendingFlush {
-  readonly done: boolean;
-  onDone(cb: () => void): void;
-}
-
-/** What a fault asks for (the PRQ's RDR / WRR / EXR); reads are always required. */
-export interface FaultAccess {
-  write: boolean;
-  exec?: boolean;
-}
-
-/** Outcome of {@link Process.handleMmFault}: serviced, or no VMA / no permission (VM_FAULT_SIGSEGV). */
-export type FaultResult = 'ok' | 'segv';
-
-interface MutableVma {
-  start: number;
-  end: number;
-  read: boolean;
-  write: boolean;
-  exec: boolean;
-  pageSize: PageSize;
-}
-
-const PROTS: Readonly<Record<Prot, { read: boolean; write: boolean; exec: boolean }>> = {
-  none: { read: false, write: false, exec: false },
-  r: { read: true, write: false, exec: false },
-  rw: { read: true, write: true, exec: false },
-  rx: { read: true, write: false, exec: true },
-  rwx: { read: true, write: true, exec: true },
-};
-
-function parseProt(prot: unknown, op: string): { read: boolean; write: boolean; exec: boolean } {
-  if (typeof prot === 'string' && Object.hasOwn(PROTS, prot)) return PROTS[prot as Prot];
-  throw memError(
-    MemErrorCode.EINVAL,
-    `${op}: prot must be one of 'none', 'r', 'rw', 'rx', 'rwx', got ${JSON.stringify(prot)}`,
-  );
-}
-
-function pageBytes(size: PageSize): number {
-  return size === '2m' ? HUGE_PAGE_SIZE : PAGE_SIZE;
-}
-
-function roundUp(value: number, to: number): number {
-  return Math.ceil(value / to) * to;
-}
-
-function sameFlags(a: MutableVma, b: MutableVma): boolean {
-  return a.read === b.read && a.write === b.write && a.exec === b.exec && a.pageSize === b.pageSize;
-}
+import {
+  checkHugeSplit,
+  findGapTopDown,
+  firstOverlap,
+  insertVma,
+  lookupVma,
+  MMAP_MIN_ADDR,
+  type MmapOptions,
+  type MutableVma,
+  mergeAround,
+  type Prot,
+  pageBytes,
+  parseProt,
+  roundUp,
+  type Vma,
+} from './vma.js';
 
 /** A simulated process address space (an mm) with demand paging in simulated physical memory. */
 export class Process {
@@ -153,9 +70,7 @@ export class Process {
   private readonly notifiers: MmuNotifier[] = [];
   private live = true;
   private mmCount = 1;
-  private rss = 0;
-  private populated = 0;
-  private spurious = 0;
+  private readonly pager: DemandPager;
 
   /** Creates an empty address space with its root table (pgd) allocated. */
   constructor(mem: PhysicalMemory, options: { id: number; levels?: PagingLevels }) {
@@ -165,6 +80,7 @@ export class Process {
     this.pageTable = new PageTable(mem, { levels: this.levels });
     this.vaBits = this.levels === 5 ? 57 : 48;
     this.taskSize = this.levels === 5 ? 2 ** 53 : 2 ** 47 - PAGE_SIZE;
+    this.pager = new DemandPager(this.id, mem, this.pageTable, this.list);
   }
 
   /** Frame of the root table (pgd) — what the PASID entry's FSPTPTR holds; 0 once mm_count hit 0. */
@@ -182,24 +98,14 @@ export class Process {
     return this.mmCount;
   }
 
-  /** 4 KiB pages currently populated (a 2 MiB page counts 512). */
-  get rssPages(): number {
-    return this.rss;
-  }
-
-  /** handleMmFault calls that populated a page. */
-  get faults(): number {
-    return this.populated;
-  }
-
-  /** handleMmFault calls that found the page already present (spurious; only A/D or R/W set). */
-  get spuriousFaults(): number {
-    return this.spurious;
-  }
-
   /** Read-only copies of the VMAs, sorted by address. */
   get vmas(): Vma[] {
     return this.list.map((v) => ({ ...v }));
+  }
+
+  /** 4 KiB pages currently populated (a 2 MiB page counts 512). */
+  get rssPages(): number {
+    return this.pager.rssPages;
   }
 
   /** Registered notifiers in registration order (a copy). */
@@ -254,16 +160,7 @@ export class Process {
    * expansion). The object is live: read it now, do not keep it across mmap / munmap / mprotect.
    */
   findVma(addr: number): Vma | undefined {
-    const list = this.list;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (list[mid]!.end <= addr) lo = mid + 1;
-      else hi = mid;
-    }
-    const v = list[lo];
-    return v !== undefined && v.start <= addr ? v : undefined;
+    return lookupVma(this.list, addr);
   }
 
   /**
@@ -312,7 +209,7 @@ export class Process {
           `mmap: [${hex(addr)}, ${hex(addr + len)}) is outside the ${this.levels}-level user address space [0, ${hex(this.taskSize)}); use a lower address${this.levels === 4 ? ' or 5-level paging' : ''}`,
         );
       }
-      const i = this.firstOverlap(addr, addr + len);
+      const i = firstOverlap(this.list, addr, addr + len);
       if (i >= 0) {
         const v = this.list[i]!;
         throw memError(
@@ -322,9 +219,9 @@ export class Process {
       }
       start = addr;
     } else {
-      start = this.findGapTopDown(len, align);
+      start = findGapTopDown(this.list, len, align, this.taskSize);
     }
-    this.insertVma({ start, end: start + len, ...perms, pageSize });
+    insertVma(this.list, { start, end: start + len, ...perms, pageSize });
     return start;
   }
 
@@ -357,24 +254,24 @@ export class Process {
     }
     const start = addr;
     const end = addr + len;
-    const i0 = this.firstOverlap(start, end);
+    const i0 = firstOverlap(this.list, start, end);
     if (i0 < 0) return;
     let i1 = i0;
     while (i1 < this.list.length && this.list[i1]!.start < end) i1++;
-    this.checkHugeSplit(i0, i1, start, end, 'munmap');
+    checkHugeSplit(this.list, i0, i1, start, end, 'munmap');
     const kept: MutableVma[] = [];
     for (let i = i0; i < i1; i++) {
       const v = this.list[i]!;
       const s = Math.max(start, v.start);
       const e = Math.min(end, v.end);
       if (i === i0) this.mem.beginDeferral();
-      this.unmapPages(s, e);
+      this.pager.unmapPages(s, e);
       if (v.start < start) kept.push({ ...v, end: start });
       if (end < v.end) kept.push({ ...v, start: end });
     }
     const frames = this.mem.endDeferral();
     this.list.splice(i0, i1 - i0, ...kept);
-    this.freeAfter(this.notifyInvalidate(start, end), frames);
+    freeAfter(this.mem, notifyInvalidate(this.notifiers, start, end), frames);
   }
 
   /**
@@ -409,7 +306,7 @@ export class Process {
         `mprotect: [${hex(start)}, ${hex(end)}) extends beyond the user address space end ${hex(this.taskSize)}`,
       );
     }
-    const i0 = this.firstOverlap(start, end);
+    const i0 = firstOverlap(this.list, start, end);
     let i1 = i0;
     let covered = start;
     while (i0 >= 0 && i1 < this.list.length && this.list[i1]!.start < end) {
@@ -424,7 +321,7 @@ export class Process {
         `mprotect: [${hex(start)}, ${hex(end)}) is not fully mapped (nothing mapped at ${hex(covered)}); mmap the range first`,
       );
     }
-    this.checkHugeSplit(i0, i1, start, end, 'mprotect');
+    checkHugeSplit(this.list, i0, i1, start, end, 'mprotect');
     const replaced: MutableVma[] = [];
     let downgraded = false;
     for (let i = i0; i < i1; i++) {
@@ -437,8 +334,17 @@ export class Process {
       if (this.pageTable.protectRange(s / PAGE_SIZE, e / PAGE_SIZE, perms)) downgraded = true;
     }
     this.list.splice(i0, i1 - i0, ...replaced);
-    this.mergeAround(Math.max(0, i0 - 1), Math.min(this.list.length, i0 + replaced.length + 1));
-    if (downgraded) this.notifyInvalidate(start, end); // nothing was freed: nothing waits
+    mergeAround(
+      this.list,
+      Math.max(0, i0 - 1),
+      Math.min(this.list.length, i0 + replaced.length + 1),
+    );
+    if (downgraded) notifyInvalidate(this.notifiers, start, end); // nothing was freed: nothing waits
+  }
+
+  /** handleMmFault calls that populated a page. */
+  get faults(): number {
+    return this.pager.faults;
   }
 
   /**
@@ -450,95 +356,25 @@ export class Process {
    * after exit throws `ESRCH` (callers check `mmgetNotZero()` first).
    */
   handleMmFault(addr: number, access: FaultAccess): FaultResult {
-    return this.fault(addr, access, false);
+    this.assertAlive('handleMmFault');
+    return this.pager.fault(addr, access, false);
   }
 
-  /**
-   * handleMmFault; with `overwrite` a new 4 KiB page gets a frame that is not zeroed first,
-   * because the caller writes all its 4096 bytes before anything can read them.
-   */
-  private fault(addr: number, access: FaultAccess, overwrite: boolean): FaultResult {
-    this.assertAlive('handleMmFault');
-    if (!Number.isSafeInteger(addr) || addr < 0) {
-      throw memError(
-        MemErrorCode.EINVAL,
-        `handleMmFault: addr must be a non-negative integer, got ${String(addr)}`,
-      );
-    }
-    const vma = this.findVma(addr);
-    if (vma === undefined || !vma.read) return 'segv';
-    if (access.write && !vma.write) return 'segv';
-    if (access.exec === true && !vma.exec) return 'segv';
-    const pt = this.pageTable;
-    const vpn = Math.floor(addr / PAGE_SIZE);
-    const w = pt.findLeaf(vpn);
-    const u32 = this.mem.u32;
-    if (w >= 0) {
-      const lo = u32[w]!;
-      if ((lo & PTE_P) === 0) {
-        throw invariantError(
-          `handleMmFault(${hex(addr)}): PROT_NONE leaf (lo=${hex(lo)}) inside a readable VMA [${hex(vma.start)}, ${hex(vma.end)})`,
-        );
-      }
-      let next = lo | PTE_A;
-      if (access.write) next |= PTE_RW | PTE_D;
-      if (next !== lo) u32[w] = next;
-      this.spurious++;
-      return 'ok';
-    }
-    const huge = vma.pageSize === '2m';
-    const baseVpn = huge ? vpn - (vpn % PAGES_PER_2M) : vpn;
-    const pfn = huge
-      ? this.mem.allocFrames(PAGES_PER_2M, PAGES_PER_2M)
-      : overwrite
-        ? this.mem.allocFrameForOverwrite()
-        : this.mem.allocFrame();
-    try {
-      pt.map(baseVpn, pfn, { write: vma.write, exec: vma.exec, user: true, size: vma.pageSize });
-    } catch (err) {
-      if (huge) this.mem.freeFrames(pfn, PAGES_PER_2M);
-      else this.mem.freeFrame(pfn);
-      throw err;
-    }
-    pt.setAccessed(baseVpn, access.write);
-    this.rss += huge ? PAGES_PER_2M : 1;
-    this.populated++;
-    return 'ok';
+  /** handleMmFault calls that found the page already present (spurious; only A/D or R/W set). */
+  get spuriousFaults(): number {
+    return this.pager.spuriousFaults;
   }
 
   /** CPU load of `length` bytes at `addr`, faulting pages in as needed; returns a fresh copy. Throws `EFAULT` on a bad address. */
   read(addr: number, length: number): Uint8Array {
     this.assertAlive('read');
-    this.checkAccessRange(addr, length, 'read');
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const a = addr + done;
-      const vpn = Math.floor(a / PAGE_SIZE);
-      const off = a - vpn * PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - off, length - done);
-      const pfn = this.cpuAccess(vpn, a, false);
-      this.mem.copyOut(pfn * PAGE_SIZE + off, out, done, n);
-      done += n;
-    }
-    return out;
+    return this.pager.read(addr, length);
   }
 
   /** CPU store of `bytes` at `addr`, faulting pages in as needed. Throws `EFAULT` on a bad address (earlier pages stay written). */
   write(addr: number, bytes: Uint8Array): void {
     this.assertAlive('write');
-    const length = bytes.length;
-    this.checkAccessRange(addr, length, 'write');
-    let done = 0;
-    while (done < length) {
-      const a = addr + done;
-      const vpn = Math.floor(a / PAGE_SIZE);
-      const off = a - vpn * PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - off, length - done);
-      const pfn = this.cpuAccess(vpn, a, true, n === PAGE_SIZE); // a whole page: no zeroing first
-      this.mem.copyIn(pfn * PAGE_SIZE + off, bytes, done, n);
-      done += n;
-    }
+    this.pager.write(addr, bytes);
   }
 
   /**
@@ -552,22 +388,7 @@ export class Process {
    */
   fillPages(addr: number, length: number, byteOfPage: (pageIndex: number) => number): void {
     this.assertAlive('fillPages');
-    this.checkAccessRange(addr, length, 'fillPages');
-    if (addr % PAGE_SIZE !== 0) {
-      throw memError(
-        MemErrorCode.EINVAL,
-        `fillPages: addr ${hex(addr)} must be a multiple of 4 KiB; use write() for unaligned bytes`,
-      );
-    }
-    const firstVpn = addr / PAGE_SIZE;
-    const pages = Math.ceil(length / PAGE_SIZE);
-    for (let i = 0; i < pages; i++) {
-      const byte = byteOfPage(i);
-      const n = Math.min(PAGE_SIZE, length - i * PAGE_SIZE);
-      const a = addr + i * PAGE_SIZE;
-      const pfn = this.cpuAccess(firstVpn + i, a, true, n === PAGE_SIZE);
-      this.mem.fillBytes(pfn * PAGE_SIZE, n, byte);
-    }
+    this.pager.fillPages(addr, length, byteOfPage);
   }
 
   /**
@@ -578,188 +399,17 @@ export class Process {
   exit(): void {
     this.assertAlive('exit');
     this.live = false; // mm_users reached 0 before exit_mmap runs
-    const ns = [...this.notifiers];
-    const pending: PendingFlush[] = [];
-    for (const n of ns) {
-      const p = n.release();
-      if (p && !p.done) pending.push(p);
-    }
+    const pending = notifyRelease(this.notifiers);
     this.notifiers.length = 0;
     // exit_mmap frees the pages only after release's flushes: collect them until then
     this.mem.beginDeferral();
-    for (const v of this.list) this.unmapPages(v.start, v.end);
+    for (const v of this.list) this.pager.unmapPages(v.start, v.end);
     this.list.length = 0;
     this.pageTable.freeTables(true);
-    this.freeAfter(pending, this.mem.endDeferral());
-    if (this.rss !== 0) throw invariantError(`process ${this.id} exit left rssPages=${this.rss}`);
+    freeAfter(this.mem, pending, this.mem.endDeferral());
+    const rss = this.pager.rssPages;
+    if (rss !== 0) throw invariantError(`process ${this.id} exit left rssPages=${rss}`);
     this.mmdrop();
-  }
-
-  /**
-   * Translates a CPU access to a frame, faulting like a CPU would; sets A (and D). With
-   * `overwrite` the caller writes the whole 4 KiB page next, so a new frame is not zeroed.
-   */
-  private cpuAccess(vpn: number, addr: number, write: boolean, overwrite = false): number {
-    const pt = this.pageTable;
-    const u32 = this.mem.u32;
-    let w = pt.findLeaf(vpn);
-    if (w >= 0) {
-      const lo = u32[w]!;
-      if ((lo & PTE_P) !== 0 && (!write || (lo & PTE_RW) !== 0)) {
-        const next = lo | PTE_A | (write ? PTE_D : 0);
-        if (next !== lo) u32[w] = next;
-        return this.leafFrame(w, vpn);
-      }
-    }
-    if (this.fault(addr, { write }, overwrite) === 'segv') {
-      const vma = this.findVma(addr);
-      throw memError(
-        MemErrorCode.EFAULT,
-        `process ${this.id}: CPU ${write ? 'write' : 'read'} at ${hex(addr)} faulted (SIGSEGV): ${vma === undefined ? 'no mapping there' : `mapping [${hex(vma.start)}, ${hex(vma.end)}) does not allow ${write ? 'writes' : 'reads'}`}`,
-      );
-    }
-    w = pt.findLeaf(vpn);
-    if (w < 0 || (u32[w]! & PTE_P) === 0) {
-      throw invariantError(
-        `handleMmFault(${hex(addr)}) returned ok but no present leaf for vpn ${hex(vpn)}`,
-      );
-    }
-    return this.leafFrame(w, vpn);
-  }
-
-  private leafFrame(w: number, vpn: number): number {
-    const u32 = this.mem.u32;
-    const pfn = ptePfn(u32[w]!, u32[w + 1]!);
-    return this.pageTable.leafLevel === 2 ? pfn + (vpn % PAGES_PER_2M) : pfn;
-  }
-
-  /** Unmaps [start, end) (bytes) in the page table and frees the frames. */
-  private unmapPages(start: number, end: number): void {
-    const mem = this.mem;
-    const pages = this.pageTable.unmapRange(start / PAGE_SIZE, end / PAGE_SIZE, (pfn, size) => {
-      if (size === '2m') mem.freeFrames(pfn, PAGES_PER_2M);
-      else mem.freeFrame(pfn);
-    });
-    this.rss -= pages;
-  }
-
-  /** Fires every notifier for [start, end); returns the flushes still running. */
-  private notifyInvalidate(start: number, end: number): PendingFlush[] {
-    const pending: PendingFlush[] = [];
-    if (this.notifiers.length === 0) return pending;
-    const ns = [...this.notifiers];
-    for (const n of ns) {
-      const p = n.invalidateRange(start, end);
-      if (p && !p.done) pending.push(p);
-    }
-    return pending;
-  }
-
-  /** Frees `frames` once every flush in `pending` is done (at once when none runs). */
-  private freeAfter(pending: readonly PendingFlush[], frames: number[]): void {
-    if (frames.length === 0) return;
-    let left = pending.length;
-    if (left === 0) {
-      this.mem.releaseDeferred(frames);
-      return;
-    }
-    for (const p of pending) {
-      p.onDone(() => {
-        if (--left === 0) this.mem.releaseDeferred(frames);
-      });
-    }
-  }
-
-  /** Index of the first VMA overlapping [start, end), or -1. */
-  private firstOverlap(start: number, end: number): number {
-    const list = this.list;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (list[mid]!.end <= start) lo = mid + 1;
-      else hi = mid;
-    }
-    const v = list[lo];
-    return v !== undefined && v.start < end ? lo : -1;
-  }
-
-  /** Top-down first fit below MMAP_BASE (Linux unmapped_area_topdown without guard gaps). */
-  private findGapTopDown(len: number, align: number): number {
-    const list = this.list;
-    let gapEnd = Math.min(MMAP_BASE, this.taskSize);
-    for (let i = list.length - 1; i >= -1; i--) {
-      const v = i >= 0 ? list[i]! : undefined;
-      if (v !== undefined && v.start >= gapEnd) continue;
-      if (v !== undefined && v.end > gapEnd) {
-        gapEnd = v.start;
-        continue;
-      }
-      const gapStart = v !== undefined ? v.end : MMAP_MIN_ADDR;
-      if (gapEnd - gapStart >= len) {
-        const start = Math.floor((gapEnd - len) / align) * align;
-        if (start >= gapStart) return start;
-      }
-      if (v !== undefined) gapEnd = v.start;
-    }
-    throw memError(
-      MemErrorCode.ENOMEM,
-      `mmap: no free gap of ${len} bytes below the mmap base ${hex(MMAP_BASE)} (${list.length} mappings); munmap something or pass a smaller length`,
-    );
-  }
-
-  private insertVma(vma: MutableVma): void {
-    const list = this.list;
-    let i = 0;
-    while (i < list.length && list[i]!.start < vma.start) i++;
-    list.splice(i, 0, vma);
-    this.mergeAround(Math.max(0, i - 1), Math.min(list.length, i + 2));
-  }
-
-  /** Merges adjacent 4 KiB VMAs with equal flags among list[from, to) (vma_merge). */
-  private mergeAround(from: number, to: number): void {
-    const list = this.list;
-    let end = to;
-    let i = from;
-    while (i + 1 < end && i + 1 < list.length) {
-      const a = list[i]!;
-      const b = list[i + 1]!;
-      if (a.end === b.start && a.pageSize === '4k' && sameFlags(a, b)) {
-        a.end = b.end;
-        list.splice(i + 1, 1);
-        end--;
-      } else {
-        i++;
-      }
-    }
-  }
-
-  /** A split point strictly inside a 2 MiB VMA must be 2 MiB aligned (hugetlb may_split). */
-  private checkHugeSplit(i0: number, i1: number, start: number, end: number, op: string): void {
-    for (let i = i0; i < i1; i++) {
-      const v = this.list[i]!;
-      if (v.pageSize !== '2m') continue;
-      for (const p of [start, end]) {
-        if (p > v.start && p < v.end && p % HUGE_PAGE_SIZE !== 0) {
-          throw memError(
-            MemErrorCode.EINVAL,
-            `${op}: ${hex(p)} would split the 2 MiB-page mapping [${hex(v.start)}, ${hex(v.end)}) off a 2 MiB boundary; use 2 MiB-aligned addr and length`,
-          );
-        }
-      }
-    }
-  }
-
-  private checkAccessRange(addr: number, length: number, op: string): void {
-    if (!Number.isSafeInteger(addr) || addr < 0) {
-      throw memError(
-        MemErrorCode.EINVAL,
-        `${op}: addr must be a non-negative integer, got ${String(addr)}`,
-      );
-    }
-    if (!Number.isSafeInteger(length) || length < 0 || addr + length > 2 ** 53) {
-      throw memError(MemErrorCode.EINVAL, `${op}: bad length ${String(length)} at ${hex(addr)}`);
-    }
   }
 
   private assertAlive(op: string): void {

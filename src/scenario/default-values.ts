@@ -1,8 +1,9 @@
 /**
  * The default value of every scenario field (DESIGN §5): {@link defaultScenario} holds the
  * values of the DESIGN §5 example, {@link defaultDeviceGroup} what a device group takes for a
- * field it does not give. Data only: the schema (schema.ts) builds its defaults from these,
- * and defaults.ts re-exports them beside `resolveScenario`, so neither imports the other.
+ * field it does not give. Data only: the schema (schema.ts, schema-sections.ts) builds its
+ * defaults from these, and defaults.ts re-exports them beside `resolveScenario`, so neither
+ * imports the other.
  *
  * Rids: a group without `rid` starts right after the previous group's last rid, the first
  * group at {@link DEFAULT_FIRST_RID} (0x0100: bus 1, device 0, function 0).

@@ -15,7 +15,8 @@
  * and presets (load.ts, presets.ts).
  */
 
-import { scenarioProblems, scenarioSchema } from './schema.js';
+import { scenarioProblems } from './problems.js';
+import { scenarioSchema } from './schema.js';
 import type { Scenario, ScenarioError, ScenarioInput, ScenarioProblem } from './types.js';
 
 export { DEFAULT_FIRST_RID, defaultDeviceGroup, defaultScenario } from './default-values.js';

@@ -19,13 +19,9 @@ export {
   type SourcePosition,
 } from './load.js';
 export { type Preset, presetNames, presets } from './presets.js';
-export {
-  formatPath,
-  scenarioJsonSchema,
-  scenarioProblems,
-  scenarioSchema,
-  THRESHOLD_KEYS,
-} from './schema.js';
+export { formatPath, scenarioProblems } from './problems.js';
+export { scenarioJsonSchema, scenarioSchema } from './schema.js';
+export { THRESHOLD_KEYS } from './schema-sections.js';
 export { evaluateThresholds, type ThresholdReport, type ThresholdResult } from './thresholds.js';
 export * from './types.js';
 export * from './units.js';

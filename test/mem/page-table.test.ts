@@ -10,14 +10,14 @@ import {
   PTE_US,
   ptePfn,
 } from '../../src/layout/pte.js';
+import { PageTable } from '../../src/mem/page-table.js';
 import {
-  PageTable,
   type PagingLevels,
   PTE_TABLE_FLAGS,
   pteIndex,
   pteWordIndex,
   walkIndices,
-} from '../../src/mem/page-table.js';
+} from '../../src/mem/page-table-walk.js';
 import { PhysicalMemory } from '../../src/mem/physical-memory.js';
 import { codeOf } from './helpers.js';
 

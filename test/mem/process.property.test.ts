@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../../src/mem/physical-memory.js';
-import { Process, type Prot } from '../../src/mem/process.js';
+import { Process } from '../../src/mem/process.js';
+import type { Prot } from '../../src/mem/vma.js';
 
 const PAGE = 4096;
 // The window straddles a 1 GiB boundary, so pages need different leaf tables and PDs.

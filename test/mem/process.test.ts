@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PTE_A, PTE_D, PTE_HI_XD, PTE_P, PTE_PS, PTE_RW, PTE_US } from '../../src/layout/pte.js';
+import type { MmuNotifier } from '../../src/mem/mmu-notifier.js';
 import { PhysicalMemory } from '../../src/mem/physical-memory.js';
-import {
-  HUGE_PAGE_SIZE,
-  MMAP_BASE,
-  type MmuNotifier,
-  Process,
-  type Vma,
-} from '../../src/mem/process.js';
+import { Process } from '../../src/mem/process.js';
+import { HUGE_PAGE_SIZE, MMAP_BASE, type Vma } from '../../src/mem/vma.js';
 import { codeOf, messageOf } from './helpers.js';
 
 const KiB4 = 4096;
