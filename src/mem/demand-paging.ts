@@ -166,7 +166,8 @@ export class DemandPager {
       const n = Math.min(PAGE_SIZE, length - i * PAGE_SIZE);
       const a = addr + i * PAGE_SIZE;
       const pfn = this.cpuAccess(firstVpn + i, a, true, n === PAGE_SIZE);
-      this.mem.fillBytes(pfn * PAGE_SIZE, n, byte);
+      if (n === PAGE_SIZE) this.mem.fillPagePattern(pfn, byte);
+      else this.mem.fillBytes(pfn * PAGE_SIZE, n, byte);
     }
   }
 

@@ -38,6 +38,29 @@
  * Everything is single-threaded on the owner (the engine worker also does the DMA), so no
  * other thread can observe a frame between its allocation and its zeroing.
  *
+ * Pending pattern frames: a CPU fill of a whole 4 KiB data page with one byte value
+ * ({@link PhysicalMemory.fillPagePattern}, called by `Process.fillPages` only) is not written;
+ * the frame is recorded as pending (`pending[pfn] = 0x100 | byte`, 0 = bytes are real) and its
+ * bytes are written with one word-wide fill the first time anything reads or writes the frame
+ * through this class: `copyOut`, `copyIn`, `frameBytes`, `fillBytes` (a fill that covers the
+ * frame whole just drops the pending state; a partial one writes the pattern first). A client's
+ * prefaulted source buffer is mostly never read by a device, so most of those fills never
+ * happen. Freeing a frame drops its pending state (the frame is stale and zeroed on reuse as
+ * above; until then it holds its bytes from before the fill, which nothing may read — see the
+ * stale readers above). The state is per instance and not shared: only the owner makes frames
+ * pending, and an instance attached to the buffer sees a pending frame's old bytes.
+ *
+ * Who may read or write the `u8` / `u32` views directly: only code touching frames that are
+ * never pending — page tables (PageTable, Process's PTE updates, the engine's walkers), PASID
+ * directories and tables, root and context tables, the invalidation queue and its status
+ * frame, the page request queue. Those are allocated with `allocFrame` / `allocFrames` and
+ * written only through the views, never through `fillPagePattern`, so they cannot be pending
+ * (test/mem checks that only data pages a live process maps are ever pending). Data frames
+ * (process pages, DMA buffers) are read and written through `copyOut` / `copyIn` /
+ * `frameBytes` / `fillBytes`; a reader that wants their raw bytes through the views (a test
+ * comparing memory images) calls {@link PhysicalMemory.materialize} or
+ * {@link PhysicalMemory.materializeAll} first.
+ *
  * Not modelled: NUMA, memory zones, the buddy allocator's orders and fragmentation behaviour,
  * memory hot-plug, MAXPHYADDR limits below 52 bits.
  */
@@ -79,6 +102,9 @@ const FILL_QWORD: readonly bigint[] = Array.from(
   (_, b) => BigInt(b) * 0x0101_0101_0101_0101n,
 );
 
+/** Flag of a `pending` entry: the low byte is the frame's pattern byte. */
+const PENDING = 0x100;
+
 /** Options of {@link PhysicalMemory}: either a size to create or an existing buffer to attach to. */
 export type PhysicalMemoryOptions =
   | { frames?: number; buffer?: undefined }
@@ -104,6 +130,13 @@ export class PhysicalMemory {
   private readonly used: Uint8Array;
   /** 1 = free but still holding its last user's bytes: zero it before handing it out. */
   private readonly stale: Uint8Array;
+  /**
+   * Per frame: 0 = its bytes are real; `PENDING | b` = it holds byte b throughout but has not
+   * been written yet (see the file header). Sized for every instance, so a check never misses.
+   */
+  private readonly pending: Uint16Array;
+  /** Frames whose `pending` entry is non-zero. */
+  private pendingCount = 0;
   private readonly onStack: Uint8Array;
   private readonly freeStack: Int32Array;
   private freeTop = 0;
@@ -150,6 +183,7 @@ export class PhysicalMemory {
     const n = this.owner ? this.totalFrames : 0;
     this.used = new Uint8Array(n);
     this.stale = new Uint8Array(n);
+    this.pending = new Uint16Array(this.totalFrames);
     this.onStack = new Uint8Array(n);
     this.freeStack = new Int32Array(n);
     if (this.owner) this.used[0] = 1; // frame 0 reserved: pfn 0 means "none"
@@ -180,8 +214,9 @@ export class PhysicalMemory {
 
   /**
    * Allocates one frame WITHOUT zeroing it, for a caller that overwrites all 4096 bytes before
-   * anything can read the frame (a CPU fill of a whole page). Its bytes are unspecified until
-   * then (a previous user's). Same pfn, accounting and errors as {@link allocFrame}.
+   * anything can read the frame (a CPU write of a whole page, or a whole-page fill that
+   * {@link fillPagePattern} makes pending). Its bytes are unspecified until then (a previous
+   * user's). Same pfn, accounting and errors as {@link allocFrame}.
    */
   allocFrameForOverwrite(): number {
     this.assertOwner('allocFrameForOverwrite');
@@ -332,18 +367,23 @@ export class PhysicalMemory {
     return pfn * PAGE_SIZE;
   }
 
-  /** A `Uint8Array` view (not a copy) of the 4096 bytes of frame `pfn`. */
+  /**
+   * A `Uint8Array` view (not a copy) of the 4096 bytes of frame `pfn`, a pending frame's pattern
+   * written first. The view shows the frame's bytes until a later `fillPagePattern` of it.
+   */
   frameBytes(pfn: number): Uint8Array {
     if (!Number.isSafeInteger(pfn) || pfn < 0 || pfn >= this.totalFrames) {
       throw invariantError(`frameBytes: pfn ${pfn} out of range [0, ${this.totalFrames})`);
     }
+    if (this.pending[pfn] !== 0) this.writePattern(pfn);
     return this.u8.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
   }
 
   /**
-   * Copies `length` bytes at physical address `pa` into `dst[dstOffset…]`. With `dst32` (a
-   * Uint32Array over the same buffer as `dst`) and everything 4-byte aligned, copies words:
-   * a byte loop over a SharedArrayBuffer costs ~130 ns per 64 B here, a word loop ~19 ns.
+   * Copies `length` bytes at physical address `pa` into `dst[dstOffset…]`, a pending frame's
+   * pattern written first. With `dst32` (a Uint32Array over the same buffer as `dst`) and
+   * everything 4-byte aligned, copies words: a byte loop over a SharedArrayBuffer costs
+   * ~130 ns per 64 B here, a word loop ~19 ns.
    */
   copyOut(
     pa: number,
@@ -352,6 +392,11 @@ export class PhysicalMemory {
     length: number,
     dst32?: Uint32Array,
   ): void {
+    // One page per call on the DMA and CPU paths: one typed-array read decides.
+    const pfn = Math.floor(pa / PAGE_SIZE);
+    if (this.pending[pfn] !== 0 || pa + length > (pfn + 1) * PAGE_SIZE) {
+      this.materializeRange(pa, pa + length, false);
+    }
     if (
       dst32 !== undefined &&
       ((pa | dstOffset | length) & 3) === 0 &&
@@ -371,7 +416,10 @@ export class PhysicalMemory {
     }
   }
 
-  /** Copies `length` bytes from `src[srcOffset…]` to physical address `pa` (words with `src32`, as copyOut). */
+  /**
+   * Copies `length` bytes from `src[srcOffset…]` to physical address `pa` (words with `src32`,
+   * as copyOut). The rest of a pending frame it writes into keeps the frame's pattern.
+   */
   copyIn(
     pa: number,
     src: Uint8Array,
@@ -379,6 +427,10 @@ export class PhysicalMemory {
     length: number,
     src32?: Uint32Array,
   ): void {
+    const pfn = Math.floor(pa / PAGE_SIZE);
+    if (this.pending[pfn] !== 0 || pa + length > (pfn + 1) * PAGE_SIZE) {
+      this.materializeRange(pa, pa + length, false);
+    }
     if (
       src32 !== undefined &&
       ((pa | srcOffset | length) & 3) === 0 &&
@@ -399,7 +451,9 @@ export class PhysicalMemory {
   }
 
   /**
-   * Sets the `length` bytes at physical address `pa` to `byte & 0xff` (a CPU fill).
+   * Sets the `length` bytes at physical address `pa` to `byte & 0xff` (a CPU fill), at once:
+   * it never makes a frame pending (that is {@link fillPagePattern}). A pending frame it covers
+   * whole is simply no longer pending; one it covers in part gets its pattern written first.
    * The 8-byte aligned middle is one word-wide fill; only an unaligned head or tail (at most
    * 7 bytes each) goes through the byte view.
    */
@@ -416,6 +470,7 @@ export class PhysicalMemory {
         `fillBytes(${hex(pa)}, ${length}): outside physical memory [0, ${hex(this.u8.length)})`,
       );
     }
+    if (this.pendingCount !== 0) this.materializeRange(pa, end, true);
     const v = byte & 0xff;
     const q0 = Math.ceil(pa / 8);
     const q1 = Math.floor(end / 8);
@@ -426,6 +481,76 @@ export class PhysicalMemory {
     if (pa < q0 * 8) this.u8.fill(v, pa, q0 * 8);
     this.u64.fill(FILL_QWORD[v]!, q0, q1);
     if (q1 * 8 < end) this.u8.fill(v, q1 * 8, end);
+  }
+
+  /**
+   * A CPU fill of all 4096 bytes of data frame `pfn` with `byte & 0xff`, recorded instead of
+   * written: the frame is pending until something reads or writes it through this class (see
+   * the file header). Only for a process's data pages (`Process.fillPages`): never for a frame
+   * read through the `u8` / `u32` views (page tables, PASID tables, queues). Owner only; the
+   * frame must be allocated.
+   */
+  fillPagePattern(pfn: number, byte: number): void {
+    this.assertOwner('fillPagePattern');
+    this.checkAllocated(pfn, `fillPagePattern(${pfn})`);
+    if (this.pending[pfn] === 0) this.pendingCount++;
+    this.pending[pfn] = PENDING | (byte & 0xff);
+  }
+
+  /** True when frame `pfn` is pending: filled by {@link fillPagePattern}, not yet written. */
+  isPending(pfn: number): boolean {
+    return this.pending[pfn] !== undefined && this.pending[pfn] !== 0;
+  }
+
+  /** Frames currently pending (see {@link fillPagePattern}). */
+  get framesPending(): number {
+    return this.pendingCount;
+  }
+
+  /**
+   * Writes a pending frame's pattern now, so its real bytes can be read through the `u8` /
+   * `u32` views; a frame that is not pending is left as it is.
+   */
+  materialize(pfn: number): void {
+    if (!Number.isSafeInteger(pfn) || pfn < 0 || pfn >= this.totalFrames) {
+      throw invariantError(`materialize: pfn ${pfn} out of range [0, ${this.totalFrames})`);
+    }
+    if (this.pending[pfn] !== 0) this.writePattern(pfn);
+  }
+
+  /** {@link materialize} of every pending frame: the whole buffer then holds real bytes. */
+  materializeAll(): void {
+    const pending = this.pending;
+    for (let pfn = 0; this.pendingCount !== 0 && pfn < this.totalFrames; pfn++) {
+      if (pending[pfn] !== 0) this.writePattern(pfn);
+    }
+  }
+
+  /**
+   * Settles the pending frames [start, end) touches before an access: writes their patterns,
+   * or, with `overwrite`, only drops the pending state of a frame the range covers whole.
+   */
+  private materializeRange(start: number, end: number, overwrite: boolean): void {
+    const pending = this.pending;
+    const first = Math.max(0, Math.floor(start / PAGE_SIZE));
+    const last = Math.min(this.totalFrames, Math.ceil(end / PAGE_SIZE));
+    for (let pfn = first; pfn < last; pfn++) {
+      if (pending[pfn] === 0) continue;
+      if (overwrite && pfn * PAGE_SIZE >= start && (pfn + 1) * PAGE_SIZE <= end) {
+        pending[pfn] = 0;
+        this.pendingCount--;
+      } else {
+        this.writePattern(pfn);
+      }
+    }
+  }
+
+  /** Writes pending frame `pfn`'s pattern with one qword-wide fill and clears its state. */
+  private writePattern(pfn: number): void {
+    const v = this.pending[pfn]! & 0xff;
+    this.u64.fill(FILL_QWORD[v]!, pfn * PAGE_QWORDS, (pfn + 1) * PAGE_QWORDS);
+    this.pending[pfn] = 0;
+    this.pendingCount--;
   }
 
   /** Zeroes a stale frame with one qword-wide fill (see FILL_QWORD for why this one). */
@@ -458,6 +583,10 @@ export class PhysicalMemory {
     this.checkAllocated(pfn, `freeFrame(${pfn})`);
     this.used[pfn] = 0;
     this.stale[pfn] = 1; // zeroed when next allocated, not now: freeing stays O(1)
+    if (this.pending[pfn] !== 0) {
+      this.pending[pfn] = 0; // its pattern is dropped, never written: the frame is stale
+      this.pendingCount--;
+    }
     if (this.onStack[pfn] === 0) {
       this.onStack[pfn] = 1;
       this.freeStack[this.freeTop++] = pfn;

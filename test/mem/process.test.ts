@@ -496,6 +496,7 @@ describe('Process.fillPages()', () => {
     }
     const w = proc.pageTable.findLeaf(huge / KiB4);
     leaves.push(mem.u32[w]!, mem.u32[w + 1]!);
+    mem.materializeAll(); // whole-page fills are pending until read: write them for the raw image
     return {
       memory: Buffer.from(mem.u8),
       leaves,
