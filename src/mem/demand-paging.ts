@@ -40,6 +40,8 @@ export class DemandPager {
   private rss = 0;
   private populated = 0;
   private spurious = 0;
+  /** Word index of the leaf the last successful fault found or made (see cpuAccess). */
+  private lastLeaf = -1;
 
   /** Pages the tree `pageTable` in `mem` by the VMAs of `list`; `id` names the process in errors. */
   constructor(id: number, mem: PhysicalMemory, pageTable: PageTable, list: readonly MutableVma[]) {
@@ -94,6 +96,7 @@ export class DemandPager {
       let next = lo | PTE_A;
       if (access.write) next |= PTE_RW | PTE_D;
       if (next !== lo) u32[w] = next;
+      this.lastLeaf = w;
       this.spurious++;
       return 'ok';
     }
@@ -104,14 +107,24 @@ export class DemandPager {
       : overwrite
         ? this.mem.allocFrameForOverwrite()
         : this.mem.allocFrame();
+    let leaf: number;
     try {
-      pt.map(baseVpn, pfn, { write: vma.write, exec: vma.exec, user: true, size: vma.pageSize });
+      leaf = pt.map(baseVpn, pfn, {
+        write: vma.write,
+        exec: vma.exec,
+        user: true,
+        size: vma.pageSize,
+      });
     } catch (err) {
       if (huge) this.mem.freeFrames(pfn, PAGES_PER_2M);
       else this.mem.freeFrame(pfn);
       throw err;
     }
-    pt.setAccessed(baseVpn, access.write);
+    // the access that faulted sets A (and D) in the new leaf, without walking to it again
+    const lo = u32[leaf]!;
+    const next = lo | PTE_A | (access.write ? PTE_D : 0);
+    if (next !== lo) u32[leaf] = next;
+    this.lastLeaf = leaf;
     this.rss += huge ? PAGES_PER_2M : 1;
     this.populated++;
     return 'ok';
@@ -204,7 +217,7 @@ export class DemandPager {
         `process ${this.id}: CPU ${write ? 'write' : 'read'} at ${hex(addr)} faulted (SIGSEGV): ${vma === undefined ? 'no mapping there' : `mapping [${hex(vma.start)}, ${hex(vma.end)}) does not allow ${write ? 'writes' : 'reads'}`}`,
       );
     }
-    w = pt.findLeaf(vpn);
+    w = this.lastLeaf; // the leaf the fault found or made (and pt.leafLevel its level)
     if (w < 0 || (u32[w]! & PTE_P) === 0) {
       throw invariantError(
         `handleMmFault(${hex(addr)}) returned ok but no present leaf for vpn ${hex(vpn)}`,

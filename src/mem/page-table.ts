@@ -123,9 +123,10 @@ export class PageTable {
   /**
    * Maps `vpn` to frame `pfn` with a 4 KiB or 2 MiB leaf (U/S = user, R/W = write,
    * XD = !exec, A = D = 0), creating upper tables P|R/W|U/S as needed. Mapping over an existing
-   * leaf is a broken invariant. On ENOMEM nothing is left allocated.
+   * leaf is a broken invariant. On ENOMEM nothing is left allocated. Returns the new leaf's
+   * word index (as {@link findLeaf} would) and sets {@link leafLevel}.
    */
-  map(vpn: number, pfn: number, options: MapOptions): void {
+  map(vpn: number, pfn: number, options: MapOptions): number {
     this.assertLive('map');
     const size = options.size ?? '4k';
     const leafLevel = size === '2m' ? 2 : 1;
@@ -196,6 +197,8 @@ export class PageTable {
     u32[w + 1] = pteHi(pfn, !options.exec);
     u32[w] = pteLo(pfn, flags);
     this.frames.addEntry(table);
+    this.leafLevel = leafLevel;
+    return w;
   }
 
   /** Removes the leaf covering `vpn` (a whole 2 MiB leaf if it is one); returns what it mapped, or null. */
