@@ -37,15 +37,6 @@ import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { AGENT_TAG_BASE, type Device, type DeviceAgent } from './device.js';
 import { type JobDone, JobOp, type JobSpec, JobStatus } from './job.js';
 
-export {
-  type JobDone,
-  JobOp,
-  type JobOpCode,
-  type JobOpName,
-  type JobSpec,
-  JobStatus,
-} from './job.js';
-
 /** Parameters of an accelerator. */
 export interface AcceleratorParams {
   /** Jobs processed concurrently. */

@@ -6,7 +6,8 @@
  * stream — because endpoint ids break ties between simultaneous events.
  */
 
-import { Accelerator, JobOp, JobStatus } from '../device/accelerator.js';
+import { Accelerator } from '../device/accelerator.js';
+import { JobOp, JobStatus } from '../device/job.js';
 import { Counter } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
 import type { Scenario } from '../scenario/types.js';

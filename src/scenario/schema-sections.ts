@@ -11,7 +11,7 @@
  */
 
 import { z } from 'zod';
-import { JobOp } from '../device/accelerator.js';
+import { JobOp } from '../device/job.js';
 import { COUNTER_NAMES } from '../metrics/counters.js';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { PatternKind } from '../workload/patterns.js';

@@ -23,7 +23,7 @@
  * validates), the zod schema (schema.ts) and presets (presets.ts).
  */
 
-import type { JobOpName } from '../device/accelerator.js';
+import type { JobOpName } from '../device/job.js';
 import type { Profile } from '../kernel/sva.js';
 import type { PatternKind } from '../workload/patterns.js';
 

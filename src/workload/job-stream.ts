@@ -12,8 +12,8 @@
  * so a threaded runtime can put the two sides in different threads.
  */
 
-import type { Accelerator, JobOpCode, JobSpec } from '../device/accelerator.js';
-import { JobStatus } from '../device/accelerator.js';
+import type { Accelerator } from '../device/accelerator.js';
+import { type JobOpCode, type JobSpec, JobStatus } from '../device/job.js';
 import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';

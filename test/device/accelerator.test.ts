@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Accelerator, JobOp, type JobSpec, JobStatus } from '../../src/device/accelerator.js';
+import { Accelerator } from '../../src/device/accelerator.js';
+import { JobOp, type JobSpec, JobStatus } from '../../src/device/job.js';
 import { qiSubmitSync } from '../../src/kernel/qi.js';
 import { encodeInvDesc, PageResponseCode } from '../../src/layout/index.js';
 import { smallSystem } from '../kernel/helpers.js';
