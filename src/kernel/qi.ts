@@ -32,6 +32,7 @@ import {
   writeQwords,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
+import { Fifo } from '../sim/fifo.js';
 import { Completion, type KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
 import type { IntelIommu } from './iommu.js';
@@ -79,8 +80,11 @@ export class QInval {
   private readonly mem: PhysicalMemory;
   /** Submissions waiting for their status, in ring order. */
   private readonly pending: Submission[] = [];
-  /** Submitters waiting for room in the ring for `n` descriptors, in arrival order. */
-  private readonly roomWaiters: { readonly n: number; readonly wake: Completion }[] = [];
+  /**
+   * Submitters waiting for room in the ring for `n` descriptors, in arrival order (a FIFO:
+   * thousands wait at once when thousands of clients unbind together).
+   */
+  private readonly roomWaiters = new Fifo<{ readonly n: number; readonly wake: Completion }>();
   private listening = false;
 
   constructor(hw: InvalidationQueue, mem: PhysicalMemory) {
@@ -190,7 +194,7 @@ export class QInval {
 
   /** Wakes the oldest submitter waiting for room when its batch fits now. */
   private wakeRoomWaiter(): void {
-    const first = this.roomWaiters[0];
+    const first = this.roomWaiters.peek();
     if (first && this.hasRoom(first.n)) first.wake.complete();
   }
 
