@@ -7,15 +7,17 @@
  * descriptors is handled as `qi_check_fault` does: the bad slot is overwritten with a copy
  * of the wait descriptor, IQE is cleared, and the call fails with EINVAL.
  *
- * The `qi*` builders return the encoded qwords of one descriptor with the kernel's field
- * choices (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …).
+ * The `qi*` builders return the 8 dwords of one descriptor with the kernel's field choices
+ * (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …), encoded without
+ * a bigint: the kernel builds several per unbind.
  */
 
 import type { InvalidationQueue } from '../engine/invalidation-queue.js';
 import {
   encodeDevTlbRange,
-  encodeInvDesc,
+  encodeInvDescU32,
   INV_DESC_BYTES,
+  type InvDescInput,
   QI_CC_GRAN_DEVICE,
   QI_DEV_IOTLB_MAX_INVS,
   QI_DONE,
@@ -42,18 +44,32 @@ const W = WAIT_DESC.fields;
 /** `QI_OPT_WAIT_DRAIN`: set PD in the appended wait descriptor. */
 export const QI_OPT_WAIT_DRAIN = 1;
 
-/** Encoded descriptor: four qwords. */
+/** Encoded descriptor as four qwords (the codec edge: tests, hand-built descriptors). */
 export type Qwords = readonly bigint[];
 
-/** One `qi_submit_sync` call waiting for its wait descriptor's status write. */
-interface Submission {
-  /** Slot of the batch's first descriptor, and how many precede the wait descriptor. */
-  readonly index: number;
+/**
+ * Descriptors for {@link qiSubmitSync}: 8 dwords each, as the `qi*` builders return them
+ * (or qwords), or one `Uint32Array` of 8 × n dwords.
+ */
+export type QiDescs = readonly (Uint32Array | Qwords)[] | Uint32Array;
+
+/**
+ * One `qi_submit_sync` call: waiting for room in the ring, then for its wait descriptor's
+ * status write. One object and one completion per call, whatever it waits for.
+ */
+class Submission {
+  /** Descriptors before the wait descriptor. */
   readonly n: number;
+  /** Slot of the batch's first descriptor (set when it is written). */
+  index = 0;
   /** Slot of the wait descriptor whose status word the submitter spins on. */
-  readonly waitIndex: number;
-  /** Resumes the submitter to look at its status word (and at FSTS.IQE). */
-  readonly wake: Completion;
+  waitIndex = 0;
+  /** Resumes the submitter: room in the ring, or a status write / IQE to look at. */
+  readonly wake = new Completion();
+
+  constructor(n: number) {
+    this.n = n;
+  }
 }
 
 /**
@@ -81,10 +97,10 @@ export class QInval {
   /** Submissions waiting for their status, in ring order. */
   private readonly pending: Submission[] = [];
   /**
-   * Submitters waiting for room in the ring for `n` descriptors, in arrival order (a FIFO:
-   * thousands wait at once when thousands of clients unbind together).
+   * Submitters waiting for room in the ring, in arrival order (a FIFO: thousands wait at
+   * once when thousands of clients unbind together).
    */
-  private readonly roomWaiters = new Fifo<{ readonly n: number; readonly wake: Completion }>();
+  private readonly roomWaiters = new Fifo<Submission>();
   private listening = false;
 
   constructor(hw: InvalidationQueue, mem: PhysicalMemory) {
@@ -99,19 +115,19 @@ export class QInval {
    * Submits `descs` and waits for their completion (`qi_submit_sync(iommu, desc, count,
    * options)`); throws EINVAL when hardware rejected one of them.
    */
-  *submitSync(descs: readonly Qwords[] | Uint32Array, options = 0): KThread<void> {
+  *submitSync(descs: QiDescs, options = 0): KThread<void> {
     const qi = this.hw;
     const words = descs instanceof Uint32Array;
     const n = words ? descs.length / 8 : descs.length;
     const len = this.entries;
+    const me = new Submission(n);
     if (this.roomWaiters.length > 0 || !this.hasRoom(n)) {
       // Queue behind earlier waiters: they are woken in order, each when its batch fits.
-      const room = { n, wake: new Completion() };
-      this.roomWaiters.push(room);
+      this.roomWaiters.push(me);
       do {
-        room.wake.reinit();
+        me.wake.reinit();
         this.listen();
-        yield room.wake;
+        yield me.wake;
       } while (!this.hasRoom(n));
       this.roomWaiters.shift();
     }
@@ -122,8 +138,14 @@ export class QInval {
     for (let i = 0; i < n; i++) {
       const slot = (index + i) % len;
       const dw = qi.slotAddress(slot) / 4;
-      if (words) u32.set((descs as Uint32Array).subarray(i * 8, i * 8 + 8), dw);
-      else writeQwords(u32, dw, (descs as readonly Qwords[])[i]!);
+      if (words) {
+        const from = descs as Uint32Array;
+        for (let k = 0; k < 8; k++) u32[dw + k] = from[i * 8 + k]!;
+      } else {
+        const d = (descs as readonly (Uint32Array | Qwords)[])[i]!;
+        if (d instanceof Uint32Array) for (let k = 0; k < 8; k++) u32[dw + k] = d[k]!;
+        else writeQwords(u32, dw, d);
+      }
       u32[status + slot] = QI_IN_USE;
     }
     // The wait descriptor: status write of QI_DONE to desc_status[waitIndex] (+PD on request).
@@ -136,7 +158,8 @@ export class QInval {
     setField(u32, waitDw, W.statusAddr, status + waitIndex);
     u32[status + waitIndex] = QI_IN_USE;
     this.freeHead = (waitIndex + 1) % len;
-    const me: Submission = { index, n, waitIndex, wake: new Completion() };
+    me.index = index;
+    me.waitIndex = waitIndex;
     this.pending.push(me);
     qi.writeTail(this.freeHead);
     this.wakeRoomWaiter();
@@ -179,14 +202,14 @@ export class QInval {
     this.listening = false;
     const u32 = this.mem.u32;
     const status = this.statusPfn * 1024;
-    const wake: Completion[] = [];
-    for (const s of this.pending) {
-      if (u32[status + s.waitIndex] === QI_DONE) wake.push(s.wake);
-      else break;
-    }
-    if (this.hw.iqe && this.pending.length > wake.length)
-      wake.push(this.pending[wake.length]!.wake);
-    for (const c of wake) c.complete();
+    const pending = this.pending;
+    // those whose status is written, in ring order, and on IQE the oldest other one
+    let k = 0;
+    while (k < pending.length && u32[status + pending[k]!.waitIndex] === QI_DONE) k++;
+    if (this.hw.iqe && pending.length > k) k++;
+    // waking one resumes it at once and it leaves `pending`: wake from a copy when several
+    if (k === 1) pending[0]!.wake.complete();
+    else if (k > 1) for (const s of pending.slice(0, k)) s.wake.complete();
     // The oldest submitter waiting for room goes on when its batch fits; it wakes the next.
     this.wakeRoomWaiter();
     if (this.pending.length > 0 || this.roomWaiters.length > 0) this.listen();
@@ -212,27 +235,38 @@ export class QInval {
  * Submits `descs` on `iommu`'s invalidation queue and waits for their completion
  * (`qi_submit_sync`); see {@link QInval.submitSync}.
  */
-export function qiSubmitSync(
-  iommu: IntelIommu,
-  descs: readonly Qwords[] | Uint32Array,
-  options = 0,
-): KThread<void> {
+export function qiSubmitSync(iommu: IntelIommu, descs: QiDescs, options = 0): KThread<void> {
   return iommu.qi.submitSync(descs, options);
 }
 
+/** One descriptor's 8 dwords, encoded without a bigint. */
+function words(desc: InvDescInput): Uint32Array {
+  const w = new Uint32Array(8);
+  encodeInvDescU32(desc, w, 0);
+  return w;
+}
+
+/**
+ * An Invalidation Wait without a status write (SW = 0), a fence when `fn`: what the drain
+ * puts ahead of its flushes.
+ */
+export function qiWait(statusData: number, fn: boolean): Uint32Array {
+  return words({ type: 'wait', fn, statusData });
+}
+
 /** `qi_flush_context` with device-selective granularity (DMA_CCMD_DEVICE_INVL). */
-export function qiContextDevice(did: number, sid: number): Qwords {
-  return encodeInvDesc({ type: 'context-cache', g: QI_CC_GRAN_DEVICE, did, sid, fm: 0 });
+export function qiContextDevice(did: number, sid: number): Uint32Array {
+  return words({ type: 'context-cache', g: QI_CC_GRAN_DEVICE, did, sid, fm: 0 });
 }
 
 /** Domain-selective IOTLB invalidation (`DMA_TLB_DSI_FLUSH`). */
-export function qiIotlbDomain(did: number): Qwords {
-  return encodeInvDesc({ type: 'iotlb', g: QI_IOTLB_GRAN_DSI, did, dr: true, dw: true });
+export function qiIotlbDomain(did: number): Uint32Array {
+  return words({ type: 'iotlb', g: QI_IOTLB_GRAN_DSI, did, dr: true, dw: true });
 }
 
 /** `pasid_cache_invalidation_with_pasid`: PASID-selective-within-domain (spec §7.2). */
-export function qiPasidCache(did: number, pasid: number): Qwords {
-  return encodeInvDesc({ type: 'pasid-cache', g: QI_PC_PASID_SEL, did, pasid });
+export function qiPasidCache(did: number, pasid: number): Uint32Array {
+  return words({ type: 'pasid-cache', g: QI_PC_PASID_SEL, did, pasid });
 }
 
 /**
@@ -246,13 +280,13 @@ export function qiPiotlb(
   addr: number,
   npages: number,
   ih = false,
-): Qwords {
-  if (npages === -1) return encodeInvDesc({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid });
+): Uint32Array {
+  if (npages === -1) return words({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid });
   if (!(npages > 0)) throw new Error(`qi_flush_piotlb with npages ${npages}`);
   const am = Math.ceil(Math.log2(npages));
   const size = 4096 * 2 ** am;
   const base = addr - (addr % size);
-  return encodeInvDesc({ type: 'piotlb', g: QI_GRAN_PSI_PASID, did, pasid, am, ih, addr: base });
+  return words({ type: 'piotlb', g: QI_GRAN_PSI_PASID, did, pasid, am, ih, addr: base });
 }
 
 /**
@@ -265,9 +299,9 @@ export function qiDevIotlb(
   qdep: number,
   addr: number,
   mask: number,
-): Qwords {
+): Uint32Array {
   const range = encodeDevTlbRange(addr, mask);
-  return encodeInvDesc({
+  return words({
     type: 'devtlb',
     sid,
     pfsid,
@@ -288,9 +322,9 @@ export function qiDevIotlbPasid(
   qdep: number,
   addr: number,
   sizeOrder: number,
-): Qwords {
+): Uint32Array {
   const range = encodeDevTlbRange(addr, sizeOrder);
-  return encodeInvDesc({
+  return words({
     type: 'pdevtlb',
     sid,
     pfsid,

@@ -18,14 +18,7 @@
  * IOMMU_DEV_FEAT_SVA enable path.
  */
 
-import {
-  encodeInvDesc,
-  getField,
-  PAGE_REQUEST,
-  QI_DEV_EIOTLB_MAX_INVS,
-  QI_DONE,
-  QI_GRAN_NONG_PASID,
-} from '../../layout/index.js';
+import { getField, PAGE_REQUEST, QI_DEV_EIOTLB_MAX_INVS, QI_DONE } from '../../layout/index.js';
 import type { MmuNotifier, Process } from '../../mem/index.js';
 import type { KThread } from '../../sim/kthread.js';
 import { Errno, kernelError } from '../errors.js';
@@ -37,7 +30,7 @@ import {
   pasidTearDownEntry,
   SVA_DID,
 } from '../pasid.js';
-import { QI_OPT_WAIT_DRAIN, type Qwords, qiDevIotlbPasid, qiPiotlb, qiSubmitSync } from '../qi.js';
+import { QI_OPT_WAIT_DRAIN, qiDevIotlbPasid, qiPiotlb, qiSubmitSync, qiWait } from '../qi.js';
 import {
   type KernelRunner,
   type PasidBinding,
@@ -386,9 +379,9 @@ export class SvmLayer implements SvaLayer {
     // Hardware drain (VTD 7.10): v5.8 uses the default domain's DID and qw1 = 0 for the
     // P_DEVTLB (one page at address 0), as the driver's memset descriptors do.
     const did = info.domainDid;
-    const descs: Qwords[] = [
-      encodeInvDesc({ type: 'wait', fn: true, statusData: QI_DONE }),
-      encodeInvDesc({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid }),
+    const descs = [
+      qiWait(QI_DONE, true),
+      qiPiotlb(did, pasid, 0, -1),
       qiDevIotlbPasid(info.sid, info.pfsid, pasid, info.atsQdep, 0, 0),
     ];
     for (;;) {
