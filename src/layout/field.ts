@@ -97,7 +97,6 @@ export interface Layout<K extends string = string> {
 export type LayoutValues<K extends string> = { [P in K]: number };
 
 const MASK64 = (1n << 64n) - 1n;
-const TWO32 = 2 ** 32;
 
 /** A `RangeError` with `code: 'EINVAL'` (a value that does not fit, a misaligned address). */
 export function rangeErrorEinval(message: string): RangeError & CodedError<'EINVAL'> {
@@ -372,14 +371,17 @@ export function setField(u32: Uint32Array, baseDword: number, field: Field, valu
       `${field.layout}.${field.name} [${field.hi}:${field.lo}]: raw ${hex(value)} does not fit in ${field.width} bits`,
     );
   }
+  // The bits in dword `i` are below 2^(32 − shift) and stay inside the dword once shifted, so
+  // `<<` gives exactly them (as an int32 the store converts back); `%` on a double would be a
+  // slow fmod call in V8, and this runs for every field of every message.
   const i = baseDword + field.dword;
   if (!field.spans) {
-    u32[i] = (u32[i]! & ~field.loMask) | ((value * 2 ** field.shift) % TWO32);
+    u32[i] = (u32[i]! & ~field.loMask) | (value << field.shift);
     return;
   }
-  const low = value % field.scale;
-  const high = (value - low) / field.scale;
-  u32[i] = (u32[i]! & ~field.loMask) | ((low * 2 ** field.shift) % TWO32);
+  const high = Math.floor(value / field.scale); // exact: scale is a power of two
+  const low = value - high * field.scale;
+  u32[i] = (u32[i]! & ~field.loMask) | (low << field.shift);
   u32[i + 1] = (u32[i + 1]! & ~field.hiMask) | high;
 }
 
