@@ -7,9 +7,10 @@
  * descriptors is handled as `qi_check_fault` does: the bad slot is overwritten with a copy
  * of the wait descriptor, IQE is cleared, and the call fails with EINVAL.
  *
- * The `qi*` builders return the 8 dwords of one descriptor with the kernel's field choices
- * (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …), encoded without
- * a bigint: the kernel builds several per unbind.
+ * The `qi*` builders return the fields of one descriptor with the kernel's choices
+ * (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …); `qiSubmitSync`
+ * encodes them into the ring slots (no bigint, and nothing encoded is held while a
+ * submitter waits for room: the kernel builds several per unbind).
  */
 
 import type { InvalidationQueue } from '../engine/invalidation-queue.js';
@@ -48,10 +49,13 @@ export const QI_OPT_WAIT_DRAIN = 1;
 export type Qwords = readonly bigint[];
 
 /**
- * Descriptors for {@link qiSubmitSync}: 8 dwords each, as the `qi*` builders return them
- * (or qwords), or one `Uint32Array` of 8 × n dwords.
+ * One descriptor for {@link qiSubmitSync}: its fields, as the `qi*` builders return them
+ * (encoded into the ring when submitted), its 8 dwords, or its 4 qwords.
  */
-export type QiDescs = readonly (Uint32Array | Qwords)[] | Uint32Array;
+export type QiDesc = InvDescInput | Uint32Array | Qwords;
+
+/** Descriptors for {@link qiSubmitSync}: a list, or one `Uint32Array` of 8 × n dwords. */
+export type QiDescs = readonly QiDesc[] | Uint32Array;
 
 /**
  * One `qi_submit_sync` call: waiting for room in the ring, then for its wait descriptor's
@@ -66,6 +70,8 @@ class Submission {
   waitIndex = 0;
   /** Resumes the submitter: room in the ring, or a status write / IQE to look at. */
   readonly wake = new Completion();
+  /** Why hardware rejected a descriptor of the batch (IQE), or null. */
+  failed: string | null = null;
 
   constructor(n: number) {
     this.n = n;
@@ -114,40 +120,59 @@ export class QInval {
   /**
    * Submits `descs` and waits for their completion (`qi_submit_sync(iommu, desc, count,
    * options)`); throws EINVAL when hardware rejected one of them.
+   *
+   * The thread body only waits; the work is in plain methods, so a sleeping submitter (tens
+   * of thousands sleep at once when every client unbinds) holds a small generator frame.
    */
   *submitSync(descs: QiDescs, options = 0): KThread<void> {
-    const qi = this.hw;
-    const words = descs instanceof Uint32Array;
-    const n = words ? descs.length / 8 : descs.length;
-    const len = this.entries;
-    const me = new Submission(n);
-    if (this.roomWaiters.length > 0 || !this.hasRoom(n)) {
+    const me = new Submission(descs instanceof Uint32Array ? descs.length / 8 : descs.length);
+    if (this.roomWaiters.length > 0 || !this.hasRoom(me.n)) {
       // Queue behind earlier waiters: they are woken in order, each when its batch fits.
       this.roomWaiters.push(me);
       do {
         me.wake.reinit();
         this.listen();
         yield me.wake;
-      } while (!this.hasRoom(n));
+      } while (!this.hasRoom(me.n));
       this.roomWaiters.shift();
     }
+    this.write(me, descs, options);
+    while (!this.completed(me)) {
+      me.wake.reinit();
+      this.listen();
+      yield me.wake;
+    }
+    this.finish(me);
+  }
+
+  /** Copies the batch and its wait descriptor into the ring at `free_head` and moves IQT. */
+  private write(me: Submission, descs: QiDescs, options: number): void {
+    const qi = this.hw;
+    const n = me.n;
+    const len = this.entries;
     const u32 = this.mem.u32;
     const status = this.statusPfn * 1024; // dword index of desc_status[0]
     const index = this.freeHead;
     const waitIndex = (index + n) % len;
-    for (let i = 0; i < n; i++) {
-      const slot = (index + i) % len;
-      const dw = qi.slotAddress(slot) / 4;
-      if (words) {
-        const from = descs as Uint32Array;
-        for (let k = 0; k < 8; k++) u32[dw + k] = from[i * 8 + k]!;
-      } else {
-        const d = (descs as readonly (Uint32Array | Qwords)[])[i]!;
-        if (d instanceof Uint32Array) for (let k = 0; k < 8; k++) u32[dw + k] = d[k]!;
-        else writeQwords(u32, dw, d);
+    try {
+      // slots past IQT: hardware reads none of them until the tail moves
+      for (let i = 0; i < n; i++) {
+        const dw = qi.slotAddress((index + i) % len) / 4;
+        if (descs instanceof Uint32Array) {
+          for (let k = 0; k < 8; k++) u32[dw + k] = descs[i * 8 + k]!;
+        } else {
+          const d = descs[i]!;
+          if (d instanceof Uint32Array) for (let k = 0; k < 8; k++) u32[dw + k] = d[k]!;
+          else if (Array.isArray(d)) writeQwords(u32, dw, d as Qwords);
+          else encodeInvDescU32(d as InvDescInput, u32, dw);
+        }
       }
-      u32[status + slot] = QI_IN_USE;
+    } catch (e) {
+      // a descriptor that cannot be encoded: nothing was submitted, the next waiter goes on
+      this.wakeRoomWaiter();
+      throw e;
     }
+    for (let i = 0; i < n; i++) u32[status + ((index + i) % len)] = QI_IN_USE;
     // The wait descriptor: status write of QI_DONE to desc_status[waitIndex] (+PD on request).
     const waitDw = qi.slotAddress(waitIndex) / 4;
     u32.fill(0, waitDw, waitDw + 8);
@@ -163,28 +188,39 @@ export class QInval {
     this.pending.push(me);
     qi.writeTail(this.freeHead);
     this.wakeRoomWaiter();
+  }
 
-    let failed: string | null = null;
-    for (;;) {
-      if (qi.iqe) {
-        const head = qi.head;
-        const inBatch = (head - index + len) % len <= n;
-        if (inBatch) {
-          // qi_check_fault: replace the bad descriptor with the wait descriptor, clear IQE.
-          failed = qi.iqeReason;
-          u32.copyWithin(qi.slotAddress(head) / 4, waitDw, waitDw + 8);
-          qi.clearIqe();
-        }
+  /**
+   * What the spinning submitter checks each time it looks: IQE on a descriptor of its batch
+   * (`qi_check_fault`: the bad slot is overwritten with the wait descriptor, IQE cleared, the
+   * call will fail), then its status word. True once the status reads QI_DONE.
+   */
+  private completed(me: Submission): boolean {
+    const qi = this.hw;
+    const u32 = this.mem.u32;
+    if (qi.iqe) {
+      const len = this.entries;
+      const head = qi.head;
+      const inBatch = (head - me.index + len) % len <= me.n;
+      if (inBatch) {
+        me.failed = qi.iqeReason;
+        const waitDw = qi.slotAddress(me.waitIndex) / 4;
+        u32.copyWithin(qi.slotAddress(head) / 4, waitDw, waitDw + 8);
+        qi.clearIqe();
       }
-      if (u32[status + waitIndex] === QI_DONE) break;
-      me.wake.reinit();
-      this.listen();
-      yield me.wake;
     }
+    return u32[this.statusPfn * 1024 + me.waitIndex] === QI_DONE;
+  }
+
+  /** The batch completed: frees its status words; throws EINVAL if hardware rejected it. */
+  private finish(me: Submission): void {
+    const u32 = this.mem.u32;
+    const status = this.statusPfn * 1024;
+    const len = this.entries;
     this.pending.splice(this.pending.indexOf(me), 1);
-    for (let i = 0; i <= n; i++) u32[status + ((index + i) % len)] = QI_FREE;
-    if (failed !== null) {
-      throw kernelError(Errno.EINVAL, `invalidation queue error (IQE): ${failed}`);
+    for (let i = 0; i <= me.n; i++) u32[status + ((me.index + i) % len)] = QI_FREE;
+    if (me.failed !== null) {
+      throw kernelError(Errno.EINVAL, `invalidation queue error (IQE): ${me.failed}`);
     }
   }
 
@@ -239,34 +275,27 @@ export function qiSubmitSync(iommu: IntelIommu, descs: QiDescs, options = 0): KT
   return iommu.qi.submitSync(descs, options);
 }
 
-/** One descriptor's 8 dwords, encoded without a bigint. */
-function words(desc: InvDescInput): Uint32Array {
-  const w = new Uint32Array(8);
-  encodeInvDescU32(desc, w, 0);
-  return w;
-}
-
 /**
  * An Invalidation Wait without a status write (SW = 0), a fence when `fn`: what the drain
  * puts ahead of its flushes.
  */
-export function qiWait(statusData: number, fn: boolean): Uint32Array {
-  return words({ type: 'wait', fn, statusData });
+export function qiWait(statusData: number, fn: boolean): InvDescInput {
+  return { type: 'wait', fn, statusData };
 }
 
 /** `qi_flush_context` with device-selective granularity (DMA_CCMD_DEVICE_INVL). */
-export function qiContextDevice(did: number, sid: number): Uint32Array {
-  return words({ type: 'context-cache', g: QI_CC_GRAN_DEVICE, did, sid, fm: 0 });
+export function qiContextDevice(did: number, sid: number): InvDescInput {
+  return { type: 'context-cache', g: QI_CC_GRAN_DEVICE, did, sid, fm: 0 };
 }
 
 /** Domain-selective IOTLB invalidation (`DMA_TLB_DSI_FLUSH`). */
-export function qiIotlbDomain(did: number): Uint32Array {
-  return words({ type: 'iotlb', g: QI_IOTLB_GRAN_DSI, did, dr: true, dw: true });
+export function qiIotlbDomain(did: number): InvDescInput {
+  return { type: 'iotlb', g: QI_IOTLB_GRAN_DSI, did, dr: true, dw: true };
 }
 
 /** `pasid_cache_invalidation_with_pasid`: PASID-selective-within-domain (spec §7.2). */
-export function qiPasidCache(did: number, pasid: number): Uint32Array {
-  return words({ type: 'pasid-cache', g: QI_PC_PASID_SEL, did, pasid });
+export function qiPasidCache(did: number, pasid: number): InvDescInput {
+  return { type: 'pasid-cache', g: QI_PC_PASID_SEL, did, pasid };
 }
 
 /**
@@ -280,13 +309,13 @@ export function qiPiotlb(
   addr: number,
   npages: number,
   ih = false,
-): Uint32Array {
-  if (npages === -1) return words({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid });
+): InvDescInput {
+  if (npages === -1) return { type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid };
   if (!(npages > 0)) throw new Error(`qi_flush_piotlb with npages ${npages}`);
   const am = Math.ceil(Math.log2(npages));
   const size = 4096 * 2 ** am;
   const base = addr - (addr % size);
-  return words({ type: 'piotlb', g: QI_GRAN_PSI_PASID, did, pasid, am, ih, addr: base });
+  return { type: 'piotlb', g: QI_GRAN_PSI_PASID, did, pasid, am, ih, addr: base };
 }
 
 /**
@@ -299,16 +328,16 @@ export function qiDevIotlb(
   qdep: number,
   addr: number,
   mask: number,
-): Uint32Array {
+): InvDescInput {
   const range = encodeDevTlbRange(addr, mask);
-  return words({
+  return {
     type: 'devtlb',
     sid,
     pfsid,
     qdep: qdep >= QI_DEV_IOTLB_MAX_INVS ? 0 : qdep,
     s: range.s,
     addr: range.addr,
-  });
+  };
 }
 
 /**
@@ -322,9 +351,9 @@ export function qiDevIotlbPasid(
   qdep: number,
   addr: number,
   sizeOrder: number,
-): Uint32Array {
+): InvDescInput {
   const range = encodeDevTlbRange(addr, sizeOrder);
-  return words({
+  return {
     type: 'pdevtlb',
     sid,
     pfsid,
@@ -332,5 +361,5 @@ export function qiDevIotlbPasid(
     qdep: qdep & 0x1f,
     s: range.s,
     addr: range.addr,
-  });
+  };
 }

@@ -73,6 +73,37 @@ export class IntelSvm {
   }
 }
 
+/**
+ * The notifier an svm registers on its mm (`intel_mmuops`): one small object per svm, its
+ * methods on the prototype.
+ */
+class SvmNotifier implements MmuNotifier {
+  private readonly layer: SvmLayer;
+  private readonly svm: IntelSvm;
+  private readonly runSync: KernelRunner;
+
+  constructor(layer: SvmLayer, svm: IntelSvm, runSync: KernelRunner) {
+    this.layer = layer;
+    this.svm = svm;
+    this.runSync = runSync;
+  }
+
+  /** `intel_invalidate_range`. */
+  invalidateRange(start: number, end: number): ReturnType<KernelRunner> {
+    const svm = this.svm;
+    return this.runSync(
+      'mmu notifier invalidate_range',
+      counted(svm, this.layer.flushSvmRange(svm, start, end)),
+    );
+  }
+
+  /** `intel_mm_release`. */
+  release(): ReturnType<KernelRunner> {
+    const svm = this.svm;
+    return this.runSync('mmu notifier release', counted(svm, this.layer.mmRelease(svm)));
+  }
+}
+
 /** One device's bond to an {@link IntelSvm} (`struct intel_svm_dev`). */
 export class SvmDev {
   users = 1;
@@ -320,6 +351,20 @@ export class SvmLayer implements SvaLayer {
    * DMA and page requests for this PASID.
    */
   *unbind(handle: object): KThread<void> {
+    const sdev = this.dropUser(handle);
+    if (sdev === null) return;
+    yield* pasidTearDownEntry(sdev.info, sdev.svm.pasid, false);
+    const t0 = this.now();
+    yield* this.drainPrq(sdev.info, sdev.svm.pasid);
+    if (sdev.info.priEnabled) this.onDrain(this.now() - t0);
+    if (sdev.svm.devs.length === 0) this.freeSvm(sdev.svm);
+  }
+
+  /**
+   * Drops one user of the handle's bond; at zero unlinks the bond and returns it (its entry
+   * is then torn down), else null. EINVAL for a handle that is not bound.
+   */
+  private dropUser(handle: object): SvmDev | null {
     const sdev = this.bonds.get(handle);
     if (!sdev)
       throw kernelError(
@@ -328,24 +373,23 @@ export class SvmLayer implements SvaLayer {
       );
     this.unbinds++;
     sdev.users--;
-    if (sdev.users > 0) return;
+    if (sdev.users > 0) return null;
     const svm = sdev.svm;
     svm.devs.splice(svm.devs.indexOf(sdev), 1);
     this.bonds.delete(handle);
-    yield* pasidTearDownEntry(sdev.info, svm.pasid, false);
-    const t0 = this.now();
-    yield* this.drainPrq(sdev.info, svm.pasid);
-    if (sdev.info.priEnabled) this.onDrain(this.now() - t0);
-    if (svm.devs.length === 0) {
-      this.ioasid.free(svm.pasid);
-      if (svm.mm && svm.notifier) {
-        svm.mm.unregisterNotifier(svm.notifier);
-        svm.mm.mmdrop();
-      }
-      this.svms.delete(svm);
-      if (this.sharedByMm.get(svm.mm) === svm) this.sharedByMm.delete(svm.mm);
-      this.byPasid.delete(svm.pasid);
+    return sdev;
+  }
+
+  /** The last device left the svm: free the PASID, unregister the notifier, drop the svm. */
+  private freeSvm(svm: IntelSvm): void {
+    this.ioasid.free(svm.pasid);
+    if (svm.mm && svm.notifier) {
+      svm.mm.unregisterNotifier(svm.notifier);
+      svm.mm.mmdrop();
     }
+    this.svms.delete(svm);
+    if (this.sharedByMm.get(svm.mm) === svm) this.sharedByMm.delete(svm.mm);
+    this.byPasid.delete(svm.pasid);
   }
 
   /**
@@ -404,17 +448,7 @@ export class SvmLayer implements SvaLayer {
    * (spec §5.2). Both run synchronously from the mm operation that fired them.
    */
   private makeNotifier(svm: IntelSvm): MmuNotifier {
-    return {
-      invalidateRange: (start: number, end: number) => {
-        return this.runSync(
-          'mmu notifier invalidate_range',
-          counted(svm, this.flushSvmRange(svm, start, end)),
-        );
-      },
-      release: () => {
-        return this.runSync('mmu notifier release', counted(svm, this.mmRelease(svm)));
-      },
-    };
+    return new SvmNotifier(this, svm, this.runSync);
   }
 
   /**
