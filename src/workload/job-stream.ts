@@ -36,8 +36,13 @@ export interface JobStreamConfig {
 /** One client's stream. */
 interface Stream {
   readonly client: number;
-  readonly pattern: AccessPattern;
-  readonly rng: Rng;
+  /**
+   * The access pattern and the arrival draws, made on first use: most clients of a large
+   * run never submit (or never draw an arrival), and a fresh stream is the same whenever
+   * it is made (it depends only on the seed and the client).
+   */
+  pattern: AccessPattern | null;
+  rng: Rng | null;
   active: boolean;
   pasid: number;
   src: number;
@@ -81,15 +86,16 @@ export class JobStream implements Endpoint {
     this.cfg = cfg;
     this.owner = owner;
     this.id = sim.register(this);
+    // a bad pattern is a configuration error: report it now, not at a client's first job
+    createPattern(cfg.pattern, cfg.bufferBytes / 4096, new Rng(cfg.seed, 0));
   }
 
   /** Registers client `client` with this stream (before the run). */
   addClient(client: number): void {
-    const rng = new Rng(this.cfg.seed, 10_000 + client);
     this.streams.set(client, {
       client,
-      pattern: createPattern(this.cfg.pattern, this.cfg.bufferBytes / 4096, rng),
-      rng: new Rng(this.cfg.seed, 20_000 + client),
+      pattern: null,
+      rng: null,
       active: false,
       pasid: 0,
       src: 0,
@@ -248,6 +254,7 @@ export class JobStream implements Endpoint {
   }
 
   private armArrival(st: Stream): void {
+    st.rng ??= new Rng(this.cfg.seed, 20_000 + st.client);
     const gap = Math.max(1, Math.round(st.rng.exponential(this.cfg.openGapNs)));
     st.arrivalDueNs = this.sim.nowNs + gap;
     this.sim.timer(gap, this.id, this.id, st.client * 2 + T_ARRIVAL);
@@ -256,6 +263,11 @@ export class JobStream implements Endpoint {
   /** Submits one job of the stream; the work queue has room. */
   private submit(st: Stream): void {
     const cfg = this.cfg;
+    st.pattern ??= createPattern(
+      cfg.pattern,
+      cfg.bufferBytes / 4096,
+      new Rng(cfg.seed, 10_000 + st.client),
+    );
     const page = st.pattern.next();
     const off = Math.min(page * 4096, cfg.bufferBytes - cfg.jobBytes);
     const job = this.nextJob;
