@@ -54,6 +54,7 @@ import {
 } from '../layout/pte.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
 import { PAGE_WORDS, type PhysicalMemory } from './physical-memory.js';
+import { TableCounts } from './table-counts.js';
 
 /** Leaf page sizes: 4 KiB (level 1) and 2 MiB (PS = 1 at level 2). */
 export type PageSize = '4k' | '2m';
@@ -163,7 +164,7 @@ export class PageTable {
   private root: number;
   private tables = 1;
   /** Used (present or protnone) entries per table pfn; drives freeing of empty tables. */
-  private readonly counts = new Map<number, number>();
+  private readonly counts: TableCounts;
 
   /** Allocates the root table (pgd, or pml5 with 5 levels). */
   constructor(mem: PhysicalMemory, options: { levels?: PagingLevels } = {}) {
@@ -175,6 +176,7 @@ export class PageTable {
       );
     }
     this.mem = mem;
+    this.counts = new TableCounts(mem);
     this.levels = levels;
     this.maxVpn = vpnLimit(levels);
     this.root = mem.allocFrame();
