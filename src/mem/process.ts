@@ -156,10 +156,16 @@ export class Process {
   private rss = 0;
   private populated = 0;
   private spurious = 0;
+  /** Called once when mm_count reaches 0 (the creator stops tracking the mm). */
+  private readonly onFree: ((p: Process) => void) | null;
 
   /** Creates an empty address space with its root table (pgd) allocated. */
-  constructor(mem: PhysicalMemory, options: { id: number; levels?: PagingLevels }) {
+  constructor(
+    mem: PhysicalMemory,
+    options: { id: number; levels?: PagingLevels; onFree?: (p: Process) => void },
+  ) {
     this.id = options.id;
+    this.onFree = options.onFree ?? null;
     this.mem = mem;
     this.levels = options.levels ?? 4;
     this.pageTable = new PageTable(mem, { levels: this.levels });
@@ -229,7 +235,10 @@ export class Process {
       );
     }
     this.mmCount--;
-    if (this.mmCount === 0) this.pageTable.freeTables(false);
+    if (this.mmCount === 0) {
+      this.pageTable.freeTables(false);
+      this.onFree?.(this);
+    }
   }
 
   /** Registers a notifier (mmu_notifier_register); it fires after every registered before it. */
