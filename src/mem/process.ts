@@ -149,8 +149,10 @@ export class Process {
    */
   readonly taskSize: number;
 
-  private readonly list: MutableVma[] = [];
-  private readonly notifiers: MmuNotifier[] = [];
+  // Grown by exact-size copies, not push / splice, which reserve 17 slots: a process keeps
+  // both all its life, and a run may hold a hundred thousand processes.
+  private list: MutableVma[] = [];
+  private notifiers: MmuNotifier[] = [];
   private live = true;
   private mmCount = 1;
   private rss = 0;
@@ -247,7 +249,7 @@ export class Process {
     if (this.notifiers.includes(n)) {
       throw invariantError(`notifier registered twice on process ${this.id}`);
     }
-    this.notifiers.push(n);
+    this.notifiers = this.notifiers.concat([n]);
   }
 
   /** Removes a notifier; returns false when it was not registered (e.g. already removed by exit). */
@@ -721,8 +723,8 @@ export class Process {
     const list = this.list;
     let i = 0;
     while (i < list.length && list[i]!.start < vma.start) i++;
-    list.splice(i, 0, vma);
-    this.mergeAround(Math.max(0, i - 1), Math.min(list.length, i + 2));
+    this.list = list.toSpliced(i, 0, vma);
+    this.mergeAround(Math.max(0, i - 1), Math.min(this.list.length, i + 2));
   }
 
   /** Merges adjacent 4 KiB VMAs with equal flags among list[from, to) (vma_merge). */

@@ -57,7 +57,8 @@ export const PASID_MAX = 0x10_0000;
 
 /** One PASID's binding state (`struct intel_svm`). */
 export class IntelSvm {
-  readonly devs: SvmDev[] = [];
+  /** Bound devices (grown by exact-size copies: push would reserve 17 slots per svm). */
+  devs: SvmDev[] = [];
   notifier: MmuNotifier | null = null;
   /** Notifier flushes (range invalidation or release) of this mm still running. */
   flushesRunning = 0;
@@ -339,7 +340,7 @@ export class SvmLayer implements SvaLayer {
     }
     // 6 + 9. The sdev, linked into the svm.
     const sdev = new SvmDev(svm, info, makeHandle());
-    svm.devs.push(sdev);
+    svm.devs = svm.devs.concat([sdev]);
     this.bonds.set(sdev.handle, sdev);
     return sdev;
   }
