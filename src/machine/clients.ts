@@ -18,7 +18,7 @@ import type { Device } from '../device/device.js';
 import type { DeviceInfo } from '../kernel/iommu.js';
 import type { Process } from '../mem/index.js';
 import type { Scenario } from '../scenario/types.js';
-import { Completion, type KThread, spawn } from '../sim/kthread.js';
+import { Completion, type KThread, type KThreadResult, spawn } from '../sim/kthread.js';
 import { MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint } from '../sim/simulator.js';
@@ -87,9 +87,7 @@ export class ClientPool implements Endpoint {
       };
       this.clients.push(c);
       if (engineSide) {
-        spawn(this.life(c), (r) => {
-          if (r.error !== undefined) throw r.error;
-        });
+        spawn(this.life(c), rethrow);
       }
     }
   }
@@ -224,9 +222,17 @@ export class ClientPool implements Endpoint {
   }
 }
 
-/** The public handle of a new bond: an object of its own (only its identity matters). */
+/** A client's bond handle: only its identity matters, so it has no fields. */
+class ClientHandle {}
+
+/** The public handle of a new bond. */
 function newHandle(): object {
-  return {};
+  return new ClientHandle();
+}
+
+/** A client thread that failed fails the run. */
+function rethrow(r: KThreadResult<void>): void {
+  if (r.error !== undefined) throw r.error;
 }
 
 /** CPU-side prefault: writes byte `(seed + page) & 0xff` over every page of the buffer. */
