@@ -129,6 +129,25 @@ export class SvmDev {
   }
 }
 
+/**
+ * True when the unit's page request queue holds a request for `pasid` between head and tail
+ * (the drain's scan of the software queue). The queue model counts its requests per PASID,
+ * which answers in O(1) what reading every queued descriptor answers (up to 2047 per look,
+ * on every unbind); when it cannot tell, the descriptors are read.
+ */
+function prqHoldsPasid(iommu: IntelIommu, pasid: number): boolean {
+  const prq = iommu.unit.prq;
+  const n = prq.queuedWithPasid(pasid);
+  if (n >= 0) return n > 0;
+  const u32 = iommu.mem.u32;
+  const PR = PAGE_REQUEST.fields;
+  for (let head = prq.head; head !== prq.tail; head = (head + 1) % prq.entries) {
+    const dw = prq.slotAddress(head) / 4;
+    if (getField(u32, dw, PR.pasidPresent) && getField(u32, dw, PR.pasid) === pasid) return true;
+  }
+  return false;
+}
+
 /** The SVA layer of the kernel: every unit's driver state plus the global PASID state. */
 export class SvmLayer implements SvaLayer {
   /** `global_svm_list`, in bind order. */
@@ -402,23 +421,10 @@ export class SvmLayer implements SvaLayer {
     if (!info.priEnabled) return;
     const iommu = info.iommu;
     const prq = iommu.unit.prq;
-    const u32 = iommu.mem.u32;
-    const PR = PAGE_REQUEST.fields;
     // Software queue: rescan from the current head after every PRQ-thread pass.
     for (;;) {
       iommu.prqComplete.reinit();
-      let head = prq.head;
-      const tail = prq.tail;
-      let pending = false;
-      while (head !== tail) {
-        const dw = prq.slotAddress(head) / 4;
-        if (getField(u32, dw, PR.pasidPresent) && getField(u32, dw, PR.pasid) === pasid) {
-          pending = true;
-          break;
-        }
-        head = (head + 1) % prq.entries;
-      }
-      if (!pending) break;
+      if (!prqHoldsPasid(iommu, pasid)) break;
       yield iommu.prqComplete;
     }
     // Hardware drain (VTD 7.10): v5.8 uses the default domain's DID and qw1 = 0 for the
