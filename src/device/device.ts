@@ -43,6 +43,7 @@ import {
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { DevTlb } from './devtlb.js';
 import { FunctionState } from './function-state.js';
+import { PrgIndexMap } from './prg-index-map.js';
 
 /** Options of `system.addDevice`. */
 export interface DeviceOptions {
@@ -161,7 +162,7 @@ export class Device<Info = unknown> implements Endpoint {
   /** Responses to stop markers, which need none (profile v5.8 sends them), discarded. */
   stopMarkerResponses = 0;
   /** Stop markers sent and not answered: PRG index → PASID. */
-  private readonly stopMarkers = new Map<number, number>();
+  private readonly stopMarkers = new PrgIndexMap();
   /** Device-TLB invalidations processed. */
   invalidationsReceived = 0;
   /** The accelerator engine driving this function, if any (receives its own completions). */
@@ -171,7 +172,7 @@ export class Device<Info = unknown> implements Endpoint {
   /** Completed bus transactions by tag, until collected. */
   private readonly replies = new Map<number, number>();
   /** Outstanding page request groups: prgIndex → pasid (−1 without PASID). */
-  private readonly outstandingGroups = new Map<number, number>();
+  private readonly outstandingGroups = new PrgIndexMap();
   /** Responses delivered for groups, by prgIndex, until collected. */
   private readonly responses = new Map<number, PageGroupResponse>();
 

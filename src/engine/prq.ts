@@ -78,6 +78,16 @@ export class PageRequestQueue {
   private targets: PageRequestTargets | null = null;
   /** Scratch of the table check (no allocation per request). */
   private readonly check = pasidEntryCheck();
+  /**
+   * What the model knows of the ring without reading it (see {@link queuedWithPasid}): the
+   * PASID of each slot written since setQueue (−1 without PASID), the number of requests
+   * per PASID in [head, tail), and the head and tail that count is for. Not architectural.
+   */
+  private slotPasid = new Int32Array(0);
+  private readonly queued = new Map<number, number>();
+  private countedHead = 0;
+  private countedTail = 0;
+  private counted = true;
 
   constructor(mem: PhysicalMemory) {
     this.mem = mem;
@@ -100,6 +110,11 @@ export class PageRequestQueue {
     this.entries = entries;
     this.head = 0;
     this.tail = 0;
+    this.slotPasid = new Int32Array(entries);
+    this.queued.clear();
+    this.countedHead = 0;
+    this.countedTail = 0;
+    this.counted = true;
   }
 
   /** Software writes PQH: the descriptors before `head` are consumed. */
@@ -107,7 +122,29 @@ export class PageRequestQueue {
     if (!Number.isInteger(head) || head < 0 || head >= this.entries) {
       throw new Error(`PQH write out of range: ${head} (queue of ${this.entries} descriptors)`);
     }
+    if (this.countsHold()) {
+      for (let i = this.head; i !== head; i = (i + 1) % this.entries) {
+        const pasid = this.slotPasid[i]!;
+        if (pasid >= 0) this.queued.set(pasid, this.queued.get(pasid)! - 1);
+      }
+      this.countedHead = head;
+    } else this.counted = false;
     this.head = head;
+  }
+
+  /**
+   * Requests with PASID `pasid` between head and tail — what software finds scanning the
+   * ring for them (the drain on unbind does) — kept as requests are accepted and PQH moves,
+   * so the answer costs O(1) instead of a read of every queued descriptor. −1 when the model
+   * cannot tell: head or tail was set other than by reception and writeHead (tests that
+   * build the ring by hand); the caller then reads the ring.
+   */
+  queuedWithPasid(pasid: number): number {
+    return this.countsHold() ? (this.queued.get(pasid) ?? 0) : -1;
+  }
+
+  private countsHold(): boolean {
+    return this.counted && this.head === this.countedHead && this.tail === this.countedTail;
   }
 
   /** Software clears PRS.PPR (write 1 to clear): the next accepted request raises an event. */
@@ -179,6 +216,11 @@ export class PageRequestQueue {
     t.invalidatePage(getField(u32, c.entryDw, PE.did), pasid, getField(w, d, PR.addr));
     const dst = this.slotAddress(this.tail) / 4;
     for (let i = 0; i < 8; i++) u32[dst + i] = w[d + i]!;
+    if (this.countsHold()) {
+      this.slotPasid[this.tail] = pp ? pasid : -1;
+      if (pp) this.queued.set(pasid, (this.queued.get(pasid) ?? 0) + 1);
+      this.countedTail = (this.tail + 1) % this.entries;
+    } else this.counted = false;
     this.tail = (this.tail + 1) % this.entries;
     const raise = !this.ppr && !this.pro;
     this.ppr = true;

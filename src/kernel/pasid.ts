@@ -26,7 +26,14 @@ import {
 import type { KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
 import { type DeviceInfo, ridName } from './iommu.js';
-import { qiDevIotlb, qiIotlbDomain, qiPasidCache, qiPiotlb, qiSubmitSync } from './qi.js';
+import {
+  type QiDesc,
+  qiDevIotlb,
+  qiIotlbDomain,
+  qiPasidCache,
+  qiPiotlb,
+  qiSubmitSync,
+} from './qi.js';
 
 const PE = PASID_ENTRY.fields;
 const DE = PASID_DIR_ENTRY.fields;
@@ -147,25 +154,43 @@ export function* pasidTearDownEntry(
   pasid: number,
   faultIgnore: boolean,
 ): KThread<void> {
-  const iommu = info.iommu;
+  const flushes = clearPasidEntry(info, pasid, faultIgnore);
+  if (flushes === null) return;
+  yield* qiSubmitSync(info.iommu, flushes.pasidCache);
+  yield* qiSubmitSync(info.iommu, flushes.iotlb);
+  if (info.atsEnabled && !info.iommu.unit.caps.cm) {
+    // devtlb_invalidation_with_pasid (v5.8): qi_flush_dev_iotlb(sid, pfsid, qdep, 0, 64 - 12)
+    yield* qiSubmitSync(info.iommu, [qiDevIotlb(info.sid, info.pfsid, info.atsQdep, 0, 64 - 12)]);
+  }
+}
+
+/**
+ * The first half of {@link pasidTearDownEntry}: null when the entry is absent or not
+ * present; otherwise clears it (FPD-only when `faultIgnore`) and returns the PASID-cache and
+ * IOTLB flushes its DID and PGTT call for. Kept out of the thread body so a sleeping
+ * teardown holds a small generator frame.
+ */
+function clearPasidEntry(
+  info: DeviceInfo,
+  pasid: number,
+  faultIgnore: boolean,
+): { readonly pasidCache: QiDesc[]; readonly iotlb: QiDesc[] } | null {
   const addr = pasidGetEntry(info, pasid);
-  if (addr < 0 || !pasidEntryPresent(info, addr)) return;
-  const u32 = iommu.mem.u32;
+  if (addr < 0 || !pasidEntryPresent(info, addr)) return null;
+  const u32 = info.iommu.mem.u32;
   const dw = addr / 4;
   const did = getField(u32, dw, PE.did);
   const pgtt = getField(u32, dw, PE.pgtt);
   clearEntry(info, addr);
   if (faultIgnore) setField(u32, dw, PE.fpd, 1);
-  yield* qiSubmitSync(iommu, [qiPasidCache(did, pasid)]);
-  if (pgtt === PGTT_FIRST_STAGE || pgtt === PGTT_PASS_THROUGH) {
-    yield* qiSubmitSync(iommu, [qiPiotlb(did, pasid, 0, -1)]);
-  } else {
-    yield* qiSubmitSync(iommu, [qiIotlbDomain(did)]);
-  }
-  if (info.atsEnabled && !iommu.unit.caps.cm) {
-    // devtlb_invalidation_with_pasid (v5.8): qi_flush_dev_iotlb(sid, pfsid, qdep, 0, 64 - 12)
-    yield* qiSubmitSync(iommu, [qiDevIotlb(info.sid, info.pfsid, info.atsQdep, 0, 64 - 12)]);
-  }
+  return {
+    pasidCache: [qiPasidCache(did, pasid)],
+    iotlb: [
+      pgtt === PGTT_FIRST_STAGE || pgtt === PGTT_PASS_THROUGH
+        ? qiPiotlb(did, pasid, 0, -1)
+        : qiIotlbDomain(did),
+    ],
+  };
 }
 
 /** DID the SVA path programs into every first-level entry (spec §2.4). */

@@ -7,15 +7,18 @@
  * descriptors is handled as `qi_check_fault` does: the bad slot is overwritten with a copy
  * of the wait descriptor, IQE is cleared, and the call fails with EINVAL.
  *
- * The `qi*` builders return the encoded qwords of one descriptor with the kernel's field
- * choices (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …).
+ * The `qi*` builders return the fields of one descriptor with the kernel's choices
+ * (`qi_flush_piotlb`, `qi_flush_dev_iotlb`, `qi_flush_dev_iotlb_pasid`, …); `qiSubmitSync`
+ * encodes them into the ring slots (no bigint, and nothing encoded is held while a
+ * submitter waits for room: the kernel builds several per unbind).
  */
 
 import type { InvalidationQueue } from '../engine/invalidation-queue.js';
 import {
   encodeDevTlbRange,
-  encodeInvDesc,
+  encodeInvDescU32,
   INV_DESC_BYTES,
+  type InvDescInput,
   QI_CC_GRAN_DEVICE,
   QI_DEV_IOTLB_MAX_INVS,
   QI_DONE,
@@ -32,6 +35,7 @@ import {
   writeQwords,
 } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
+import { Fifo } from '../sim/fifo.js';
 import { Completion, type KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
 import type { IntelIommu } from './iommu.js';
@@ -41,18 +45,37 @@ const W = WAIT_DESC.fields;
 /** `QI_OPT_WAIT_DRAIN`: set PD in the appended wait descriptor. */
 export const QI_OPT_WAIT_DRAIN = 1;
 
-/** Encoded descriptor: four qwords. */
+/** Encoded descriptor as four qwords (the codec edge: tests, hand-built descriptors). */
 export type Qwords = readonly bigint[];
 
-/** One `qi_submit_sync` call waiting for its wait descriptor's status write. */
-interface Submission {
-  /** Slot of the batch's first descriptor, and how many precede the wait descriptor. */
-  readonly index: number;
+/**
+ * One descriptor for {@link qiSubmitSync}: its fields, as the `qi*` builders return them
+ * (encoded into the ring when submitted), its 8 dwords, or its 4 qwords.
+ */
+export type QiDesc = InvDescInput | Uint32Array | Qwords;
+
+/** Descriptors for {@link qiSubmitSync}: a list, or one `Uint32Array` of 8 × n dwords. */
+export type QiDescs = readonly QiDesc[] | Uint32Array;
+
+/**
+ * One `qi_submit_sync` call: waiting for room in the ring, then for its wait descriptor's
+ * status write. One object and one completion per call, whatever it waits for.
+ */
+class Submission {
+  /** Descriptors before the wait descriptor. */
   readonly n: number;
+  /** Slot of the batch's first descriptor (set when it is written). */
+  index = 0;
   /** Slot of the wait descriptor whose status word the submitter spins on. */
-  readonly waitIndex: number;
-  /** Resumes the submitter to look at its status word (and at FSTS.IQE). */
-  readonly wake: Completion;
+  waitIndex = 0;
+  /** Resumes the submitter: room in the ring, or a status write / IQE to look at. */
+  readonly wake = new Completion();
+  /** Why hardware rejected a descriptor of the batch (IQE), or null. */
+  failed: string | null = null;
+
+  constructor(n: number) {
+    this.n = n;
+  }
 }
 
 /**
@@ -79,8 +102,11 @@ export class QInval {
   private readonly mem: PhysicalMemory;
   /** Submissions waiting for their status, in ring order. */
   private readonly pending: Submission[] = [];
-  /** Submitters waiting for room in the ring for `n` descriptors, in arrival order. */
-  private readonly roomWaiters: { readonly n: number; readonly wake: Completion }[] = [];
+  /**
+   * Submitters waiting for room in the ring, in arrival order (a FIFO: thousands wait at
+   * once when thousands of clients unbind together).
+   */
+  private readonly roomWaiters = new Fifo<Submission>();
   private listening = false;
 
   constructor(hw: InvalidationQueue, mem: PhysicalMemory) {
@@ -94,34 +120,59 @@ export class QInval {
   /**
    * Submits `descs` and waits for their completion (`qi_submit_sync(iommu, desc, count,
    * options)`); throws EINVAL when hardware rejected one of them.
+   *
+   * The thread body only waits; the work is in plain methods, so a sleeping submitter (tens
+   * of thousands sleep at once when every client unbinds) holds a small generator frame.
    */
-  *submitSync(descs: readonly Qwords[] | Uint32Array, options = 0): KThread<void> {
-    const qi = this.hw;
-    const words = descs instanceof Uint32Array;
-    const n = words ? descs.length / 8 : descs.length;
-    const len = this.entries;
-    if (this.roomWaiters.length > 0 || !this.hasRoom(n)) {
+  *submitSync(descs: QiDescs, options = 0): KThread<void> {
+    const me = new Submission(descs instanceof Uint32Array ? descs.length / 8 : descs.length);
+    if (this.roomWaiters.length > 0 || !this.hasRoom(me.n)) {
       // Queue behind earlier waiters: they are woken in order, each when its batch fits.
-      const room = { n, wake: new Completion() };
-      this.roomWaiters.push(room);
+      this.roomWaiters.push(me);
       do {
-        room.wake.reinit();
+        me.wake.reinit();
         this.listen();
-        yield room.wake;
-      } while (!this.hasRoom(n));
+        yield me.wake;
+      } while (!this.hasRoom(me.n));
       this.roomWaiters.shift();
     }
+    this.write(me, descs, options);
+    while (!this.completed(me)) {
+      me.wake.reinit();
+      this.listen();
+      yield me.wake;
+    }
+    this.finish(me);
+  }
+
+  /** Copies the batch and its wait descriptor into the ring at `free_head` and moves IQT. */
+  private write(me: Submission, descs: QiDescs, options: number): void {
+    const qi = this.hw;
+    const n = me.n;
+    const len = this.entries;
     const u32 = this.mem.u32;
     const status = this.statusPfn * 1024; // dword index of desc_status[0]
     const index = this.freeHead;
     const waitIndex = (index + n) % len;
-    for (let i = 0; i < n; i++) {
-      const slot = (index + i) % len;
-      const dw = qi.slotAddress(slot) / 4;
-      if (words) u32.set((descs as Uint32Array).subarray(i * 8, i * 8 + 8), dw);
-      else writeQwords(u32, dw, (descs as readonly Qwords[])[i]!);
-      u32[status + slot] = QI_IN_USE;
+    try {
+      // slots past IQT: hardware reads none of them until the tail moves
+      for (let i = 0; i < n; i++) {
+        const dw = qi.slotAddress((index + i) % len) / 4;
+        if (descs instanceof Uint32Array) {
+          for (let k = 0; k < 8; k++) u32[dw + k] = descs[i * 8 + k]!;
+        } else {
+          const d = descs[i]!;
+          if (d instanceof Uint32Array) for (let k = 0; k < 8; k++) u32[dw + k] = d[k]!;
+          else if (Array.isArray(d)) writeQwords(u32, dw, d as Qwords);
+          else encodeInvDescU32(d as InvDescInput, u32, dw);
+        }
+      }
+    } catch (e) {
+      // a descriptor that cannot be encoded: nothing was submitted, the next waiter goes on
+      this.wakeRoomWaiter();
+      throw e;
     }
+    for (let i = 0; i < n; i++) u32[status + ((index + i) % len)] = QI_IN_USE;
     // The wait descriptor: status write of QI_DONE to desc_status[waitIndex] (+PD on request).
     const waitDw = qi.slotAddress(waitIndex) / 4;
     u32.fill(0, waitDw, waitDw + 8);
@@ -132,32 +183,44 @@ export class QInval {
     setField(u32, waitDw, W.statusAddr, status + waitIndex);
     u32[status + waitIndex] = QI_IN_USE;
     this.freeHead = (waitIndex + 1) % len;
-    const me: Submission = { index, n, waitIndex, wake: new Completion() };
+    me.index = index;
+    me.waitIndex = waitIndex;
     this.pending.push(me);
     qi.writeTail(this.freeHead);
     this.wakeRoomWaiter();
+  }
 
-    let failed: string | null = null;
-    for (;;) {
-      if (qi.iqe) {
-        const head = qi.head;
-        const inBatch = (head - index + len) % len <= n;
-        if (inBatch) {
-          // qi_check_fault: replace the bad descriptor with the wait descriptor, clear IQE.
-          failed = qi.iqeReason;
-          u32.copyWithin(qi.slotAddress(head) / 4, waitDw, waitDw + 8);
-          qi.clearIqe();
-        }
+  /**
+   * What the spinning submitter checks each time it looks: IQE on a descriptor of its batch
+   * (`qi_check_fault`: the bad slot is overwritten with the wait descriptor, IQE cleared, the
+   * call will fail), then its status word. True once the status reads QI_DONE.
+   */
+  private completed(me: Submission): boolean {
+    const qi = this.hw;
+    const u32 = this.mem.u32;
+    if (qi.iqe) {
+      const len = this.entries;
+      const head = qi.head;
+      const inBatch = (head - me.index + len) % len <= me.n;
+      if (inBatch) {
+        me.failed = qi.iqeReason;
+        const waitDw = qi.slotAddress(me.waitIndex) / 4;
+        u32.copyWithin(qi.slotAddress(head) / 4, waitDw, waitDw + 8);
+        qi.clearIqe();
       }
-      if (u32[status + waitIndex] === QI_DONE) break;
-      me.wake.reinit();
-      this.listen();
-      yield me.wake;
     }
+    return u32[this.statusPfn * 1024 + me.waitIndex] === QI_DONE;
+  }
+
+  /** The batch completed: frees its status words; throws EINVAL if hardware rejected it. */
+  private finish(me: Submission): void {
+    const u32 = this.mem.u32;
+    const status = this.statusPfn * 1024;
+    const len = this.entries;
     this.pending.splice(this.pending.indexOf(me), 1);
-    for (let i = 0; i <= n; i++) u32[status + ((index + i) % len)] = QI_FREE;
-    if (failed !== null) {
-      throw kernelError(Errno.EINVAL, `invalidation queue error (IQE): ${failed}`);
+    for (let i = 0; i <= me.n; i++) u32[status + ((me.index + i) % len)] = QI_FREE;
+    if (me.failed !== null) {
+      throw kernelError(Errno.EINVAL, `invalidation queue error (IQE): ${me.failed}`);
     }
   }
 
@@ -175,14 +238,14 @@ export class QInval {
     this.listening = false;
     const u32 = this.mem.u32;
     const status = this.statusPfn * 1024;
-    const wake: Completion[] = [];
-    for (const s of this.pending) {
-      if (u32[status + s.waitIndex] === QI_DONE) wake.push(s.wake);
-      else break;
-    }
-    if (this.hw.iqe && this.pending.length > wake.length)
-      wake.push(this.pending[wake.length]!.wake);
-    for (const c of wake) c.complete();
+    const pending = this.pending;
+    // those whose status is written, in ring order, and on IQE the oldest other one
+    let k = 0;
+    while (k < pending.length && u32[status + pending[k]!.waitIndex] === QI_DONE) k++;
+    if (this.hw.iqe && pending.length > k) k++;
+    // waking one resumes it at once and it leaves `pending`: wake from a copy when several
+    if (k === 1) pending[0]!.wake.complete();
+    else if (k > 1) for (const s of pending.slice(0, k)) s.wake.complete();
     // The oldest submitter waiting for room goes on when its batch fits; it wakes the next.
     this.wakeRoomWaiter();
     if (this.pending.length > 0 || this.roomWaiters.length > 0) this.listen();
@@ -190,7 +253,7 @@ export class QInval {
 
   /** Wakes the oldest submitter waiting for room when its batch fits now. */
   private wakeRoomWaiter(): void {
-    const first = this.roomWaiters[0];
+    const first = this.roomWaiters.peek();
     if (first && this.hasRoom(first.n)) first.wake.complete();
   }
 
@@ -208,27 +271,31 @@ export class QInval {
  * Submits `descs` on `iommu`'s invalidation queue and waits for their completion
  * (`qi_submit_sync`); see {@link QInval.submitSync}.
  */
-export function qiSubmitSync(
-  iommu: IntelIommu,
-  descs: readonly Qwords[] | Uint32Array,
-  options = 0,
-): KThread<void> {
+export function qiSubmitSync(iommu: IntelIommu, descs: QiDescs, options = 0): KThread<void> {
   return iommu.qi.submitSync(descs, options);
 }
 
+/**
+ * An Invalidation Wait without a status write (SW = 0), a fence when `fn`: what the drain
+ * puts ahead of its flushes.
+ */
+export function qiWait(statusData: number, fn: boolean): InvDescInput {
+  return { type: 'wait', fn, statusData };
+}
+
 /** `qi_flush_context` with device-selective granularity (DMA_CCMD_DEVICE_INVL). */
-export function qiContextDevice(did: number, sid: number): Qwords {
-  return encodeInvDesc({ type: 'context-cache', g: QI_CC_GRAN_DEVICE, did, sid, fm: 0 });
+export function qiContextDevice(did: number, sid: number): InvDescInput {
+  return { type: 'context-cache', g: QI_CC_GRAN_DEVICE, did, sid, fm: 0 };
 }
 
 /** Domain-selective IOTLB invalidation (`DMA_TLB_DSI_FLUSH`). */
-export function qiIotlbDomain(did: number): Qwords {
-  return encodeInvDesc({ type: 'iotlb', g: QI_IOTLB_GRAN_DSI, did, dr: true, dw: true });
+export function qiIotlbDomain(did: number): InvDescInput {
+  return { type: 'iotlb', g: QI_IOTLB_GRAN_DSI, did, dr: true, dw: true };
 }
 
 /** `pasid_cache_invalidation_with_pasid`: PASID-selective-within-domain (spec §7.2). */
-export function qiPasidCache(did: number, pasid: number): Qwords {
-  return encodeInvDesc({ type: 'pasid-cache', g: QI_PC_PASID_SEL, did, pasid });
+export function qiPasidCache(did: number, pasid: number): InvDescInput {
+  return { type: 'pasid-cache', g: QI_PC_PASID_SEL, did, pasid };
 }
 
 /**
@@ -242,13 +309,13 @@ export function qiPiotlb(
   addr: number,
   npages: number,
   ih = false,
-): Qwords {
-  if (npages === -1) return encodeInvDesc({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid });
+): InvDescInput {
+  if (npages === -1) return { type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid };
   if (!(npages > 0)) throw new Error(`qi_flush_piotlb with npages ${npages}`);
   const am = Math.ceil(Math.log2(npages));
   const size = 4096 * 2 ** am;
   const base = addr - (addr % size);
-  return encodeInvDesc({ type: 'piotlb', g: QI_GRAN_PSI_PASID, did, pasid, am, ih, addr: base });
+  return { type: 'piotlb', g: QI_GRAN_PSI_PASID, did, pasid, am, ih, addr: base };
 }
 
 /**
@@ -261,16 +328,16 @@ export function qiDevIotlb(
   qdep: number,
   addr: number,
   mask: number,
-): Qwords {
+): InvDescInput {
   const range = encodeDevTlbRange(addr, mask);
-  return encodeInvDesc({
+  return {
     type: 'devtlb',
     sid,
     pfsid,
     qdep: qdep >= QI_DEV_IOTLB_MAX_INVS ? 0 : qdep,
     s: range.s,
     addr: range.addr,
-  });
+  };
 }
 
 /**
@@ -284,9 +351,9 @@ export function qiDevIotlbPasid(
   qdep: number,
   addr: number,
   sizeOrder: number,
-): Qwords {
+): InvDescInput {
   const range = encodeDevTlbRange(addr, sizeOrder);
-  return encodeInvDesc({
+  return {
     type: 'pdevtlb',
     sid,
     pfsid,
@@ -294,5 +361,5 @@ export function qiDevIotlbPasid(
     qdep: qdep & 0x1f,
     s: range.s,
     addr: range.addr,
-  });
+  };
 }

@@ -97,7 +97,6 @@ export interface Layout<K extends string = string> {
 export type LayoutValues<K extends string> = { [P in K]: number };
 
 const MASK64 = (1n << 64n) - 1n;
-const TWO32 = 2 ** 32;
 
 /** A `RangeError` with `code: 'EINVAL'` (a value that does not fit, a misaligned address). */
 export function rangeErrorEinval(message: string): RangeError & CodedError<'EINVAL'> {
@@ -220,25 +219,33 @@ export function defineLayout<const F extends FieldSpecs>(
   };
 }
 
+/** `layout.field [hi:lo]`, for error messages. */
+function fieldWhere(field: Field): string {
+  return `${field.layout}.${field.name} [${field.hi}:${field.lo}]`;
+}
+
 /**
  * Raw stored value of a field for a logical value; throws `RangeError` EINVAL when the value
  * is not a non-negative integer, is misaligned (address fields) or does not fit.
  */
 export function fieldRaw(field: Field, value: number): number {
-  const where = `${field.layout}.${field.name} [${field.hi}:${field.lo}]`;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw rangeErrorEinval(`${where}: ${String(value)} is not a non-negative integer`);
+    throw rangeErrorEinval(`${fieldWhere(field)}: ${String(value)} is not a non-negative integer`);
   }
   let raw = value;
   if (field.addressShift !== 0) {
     const unit = 2 ** field.addressShift;
     if (value % unit !== 0) {
-      throw rangeErrorEinval(`${where}: address ${hex(value)} is not ${unit}-byte aligned`);
+      throw rangeErrorEinval(
+        `${fieldWhere(field)}: address ${hex(value)} is not ${unit}-byte aligned`,
+      );
     }
     raw = value / unit;
   }
   if (raw >= field.limit) {
-    throw rangeErrorEinval(`${where}: ${hex(value)} does not fit in ${field.width} bits`);
+    throw rangeErrorEinval(
+      `${fieldWhere(field)}: ${hex(value)} does not fit in ${field.width} bits`,
+    );
   }
   return raw;
 }
@@ -278,6 +285,38 @@ export function encodeLayout<K extends string>(
     qwords[field.qword] = qwords[field.qword]! | (BigInt(raw) << BigInt(field.qwordShift));
   }
   return qwords;
+}
+
+/**
+ * Encodes field values into the `layout.dwords` dwords of a `Uint32Array` slot from dword
+ * `baseDword`, which are zeroed first: the same bits {@link encodeLayout} gives as qwords
+ * (qword i = dwords 2i, 2i + 1), checked the same way, without a bigint — for software that
+ * builds descriptors on the data path (the kernel's invalidation descriptors).
+ */
+export function encodeLayoutU32<K extends string>(
+  layout: Layout<K>,
+  values: Partial<Readonly<Record<K, number>>>,
+  u32: Uint32Array,
+  baseDword: number,
+): void {
+  const given = values as Readonly<Record<string, number | undefined>>;
+  for (const key in given) {
+    if (!Object.hasOwn(layout.fields, key)) {
+      throw rangeErrorEinval(`${layout.name}: no field named ${key}`);
+    }
+  }
+  const fields = layout.fieldList;
+  // check every value before writing, so a bad one leaves the slot as it was
+  for (let i = 0; i < fields.length; i++) {
+    const value = given[fields[i]!.name];
+    if (value !== undefined) fieldRaw(fields[i]!, value);
+  }
+  u32.fill(0, baseDword, baseDword + layout.dwords);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    const value = given[field.name];
+    if (value !== undefined) setField(u32, baseDword, field, fieldRaw(field, value));
+  }
 }
 
 /**
@@ -332,14 +371,17 @@ export function setField(u32: Uint32Array, baseDword: number, field: Field, valu
       `${field.layout}.${field.name} [${field.hi}:${field.lo}]: raw ${hex(value)} does not fit in ${field.width} bits`,
     );
   }
+  // The bits in dword `i` are below 2^(32 − shift) and stay inside the dword once shifted, so
+  // `<<` gives exactly them (as an int32 the store converts back); `%` on a double would be a
+  // slow fmod call in V8, and this runs for every field of every message.
   const i = baseDword + field.dword;
   if (!field.spans) {
-    u32[i] = (u32[i]! & ~field.loMask) | ((value * 2 ** field.shift) % TWO32);
+    u32[i] = (u32[i]! & ~field.loMask) | (value << field.shift);
     return;
   }
-  const low = value % field.scale;
-  const high = (value - low) / field.scale;
-  u32[i] = (u32[i]! & ~field.loMask) | ((low * 2 ** field.shift) % TWO32);
+  const high = Math.floor(value / field.scale); // exact: scale is a power of two
+  const low = value - high * field.scale;
+  u32[i] = (u32[i]! & ~field.loMask) | (low << field.shift);
   u32[i + 1] = (u32[i + 1]! & ~field.hiMask) | high;
 }
 

@@ -30,6 +30,7 @@ import {
   decodeLayout,
   defineLayout,
   encodeLayout,
+  encodeLayoutU32,
   errorEinval,
   getField,
   hexQwords,
@@ -385,11 +386,22 @@ function splitPfsid(layout: string, pfsid: number | undefined): { lo: number; hi
   return { lo: v & 0xf, hi: v >>> 4 };
 }
 
-/** Encodes an invalidation descriptor into 4 qwords; throws `RangeError` EINVAL on bad values. */
-export function encodeInvDesc(desc: InvDescInput): bigint[] {
+/** The layout of a descriptor and its field values (what both encoders write). */
+type LayoutAndValues = readonly [Layout, Partial<Readonly<Record<string, number>>>];
+
+/** Pairs a layout with values of its own fields (checked by the compiler). */
+function withFields<K extends string>(
+  layout: Layout<K>,
+  values: Partial<Readonly<Record<K, number>>>,
+): LayoutAndValues {
+  return [layout, values];
+}
+
+/** The layout and field values of an invalidation descriptor; `RangeError` EINVAL on a bad pfsid or type. */
+function invDescFields(desc: InvDescInput): LayoutAndValues {
   switch (desc.type) {
     case 'context-cache':
-      return encodeLayout(CONTEXT_CACHE_INV, {
+      return withFields(CONTEXT_CACHE_INV, {
         type: QI_CC_TYPE,
         g: desc.g,
         did: desc.did,
@@ -397,7 +409,7 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
         fm: desc.fm,
       });
     case 'iotlb':
-      return encodeLayout(IOTLB_INV, {
+      return withFields(IOTLB_INV, {
         type: QI_IOTLB_TYPE,
         g: desc.g,
         dw: bit(desc.dw),
@@ -409,7 +421,7 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
       });
     case 'devtlb': {
       const pfsid = splitPfsid(DEVTLB_INV.name, desc.pfsid);
-      return encodeLayout(DEVTLB_INV, {
+      return withFields(DEVTLB_INV, {
         type: QI_DIOTLB_TYPE,
         qdep: desc.qdep,
         pfsidLo: pfsid.lo,
@@ -420,14 +432,14 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
       });
     }
     case 'iec':
-      return encodeLayout(IEC_INV, {
+      return withFields(IEC_INV, {
         type: QI_IEC_TYPE,
         g: bit(desc.g),
         im: desc.im,
         iidx: desc.iidx,
       });
     case 'wait':
-      return encodeLayout(WAIT_DESC, {
+      return withFields(WAIT_DESC, {
         type: QI_IWD_TYPE,
         if: bit(desc.if),
         sw: bit(desc.sw),
@@ -437,7 +449,7 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
         statusAddr: desc.statusAddr,
       });
     case 'piotlb':
-      return encodeLayout(PIOTLB_INV, {
+      return withFields(PIOTLB_INV, {
         type: QI_EIOTLB_TYPE,
         g: desc.g,
         did: desc.did,
@@ -447,7 +459,7 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
         addr: desc.addr,
       });
     case 'pasid-cache':
-      return encodeLayout(PASID_CACHE_INV, {
+      return withFields(PASID_CACHE_INV, {
         type: QI_PC_TYPE,
         g: desc.g,
         did: desc.did,
@@ -455,7 +467,7 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
       });
     case 'pdevtlb': {
       const pfsid = splitPfsid(PDEVTLB_INV.name, desc.pfsid);
-      return encodeLayout(PDEVTLB_INV, {
+      return withFields(PDEVTLB_INV, {
         type: QI_DEIOTLB_TYPE,
         qdep: desc.qdep,
         pfsidLo: pfsid.lo,
@@ -468,7 +480,7 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
       });
     }
     case 'page-group-response':
-      return encodeLayout(PAGE_GROUP_RESPONSE, {
+      return withFields(PAGE_GROUP_RESPONSE, {
         type: QI_PGRP_RESP_TYPE,
         pasidPresent: bit(desc.pasidPresent),
         privDataPresent: bit(desc.privDataPresent),
@@ -483,6 +495,22 @@ export function encodeInvDesc(desc: InvDescInput): bigint[] {
       throw rangeErrorEinval(`encodeInvDesc: unknown descriptor type ${String(unknown.type)}`);
     }
   }
+}
+
+/** Encodes an invalidation descriptor into 4 qwords; throws `RangeError` EINVAL on bad values. */
+export function encodeInvDesc(desc: InvDescInput): bigint[] {
+  const [layout, values] = invDescFields(desc);
+  return encodeLayout(layout, values);
+}
+
+/**
+ * Encodes an invalidation descriptor into the 8 dwords of a `Uint32Array` slot from dword
+ * `baseDword`: the bits of {@link encodeInvDesc} without a bigint (software's data path).
+ * Throws `RangeError` EINVAL on bad values, leaving the slot as it was.
+ */
+export function encodeInvDescU32(desc: InvDescInput, u32: Uint32Array, baseDword: number): void {
+  const [layout, values] = invDescFields(desc);
+  encodeLayoutU32(layout, values, u32, baseDword);
 }
 
 /** Type[6:4] ‖ Type[3:0] of a descriptor held as qwords. */

@@ -104,6 +104,8 @@ export class InvariantChecker {
       this.violate('bonds', `${sys.sva.liveBonds} handles still bound at the end`);
     if (sys.sva.pasidsInUse !== 0)
       this.violate('pasids', `${sys.sva.pasidsInUse} PASIDs still allocated at the end`);
+    // a process whose mm was freed has exited with no notifier and mm_count 0: only the
+    // ones whose mm still exists can fail these two checks
     for (const p of sys.processes) {
       if (p.mmuNotifiers.length > 0)
         this.violate('notifiers', `process ${p.id} still has ${p.mmuNotifiers.length} notifiers`);

@@ -18,7 +18,7 @@ import type { Device } from '../device/device.js';
 import type { DeviceInfo } from '../kernel/iommu.js';
 import type { Process } from '../mem/index.js';
 import type { Scenario } from '../scenario/types.js';
-import { Completion, type KThread, spawn } from '../sim/kthread.js';
+import { Completion, type KThread, type KThreadResult, spawn } from '../sim/kthread.js';
 import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint } from '../sim/simulator.js';
@@ -87,9 +87,7 @@ export class ClientPool implements Endpoint {
       };
       this.clients.push(c);
       if (engineSide) {
-        spawn(this.life(c), (r) => {
-          if (r.error !== undefined) throw r.error;
-        });
+        spawn(this.life(c), rethrow);
       }
     }
   }
@@ -101,54 +99,28 @@ export class ClientPool implements Endpoint {
     for (const c of this.clients) sim.timer(0, this.id, this.id, c.index * 2 + T_LIFETIME);
   }
 
-  /** One client slot: successive client processes, each bound for one lifetime. */
+  /**
+   * One client slot: successive client processes, each bound for one lifetime. The thread
+   * body only sleeps; what it does between sleeps is in plain methods, so each of many
+   * sleeping clients holds a small generator frame.
+   */
   private *life(c: Client): KThread<void> {
-    const sys = this.sys;
-    const sc = this.sc;
-    const churn = sc.clients.churn;
-    const size = sc.clients.buffers.size;
+    const sva = this.sys.sva;
     while (!this.stopping) {
-      const p = sys.createProcess();
-      c.process = p;
-      this.live++;
-      c.buffers = [];
-      for (let b = 0; b < sc.clients.buffers.count; b++)
-        c.buffers.push(p.mmap({ length: size, prot: 'rw' }));
-      const pre = sc.clients.buffers.prefault;
-      for (let b = 0; b < c.buffers.length; b++) {
-        if (pre === 'all' || (pre === 'src' && b === 0)) fill(p, c.buffers[b]!, size, c.index);
-      }
-      const h = yield* sys.sva.bind(c.device.info, p, 0, () => ({}));
-      c.handle = h.handle;
+      const p = this.newProcess(c);
+      const bond = yield* sva.bind(c.device.info, p, 0, newHandle);
+      c.handle = bond.handle;
       c.wake.reinit();
-      if (!this.stopping) {
-        this.control(
-          MsgKind.CLIENT_START,
-          c,
-          h.svm.pasid,
-          c.buffers[0]!,
-          c.buffers[c.buffers.length - 1]!,
-        );
-        if (churn.enabled) {
-          const life = Math.max(1, Math.round(this.rng.exponential(churn.bindLifetime)));
-          sys.sim.timer(life, this.id, this.id, c.index * 2 + T_LIFETIME);
-        }
-        yield c.wake;
-      }
+      if (this.begin(c, bond.svm.pasid)) yield c.wake;
       // End of the lifetime: stop the stream (jobs may still be in flight), optionally take
       // part of the address space away, wait for the stream to go idle, then leave.
-      c.idle.reinit();
-      this.control(MsgKind.CLIENT_STOP, c, 0, 0, 0);
-      const roll = this.rng.next();
-      const dst = c.buffers[c.buffers.length - 1]!;
-      if (roll < churn.munmapFraction) p.munmap(dst, size);
-      else if (roll < churn.munmapFraction + churn.mprotectFraction) p.mprotect(dst, size, 'r');
+      this.end(c, p);
       yield c.idle;
-      if (this.rng.next() < churn.exitWhileBound) {
+      if (this.rng.next() < this.sc.clients.churn.exitWhileBound) {
         p.exit();
-        yield* sys.sva.unbind(c.handle);
+        yield* sva.unbind(c.handle);
       } else {
-        yield* sys.sva.unbind(c.handle);
+        yield* sva.unbind(c.handle);
         p.exit();
       }
       c.handle = null;
@@ -156,6 +128,50 @@ export class ClientPool implements Endpoint {
       this.live--;
       this.onSlotDone();
     }
+  }
+
+  /** A new process for the slot, with its buffers mapped and prefaulted as configured. */
+  private newProcess(c: Client): Process {
+    const sc = this.sc;
+    const size = sc.clients.buffers.size;
+    const p = this.sys.createProcess();
+    c.process = p;
+    this.live++;
+    // sized once: an array grown by push reserves room for 17 (a client holds it all life)
+    c.buffers = new Array<number>(sc.clients.buffers.count);
+    for (let b = 0; b < c.buffers.length; b++) c.buffers[b] = p.mmap({ length: size, prot: 'rw' });
+    const pre = sc.clients.buffers.prefault;
+    for (let b = 0; b < c.buffers.length; b++) {
+      if (pre === 'all' || (pre === 'src' && b === 0)) fill(p, c.buffers[b]!, size, c.index);
+    }
+    return p;
+  }
+
+  /**
+   * The bound client starts its stream and, with churn, arms the end of its lifetime; false
+   * when the run is stopping (the lifetime ends at once).
+   */
+  private begin(c: Client, pasid: number): boolean {
+    if (this.stopping) return false;
+    this.control(MsgKind.CLIENT_START, c, pasid, c.buffers[0]!, c.buffers[c.buffers.length - 1]!);
+    const churn = this.sc.clients.churn;
+    if (churn.enabled) {
+      const life = Math.max(1, Math.round(this.rng.exponential(churn.bindLifetime)));
+      this.sys.sim.timer(life, this.id, this.id, c.index * 2 + T_LIFETIME);
+    }
+    return true;
+  }
+
+  /** Stops the client's stream and, as the roll says, munmaps or mprotects its destination. */
+  private end(c: Client, p: Process): void {
+    const churn = this.sc.clients.churn;
+    const size = this.sc.clients.buffers.size;
+    c.idle.reinit();
+    this.control(MsgKind.CLIENT_STOP, c, 0, 0, 0);
+    const roll = this.rng.next();
+    const dst = c.buffers[c.buffers.length - 1]!;
+    if (roll < churn.munmapFraction) p.munmap(dst, size);
+    else if (roll < churn.munmapFraction + churn.mprotectFraction) p.mprotect(dst, size, 'r');
   }
 
   /** Sends a control message to a client's job stream (one PCIe hop). */
@@ -206,6 +222,19 @@ export class ClientPool implements Endpoint {
     }
     throw new Error(`client pool: unexpected message kind ${kind}`);
   }
+}
+
+/** A client's bond handle: only its identity matters, so it has no fields. */
+class ClientHandle {}
+
+/** The public handle of a new bond. */
+function newHandle(): object {
+  return new ClientHandle();
+}
+
+/** A client thread that failed fails the run. */
+function rethrow(r: KThreadResult<void>): void {
+  if (r.error !== undefined) throw r.error;
 }
 
 /** CPU-side prefault: writes byte `(seed + page) & 0xff` over every page of the buffer. */

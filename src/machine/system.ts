@@ -117,10 +117,20 @@ export class System implements UnitObserver {
   readonly initMm: Process;
   readonly la57: boolean;
   readonly devices: Device<DeviceInfo>[] = [];
+  /** The devices by requester id. */
+  private readonly deviceByRid = new Map<number, Device<DeviceInfo>>();
   /** Partition of each device by index, as configured (see {@link SystemConfig.placement}). */
   private readonly placement: readonly number[];
   private readonly deviceBuffers: SharedArrayBuffer | null;
-  readonly processes: Process[] = [];
+  /**
+   * Processes whose mm still exists (alive, or exited with mm_count above 0), by pid in
+   * creation order. A process leaves when its mm is freed, so a long churning run holds only
+   * the processes that exist now, not every one it created.
+   */
+  private readonly held = new Map<number, Process>();
+  private readonly release = (p: Process): void => {
+    this.held.delete(p.id);
+  };
   /** Totals, and per device. */
   readonly counters: Counters;
   readonly deviceCounters: Counters[] = [];
@@ -307,7 +317,7 @@ export class System implements UnitObserver {
   }
 
   private responded(rid: number, code: number, serviceNs: number): void {
-    const dev = this.devices.find((d) => d.rid === rid);
+    const dev = this.deviceByRid.get(rid);
     const k =
       code === 0
         ? Counter['pageResponses.success']
@@ -342,7 +352,7 @@ export class System implements UnitObserver {
     };
     if (!Number.isInteger(o.rid) || o.rid < 0 || o.rid > 0xffff)
       bad(`rid must be an integer 0..0xffff, got ${o.rid}`);
-    if (this.devices.some((d) => d.rid === o.rid)) bad(`rid ${ridName(o.rid)} is already in use`);
+    if (this.deviceByRid.has(o.rid)) bad(`rid ${ridName(o.rid)} is already in use`);
     if (!Number.isInteger(o.pasidBits) || o.pasidBits < 0 || o.pasidBits > 20)
       bad(`pasidBits must be 0..20, got ${o.pasidBits}`);
     if (typeof o.ats !== 'boolean') bad(`ats must be a boolean, got ${String(o.ats)}`);
@@ -397,15 +407,30 @@ export class System implements UnitObserver {
       },
     );
     this.devices.push(dev);
+    this.deviceByRid.set(dev.rid, dev);
     this.deviceCounters.push(new Counters());
     return dev;
   }
 
   /** Creates a process (an mm) with 4-level page tables, or 5-level with `cpu.la57`. */
   createProcess(): Process {
-    const p = new Process(this.memory, { id: this.nextPid++, levels: this.la57 ? 5 : 4 });
-    this.processes.push(p);
+    const p = new Process(this.memory, {
+      id: this.nextPid++,
+      levels: this.la57 ? 5 : 4,
+      onFree: this.release,
+    });
+    this.held.set(p.id, p);
     return p;
+  }
+
+  /** The processes whose mm still exists, in creation order (a copy). */
+  get processes(): Process[] {
+    return [...this.held.values()];
+  }
+
+  /** The process `pid` while its mm exists (see {@link processes}), else undefined. */
+  processById(pid: number): Process | undefined {
+    return this.held.get(pid);
   }
 
   /**
@@ -434,6 +459,11 @@ export class System implements UnitObserver {
    */
   async svaUnbindDevice(handle: SvaHandle): Promise<void> {
     this.sim.runThread('svaUnbindDevice', this.sva.unbind(handle));
+  }
+
+  /** The device with requester id `rid`, or undefined. */
+  deviceOf(rid: number): Device<DeviceInfo> | undefined {
+    return this.deviceByRid.get(rid);
   }
 
   /** `device` as this system's own (with its driver state); ENODEV for any other. */

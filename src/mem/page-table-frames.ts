@@ -26,6 +26,7 @@ import {
   type PageSize,
 } from './page-table-walk.js';
 import { PAGE_WORDS, type PhysicalMemory } from './physical-memory.js';
+import { TableCounts } from './table-counts.js';
 
 /** Callback receiving each leaf an unmap removes (the frames are the caller's to free). */
 export type LeafCallback = (leafPfn: number, size: PageSize, vpn: number) => void;
@@ -36,11 +37,12 @@ export class TableFrames {
   readonly mem: PhysicalMemory;
   private tables = 1;
   /** Used (present or protnone) entries per table pfn; drives freeing of empty tables. */
-  private readonly counts = new Map<number, number>();
+  private readonly counts: TableCounts;
 
   /** Bookkeeping for a tree whose root the caller allocates and passes to {@link track}. */
   constructor(mem: PhysicalMemory) {
     this.mem = mem;
+    this.counts = new TableCounts(mem);
   }
 
   /** Table frames currently allocated, the root included. */

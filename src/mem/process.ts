@@ -70,10 +70,16 @@ export class Process {
   private readonly notifiers: MmuNotifier[] = [];
   private live = true;
   private mmCount = 1;
+  /** Called once when mm_count reaches 0 (the creator stops tracking the mm). */
+  private readonly onFree: ((p: Process) => void) | null;
   private readonly pager: DemandPager;
 
   /** Creates an empty address space with its root table (pgd) allocated. */
-  constructor(mem: PhysicalMemory, options: { id: number; levels?: PagingLevels }) {
+  constructor(
+    mem: PhysicalMemory,
+    options: { id: number; levels?: PagingLevels; onFree?: (p: Process) => void },
+  ) {
+    this.onFree = options.onFree ?? null;
     this.id = options.id;
     this.mem = mem;
     this.levels = options.levels ?? 4;
@@ -135,7 +141,10 @@ export class Process {
       );
     }
     this.mmCount--;
-    if (this.mmCount === 0) this.pageTable.freeTables(false);
+    if (this.mmCount === 0) {
+      this.pageTable.freeTables(false);
+      this.onFree?.(this);
+    }
   }
 
   /** Registers a notifier (mmu_notifier_register); it fires after every registered before it. */

@@ -153,14 +153,17 @@ class Control implements PartitionControl {
     });
   }
 
+  /** Processes created through the control plane: their pids stay valid after they are freed. */
+  private readonly created = new Map<number, Process>();
+
   private process(pid: number): Process {
-    const p = this.run.sys.processes.find((x) => x.id === pid);
+    const p = this.created.get(pid) ?? this.run.sys.processById(pid);
     if (!p) throw controlError('ENOENT', `no process ${pid}`);
     return p;
   }
 
   private device(rid: number): Device<DeviceInfo> {
-    const d = this.run.sys.devices.find((x) => x.rid === rid);
+    const d = this.run.sys.deviceOf(rid);
     if (!d) throw controlError('ENOENT', `no device with rid 0x${rid.toString(16)}`);
     return d;
   }
@@ -168,7 +171,11 @@ class Control implements PartitionControl {
   createProcess(): Promise<{ pid: number; atNs: number }> {
     const sys = this.run.sys;
     return this.atBoundary('createProcess', () =>
-      atOnce(() => ({ pid: sys.createProcess().id, atNs: sys.sim.nowNs })),
+      atOnce(() => {
+        const p = sys.createProcess();
+        this.created.set(p.id, p);
+        return { pid: p.id, atNs: sys.sim.nowNs };
+      }),
     );
   }
 

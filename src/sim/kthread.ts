@@ -19,9 +19,18 @@ export interface Waitable {
   onDone(cb: () => void): void;
 }
 
-/** Linux-style completion: one-shot event with any number of waiters, re-armable. */
+/**
+ * Linux-style completion: one-shot event with any number of waiters, re-armable.
+ *
+ * Almost every completion has one waiter at a time (the thread that sleeps on it), and a
+ * run holds one or more per client: the first waiter sits in a field and only further ones
+ * take an array, so an idle completion is one small object and completing it allocates
+ * nothing.
+ */
 export class Completion implements Waitable {
-  private waiters: (() => void)[] = [];
+  /** The first waiter, then the others in registration order (null: none). */
+  private first: (() => void) | null = null;
+  private rest: (() => void)[] | null = null;
   private isDone = false;
 
   /** True after complete() until the next reinit(). */
@@ -32,15 +41,23 @@ export class Completion implements Waitable {
   /** Registers a waiter; runs it at once if already complete. */
   onDone(cb: () => void): void {
     if (this.isDone) cb();
-    else this.waiters.push(cb);
+    else if (this.first === null) this.first = cb;
+    else if (this.rest === null) this.rest = [cb];
+    else this.rest.push(cb);
   }
 
-  /** Marks the completion done and wakes every waiter in registration order. */
+  /**
+   * Marks the completion done and wakes every waiter in registration order. Waiters that
+   * register while it runs (after a reinit()) wait for the next complete().
+   */
   complete(): void {
     this.isDone = true;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const cb of w) cb();
+    const first = this.first;
+    const rest = this.rest;
+    this.first = null;
+    this.rest = null;
+    if (first !== null) first();
+    if (rest !== null) for (const cb of rest) cb();
   }
 
   /** Re-arms the completion (`reinit_completion`). */

@@ -33,36 +33,49 @@ export interface JobStreamConfig {
   readonly pcieLatencyNs: number;
 }
 
-/** One client's stream. */
-interface Stream {
-  readonly client: number;
-  readonly pattern: AccessPattern;
-  readonly rng: Rng;
-  active: boolean;
-  pasid: number;
-  src: number;
-  dst: number;
-  outstanding: number;
-  /** Jobs that ended, over every lifetime of the client. */
-  completed: number;
-  backlog: number;
-  /** When the armed arrival timer is due (−1 none): other firings are stale. */
-  arrivalDueNs: number;
-  /** In the queue of streams waiting for a work-queue entry. */
-  waiting: boolean;
-  /** Started since the last stop marker. */
-  started: boolean;
-}
+/** Flag bits of a client's stream. */
+const ACTIVE = 1;
+/** In the queue of streams waiting for a work-queue entry. */
+const WAITING = 2;
+/** Started since the last stop marker. */
+const STARTED = 4;
 
 const T_ARRIVAL = 1;
 
-/** The job streams of one accelerator. */
+/**
+ * The job streams of one accelerator.
+ *
+ * The state of each client's stream lives in typed arrays indexed by the order clients were
+ * added (`s` below), not in an object per client: a run may have a hundred thousand
+ * clients, and an object with thirteen fields and its boxed addresses cost ~160 bytes each.
+ */
 export class JobStream implements Endpoint {
   readonly id: number;
   private readonly sim: Simulator;
   private readonly accel: Accelerator;
   private readonly cfg: JobStreamConfig;
-  private readonly streams = new Map<number, Stream>();
+  /** Stream index of each client of this accelerator. */
+  private readonly indexOf = new Map<number, number>();
+  private count = 0;
+  /** Per stream: its client, flags, PASID and buffers (while started), jobs in flight. */
+  private client = new Int32Array(0);
+  private flags = new Uint8Array(0);
+  private pasid = new Int32Array(0);
+  private src = new Float64Array(0);
+  private dst = new Float64Array(0);
+  private outstanding = new Int32Array(0);
+  /** Jobs that ended, over every lifetime of the client. */
+  private completed = new Float64Array(0);
+  private backlog = new Float64Array(0);
+  /** When the armed arrival timer is due (−1 none): other firings are stale. */
+  private arrivalDueNs = new Float64Array(0);
+  /**
+   * The access pattern and the arrival draws of a stream, made on first use: most clients
+   * of a large run never submit (or never draw an arrival), and a fresh one is the same
+   * whenever it is made (it depends only on the seed and the client).
+   */
+  private readonly patterns = new Map<number, AccessPattern>();
+  private readonly rngs = new Map<number, Rng>();
   private readonly spec: JobSpec = {
     op: 0,
     pasid: 0,
@@ -81,78 +94,96 @@ export class JobStream implements Endpoint {
     this.cfg = cfg;
     this.owner = owner;
     this.id = sim.register(this);
+    // a bad pattern is a configuration error: report it now, not at a client's first job
+    createPattern(cfg.pattern, cfg.bufferBytes / 4096, new Rng(cfg.seed, 0));
   }
 
   /** Registers client `client` with this stream (before the run). */
   addClient(client: number): void {
-    const rng = new Rng(this.cfg.seed, 10_000 + client);
-    this.streams.set(client, {
-      client,
-      pattern: createPattern(this.cfg.pattern, this.cfg.bufferBytes / 4096, rng),
-      rng: new Rng(this.cfg.seed, 20_000 + client),
-      active: false,
-      pasid: 0,
-      src: 0,
-      dst: 0,
-      outstanding: 0,
-      completed: 0,
-      backlog: 0,
-      arrivalDueNs: -1,
-      waiting: false,
-      started: false,
-    });
+    const s = this.count;
+    if (s === this.client.length) this.grow(Math.max(16, s * 2));
+    this.count++;
+    this.indexOf.set(client, s);
+    this.client[s] = client;
+    this.arrivalDueNs[s] = -1;
+  }
+
+  private grow(n: number): void {
+    const more = <T extends Int32Array | Uint8Array | Float64Array>(
+      a: T,
+      make: (n: number) => T,
+    ): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    const i32 = (k: number) => new Int32Array(k);
+    const f64 = (k: number) => new Float64Array(k);
+    this.client = more(this.client, i32);
+    this.flags = more(this.flags, (k) => new Uint8Array(k));
+    this.pasid = more(this.pasid, i32);
+    this.src = more(this.src, f64);
+    this.dst = more(this.dst, f64);
+    this.outstanding = more(this.outstanding, i32);
+    this.completed = more(this.completed, f64);
+    this.backlog = more(this.backlog, f64);
+    this.arrivalDueNs = more(this.arrivalDueNs, f64);
   }
 
   /** Jobs of client `client` that ended so far (every lifetime). */
   completedJobs(client: number): number {
-    return this.streams.get(client)?.completed ?? 0;
+    const s = this.indexOf.get(client);
+    return s === undefined ? 0 : this.completed[s]!;
+  }
+
+  private active(s: number): boolean {
+    return (this.flags[s]! & ACTIVE) !== 0;
   }
 
   /** Control messages from the engine side, and the stream's timers. */
   handle(arg: number): void {
     if (arg < 0) {
-      const st = this.streams.get((-1 - arg) >> 1)!;
+      const s = this.indexOf.get((-1 - arg) >> 1)!;
       // an arrival timer armed in an earlier lifetime fires at another time than the one due
-      if (!st.active || this.sim.nowNs !== st.arrivalDueNs) {
+      if (!this.active(s) || this.sim.nowNs !== this.arrivalDueNs[s]) {
         this.sim.noop();
         return;
       }
-      st.backlog++;
-      this.armArrival(st);
-      this.pump(st);
+      this.backlog[s]!++;
+      this.armArrival(s);
+      this.pump(s);
       return;
     }
     const pool = this.sim.pool;
     const w = pool.words;
     const b = pool.base(arg);
     const kind = w[b + MW.KIND]! & 0xff;
-    const st = this.streams.get(w[b + ClientMsg.CLIENT]!)!;
+    const s = this.indexOf.get(w[b + ClientMsg.CLIENT]!)!;
     switch (kind) {
       case MsgKind.CLIENT_START:
-        st.active = true;
-        st.started = true;
-        st.pasid = w[b + ClientMsg.PASID]!;
-        st.src = pool.getWide(b + ClientMsg.SRC_WIDE);
-        st.dst = pool.getWide(b + ClientMsg.DST_WIDE);
+        this.flags[s] = this.flags[s]! | ACTIVE | STARTED;
+        this.pasid[s] = w[b + ClientMsg.PASID]!;
+        this.src[s] = pool.getWide(b + ClientMsg.SRC_WIDE);
+        this.dst[s] = pool.getWide(b + ClientMsg.DST_WIDE);
         pool.release(arg);
         if (this.cfg.queueDepth > 0) {
-          st.backlog = this.cfg.queueDepth;
-          this.pump(st);
+          this.backlog[s] = this.cfg.queueDepth;
+          this.pump(s);
         } else {
-          this.armArrival(st);
+          this.armArrival(s);
         }
         return;
       case MsgKind.CLIENT_STOP:
-        st.active = false;
-        st.backlog = 0;
+        this.flags[s] = this.flags[s]! & ~ACTIVE;
+        this.backlog[s] = 0;
         pool.release(arg);
-        if (st.outstanding === 0) this.goIdle(st);
+        if (this.outstanding[s] === 0) this.goIdle(s);
         return;
       case MsgKind.CLIENT_RESUBMIT:
         pool.release(arg);
-        if (!st.active) return;
-        st.backlog++;
-        this.pump(st);
+        if (!this.active(s)) return;
+        this.backlog[s]!++;
+        this.pump(s);
         return;
       default:
         throw new Error(`job stream: unexpected message kind ${kind}`);
@@ -164,28 +195,28 @@ export class JobStream implements Endpoint {
    * waiting for one go first, in the order they started waiting, then this stream.
    */
   jobDone(cookie: number, status: number, done: number): void {
-    const st = this.streams.get(Math.floor(cookie / 65536))!;
-    st.outstanding--;
-    st.completed++;
+    const s = this.indexOf.get(Math.floor(cookie / 65536))!;
+    this.outstanding[s]!--;
+    this.completed[s]!++;
     this.wakeWaiting();
-    if (status === JobStatus.PAGE_FAULT && st.active) {
+    if (status === JobStatus.PAGE_FAULT && this.active(s)) {
       // the faulting operands: the client touches them on the CPU, then resubmits
       const off = this.jobOffset[cookie % 65536]! + done;
-      this.reply(MsgKind.CLIENT_FAULT, st, st.src + off, st.dst + off);
-    } else if (st.active && this.cfg.queueDepth > 0) {
-      st.backlog++;
-      this.pump(st);
+      this.reply(MsgKind.CLIENT_FAULT, s, this.src[s]! + off, this.dst[s]! + off);
+    } else if (this.active(s) && this.cfg.queueDepth > 0) {
+      this.backlog[s]!++;
+      this.pump(s);
     }
-    if (!st.active && st.outstanding === 0) this.goIdle(st);
+    if (!this.active(s) && this.outstanding[s] === 0) this.goIdle(s);
   }
 
   /** The stream's last job is done after STOP: stop marker for its PASID, then CLIENT_IDLE. */
-  private goIdle(st: Stream): void {
-    if (st.started) {
-      st.started = false;
-      this.accel.sendStopMarker(st.pasid);
+  private goIdle(s: number): void {
+    if ((this.flags[s]! & STARTED) !== 0) {
+      this.flags[s] = this.flags[s]! & ~STARTED;
+      this.accel.sendStopMarker(this.pasid[s]!);
     }
-    this.reply(MsgKind.CLIENT_IDLE, st, 0, 0);
+    this.reply(MsgKind.CLIENT_IDLE, s, 0, 0);
   }
 
   /** Offset of each job slot's operands (by the low cookie bits). */
@@ -197,32 +228,32 @@ export class JobStream implements Endpoint {
    * (or finds others already waiting for it) joins the queue of waiting streams and is woken
    * by the completion that frees an entry: no polling.
    */
-  private pump(st: Stream): void {
-    if (st.waiting) return;
+  private pump(s: number): void {
+    if ((this.flags[s]! & WAITING) !== 0) return;
     if (this.waitLen > 0) {
-      if (st.active && st.backlog > 0) this.wait(st);
+      if (this.active(s) && this.backlog[s]! > 0) this.wait(s);
       return;
     }
-    this.submitBacklog(st);
+    this.submitBacklog(s);
   }
 
-  private submitBacklog(st: Stream): void {
-    while (st.active && st.backlog > 0) {
+  private submitBacklog(s: number): void {
+    while (this.active(s) && this.backlog[s]! > 0) {
       if (this.accel.space === 0) {
-        this.wait(st);
+        this.wait(s);
         return;
       }
-      this.submit(st);
-      st.backlog--;
+      this.submit(s);
+      this.backlog[s]!--;
     }
   }
 
-  /** Streams waiting for a work-queue entry, as a ring of client ids. */
+  /** Streams waiting for a work-queue entry, as a ring of stream indexes. */
   private waitRing = new Int32Array(16);
   private waitHead = 0;
   private waitLen = 0;
 
-  private wait(st: Stream): void {
+  private wait(s: number): void {
     if (this.waitLen === this.waitRing.length) {
       const bigger = new Int32Array(this.waitRing.length * 2);
       for (let i = 0; i < this.waitLen; i++) {
@@ -231,56 +262,72 @@ export class JobStream implements Endpoint {
       this.waitRing = bigger;
       this.waitHead = 0;
     }
-    this.waitRing[(this.waitHead + this.waitLen) % this.waitRing.length] = st.client;
+    this.waitRing[(this.waitHead + this.waitLen) % this.waitRing.length] = s;
     this.waitLen++;
-    st.waiting = true;
+    this.flags[s] = this.flags[s]! | WAITING;
   }
 
   /** Hands free work-queue entries to the waiting streams, oldest first. */
   private wakeWaiting(): void {
     while (this.waitLen > 0 && this.accel.space > 0) {
-      const st = this.streams.get(this.waitRing[this.waitHead]!)!;
+      const s = this.waitRing[this.waitHead]!;
       this.waitHead = (this.waitHead + 1) % this.waitRing.length;
       this.waitLen--;
-      st.waiting = false;
-      this.submitBacklog(st);
+      this.flags[s] = this.flags[s]! & ~WAITING;
+      this.submitBacklog(s);
     }
   }
 
-  private armArrival(st: Stream): void {
-    const gap = Math.max(1, Math.round(st.rng.exponential(this.cfg.openGapNs)));
-    st.arrivalDueNs = this.sim.nowNs + gap;
-    this.sim.timer(gap, this.id, this.id, st.client * 2 + T_ARRIVAL);
+  private armArrival(s: number): void {
+    const client = this.client[s]!;
+    let rng = this.rngs.get(s);
+    if (rng === undefined) {
+      rng = new Rng(this.cfg.seed, 20_000 + client);
+      this.rngs.set(s, rng);
+    }
+    const gap = Math.max(1, Math.round(rng.exponential(this.cfg.openGapNs)));
+    this.arrivalDueNs[s] = this.sim.nowNs + gap;
+    this.sim.timer(gap, this.id, this.id, client * 2 + T_ARRIVAL);
   }
 
   /** Submits one job of the stream; the work queue has room. */
-  private submit(st: Stream): void {
+  private submit(s: number): void {
     const cfg = this.cfg;
-    const page = st.pattern.next();
+    const client = this.client[s]!;
+    let pattern = this.patterns.get(s);
+    if (pattern === undefined) {
+      pattern = createPattern(
+        cfg.pattern,
+        cfg.bufferBytes / 4096,
+        new Rng(cfg.seed, 10_000 + client),
+      );
+      this.patterns.set(s, pattern);
+    }
+    const page = pattern.next();
     const off = Math.min(page * 4096, cfg.bufferBytes - cfg.jobBytes);
     const job = this.nextJob;
-    const s = this.spec;
-    s.op = cfg.op;
-    s.pasid = st.pasid;
-    s.src = st.src + off;
-    s.dst = st.dst + off;
-    s.length = cfg.jobBytes;
-    s.pattern = st.client & 0xff;
-    s.cookie = st.client * 65536 + job;
-    if (!this.accel.submit(s))
+    const spec = this.spec;
+    spec.op = cfg.op;
+    spec.pasid = this.pasid[s]!;
+    spec.src = this.src[s]! + off;
+    spec.dst = this.dst[s]! + off;
+    spec.length = cfg.jobBytes;
+    spec.pattern = client & 0xff;
+    spec.cookie = client * 65536 + job;
+    if (!this.accel.submit(spec))
       throw new Error('job stream: work queue full after checking its room');
     this.jobOffset[job] = off;
     this.nextJob = (job + 1) % 65536;
-    st.outstanding++;
+    this.outstanding[s]!++;
   }
 
-  private reply(kind: number, st: Stream, a: number, b: number): void {
+  private reply(kind: number, s: number, a: number, b: number): void {
     const pool = this.sim.pool;
     const slot = pool.alloc();
     const mb = pool.base(slot);
     pool.words[mb + MW.KIND] = kind;
     pool.words[mb + MW.SRC] = this.id;
-    pool.words[mb + ClientMsg.CLIENT] = st.client;
+    pool.words[mb + ClientMsg.CLIENT] = this.client[s]!;
     pool.setWide(mb + ClientMsg.SRC_WIDE, a);
     pool.setWide(mb + ClientMsg.DST_WIDE, b);
     this.sim.send(this.cfg.pcieLatencyNs, this.id, this.owner, slot);

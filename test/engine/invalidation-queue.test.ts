@@ -19,7 +19,7 @@ describe('InvalidationQueue', () => {
   it('raises IQE on reserved bits; qi_submit_sync fails with EINVAL and the queue recovers', () => {
     const s = smallSystem();
     const iommu = s.drivers[0]!;
-    const bad = [...qiPiotlb(1, 5, 0, -1)];
+    const bad = encodeInvDesc(qiPiotlb(1, 5, 0, -1));
     bad[0] = bad[0]! | (1n << 12n); // bits 15:12 are reserved in a P_IOTLB descriptor
     expect(() => s.sim.runThread('bad', qiSubmitSync(iommu, [bad]))).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),

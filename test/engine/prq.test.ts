@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PageRequestQueue, PRQ_NO_RESPONSE } from '../../src/engine/prq.js';
 import {
@@ -8,6 +9,8 @@ import {
   encodePasidEntry,
   encodeRootEntry,
   FaultReason,
+  getField,
+  PAGE_REQUEST,
   PageResponseCode,
   readQwords,
   writeQwords,
@@ -17,6 +20,8 @@ import { PhysicalMemory } from '../../src/mem/index.js';
 const RID = 0x100;
 const PASID = 3;
 const DID = 9;
+/** A second PASID with a present entry. */
+const PASID_B = 6;
 
 /** A queue of `entries` over tables that map RID/PASID (PASID entry present, DID 9). */
 function setup(entries = 4) {
@@ -31,6 +36,7 @@ function setup(entries = 4) {
   );
   writeQwords(u32, (dir! * 4096) / 4, encodePasidDirEntry({ p: true, tablePtr: table! * 4096 }));
   writeQwords(u32, (table! * 4096 + PASID * 64) / 4, encodePasidEntry({ p: true, did: DID }));
+  writeQwords(u32, (table! * 4096 + PASID_B * 64) / 4, encodePasidEntry({ p: true, did: DID }));
   const calls: string[] = [];
   const q = new PageRequestQueue(mem);
   q.attach({
@@ -113,5 +119,57 @@ describe('PageRequestQueue software registers', () => {
   it('refuses a PQH write outside the ring (a broken invariant)', () => {
     const { q } = setup(4);
     expect(() => q.writeHead(4)).toThrow(/PQH write out of range: 4 \(queue of 4 descriptors\)/);
+  });
+});
+
+describe('PageRequestQueue.queuedWithPasid()', () => {
+  /** What software finds reading the ring: requests of `pasid` in [head, tail). */
+  function scan(mem: PhysicalMemory, q: PageRequestQueue, pasid: number): number {
+    const PR = PAGE_REQUEST.fields;
+    let n = 0;
+    for (let i = q.head; i !== q.tail; i = (i + 1) % q.entries) {
+      const dw = q.slotAddress(i) / 4;
+      if (getField(mem.u32, dw, PR.pasidPresent) && getField(mem.u32, dw, PR.pasid) === pasid) n++;
+    }
+    return n;
+  }
+
+  it('counts the requests of a PASID between head and tail as the ring fills, wraps and drains', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom(PASID, PASID_B, PASID + 1), fc.nat(8)), {
+          maxLength: 80,
+        }),
+        (ops) => {
+          const { mem, q } = setup(8);
+          let vpn = 0;
+          for (const op of ops) {
+            if (op === PASID || op === PASID_B || op === PASID + 1) {
+              q.receive(request(op, vpn++), 0, 0, 0); // PASID + 1 fails the table check
+            } else {
+              // software consumes up to `op` requests, as the PRQ thread does with PQH
+              const n = Math.min(op, q.pending);
+              q.writeHead((q.head + n) % q.entries);
+              if (q.pro && q.head === q.tail) q.clearPro();
+            }
+            for (const p of [PASID, PASID_B, PASID + 1]) {
+              expect(q.queuedWithPasid(p)).toBe(scan(mem, q, p));
+            }
+          }
+        },
+      ),
+    );
+  });
+
+  it('cannot tell (−1) once head or tail was set other than by reception and PQH writes', () => {
+    const { q } = setup(8);
+    q.receive(request(PASID, 1), 0, 0, 0);
+    expect(q.queuedWithPasid(PASID)).toBe(1);
+    q.tail = (q.tail + 1) % q.entries; // a ring built by hand
+    expect(q.queuedWithPasid(PASID)).toBe(-1);
+    q.writeHead(q.tail);
+    expect(q.queuedWithPasid(PASID)).toBe(-1);
+    q.setQueue(q.basePfn, 8); // enabling the queue again starts a new count
+    expect(q.queuedWithPasid(PASID)).toBe(0);
   });
 });

@@ -51,4 +51,41 @@ describe('QInval.submitSync()', () => {
     expect(types.filter((t) => t === 'piotlb')).toHaveLength(n);
     expect(types.filter((t) => t === 'wait')).toHaveLength(n);
   });
+
+  it('submits in arrival order when most submitters wait for room', () => {
+    const s = smallSystem();
+    const iommu = s.drivers[0]!;
+    const n = 1000;
+    for (let i = 0; i < n; i++) {
+      spawn(qiSubmitSync(iommu, [qiPiotlb(1, 1 + i, 0, -1)]), (r) => {
+        if (r.error !== undefined) throw r.error;
+      });
+    }
+    s.sim.runUntil(Number.MAX_SAFE_INTEGER);
+    const pasids = s.iommu.invalidationLog
+      .filter((e) => e.type === 'piotlb')
+      .map((e) => (e as { pasid: number }).pasid);
+    expect(pasids).toEqual(Array.from({ length: n }, (_, i) => 1 + i));
+  });
+
+  it('fails a call whose descriptor cannot be encoded and lets the waiters behind it go on', () => {
+    const s = smallSystem();
+    const iommu = s.drivers[0]!;
+    const n = 200; // the bad one waits for room, as do the good ones behind it
+    const errors: unknown[] = [];
+    let finished = 0;
+    for (let i = 0; i < n; i++) {
+      const pasid = i === 150 ? 1 << 20 : 10 + i; // PASIDs are 20 bits
+      spawn(qiSubmitSync(iommu, [qiPiotlb(1, pasid, 0, -1)]), (r) => {
+        if (r.error !== undefined) errors.push(r.error);
+        else finished++;
+      });
+    }
+    s.sim.runUntil(Number.MAX_SAFE_INTEGER);
+    expect(finished).toBe(n - 1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'EINVAL' });
+    const types = s.iommu.invalidationLog.map((e) => e.type);
+    expect(types.filter((t) => t === 'piotlb')).toHaveLength(n - 1);
+  });
 });

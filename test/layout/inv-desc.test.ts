@@ -7,6 +7,7 @@ import {
   decodeInvDesc,
   encodeDevTlbRange,
   encodeInvDesc,
+  encodeInvDescU32,
   encodePageGroupResponse,
   FLPT_DEFAULT_DID,
   type InvDesc,
@@ -23,6 +24,7 @@ import {
   QI_IOTLB_GRAN_PSI,
   QI_PC_PASID_SEL,
   QI_PGRP_RESP_TYPE,
+  readQwords,
   writeQwords,
 } from '../../src/layout/index.js';
 import { qwordsArb, thrown } from './helpers.js';
@@ -247,6 +249,37 @@ describe('encodeInvDesc()', () => {
       const e = thrown(bad);
       expect(e).toBeInstanceOf(RangeError);
       expect(e.code).toBe('EINVAL');
+    }
+  });
+});
+
+describe('encodeInvDescU32()', () => {
+  it('writes the same bits as encodeInvDesc() for random descriptors of every type', () => {
+    fc.assert(
+      fc.property(invDescArb, fc.integer({ min: 0, max: 3 }), (desc, slot) => {
+        // a dirty buffer: the encoder zeroes its 8 dwords and touches nothing else
+        const u32 = new Uint32Array(32).fill(0xdead_beef);
+        encodeInvDescU32(desc, u32, slot * 8);
+        expect(readQwords(u32, slot * 8, 4)).toEqual(encodeInvDesc(desc));
+        for (let i = 0; i < 32; i++)
+          if (i < slot * 8 || i >= slot * 8 + 8) expect(u32[i]).toBe(0xdead_beef);
+      }),
+    );
+  });
+
+  it('throws RangeError EINVAL for out-of-range values and leaves the slot as it was', () => {
+    for (const desc of [
+      { type: 'piotlb', did: 1, pasid: 1 << 20 },
+      { type: 'devtlb', pfsid: 0x1_0000 },
+      { type: 'pdevtlb', qdep: 32 },
+      { type: 'wait', statusData: 1, statusAddr: 0x1002 },
+      { type: 'piotlb', addr: 0x1800 },
+    ] as const) {
+      const u32 = new Uint32Array(8).fill(7);
+      const e = thrown(() => encodeInvDescU32(desc, u32, 0));
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.code).toBe('EINVAL');
+      expect([...u32]).toEqual(new Array(8).fill(7));
     }
   });
 });

@@ -47,6 +47,43 @@ describe('spawn()', () => {
   });
 });
 
+describe('Completion', () => {
+  it('wakes every waiter once, in registration order', () => {
+    const c = new Completion();
+    const order: number[] = [];
+    for (let i = 0; i < 5; i++) c.onDone(() => order.push(i));
+    c.complete();
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    c.complete();
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('runs a waiter at once when already done', () => {
+    const c = new Completion();
+    c.complete();
+    let ran = false;
+    c.onDone(() => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+  });
+
+  it('keeps waiters that register during complete() after a reinit() for the next one', () => {
+    const c = new Completion();
+    const order: string[] = [];
+    c.onDone(() => {
+      order.push('a');
+      c.reinit();
+      c.onDone(() => order.push('later'));
+    });
+    c.onDone(() => order.push('b'));
+    c.complete();
+    expect(order).toEqual(['a', 'b']);
+    c.complete();
+    expect(order).toEqual(['a', 'b', 'later']);
+  });
+});
+
 describe('Simulator.runThread()', () => {
   it('advances simulated time until the thread finishes', () => {
     const sim = new Simulator();

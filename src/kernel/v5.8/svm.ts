@@ -18,14 +18,7 @@
  * IOMMU_DEV_FEAT_SVA enable path.
  */
 
-import {
-  encodeInvDesc,
-  getField,
-  PAGE_REQUEST,
-  QI_DEV_EIOTLB_MAX_INVS,
-  QI_DONE,
-  QI_GRAN_NONG_PASID,
-} from '../../layout/index.js';
+import { getField, PAGE_REQUEST, QI_DEV_EIOTLB_MAX_INVS, QI_DONE } from '../../layout/index.js';
 import type { MmuNotifier, Process } from '../../mem/index.js';
 import type { KThread } from '../../sim/kthread.js';
 import { Errno, kernelError } from '../errors.js';
@@ -37,7 +30,7 @@ import {
   pasidTearDownEntry,
   SVA_DID,
 } from '../pasid.js';
-import { QI_OPT_WAIT_DRAIN, type Qwords, qiDevIotlbPasid, qiPiotlb, qiSubmitSync } from '../qi.js';
+import { QI_OPT_WAIT_DRAIN, qiDevIotlbPasid, qiPiotlb, qiSubmitSync, qiWait } from '../qi.js';
 import {
   type KernelRunner,
   type PasidBinding,
@@ -64,7 +57,8 @@ export const PASID_MAX = 0x10_0000;
 
 /** One PASID's binding state (`struct intel_svm`). */
 export class IntelSvm {
-  readonly devs: SvmDev[] = [];
+  /** Bound devices (grown by exact-size copies: push would reserve 17 slots per svm). */
+  devs: SvmDev[] = [];
   notifier: MmuNotifier | null = null;
   /** Notifier flushes (range invalidation or release) of this mm still running. */
   flushesRunning = 0;
@@ -77,6 +71,37 @@ export class IntelSvm {
     this.pasid = pasid;
     this.mm = mm;
     this.flags = flags;
+  }
+}
+
+/**
+ * The notifier an svm registers on its mm (`intel_mmuops`): one small object per svm, its
+ * methods on the prototype.
+ */
+class SvmNotifier implements MmuNotifier {
+  private readonly layer: SvmLayer;
+  private readonly svm: IntelSvm;
+  private readonly runSync: KernelRunner;
+
+  constructor(layer: SvmLayer, svm: IntelSvm, runSync: KernelRunner) {
+    this.layer = layer;
+    this.svm = svm;
+    this.runSync = runSync;
+  }
+
+  /** `intel_invalidate_range`. */
+  invalidateRange(start: number, end: number): ReturnType<KernelRunner> {
+    const svm = this.svm;
+    return this.runSync(
+      'mmu notifier invalidate_range',
+      counted(svm, this.layer.flushSvmRange(svm, start, end)),
+    );
+  }
+
+  /** `intel_mm_release`. */
+  release(): ReturnType<KernelRunner> {
+    const svm = this.svm;
+    return this.runSync('mmu notifier release', counted(svm, this.layer.mmRelease(svm)));
   }
 }
 
@@ -102,6 +127,25 @@ export class SvmDev {
     const q = info.atsEnabled ? info.atsQdep : 0;
     this.qdep = q >= QI_DEV_EIOTLB_MAX_INVS ? 0 : q;
   }
+}
+
+/**
+ * True when the unit's page request queue holds a request for `pasid` between head and tail
+ * (the drain's scan of the software queue). The queue model counts its requests per PASID,
+ * which answers in O(1) what reading every queued descriptor answers (up to 2047 per look,
+ * on every unbind); when it cannot tell, the descriptors are read.
+ */
+function prqHoldsPasid(iommu: IntelIommu, pasid: number): boolean {
+  const prq = iommu.unit.prq;
+  const n = prq.queuedWithPasid(pasid);
+  if (n >= 0) return n > 0;
+  const u32 = iommu.mem.u32;
+  const PR = PAGE_REQUEST.fields;
+  for (let head = prq.head; head !== prq.tail; head = (head + 1) % prq.entries) {
+    const dw = prq.slotAddress(head) / 4;
+    if (getField(u32, dw, PR.pasidPresent) && getField(u32, dw, PR.pasid) === pasid) return true;
+  }
+  return false;
 }
 
 /** The SVA layer of the kernel: every unit's driver state plus the global PASID state. */
@@ -315,7 +359,7 @@ export class SvmLayer implements SvaLayer {
     }
     // 6 + 9. The sdev, linked into the svm.
     const sdev = new SvmDev(svm, info, makeHandle());
-    svm.devs.push(sdev);
+    svm.devs = svm.devs.concat([sdev]);
     this.bonds.set(sdev.handle, sdev);
     return sdev;
   }
@@ -327,6 +371,20 @@ export class SvmLayer implements SvaLayer {
    * DMA and page requests for this PASID.
    */
   *unbind(handle: object): KThread<void> {
+    const sdev = this.dropUser(handle);
+    if (sdev === null) return;
+    yield* pasidTearDownEntry(sdev.info, sdev.svm.pasid, false);
+    const t0 = this.now();
+    yield* this.drainPrq(sdev.info, sdev.svm.pasid);
+    if (sdev.info.priEnabled) this.onDrain(this.now() - t0);
+    if (sdev.svm.devs.length === 0) this.freeSvm(sdev.svm);
+  }
+
+  /**
+   * Drops one user of the handle's bond; at zero unlinks the bond and returns it (its entry
+   * is then torn down), else null. EINVAL for a handle that is not bound.
+   */
+  private dropUser(handle: object): SvmDev | null {
     const sdev = this.bonds.get(handle);
     if (!sdev)
       throw kernelError(
@@ -335,24 +393,23 @@ export class SvmLayer implements SvaLayer {
       );
     this.unbinds++;
     sdev.users--;
-    if (sdev.users > 0) return;
+    if (sdev.users > 0) return null;
     const svm = sdev.svm;
     svm.devs.splice(svm.devs.indexOf(sdev), 1);
     this.bonds.delete(handle);
-    yield* pasidTearDownEntry(sdev.info, svm.pasid, false);
-    const t0 = this.now();
-    yield* this.drainPrq(sdev.info, svm.pasid);
-    if (sdev.info.priEnabled) this.onDrain(this.now() - t0);
-    if (svm.devs.length === 0) {
-      this.ioasid.free(svm.pasid);
-      if (svm.mm && svm.notifier) {
-        svm.mm.unregisterNotifier(svm.notifier);
-        svm.mm.mmdrop();
-      }
-      this.svms.delete(svm);
-      if (this.sharedByMm.get(svm.mm) === svm) this.sharedByMm.delete(svm.mm);
-      this.byPasid.delete(svm.pasid);
+    return sdev;
+  }
+
+  /** The last device left the svm: free the PASID, unregister the notifier, drop the svm. */
+  private freeSvm(svm: IntelSvm): void {
+    this.ioasid.free(svm.pasid);
+    if (svm.mm && svm.notifier) {
+      svm.mm.unregisterNotifier(svm.notifier);
+      svm.mm.mmdrop();
     }
+    this.svms.delete(svm);
+    if (this.sharedByMm.get(svm.mm) === svm) this.sharedByMm.delete(svm.mm);
+    this.byPasid.delete(svm.pasid);
   }
 
   /**
@@ -364,31 +421,18 @@ export class SvmLayer implements SvaLayer {
     if (!info.priEnabled) return;
     const iommu = info.iommu;
     const prq = iommu.unit.prq;
-    const u32 = iommu.mem.u32;
-    const PR = PAGE_REQUEST.fields;
     // Software queue: rescan from the current head after every PRQ-thread pass.
     for (;;) {
       iommu.prqComplete.reinit();
-      let head = prq.head;
-      const tail = prq.tail;
-      let pending = false;
-      while (head !== tail) {
-        const dw = prq.slotAddress(head) / 4;
-        if (getField(u32, dw, PR.pasidPresent) && getField(u32, dw, PR.pasid) === pasid) {
-          pending = true;
-          break;
-        }
-        head = (head + 1) % prq.entries;
-      }
-      if (!pending) break;
+      if (!prqHoldsPasid(iommu, pasid)) break;
       yield iommu.prqComplete;
     }
     // Hardware drain (VTD 7.10): v5.8 uses the default domain's DID and qw1 = 0 for the
     // P_DEVTLB (one page at address 0), as the driver's memset descriptors do.
     const did = info.domainDid;
-    const descs: Qwords[] = [
-      encodeInvDesc({ type: 'wait', fn: true, statusData: QI_DONE }),
-      encodeInvDesc({ type: 'piotlb', g: QI_GRAN_NONG_PASID, did, pasid }),
+    const descs = [
+      qiWait(QI_DONE, true),
+      qiPiotlb(did, pasid, 0, -1),
       qiDevIotlbPasid(info.sid, info.pfsid, pasid, info.atsQdep, 0, 0),
     ];
     for (;;) {
@@ -411,17 +455,7 @@ export class SvmLayer implements SvaLayer {
    * (spec §5.2). Both run synchronously from the mm operation that fired them.
    */
   private makeNotifier(svm: IntelSvm): MmuNotifier {
-    return {
-      invalidateRange: (start: number, end: number) => {
-        return this.runSync(
-          'mmu notifier invalidate_range',
-          counted(svm, this.flushSvmRange(svm, start, end)),
-        );
-      },
-      release: () => {
-        return this.runSync('mmu notifier release', counted(svm, this.mmRelease(svm)));
-      },
-    };
+    return new SvmNotifier(this, svm, this.runSync);
   }
 
   /**
