@@ -20,7 +20,7 @@ import {
   slowdownOf,
   threadsText,
 } from './common.js';
-import type { Report } from './types.js';
+import type { Report, ThreadStat } from './types.js';
 
 /** One threshold of the scenario, checked by the caller: `key` is `<kind>.<stat>`, limit and actual in ns. */
 export interface ThresholdResult {
@@ -48,6 +48,26 @@ const ANSI: Record<Style, readonly [string, string]> = {
 
 /** A table cell: text, optionally styled (styles are applied after padding). */
 type Cell = string | readonly [string, Style];
+
+/**
+ * The threads table of a threaded run: each thread's accelerators, quanta, wall time working
+ * and waiting for the others, and the waiting share of its wall time.
+ */
+function threadRows(stats: readonly ThreadStat[]): string[][] {
+  const rows = [['threads', 'accelerators', 'quanta', 'work', 'waiting', 'waiting share']];
+  for (const s of stats) {
+    const wall = s.workMs + s.waitMs;
+    rows.push([
+      s.partition === 0 ? '  0 (engine)' : `  ${s.partition}`,
+      String(s.accelerators),
+      String(s.quanta),
+      formatNs(s.workMs * 1e6),
+      formatNs(s.waitMs * 1e6),
+      formatPercent(wall > 0 ? s.waitMs / wall : 0),
+    ]);
+  }
+  return rows;
+}
 
 /** Formats a report as the terminal summary (several lines, no trailing newline). */
 export function formatSummary(r: Report, options: SummaryOptions = {}): string {
@@ -95,6 +115,11 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
     }, ${formatRate(r.eventsPerWallSecond).replace('/s', ' events/s')}`,
   );
   lines.push('');
+
+  if (r.threadStats && r.threadStats.length > 0) {
+    lines.push(...table(threadRows(r.threadStats)));
+    lines.push('');
+  }
 
   const requests = requestsOf(t);
   lines.push(

@@ -40,6 +40,30 @@ export interface Report {
   stoppedAtNs?: number;
   /** Spans and counter samples of the traced window, when the run was asked for a trace. */
   trace?: TraceRecord[];
+  /** Threaded runs: how each thread spent its wall time, by partition. */
+  threadStats?: ThreadStat[];
+}
+
+/**
+ * How one thread of a threaded run spent its wall time between its first and last barrier:
+ * working (running events, sending and draining messages) or waiting for the other threads.
+ * The thread that waits least is the one the run is bound by.
+ */
+export interface ThreadStat {
+  /** Partition the thread ran (0: the engine side: VT-d units, kernel, processes). */
+  readonly partition: number;
+  /** Accelerators placed on it. */
+  readonly accelerators: number;
+  /** Barrier rounds it took part in. */
+  readonly quanta: number;
+  /** Wall ms running events, sending and draining messages. */
+  readonly workMs: number;
+  /** Wall ms waiting at the barrier for the other threads. */
+  readonly waitMs: number;
+  /** Standard deviation of the work of one quantum, µs. */
+  readonly workSdUs: number;
+  /** Records sent to other threads. */
+  readonly sentRecords: number;
 }
 
 /**

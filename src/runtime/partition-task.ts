@@ -21,7 +21,7 @@ import type { RunOptions } from '../machine/run-options.js';
 import type { Process } from '../mem/index.js';
 import { COUNTER_COUNT } from '../metrics/counters.js';
 import { initMetrics } from '../metrics/recorder.js';
-import type { Report } from '../report/types.js';
+import type { Report, ThreadStat } from '../report/types.js';
 import { QuantumBarrier } from '../ring/barrier.js';
 import type { Scenario } from '../scenario/types.js';
 import { spawn } from '../sim/kthread.js';
@@ -287,7 +287,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
       const r = steps.next();
       if (r.done) {
         live[0] = r.value.simulatedNs;
-        return { report: r.value };
+        return { report: withThreadStat(r.value, partition, buffers, driver) };
       }
       if (r.value === 'control') await takeCommands(ctl, posted, partition);
     }
@@ -312,11 +312,36 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
       rid: where.rid,
     };
     if (!run) throw codedError(failure.code as ErrorCode, message, { ...failure });
-    return { report: run.partialReport(message), failure };
+    return {
+      report: withThreadStat(run.partialReport(message), partition, buffers, driver),
+      failure,
+    };
   } finally {
     port.close();
     for (const p of task.dataPorts ?? []) p?.close();
   }
+}
+
+/** `report` with this thread's {@link ThreadStat} (the driver's timing). */
+function withThreadStat(
+  report: Report,
+  partition: number,
+  buffers: ThreadedBuffers,
+  driver: RingQuantumDriver | null,
+): Report {
+  const t = driver?.timing ?? { quanta: 0, workNs: 0, waitNs: 0, workSqNs2: 0, sent: 0 };
+  const mean = t.quanta > 0 ? t.workNs / t.quanta : 0;
+  const variance = t.quanta > 0 ? Math.max(0, t.workSqNs2 / t.quanta - mean * mean) : 0;
+  const stat: ThreadStat = {
+    partition,
+    accelerators: buffers.placement.filter((p) => p === partition).length,
+    quanta: t.quanta,
+    workMs: t.workNs / 1e6,
+    waitMs: t.waitNs / 1e6,
+    workSdUs: Math.sqrt(variance) / 1e3,
+    sentRecords: t.sent,
+  };
+  return { ...report, threadStats: [stat] };
 }
 
 /** Lets the event loop run until every announced command was taken and answered. */

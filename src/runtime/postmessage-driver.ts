@@ -27,7 +27,7 @@ export class PostMessageQuantumDriver extends RingQuantumDriver {
     ports: (MessagePort | null)[],
     barrier: QuantumBarrier,
   ) {
-    super(world, partition, [], [], barrier);
+    super(world, partition, [], new Int32Array(0), [], barrier);
     this.portsOut = ports;
     this.portsIn = ports.filter((p): p is MessagePort => p !== null);
   }

@@ -187,7 +187,7 @@ export async function startScenarioThreaded(
     typeof options.placement === 'object'
       ? checkPlacement(options.placement, accelerators, threads)
       : placeAccelerators(accelerators, threads, options.placement ?? 'balanced');
-  const { rings, ringOffsets } = createRings(placement);
+  const { rings, ringOffsets } = createRings(threads);
   const barrierView = QuantumBarrier.create(threads, { canBlock: false });
   const buffers: ThreadedBuffers = {
     partitions: threads,
@@ -385,6 +385,9 @@ export function mergeReports(parts: readonly Report[]): Report {
       violations: parts.flatMap((r) => r.invariants.violations),
     },
     series: mergeSeries(parts.flatMap((r) => (r.series ? [r.series] : []))),
+    threadStats: parts
+      .flatMap((r) => r.threadStats ?? [])
+      .sort((a, b) => a.partition - b.partition),
     ...(parts.some((r) => r.trace)
       ? { trace: parts.flatMap((r) => r.trace ?? []).sort((a, b) => a.startNs - b.startNs) }
       : {}),

@@ -173,6 +173,16 @@ export class Simulator {
   }
 }
 
+/** Receives one message for another partition: its key and its 16 words at `words[offset]`. */
+export type OutboxVisitor = (
+  timeNs: number,
+  source: number,
+  seq: number,
+  dest: number,
+  words: Uint32Array,
+  offset: number,
+) => void;
+
 /**
  * A model split into partitions — the engine side and the device side — each with its own
  * simulator, synchronised the way the threaded runtime does it (DESIGN §3): time advances
@@ -223,12 +233,26 @@ export class World {
     return this.owner.length - 1;
   }
 
+  /**
+   * Where messages to other partitions go at once instead of the outbox (the threaded
+   * runtime writes them straight into its rings): called with the message's key and its
+   * words in the sender's pool, which are released right after.
+   */
+  sink: OutboxVisitor | null = null;
+
   /** @internal holds a message for another partition until the end of the quantum. */
   post(from: Simulator, timeNs: number, source: number, dest: number, slot: number): void {
     if (timeNs < this.windowEndNs) {
       throw new Error(
         `message from endpoint ${source} to ${dest} arrives at ${timeNs} ns, inside the quantum ending at ${this.windowEndNs} ns: its link is shorter than the quantum (${this.quantumNs} ns)`,
       );
+    }
+    const sink = this.sink;
+    if (sink !== null) {
+      sink(timeNs, source, from.queue.takeSeq(source), dest, from.pool.words, from.pool.base(slot));
+      from.pool.release(slot);
+      this.crossMessages++;
+      return;
     }
     const n = this.outLen++;
     if ((n + 1) * 16 > this.outWords.length) {
@@ -294,16 +318,7 @@ export class World {
   }
 
   /** Hands every outbox message to `visit` in posting order and empties the outbox. */
-  takeOutbox(
-    visit: (
-      timeNs: number,
-      source: number,
-      seq: number,
-      dest: number,
-      words: Uint32Array,
-      offset: number,
-    ) => void,
-  ): void {
+  takeOutbox(visit: OutboxVisitor): void {
     const n = this.outLen;
     this.outLen = 0;
     for (let k = 0; k < n; k++) {

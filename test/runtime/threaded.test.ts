@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/machine/run.js';
+import { formatSummary } from '../../src/report/summary.js';
 import { runScenarioThreaded } from '../../src/runtime/threaded.js';
 import { small } from '../machine/scenarios.js';
 
@@ -57,6 +58,27 @@ describe('threaded runtime (engine side and device side in two workers)', () => 
     expect(threaded.totals).toEqual(inline.totals);
     expect(threaded.devices).toEqual(inline.devices);
     expect(threaded.histograms).toEqual(inline.histograms);
+  });
+
+  it('reports how each thread spent its wall time', async () => {
+    const sc = small({ devices: [{ count: 6 }], clients: { count: 8 } });
+    const r = await runScenarioThreaded(sc, { threads: 3, placement: [0, 1, 2, 1, 2, 2] });
+    const stats = r.threadStats ?? [];
+    expect(stats.map((s) => s.partition)).toEqual([0, 1, 2]);
+    expect(stats.map((s) => s.accelerators)).toEqual([1, 2, 3]);
+    // every thread crosses the same barrier rounds
+    expect(new Set(stats.map((s) => s.quanta)).size).toBe(1);
+    expect(stats[0]!.quanta).toBeGreaterThan(10);
+    for (const s of stats) {
+      expect(s.workMs).toBeGreaterThan(0);
+      expect(s.waitMs).toBeGreaterThanOrEqual(0);
+      expect(s.workSdUs).toBeGreaterThanOrEqual(0);
+      expect(s.sentRecords).toBeGreaterThan(0);
+    }
+    expect(formatSummary(r)).toMatch(
+      /^threads +accelerators +quanta +work +waiting +waiting share$/m,
+    );
+    expect(formatSummary(r)).toMatch(/^ {2}0 \(engine\) +1 +\d+ /m);
   });
 
   it('64 accelerators on 3 threads, balanced: equals the inline run', async () => {
