@@ -6,7 +6,7 @@
  *   robin over partitions 1 … n−1 (the pure shape).
  * - `balanced`: the engine's partition may host accelerators too, so every thread carries a
  *   similar share of the work. The engine side is counted as `engineWeight` accelerators'
- *   worth of work; the engine's partition gets the accelerators that bring it up to an even
+ *   worth of work (default {@link ENGINE_WEIGHT_PER_ACCELERATOR} per accelerator); the engine's partition gets the accelerators that bring it up to an even
  *   share, the others are dealt round robin over the remaining partitions.
  *
  * Placement never changes a result — messages keep their keys whichever thread runs their
@@ -23,19 +23,26 @@ export const Placement = RuntimePlacement;
 export type Placement = RuntimePlacement;
 
 /**
- * Engine-side work in accelerators' worth. Measured on the default scenario (8 accelerators,
- * 20 ms, CPU profiles of the two workers): ~400 ms of engine-side work against ~240 ms for
- * the 8 accelerators, so the engine weighs about 13 accelerators. Scenarios with fewer faults
- * weigh the engine less; the placement only moves work, never results.
+ * Engine-side work per accelerator, in accelerators' worth: the engine's partition (VT-d
+ * units, kernel, processes) carries this much work for every accelerator's own. Measured with
+ * 2 threads and every accelerator off the engine's thread (the threaded report's per-thread
+ * work): dense-64 (64 accelerators) 0.99 s of engine work against 0.58 s for the accelerators,
+ * 1.7; the default scenario (8 accelerators, CPU profiles of the two workers) ~400 ms against
+ * ~240 ms, 1.67. The engine grows with the requests the accelerators send, so its weight is
+ * per accelerator (a constant weight of 13 — the default scenario's — put 26 of dense-64's 64
+ * accelerators on an engine thread that was already the busier one). At 1.7, `balanced` puts
+ * accelerators on the engine's thread only below (1 + 1.7) / 1.7 ≈ 1.6 threads, so in these
+ * scenarios it places as `separate` does; scenarios with fewer requests per accelerator weigh
+ * the engine less (pass `engineWeight`). The placement only moves work, never results.
  */
-export const DEFAULT_ENGINE_WEIGHT = 13;
+export const ENGINE_WEIGHT_PER_ACCELERATOR = 1.7;
 
 /** Returns the partition of each of `accelerators` accelerators over `partitions` partitions. */
 export function placeAccelerators(
   accelerators: number,
   partitions: number,
   placement: Placement,
-  engineWeight = DEFAULT_ENGINE_WEIGHT,
+  engineWeight = ENGINE_WEIGHT_PER_ACCELERATOR * accelerators,
 ): number[] {
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw codedError(ErrorCode.EINVAL, `partitions must be a positive integer, got ${partitions}`);

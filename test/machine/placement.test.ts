@@ -15,6 +15,16 @@ describe('placeAccelerators()', () => {
     expect(placeAccelerators(64, 2, 'balanced', 13).filter((p) => p === 0)).toHaveLength(26);
   });
 
+  it('weighs the engine per accelerator by default: it outweighs an even share at any thread count', () => {
+    for (const threads of [2, 3, 16]) {
+      expect(placeAccelerators(64, threads, 'balanced')).toEqual(
+        placeAccelerators(64, threads, 'separate'),
+      );
+    }
+    // a light engine (weight 8 for 64 accelerators) takes some: (8 + 64) / 4 = 18 per thread
+    expect(placeAccelerators(64, 4, 'balanced', 8).filter((p) => p === 0)).toHaveLength(10);
+  });
+
   it('places everything on partition 0 when there is one partition', () => {
     expect(placeAccelerators(3, 1, 'separate')).toEqual([0, 0, 0]);
   });
