@@ -36,6 +36,7 @@ import { scenarioJsonSchema } from '../scenario/schema.js';
 import { evaluateThresholds } from '../scenario/thresholds.js';
 import type { Scenario } from '../scenario/types.js';
 import { formatNs, parseDuration } from '../scenario/units.js';
+import { autoRuntime } from './auto-runtime.js';
 import { runDemo } from './demo.js';
 
 /** Where the command writes; tests pass their own. */
@@ -104,20 +105,12 @@ interface RunFlags {
   quiet?: boolean;
 }
 
-/**
- * The runtime `auto` picks. DESIGN §3 asks for threaded whenever there is more than one core
- * and more than one accelerator; measured here (BENCHMARKS.md) the threaded runtime is
- * 0.4–0.55× the inline speed on every scenario tried, so auto stays inline until a scenario
- * shape where threads pay off is known. `--runtime threaded` gives identical results.
- */
-export function autoRuntime(_sc: Scenario): 'inline' | 'threaded' {
-  return 'inline';
-}
-
 async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Promise<number> {
   const sc = scenarioFrom(ref, { seed: f.seed });
   const durationNs = f.duration ?? sc.duration;
-  const runtime = f.runtime === 'auto' ? autoRuntime(sc) : f.runtime;
+  const choice =
+    f.runtime === 'auto' ? autoRuntime(sc, availableParallelism()) : { runtime: f.runtime };
+  const runtime = choice.runtime;
   const accelerators = sc.devices.reduce((n, g) => n + g.count, 0);
   const threads = f.threads ?? (sc.runtime.threads || availableParallelism());
   if (runtime === 'threaded' && threads < 2) {
@@ -202,6 +195,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     process.off('SIGINT', onSigint);
     bar?.stop();
   }
+  if ('reason' in choice) report = { ...report, runtimeChoice: choice.reason };
   const thresholds = evaluateThresholds(sc.thresholds, report);
   io.out(formatSummary(report, { thresholds, color: io.isTTY }));
   if (failure) io.err(`svasim: ${(failure as ThreadedRunError).message}`);

@@ -43,6 +43,7 @@ export function toJsonReport(r: Report): JsonReport {
     seed: r.seed,
     profile: r.profile,
     runtime: r.runtime,
+    ...(r.runtimeChoice !== undefined ? { runtimeChoice: r.runtimeChoice } : {}),
     threads: r.threads,
     simulatedNs: r.simulatedNs,
     wallMs: r.wallMs,
@@ -54,6 +55,7 @@ export function toJsonReport(r: Report): JsonReport {
       checked: r.invariants.checked,
       violations: r.invariants.violations.map((v) => ({ what: v.what, detail: v.detail })),
     },
+    ...(r.threadStats !== undefined ? { threadStats: r.threadStats } : {}),
     ...(r.series !== undefined ? { series: seriesInOrder(r.series) } : {}),
     histograms,
   };

@@ -105,7 +105,7 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   const slowdown = slowdownOf(r);
   lines.push(
     paint(
-      `svasim run "${r.scenario.name}": ${r.runtime} runtime, ${threadsText(r.threads)}, seed ${r.seed}, profile ${r.profile}`,
+      `svasim run "${r.scenario.name}": ${r.runtime} runtime${r.runtimeChoice ? ` (${r.runtimeChoice})` : ''}, ${threadsText(r.threads)}, seed ${r.seed}, profile ${r.profile}`,
       'bold',
     ),
   );

@@ -24,6 +24,8 @@ export interface Report {
   seed: number;
   profile: string;
   runtime: 'inline' | 'threaded';
+  /** Why this runtime, when `--runtime auto` chose it (e.g. "auto: 8 busy accelerators, …"). */
+  runtimeChoice?: string;
   threads: number;
   simulatedNs: number;
   wallMs: number;

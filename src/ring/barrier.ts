@@ -102,7 +102,12 @@
 
 import { availableParallelism } from 'node:os';
 import { codedError, ErrorCode } from '../errors.js';
-import { CAN_BLOCK_HERE, DEFAULT_PARK_TIMEOUT_MS, SPIN_CHECK_EVERY } from './doorbell.js';
+import {
+  CAN_BLOCK_HERE,
+  DEFAULT_PARK_TIMEOUT_MS,
+  DEFAULT_SPIN_NS,
+  SPIN_CHECK_EVERY,
+} from './doorbell.js';
 import { CACHE_LINE_BYTES, CACHE_LINE_WORDS } from './layout.js';
 
 /** Stable codes of barrier errors (STYLE.md "Errors, in four kinds"; match on `code`). */
@@ -200,22 +205,16 @@ export const BARRIER_NO_EVENT = Number.POSITIVE_INFINITY;
 export const DEFAULT_BARRIER_DEADLINE_MS = 60_000;
 
 /**
- * Spin before parking while every party has a core: 2 ms. A quantum's work is tens of
- * microseconds, and a parked party wakes tens to hundreds of microseconds late, so a party
- * that parks after a short spin makes every other party wait for its wake-up. Measured on the
- * dense-64 scenario with 2 threads on 2 cores: a 30 µs spin left 2 257 of 48 207 rounds more
- * than 100 µs late (0.72 s of 2.5 s); a 5 ms spin left 215 (the host taking a core away for
- * a scheduler slice, which no spin avoids). A party idle for longer than this parks.
- */
-export const BUSY_BARRIER_SPIN_NS = 2_000_000;
-
-/**
- * Default spin before parking for a barrier of `parties`: {@link BUSY_BARRIER_SPIN_NS} while
- * every party can have a core, 0 (park at once) when there are more parties than cores
- * (DESIGN §3: a spinning thread on a core it does not own slows everyone down).
+ * Default spin before parking for a barrier of `parties`: {@link DEFAULT_SPIN_NS} while every
+ * party can have a core, 0 (park at once) when there are more parties than cores (DESIGN §3:
+ * a spinning thread on a core it does not own slows everyone down).
+ *
+ * A longer spin was measured and not taken (2 threads on 2 cores, BENCHMARKS.md "Threads"):
+ * 2 ms made dense-64 faster (2.0–2.3 s against 3.6–5.3 s) but a 16-accelerator variant 10×
+ * slower (26–48 s against 2.6–3.1 s); 200 µs sat in between on both.
  */
 export function defaultBarrierSpinNs(parties: number): number {
-  return parties <= availableParallelism() ? BUSY_BARRIER_SPIN_NS : 0;
+  return parties <= availableParallelism() ? DEFAULT_SPIN_NS : 0;
 }
 
 /** Options of a view (one party's handle) of a barrier. */

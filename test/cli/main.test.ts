@@ -117,7 +117,10 @@ describe('svasim command line', () => {
     );
     expect(status).toBe(0);
     expect(o.text()).toMatch(/prq\.service/);
+    // the default runtime is auto, and the run line says what it picked and why
+    expect(o.text()).toMatch(/inline runtime \(auto: 8 busy accelerators, [^)]*\), 1 thread/);
     const j = JSON.parse(readFileSync(out('r.json'), 'utf8'));
+    expect(j.runtimeChoice).toMatch(/^auto: 8 busy accelerators/);
     for (const k of [
       'version',
       'scenario',

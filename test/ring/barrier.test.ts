@@ -5,8 +5,8 @@ import {
   BARRIER_RESULT_LINE,
   BARRIER_VALUE_LINE,
   BarrierWord,
-  BUSY_BARRIER_SPIN_NS,
   CACHE_LINE_WORDS,
+  DEFAULT_SPIN_NS,
   defaultBarrierSpinNs,
   QuantumBarrier,
   type QuantumBarrierOptions,
@@ -89,7 +89,7 @@ describe('QuantumBarrier layout', () => {
   });
 
   it('spins by default only while every party can have a core', () => {
-    expect(defaultBarrierSpinNs(1)).toBe(BUSY_BARRIER_SPIN_NS);
+    expect(defaultBarrierSpinNs(1)).toBe(DEFAULT_SPIN_NS);
     expect(defaultBarrierSpinNs(availableParallelism() + 1)).toBe(0);
   });
 });
