@@ -72,7 +72,15 @@ describe('svasim command line', () => {
   it('lists the presets and prints the JSON Schema', async () => {
     let o = io();
     expect(await runCli(['presets'], o)).toBe(0);
-    for (const n of ['default', 'dsa-like', 'iaa-like', 'gpu-far-faults', 'fault-storm', 'churn'])
+    for (const n of [
+      'default',
+      'dsa-like',
+      'iaa-like',
+      'gpu-far-faults',
+      'fault-storm',
+      'churn',
+      'dense-64',
+    ])
       expect(o.text()).toMatch(new RegExp(`^${n} `, 'm'));
     o = io();
     expect(await runCli(['schema'], o)).toBe(0);

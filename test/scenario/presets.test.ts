@@ -8,7 +8,7 @@ import {
 } from '../../src/scenario/index.js';
 
 describe('presets', () => {
-  it('are the six named scenarios, each with a description', () => {
+  it('are the seven named scenarios, each with a description', () => {
     expect(presetNames()).toEqual([
       'default',
       'dsa-like',
@@ -16,6 +16,7 @@ describe('presets', () => {
       'gpu-far-faults',
       'fault-storm',
       'churn',
+      'dense-64',
     ]);
     for (const name of presetNames()) {
       expect(presets[name]!.description.length, name).toBeGreaterThan(40);
@@ -52,10 +53,16 @@ describe('presets', () => {
     const churn = resolveScenario(presets.churn!.scenario).clients.churn;
     expect(churn.enabled).toBe(true);
     expect(churn.exitWhileBound).toBeGreaterThan(0);
+    const dense = resolveScenario(presets['dense-64']!.scenario);
+    expect([dense.devices[0]!.count, dense.clients.count, dense.iommu.units]).toEqual([
+      64, 1024, 64,
+    ]);
+    expect(dense.clients.buffers.prefault).toBe('src');
   });
 });
 
-// Short simulated runs (300us, then the drain to quiescence): each takes well under a second.
+// Short simulated runs (300us, then the drain to quiescence): each takes well under a second,
+// dense-64 about one (most of it binding and tearing down its 1024 clients, not the 300us).
 describe('presets run', () => {
   it.each(presetNames())('%s runs 300us without invariant violations', (name) => {
     const r = runScenario(resolveScenario({ ...presets[name]!.scenario, duration: '300us' }));
@@ -65,5 +72,12 @@ describe('presets run', () => {
     if (name === 'gpu-far-faults') expect(r.totals.pageRequests).toBeGreaterThan(r.totals.jobs);
     if (name === 'churn')
       expect(r.totals.binds).toBeGreaterThan(presets.churn!.scenario.clients!.count!);
+    if (name === 'dense-64') {
+      // the mix it is named for: hits in both TLBs, walks, and page faults answered Success
+      expect(r.totals.devtlbHits).toBeGreaterThan(0);
+      expect(r.totals.iotlbHits).toBeGreaterThan(0);
+      expect(r.totals.walks).toBeGreaterThan(0);
+      expect(r.totals.pageResponses.success).toBeGreaterThan(0);
+    }
   });
 });
