@@ -35,7 +35,9 @@ import { Worker } from 'node:worker_threads';
 import type * as RunnerModule from '../src/machine/run.js';
 import { SpscRing } from '../src/ring/spsc-ring.js';
 import type * as ThreadedModule from '../src/runtime/threaded.js';
+import type * as PresetsModule from '../src/scenario/presets.js';
 import type * as SimulatorModule from '../src/sim/simulator.js';
+import { predict, type ScalingCalibration } from './scaling-model.js';
 import { manyClients, translationHeavy } from './scenarios.js';
 
 const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
@@ -44,6 +46,21 @@ const { runScenarioThreaded, startScenarioThreaded } = (await import(
   dist('runtime/threaded.js')
 )) as typeof ThreadedModule;
 const { Simulator } = (await import(dist('sim/simulator.js'))) as typeof SimulatorModule;
+const { presets } = (await import(dist('scenario/presets.js'))) as typeof PresetsModule;
+const { autoRuntime } = (await import(dist('cli/auto-runtime.js'))) as {
+  autoRuntime: (
+    sc: import('../src/scenario/types.js').Scenario,
+    cores: number,
+  ) => {
+    runtime: 'inline' | 'threaded';
+    reason: string;
+  };
+};
+const { resolveScenario } = (await import(dist('scenario/index.js'))) as {
+  resolveScenario: (
+    input: import('../src/scenario/types.js').ScenarioInput,
+  ) => import('../src/scenario/types.js').Scenario;
+};
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
@@ -73,6 +90,25 @@ function ringLimit(messages: number, outstanding: number): Promise<number> {
       w.once('error', reject);
     });
   return Promise.all([run(0), run(1)]).then(([a]) => messages / (a.ns / 1e9));
+}
+
+/** Wall µs of one bare barrier round with `parties` worker threads and no work. */
+async function barrierRoundUs(parties: number, rounds: number): Promise<number> {
+  const { QuantumBarrier } = await import('../src/ring/barrier.js');
+  const sab = QuantumBarrier.create(parties, { canBlock: false }).sab;
+  const entry = new URL('./barrier-round.worker.ts', import.meta.url).href;
+  const boot = new URL('../src/runtime/ts-bootstrap.mjs', import.meta.url);
+  const runs = Array.from(
+    { length: parties },
+    (_, party) =>
+      new Promise<{ ns: number }>((resolve, reject) => {
+        const w = new Worker(boot, { workerData: { entry, sab, party, rounds } });
+        w.once('message', resolve);
+        w.once('error', reject);
+      }),
+  );
+  const ns = Math.max(...(await Promise.all(runs)).map((r) => r.ns));
+  return ns / rounds / 1000;
 }
 
 const log = (s: string) => console.error(`  … ${s}`);
@@ -139,6 +175,40 @@ for (const n of [1000, 10_000, 100_000].filter((n) => n <= clientsMax)) {
   log(`${n} churning clients, 1 ms (a process of its own)`);
   clients[n] = clientsRun(n);
 }
+log('dense-64: inline');
+const dense = presets['dense-64']!.scenario;
+runScenario({ ...dense, duration: '1ms' });
+const denseInline = runScenario(dense);
+log('dense-64: threaded, 2 threads (default placement)');
+await runScenarioThreaded({ ...dense, duration: '1ms' }, { threads: 2 });
+const dense2 = await runScenarioThreaded(dense, { threads: 2 });
+log('dense-64: threaded, 3 threads, separate');
+const dense3 = await runScenarioThreaded(dense, { threads: 3, placement: 'separate' });
+log('bare barrier rounds, 2 and 3 parties');
+await barrierRoundUs(2, 20_000);
+const sync2Us = await barrierRoundUs(2, 200_000);
+const sync3Us = await barrierRoundUs(3, 20_000);
+/** Wall of a threaded run's quanta: the longest thread's work plus wait. */
+const quantaWallMs = (r: R) => Math.max(...(r.threadStats ?? []).map((t) => t.workMs + t.waitMs));
+const stat = (r: R, p: number) => r.threadStats!.find((t) => t.partition === p)!;
+const calibration: ScalingCalibration = {
+  accelerators: dense2.devices.length,
+  quanta: stat(dense2, 0).quanta,
+  engineMeanUs: (stat(dense2, 0).workMs * 1000) / stat(dense2, 0).quanta,
+  engineSdUs: stat(dense2, 0).workSdUs,
+  devicesMeanUs: (stat(dense2, 1).workMs * 1000) / stat(dense2, 1).quanta,
+  devicesSdUs: stat(dense2, 1).workSdUs,
+  syncUs: (parties) => (parties <= 2 ? sync2Us : sync3Us),
+};
+const model = [2, 3, 4, 8, 16].flatMap((threads) =>
+  (['separate', 'balanced'] as const).map((placement) => {
+    const p = predict(calibration, threads, placement);
+    return { ...p, speedup: denseInline.wallMs / p.wallMs };
+  }),
+);
+const predicted = (threads: number) => model.find((x) => x.threads === threads)!;
+const sharesOf = (r: R) => (r.threadStats ?? []).map((t) => t.waitMs / (t.workMs + t.waitMs));
+
 log('threaded');
 await runScenarioThreaded({ duration });
 const threaded = await runScenarioThreaded({ duration });
@@ -178,6 +248,9 @@ clearTimeout(abortAfter);
 rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
 log(`  ${r64?.totals.binds ?? 0} binds and ${r64?.totals.jobs ?? 0} jobs when sampling ended`);
 
+const defaultScenario = resolveScenario({ duration });
+const autoDefault = autoRuntime(defaultScenario, availableParallelism());
+const autoDense = autoRuntime(resolveScenario(dense), availableParallelism());
 const inlineRequestsPerSec = perSec(inline);
 const threadedRequestsPerSec = perSec(threaded);
 const postMessageRequestsPerSec = perSec(posted);
@@ -191,6 +264,26 @@ const out = {
   fractionOfRingLimit: threadedRequestsPerSec / ringLimitPerSec,
   scaling,
   scale64Over8: scaling[2]!.requestsPerSec / scaling[1]!.requestsPerSec,
+  autoDefault,
+  autoPickedFaster: (autoDefault.runtime === 'inline') === perSec(inline) >= perSec(threaded),
+  denseInlineWallMs: denseInline.wallMs,
+  denseThreadedWallMs: dense2.wallMs,
+  denseThreadedOverInline: perSec(dense2) / perSec(denseInline),
+  denseIdentical: same(denseInline, dense2) && same(denseInline, dense3),
+  denseThreeThreadsOverInline: perSec(dense3) / perSec(denseInline),
+  denseThreadStats: dense2.threadStats,
+  denseSyncShare: sharesOf(dense2).reduce((a, b) => a + b, 0) / sharesOf(dense2).length,
+  denseEngineSyncShare: sharesOf(dense2)[0],
+  autoDense,
+  syncRoundUs2: sync2Us,
+  syncRoundUs3: sync3Us,
+  calibration: { ...calibration, syncUs: undefined },
+  model,
+  predictedSpeedup4: predicted(4).speedup,
+  predictedSpeedup8: predicted(8).speedup,
+  predictedSpeedup16: predicted(16).speedup,
+  modelError2: Math.abs(predicted(2).wallMs - quantaWallMs(dense2)) / quantaWallMs(dense2),
+  modelError3: Math.abs(predicted(3).wallMs - quantaWallMs(dense3)) / quantaWallMs(dense3),
   rssMiB64: rssPeak / 2 ** 20,
   startupMs64,
   slowdown: (inline.wallMs * 1e6) / inline.simulatedNs,
@@ -232,6 +325,28 @@ const rows: [string, string][] = [
     m(x.requestsPerSec),
   ]),
   ['64 / 8 accelerators', out.scale64Over8.toFixed(2)],
+  ['auto, default scenario', `${autoDefault.runtime} (${autoDefault.reason})`],
+  ['auto picked the faster', String(out.autoPickedFaster)],
+  ['dense-64 inline', `${m(perSec(denseInline))}  (${denseInline.wallMs.toFixed(0)} ms wall)`],
+  [
+    'dense-64 threaded, 2 threads',
+    `${m(perSec(dense2))}  (${dense2.wallMs.toFixed(0)} ms wall, identical: ${out.denseIdentical})`,
+  ],
+  ['dense-64 threaded / inline', out.denseThreadedOverInline.toFixed(2)],
+  ['dense-64 3 threads / inline', out.denseThreeThreadsOverInline.toFixed(2)],
+  ...(dense2.threadStats ?? []).map((t): [string, string] => [
+    `  thread ${t.partition}${t.partition === 0 ? ' (engine)' : ''}`,
+    `${t.accelerators} acc., work ${t.workMs.toFixed(0)} ms, waiting ${t.waitMs.toFixed(0)} ms, ${t.quanta} quanta, sd ${t.workSdUs.toFixed(1)} µs/quantum`,
+  ]),
+  ['dense-64 sync share (mean)', out.denseSyncShare.toFixed(3)],
+  ['auto, dense-64', `${autoDense.runtime} (${autoDense.reason})`],
+  ['bare barrier round', `${sync2Us.toFixed(2)} µs (2 parties), ${sync3Us.toFixed(2)} µs (3)`],
+  ...model.map((x): [string, string] => [
+    `model: ${x.threads} threads, ${x.placement}`,
+    `${x.wallMs.toFixed(0)} ms, speed-up ${x.speedup.toFixed(2)} (${x.onEngine} acc. on the engine)`,
+  ]),
+  ['model error, 2 threads', out.modelError2.toFixed(3)],
+  ['model error, 3 threads', out.modelError3.toFixed(3)],
   ['RSS, 64 acc. + 10k clients', `${out.rssMiB64.toFixed(0)} MiB peak`],
   ['start-up, 64 acc. + 10k clients', `${out.startupMs64.toFixed(0)} ms to the first quantum`],
   ['slowdown (inline)', `${out.slowdown.toFixed(1)}× wall / simulated`],
