@@ -1,7 +1,7 @@
 /**
  * The `svasim` command (DESIGN §5), with commander:
  *
- *   svasim run [SCENARIO] [--runtime auto|threaded|inline] [--threads N] [--placement P]
+ *   svasim run [SCENARIO] [--runtime auto|threaded|inline] [--threads N] [--placement P] [--spin-us US]
  *              [--seed N] [--duration TIME] [--json FILE] [--hlog FILE] [--html FILE]
  *              [--trace FILE] [--trace-from TIME] [--trace-window TIME] [--quiet]
  *   svasim validate SCENARIO
@@ -94,6 +94,7 @@ interface RunFlags {
   runtime: 'auto' | 'inline' | 'threaded';
   threads?: number;
   placement?: 'separate' | 'balanced';
+  spinUs?: number;
   seed?: number;
   duration?: number;
   json?: string;
@@ -166,6 +167,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
       const run = await startScenarioThreaded(sc, {
         threads: Math.min(threads, accelerators + 1),
         placement: f.placement ?? sc.runtime.placement,
+        spinUs: f.spinUs,
         durationNs,
         signal: ac.signal,
         trace,
@@ -288,6 +290,11 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
         'separate',
         'balanced',
       ]),
+    )
+    .option(
+      '--spin-us <us>',
+      'threaded runtime: µs a thread spins at the barrier before parking (default 30; longer pays only on cores nobody else uses)',
+      intArg('--spin-us', 0, 1_000_000),
     )
     .option('--seed <n>', 'seed of every random stream', intArg('--seed', 0, 0xffff_ffff))
     .option('--duration <time>', 'simulated time, e.g. 500us, 20ms, 1s', durationArg)

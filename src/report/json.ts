@@ -55,7 +55,9 @@ export function toJsonReport(r: Report): JsonReport {
       checked: r.invariants.checked,
       violations: r.invariants.violations.map((v) => ({ what: v.what, detail: v.detail })),
     },
-    ...(r.threadStats !== undefined ? { threadStats: r.threadStats } : {}),
+    ...(r.threadStats !== undefined
+      ? { threadStats: r.threadStats.map(({ quantumWorkUs: _q, ...t }) => t) }
+      : {}),
     ...(r.series !== undefined ? { series: seriesInOrder(r.series) } : {}),
     histograms,
   };

@@ -66,6 +66,8 @@ export interface ThreadStat {
   readonly workSdUs: number;
   /** Records sent to other threads. */
   readonly sentRecords: number;
+  /** Wall µs of work in each quantum, when the run was asked to keep them (not in the JSON). */
+  readonly quantumWorkUs?: Float32Array;
 }
 
 /**

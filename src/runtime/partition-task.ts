@@ -40,6 +40,10 @@ export interface PartitionTask {
   readonly injectFault?: RunOptions['injectFault'];
   /** A trace window to record (runner.ts `RunOptions.trace`). */
   readonly trace?: RunOptions['trace'];
+  /** Barrier spin before parking, µs (threaded.ts `ThreadedRunOptions.spinUs`). */
+  readonly spinUs?: number;
+  /** Keep each quantum's work (threaded.ts `ThreadedRunOptions.recordQuanta`). */
+  readonly recordQuanta?: boolean;
   /** This worker's end of the control-plane channel. */
   readonly port: MessagePort;
   /**
@@ -244,7 +248,12 @@ class Control implements PartitionControl {
 export async function runPartitionTask(task: PartitionTask): Promise<PartitionResult> {
   const { scenario, partition, buffers, port } = task;
   await initMetrics();
-  const barrier = new QuantumBarrier(buffers.barrier, 0, partition);
+  const barrier = new QuantumBarrier(
+    buffers.barrier,
+    0,
+    partition,
+    task.spinUs !== undefined ? { spinNs: task.spinUs * 1000 } : {},
+  );
   const live = new Float64Array(buffers.live, partition * LIVE_ROW * 8, LIVE_ROW);
   const posted = new Int32Array(buffers.control);
   let driver: RingQuantumDriver | null = null;
@@ -264,6 +273,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
           driver = task.dataPorts
             ? new PostMessageQuantumDriver(world, partition, task.dataPorts, barrier)
             : makeDriver(world, partition, buffers, barrier);
+          if (task.recordQuanta) driver.recordQuanta();
           const sim = world.sims[partition]!;
           // live progress: plain stores once per quantum, read by the main thread (a torn
           // read of a float64 is not possible on the 64-bit targets Node runs on)
@@ -340,6 +350,7 @@ function withThreadStat(
     waitMs: t.waitNs / 1e6,
     workSdUs: Math.sqrt(variance) / 1e3,
     sentRecords: t.sent,
+    ...(driver?.quantumWorkUs ? { quantumWorkUs: driver.quantumWorkUs } : {}),
   };
   return { ...report, threadStats: [stat] };
 }

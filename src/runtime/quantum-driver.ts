@@ -106,12 +106,24 @@ export class RingQuantumDriver implements QuantumDriver {
   private nextNs = Number.NaN;
   /** Wall time of this thread: work and waits (see {@link DriverTiming}). */
   readonly timing: DriverTiming = { quanta: 0, workNs: 0, waitNs: 0, workSqNs2: 0, sent: 0 };
+  /** Work of each quantum, µs, when asked for ({@link recordQuanta}). */
+  private quantumWork: Float32Array | null = null;
   /** performance.now() when the last wait ended (ms; NaN before the first). */
   private lastWaitEndMs = Number.NaN;
   /** Called after every barrier crossing with the agreed start of the next quantum. */
   onBarrier: ((nextNs: number) => void) | null = null;
   /** Says whether this thread has control-plane commands waiting (checked every quantum). */
   controlCheck: (() => boolean) | null = null;
+
+  /** Keeps the work of every quantum from now on (see {@link quantumWorkUs}). */
+  recordQuanta(): void {
+    this.quantumWork ??= new Float32Array(1 << 16);
+  }
+
+  /** The work of each quantum so far, µs (null unless {@link recordQuanta} was called). */
+  get quantumWorkUs(): Float32Array | null {
+    return this.quantumWork?.slice(0, this.timing.quanta) ?? null;
+  }
 
   /** Quanta run, for stats. */
   get quanta(): number {
@@ -168,6 +180,16 @@ export class RingQuantumDriver implements QuantumDriver {
       const w = (t1 - this.lastWaitEndMs) * 1e6;
       this.timing.workNs += w;
       this.timing.workSqNs2 += w * w;
+      const q = this.quantumWork;
+      if (q !== null) {
+        const i = this.timing.quanta;
+        if (i >= q.length) {
+          const grown = new Float32Array(q.length * 2);
+          grown.set(q);
+          this.quantumWork = grown;
+        }
+        this.quantumWork![i] = w / 1e3;
+      }
     }
     const agreed = this.barrier.arrive(next);
     const t2 = performance.now();

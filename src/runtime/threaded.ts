@@ -107,6 +107,17 @@ export interface ThreadedRunOptions {
    * the baseline DESIGN §9 compares against (postmessage-driver.ts).
    */
   readonly transport?: 'rings' | 'postMessage';
+  /**
+   * How long a thread spins at the barrier before it parks, µs (default: the barrier's, 30 µs
+   * while every thread has a core). Longer spins hide wake-up delays when every thread has a
+   * core to itself and cost everyone dearly when the machine is busy with other work.
+   */
+  readonly spinUs?: number;
+  /**
+   * Keep the wall time of each quantum's work per thread (`ThreadStat.quantumWorkUs`): for
+   * the scaling model of the benchmarks; costs 4 bytes per quantum per thread.
+   */
+  readonly recordQuanta?: boolean;
 }
 
 /** A threaded run in progress. */
@@ -236,6 +247,8 @@ export async function startScenarioThreaded(
       durationNs: options.durationNs,
       injectFault: options.injectFault,
       trace: options.trace,
+      spinUs: options.spinUs,
+      recordQuanta: options.recordQuanta,
       port: port2,
       dataPorts: dataPorts?.[p],
     };

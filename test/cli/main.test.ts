@@ -165,6 +165,8 @@ describe('svasim command line', () => {
           'threaded',
           '--threads',
           '2',
+          '--spin-us',
+          '100',
           '--duration',
           '100us',
           '--quiet',
@@ -179,6 +181,10 @@ describe('svasim command line', () => {
     expect(rb.runtime).toBe('threaded');
     expect(rb.totals).toEqual(ra.totals);
     expect(rb.histograms).toEqual(ra.histograms);
+    // the threads table's figures, without the per-quantum series
+    expect(rb.threadStats.map((t: { partition: number }) => t.partition)).toEqual([0, 1]);
+    expect(rb.threadStats[0].quantumWorkUs).toBeUndefined();
+    expect(b.text()).toMatch(/^threads +accelerators/m);
   });
 
   it('exits 1 and lists the missed thresholds when the run misses one', async () => {

@@ -79,6 +79,23 @@ describe('threaded runtime (engine side and device side in two workers)', () => 
       /^threads +accelerators +quanta +work +waiting +waiting share$/m,
     );
     expect(formatSummary(r)).toMatch(/^ {2}0 \(engine\) +1 +\d+ /m);
+    expect(stats[0]!.quantumWorkUs).toBeUndefined();
+  });
+
+  it("keeps each quantum's work when asked, with a longer spin, and still equals the inline run", async () => {
+    const sc = small({ devices: [{ count: 4 }], clients: { count: 8 } });
+    const inline = runScenario(sc);
+    const r = await runScenarioThreaded(sc, { threads: 2, recordQuanta: true, spinUs: 200 });
+    expect(r.totals).toEqual(inline.totals);
+    expect(r.histograms).toEqual(inline.histograms);
+    for (const s of r.threadStats ?? []) {
+      const q = s.quantumWorkUs!;
+      expect(q).toHaveLength(s.quanta);
+      // the first round only agrees on where to start: no work before it
+      expect(q[0]).toBe(0);
+      const sumMs = q.reduce((a, b) => a + b, 0) / 1000;
+      expect(sumMs).toBeCloseTo(s.workMs, 0);
+    }
   });
 
   it('64 accelerators on 3 threads, balanced: equals the inline run', async () => {
