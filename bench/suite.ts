@@ -181,7 +181,13 @@ runScenario({ ...dense, duration: '1ms' });
 const denseInline = runScenario(dense);
 log('dense-64: threaded, 2 threads (default placement)');
 await runScenarioThreaded({ ...dense, duration: '1ms' }, { threads: 2 });
-const dense2 = await runScenarioThreaded(dense, { threads: 2 });
+const dense2 = await runScenarioThreaded(dense, {
+  threads: 2,
+  placement: 'separate',
+  recordQuanta: true,
+});
+log('dense-64: threaded, 2 threads, 2 ms spin');
+const denseSpin = await runScenarioThreaded(dense, { threads: 2, spinUs: 2000 });
 log('dense-64: threaded, 3 threads, separate');
 const dense3 = await runScenarioThreaded(dense, { threads: 3, placement: 'separate' });
 log('bare barrier rounds, 2 and 3 parties');
@@ -193,9 +199,8 @@ const quantaWallMs = (r: R) => Math.max(...(r.threadStats ?? []).map((t) => t.wo
 const stat = (r: R, p: number) => r.threadStats!.find((t) => t.partition === p)!;
 const calibration: ScalingCalibration = {
   accelerators: dense2.devices.length,
-  quanta: stat(dense2, 0).quanta,
-  engineWorkMs: stat(dense2, 0).workMs,
-  devicesWorkMs: stat(dense2, 1).workMs,
+  engineUs: stat(dense2, 0).quantumWorkUs!,
+  devicesUs: stat(dense2, 1).quantumWorkUs!,
   // 3 parties: as measured here (more threads than cores); otherwise a core per thread, the
   // rounds growing with the parties that add to one counter
   syncUs: (parties) => (parties === 3 ? sync3Us : (sync2Us * parties) / 2),
@@ -269,15 +274,16 @@ const out = {
   denseInlineWallMs: denseInline.wallMs,
   denseThreadedWallMs: dense2.wallMs,
   denseThreadedOverInline: perSec(dense2) / perSec(denseInline),
-  denseIdentical: same(denseInline, dense2) && same(denseInline, dense3),
+  denseIdentical:
+    same(denseInline, dense2) && same(denseInline, dense3) && same(denseInline, denseSpin),
   denseThreeThreadsOverInline: perSec(dense3) / perSec(denseInline),
-  denseThreadStats: dense2.threadStats,
+  denseThreadStats: dense2.threadStats?.map(({ quantumWorkUs: _q, ...t }) => t),
+  denseLongSpinOverInline: perSec(denseSpin) / perSec(denseInline),
   denseSyncShare: sharesOf(dense2).reduce((a, b) => a + b, 0) / sharesOf(dense2).length,
   denseEngineSyncShare: sharesOf(dense2)[0],
   autoDense,
   syncRoundUs2: sync2Us,
   syncRoundUs3: sync3Us,
-  calibration: { ...calibration, syncUs: undefined },
   model,
   predictedSpeedup4: predicted(4).speedup,
   predictedSpeedup8: predicted(8).speedup,
@@ -334,6 +340,7 @@ const rows: [string, string][] = [
   ],
   ['dense-64 threaded / inline', out.denseThreadedOverInline.toFixed(2)],
   ['dense-64 3 threads / inline', out.denseThreeThreadsOverInline.toFixed(2)],
+  ['dense-64 2 threads, 2 ms spin / inline', out.denseLongSpinOverInline.toFixed(2)],
   ...(dense2.threadStats ?? []).map((t): [string, string] => [
     `  thread ${t.partition}${t.partition === 0 ? ' (engine)' : ''}`,
     `${t.accelerators} acc., work ${t.workMs.toFixed(0)} ms, waiting ${t.waitMs.toFixed(0)} ms, ${t.quanta} quanta, sd ${t.workSdUs.toFixed(1)} µs/quantum`,
