@@ -18,7 +18,7 @@ describe('every preset, threaded = inline', () => {
         { threads: 2, placement: 'separate' as const },
         { threads: 3, placement: mixed },
       ]) {
-        const r = await runScenarioThreaded(sc, options);
+        const r = await runScenarioThreaded(sc, { ...options, onWarning: () => {} });
         expect(r.invariants.violations).toEqual([]);
         expect(r.totals).toEqual(inline.totals);
         expect(r.devices).toEqual(inline.devices);
