@@ -19,7 +19,9 @@
  * report of the time run; a second Ctrl-C abandons it.
  */
 
+import { accessSync, constants as fsConstants, readFileSync, type Stats, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runScenarioAsync } from '../machine/run.js';
@@ -45,6 +47,8 @@ export interface CliIo {
   err(line: string): void;
   /** Whether stderr is a terminal (progress bar). */
   readonly isTTY: boolean;
+  /** Whether what goes to `out` may carry colour (stdout a terminal, NO_COLOR unset). */
+  readonly color?: boolean;
 }
 
 const defaultIo: CliIo = {
@@ -53,10 +57,22 @@ const defaultIo: CliIo = {
   get isTTY() {
     return process.stderr.isTTY === true;
   },
+  // https://no-color.org: NO_COLOR present and not empty turns colour off
+  get color() {
+    return process.stdout.isTTY === true && !process.env.NO_COLOR;
+  },
 };
 
 /** Exit statuses of DESIGN §5. */
-export const ExitStatus = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
+export const ExitStatus = {
+  OK: 0,
+  FAILED: 1,
+  BAD_INPUT: 2,
+  /** Stopped by Ctrl-C (128 + SIGINT): the outputs cover the time run. */
+  INTERRUPTED: 130,
+  /** Stopped by SIGTERM (128 + SIGTERM): the outputs cover the time run. */
+  TERMINATED: 143,
+} as const;
 
 /** An error that ends the command with exit status 2 and its message. */
 class BadInput extends Error {}
@@ -117,6 +133,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   if (runtime === 'threaded' && threads < 2) {
     throw new BadInput(`the threaded runtime needs --threads 2 or more, got ${threads}`);
   }
+  checkOutputs([f.json, f.hlog, f.html, f.trace]);
   const traceFrom = f.traceFrom ?? Math.floor(durationNs / 2);
   const trace = f.trace
     ? { startNs: traceFrom, endNs: traceFrom + f.traceWindow, maxRecords: 500_000 }
@@ -147,19 +164,29 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   bar?.start(durationNs, 0, { done: '0 ns', end: formatNs(durationNs), rate: '0' });
   // Ctrl-C: the first stops the run at the next boundary (the report covers the time run),
   // the second abandons it
+  // SIGTERM: the same stop, then exit 143 (what a CI runner or a scheduler sends)
   const ac = new AbortController();
   let interrupts = 0;
+  let stoppedBy: 'SIGINT' | 'SIGTERM' | null = null;
   let abandon: (() => void) | null = null;
-  const onSigint = (): void => {
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
     interrupts++;
     if (interrupts === 1) {
-      if (!f.quiet) io.err('\nsvasim: stopping at the next boundary (Ctrl-C again to abandon)');
+      stoppedBy = signal;
+      if (!f.quiet) {
+        io.err(
+          `\nsvasim: ${signal}: stopping at the next boundary, writing what was run (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to abandon)`,
+        );
+      }
       ac.abort();
     } else {
       abandon?.();
     }
   };
+  const onSigint = (): void => onSignal('SIGINT');
+  const onSigterm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   let report: Report;
   let failure: ThreadedRunError | null = null;
   try {
@@ -183,7 +210,8 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
         return e.partial;
       });
     } else {
-      abandon = () => process.exit(130);
+      abandon = () =>
+        process.exit(stoppedBy === 'SIGTERM' ? ExitStatus.TERMINATED : ExitStatus.INTERRUPTED);
       const totals = new Float64Array(COUNTER_COUNT);
       report = await runScenarioAsync(sc, {
         durationNs,
@@ -195,33 +223,41 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
     bar?.stop();
   }
   if ('reason' in choice) report = { ...report, runtimeChoice: choice.reason };
+  if (stoppedBy !== null) report = { ...report, interrupted: stoppedBy };
   const thresholds = evaluateThresholds(sc.thresholds, report);
-  io.out(formatSummary(report, { thresholds, color: io.isTTY }));
+  io.out(formatSummary(report, { thresholds, color: io.color === true }));
   if (failure) io.err(`svasim: ${(failure as ThreadedRunError).message}`);
   if (report.stoppedAtNs !== undefined) {
     io.err(
       `svasim: stopped at ${formatNs(report.stoppedAtNs)} of ${formatNs(durationNs)} (interrupted)`,
     );
   }
+  // every output is tried, whatever happened to the others; a failed one fails the run
   const written: string[] = [];
-  if (f.json) {
-    await writeJsonReport(f.json, report);
-    written.push(f.json);
-  }
-  if (f.hlog) written.push(...(await writeHlog(f.hlog, report)));
-  if (f.html) {
+  let unwritten = 0;
+  const output = async (file: string | undefined, write: (file: string) => Promise<string[]>) => {
+    if (!file) return;
+    try {
+      written.push(...(await write(file)));
+    } catch (e) {
+      unwritten++;
+      io.err(`svasim: could not write ${file}: ${(e as Error).message}`);
+    }
+  };
+  const r = report;
+  await output(f.json, async (file) => (await writeJsonReport(file, r), [file]));
+  await output(f.hlog, (file) => writeHlog(file, r));
+  await output(f.html, async (file) => {
     // vega loads in ~180 ms: only when asked for
     const { writeHtml } = await import('../report/html.js');
-    await writeHtml(f.html, report);
-    written.push(f.html);
-  }
-  if (f.trace) {
-    await writeTrace(f.trace, report);
-    written.push(f.trace);
-  }
+    await writeHtml(file, r);
+    return [file];
+  });
+  await output(f.trace, async (file) => (await writeTrace(file, r), [file]));
   if (!f.quiet && written.length > 0) io.out(`\nwritten: ${written.join(', ')}`);
   const missed = thresholds.filter((t) => !t.ok);
   if (missed.length > 0) {
@@ -229,9 +265,39 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
       `svasim: ${missed.length} threshold${missed.length === 1 ? '' : 's'} missed: ${missed.map((t) => t.key).join(', ')}`,
     );
   }
-  return failure || missed.length > 0 || report.invariants.violations.length > 0
+  if (stoppedBy === 'SIGINT') return ExitStatus.INTERRUPTED;
+  if (stoppedBy === 'SIGTERM') return ExitStatus.TERMINATED;
+  return failure || unwritten > 0 || missed.length > 0 || report.invariants.violations.length > 0
     ? ExitStatus.FAILED
     : ExitStatus.OK;
+}
+
+/**
+ * Refuses, before the run, an output it could not write: a missing or unwritable folder, a
+ * folder given as the file, a file that exists and cannot be written.
+ */
+function checkOutputs(files: readonly (string | undefined)[]): void {
+  for (const file of files) {
+    if (!file) continue;
+    const dir = dirname(resolve(file));
+    let st: Stats | undefined;
+    try {
+      st = statSync(file);
+    } catch {
+      st = undefined;
+    }
+    if (st?.isDirectory()) throw new BadInput(`cannot write ${file}: it is a folder`);
+    try {
+      accessSync(st ? file : dir, fsConstants.W_OK);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new BadInput(
+        code === 'ENOENT'
+          ? `cannot write ${file}: no folder ${dir}`
+          : `cannot write ${file}: ${st ? 'the file' : `the folder ${dir}`} is not writable`,
+      );
+    }
+  }
 }
 
 function validateCommand(io: CliIo, ref: string): number {
@@ -252,12 +318,19 @@ function presetsCommand(io: CliIo): number {
   return ExitStatus.OK;
 }
 
+/** The version in svasim's package.json (dist/cli/ and src/cli/ are both two folders down). */
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
   const program = new Command('svasim')
     .description(
       'Throughput simulator of an Intel VT-d IOMMU with shared virtual addressing (SVA): ' +
         'accelerators, ATS, page requests and the Linux binding semantics.',
     )
+    .version(packageVersion(), '--version', 'print the version of svasim')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.replace(/\n$/, '')),
@@ -266,7 +339,7 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
     .showHelpAfterError('(add --help for usage)');
   program.addHelpText(
     'after',
-    '\nexit status: 0 ok; 1 invariant violations, a missed threshold or a failed worker; 2 bad input',
+    '\nexit status: 0 ok; 1 invariant violations, a missed threshold, a failed worker or an output not written; 2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (the outputs cover the time run)',
   );
   program
     .command('run', { isDefault: true })

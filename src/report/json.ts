@@ -14,10 +14,11 @@ import type { LatencySummary } from '../metrics/recorder.js';
 import type { Report, ReportSeries } from './types.js';
 
 /**
- * The `--json` document: DESIGN §7's report plus `series` (optional) and `histograms`; the
- * trace window and the stop time stay out (the trace has its own file).
+ * The `--json` document: DESIGN §7's report plus `series` (optional) and `histograms`, and
+ * `stoppedAtNs` / `interrupted` when the run was cut short (a gate must not take a partial
+ * run for a whole one); the trace window stays out (the trace has its own file).
  */
-export type JsonReport = Omit<Report, 'trace' | 'stoppedAtNs'>;
+export type JsonReport = Omit<Report, 'trace'>;
 
 /** The report as the `--json` document, keys in DESIGN §7's order. */
 export function toJsonReport(r: Report): JsonReport {
@@ -45,6 +46,8 @@ export function toJsonReport(r: Report): JsonReport {
     runtime: r.runtime,
     ...(r.runtimeChoice !== undefined ? { runtimeChoice: r.runtimeChoice } : {}),
     threads: r.threads,
+    ...(r.interrupted !== undefined ? { interrupted: r.interrupted } : {}),
+    ...(r.stoppedAtNs !== undefined ? { stoppedAtNs: r.stoppedAtNs } : {}),
     simulatedNs: r.simulatedNs,
     wallMs: r.wallMs,
     eventsPerWallSecond: r.eventsPerWallSecond,

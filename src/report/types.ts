@@ -40,6 +40,8 @@ export interface Report {
   series?: ReportSeries;
   /** Set when a stop request ended the running phase early: the simulated time it ended. */
   stoppedAtNs?: number;
+  /** Set when a signal stopped the run (the command line): the report covers the time run. */
+  interrupted?: 'SIGINT' | 'SIGTERM';
   /** Spans and counter samples of the traced window, when the run was asked for a trace. */
   trace?: TraceRecord[];
   /** Threaded runs: how each thread spent its wall time, by partition. */

@@ -1,0 +1,89 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CliIo, ExitStatus, runCli } from '../../src/cli/main.js';
+
+function io(color = false): CliIo & { text: () => string; errors: () => string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out: (s) => void out.push(s),
+    err: (s) => void err.push(s),
+    isTTY: false,
+    color,
+    text: () => out.join('\n'),
+    errors: () => err.join('\n'),
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'svasim-exits-'));
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+
+/** Sends `signal` to this process once the command listens for it (no timing involved). */
+function signalWhenListening(signal: 'SIGINT' | 'SIGTERM'): void {
+  const look = (): void => {
+    if (process.listenerCount(signal) > 0) process.emit(signal, signal);
+    else setImmediate(look);
+  };
+  setImmediate(look);
+}
+
+describe('svasim exits honestly', () => {
+  it('--version prints the package version', async () => {
+    const o = io();
+    expect(await runCli(['--version'], o)).toBe(ExitStatus.OK);
+    expect(o.text()).toBe(pkg.version);
+  });
+
+  it('refuses an output it cannot write before running (exit 2)', async () => {
+    const o = io();
+    const bad = join(dir, 'no-such-folder', 'r.json');
+    expect(await runCli(['run', '--duration', '10us', '--json', bad], o)).toBe(2);
+    expect(o.errors()).toMatch(/cannot write .*r\.json: no folder/);
+    expect(o.text()).not.toMatch(/svasim run/);
+    const o2 = io();
+    expect(await runCli(['run', '--duration', '10us', '--html', dir], o2)).toBe(2);
+    expect(o2.errors()).toMatch(/it is a folder/);
+  });
+
+  it('writes every other output when one fails, says which, and exits 1', async () => {
+    const o = io();
+    const hlog = join(dir, 'ok.hlog');
+    const status = await runCli(
+      ['run', '--duration', '50us', '--quiet', '--json', '/dev/full', '--hlog', hlog],
+      o,
+    );
+    expect(status).toBe(ExitStatus.FAILED);
+    expect(o.errors()).toMatch(/could not write \/dev\/full: ENOSPC/);
+    expect(existsSync(hlog)).toBe(true);
+  });
+
+  it.each([
+    ['SIGTERM', ExitStatus.TERMINATED],
+    ['SIGINT', ExitStatus.INTERRUPTED],
+  ] as const)(
+    '%s stops the run, writes what was run, marks it and exits %d',
+    async (signal, code) => {
+      const o = io();
+      const json = join(dir, `${signal}.json`);
+      signalWhenListening(signal);
+      const status = await runCli(['run', '--duration', '1s', '--json', json], o);
+      expect(status).toBe(code);
+      const j = JSON.parse(readFileSync(json, 'utf8'));
+      expect(j.interrupted).toBe(signal);
+      expect(j.stoppedAtNs).toBeLessThan(1e9);
+      expect(o.errors()).toMatch(/\(interrupted\)/);
+      expect(process.listenerCount(signal)).toBe(0);
+    },
+  );
+
+  it('colours the summary only when its stream may carry colour', async () => {
+    const plain = io(false);
+    await runCli(['run', '--duration', '20us', '--quiet'], plain);
+    expect(plain.text()).not.toMatch(/\x1b\[/);
+    const coloured = io(true);
+    await runCli(['run', '--duration', '20us', '--quiet'], coloured);
+    expect(coloured.text()).toMatch(/\x1b\[1m/);
+  });
+});
