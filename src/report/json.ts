@@ -47,6 +47,7 @@ export function toJsonReport(r: Report): JsonReport {
     ...(r.runtimeChoice !== undefined ? { runtimeChoice: r.runtimeChoice } : {}),
     threads: r.threads,
     ...(r.interrupted !== undefined ? { interrupted: r.interrupted } : {}),
+    ...(r.stopSignal !== undefined ? { stopSignal: r.stopSignal } : {}),
     ...(r.stoppedAtNs !== undefined ? { stoppedAtNs: r.stoppedAtNs } : {}),
     simulatedNs: r.simulatedNs,
     wallMs: r.wallMs,

@@ -40,8 +40,10 @@ export interface Report {
   series?: ReportSeries;
   /** Set when a stop request ended the running phase early: the simulated time it ended. */
   stoppedAtNs?: number;
-  /** Set when a signal stopped the run (the command line): the report covers the time run. */
-  interrupted?: 'SIGINT' | 'SIGTERM';
+  /** True when a signal stopped the run (the command line): the report covers the time run. */
+  interrupted?: boolean;
+  /** The signal that stopped it. */
+  stopSignal?: 'SIGINT' | 'SIGTERM';
   /** Spans and counter samples of the traced window, when the run was asked for a trace. */
   trace?: TraceRecord[];
   /** Threaded runs: how each thread spent its wall time, by partition. */

@@ -71,7 +71,8 @@ describe('svasim exits honestly', () => {
       const status = await runCli(['run', '--duration', '1s', '--json', json], o);
       expect(status).toBe(code);
       const j = JSON.parse(readFileSync(json, 'utf8'));
-      expect(j.interrupted).toBe(signal);
+      expect(j.interrupted).toBe(true);
+    expect(j.stopSignal).toBe(signal);
       expect(j.stoppedAtNs).toBeLessThan(1e9);
       expect(o.errors()).toMatch(/\(interrupted\)/);
       expect(process.listenerCount(signal)).toBe(0);
