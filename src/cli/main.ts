@@ -51,15 +51,25 @@ export interface CliIo {
   readonly color?: boolean;
 }
 
+/**
+ * Whether output may be coloured: FORCE_COLOR set (and not 0 or false) forces it, NO_COLOR
+ * set and not empty (https://no-color.org) refuses it, otherwise a terminal decides.
+ */
+export function colorWanted(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '0' && force !== 'false') return true;
+  if (env.NO_COLOR) return false;
+  return isTTY;
+}
+
 const defaultIo: CliIo = {
   out: (s) => console.log(s),
   err: (s) => console.error(s),
   get isTTY() {
     return process.stderr.isTTY === true;
   },
-  // https://no-color.org: NO_COLOR present and not empty turns colour off
   get color() {
-    return process.stdout.isTTY === true && !process.env.NO_COLOR;
+    return colorWanted(process.stdout.isTTY === true, process.env);
   },
 };
 

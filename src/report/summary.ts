@@ -10,6 +10,7 @@
  * checking thresholds (the caller passes the results in), the progress bar.
  */
 
+import { styleText } from 'node:util';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
 import {
@@ -32,7 +33,7 @@ export interface ThresholdResult {
 
 /** Options of `formatSummary`. */
 export interface SummaryOptions {
-  /** Emphasise headers and colour verdicts with ANSI escapes (default false). */
+  /** Emphasise headers and colour verdicts (Node's util.styleText; default false). */
   readonly color?: boolean;
   /** Threshold results to list after the invariants (section omitted when absent). */
   readonly thresholds?: readonly ThresholdResult[];
@@ -40,11 +41,11 @@ export interface SummaryOptions {
 
 type Style = 'bold' | 'good' | 'bad';
 
-const ANSI: Record<Style, readonly [string, string]> = {
-  bold: ['\x1b[1m', '\x1b[22m'],
-  good: ['\x1b[32m', '\x1b[39m'],
-  bad: ['\x1b[31m', '\x1b[39m'],
-};
+/**
+ * Node's styles for each of ours: util.styleText writes the escapes; the caller has already
+ * decided colour for the stream the text goes to (`validateStream: false`).
+ */
+const STYLE: Record<Style, 'bold' | 'green' | 'red'> = { bold: 'bold', good: 'green', bad: 'red' };
 
 /** A table cell: text, optionally styled (styles are applied after padding). */
 type Cell = string | readonly [string, Style];
@@ -73,7 +74,7 @@ function threadRows(stats: readonly ThreadStat[]): string[][] {
 export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   const color = options.color === true;
   const paint = (text: string, style: Style | undefined): string =>
-    color && style !== undefined ? `${ANSI[style][0]}${text}${ANSI[style][1]}` : text;
+    color && style !== undefined ? styleText(STYLE[style], text, { validateStream: false }) : text;
 
   /** Left-aligns the first column and right-aligns the others; the first row is a header. */
   const table = (rows: readonly (readonly Cell[])[], headerStyle: Style = 'bold'): string[] => {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, ExitStatus, runCli } from '../../src/cli/main.js';
+import { type CliIo, colorWanted, ExitStatus, runCli } from '../../src/cli/main.js';
 
 function io(color = false): CliIo & { text: () => string; errors: () => string } {
   const out: string[] = [];
@@ -72,12 +72,22 @@ describe('svasim exits honestly', () => {
       expect(status).toBe(code);
       const j = JSON.parse(readFileSync(json, 'utf8'));
       expect(j.interrupted).toBe(true);
-    expect(j.stopSignal).toBe(signal);
+      expect(j.stopSignal).toBe(signal);
       expect(j.stoppedAtNs).toBeLessThan(1e9);
       expect(o.errors()).toMatch(/\(interrupted\)/);
       expect(process.listenerCount(signal)).toBe(0);
     },
   );
+
+  it('decides colour from the stream, NO_COLOR and FORCE_COLOR', () => {
+    expect(colorWanted(true, {})).toBe(true);
+    expect(colorWanted(false, {})).toBe(false);
+    expect(colorWanted(true, { NO_COLOR: '1' })).toBe(false);
+    expect(colorWanted(true, { NO_COLOR: '' })).toBe(true);
+    expect(colorWanted(false, { FORCE_COLOR: '1' })).toBe(true);
+    expect(colorWanted(false, { FORCE_COLOR: '0' })).toBe(false);
+    expect(colorWanted(true, { FORCE_COLOR: '1', NO_COLOR: '1' })).toBe(true);
+  });
 
   it('colours the summary only when its stream may carry colour', async () => {
     const plain = io(false);
