@@ -2,7 +2,7 @@
  * The `svasim` command (DESIGN §5), with commander:
  *
  *   svasim run [SCENARIO] [--runtime auto|threaded|inline] [--threads N] [--placement P] [--spin-us US]
- *              [--seed N] [--duration TIME] [--json FILE] [--hlog FILE] [--html FILE]
+ *              [--seed N] [--duration TIME] [--warmup TIME] [--json FILE] [--hlog FILE] [--html FILE]
  *              [--trace FILE] [--trace-from TIME] [--trace-window TIME] [--quiet]
  *   svasim validate SCENARIO
  *   svasim presets
@@ -121,6 +121,7 @@ interface RunFlags {
   threads?: number;
   placement?: 'separate' | 'balanced';
   spinUs?: number;
+  warmup?: number;
   seed?: number;
   duration?: number;
   json?: string;
@@ -133,8 +134,10 @@ interface RunFlags {
 }
 
 async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Promise<number> {
-  const sc = scenarioFrom(ref, { seed: f.seed });
-  const durationNs = f.duration ?? sc.duration;
+  // the report carries the run as it ran: the scenario with every override applied
+  const durationNs = f.duration ?? scenarioFrom(ref, { seed: f.seed }).duration;
+  const sc = { ...scenarioFrom(ref, { seed: f.seed }), duration: durationNs };
+  const warmupNs = f.warmup ?? 0;
   const choice =
     f.runtime === 'auto' ? autoRuntime(sc, availableParallelism()) : { runtime: f.runtime };
   const runtime = choice.runtime;
@@ -144,7 +147,8 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     throw new BadInput(`the threaded runtime needs --threads 2 or more, got ${threads}`);
   }
   checkOutputs([f.json, f.hlog, f.html, f.trace]);
-  const traceFrom = f.traceFrom ?? Math.floor(durationNs / 2);
+  const traceFrom = f.traceFrom ?? warmupNs + Math.floor(durationNs / 2);
+  const runNs = warmupNs + durationNs;
   const trace = f.trace
     ? { startNs: traceFrom, endNs: traceFrom + f.traceWindow, maxRecords: 500_000 }
     : undefined;
@@ -165,13 +169,13 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   const tick = (simNs: number, requests: number): void => {
     if (!bar) return;
     const wallS = (performance.now() - wall0) / 1000;
-    bar.update(Math.min(simNs, durationNs), {
+    bar.update(Math.min(simNs, runNs), {
       done: formatNs(simNs),
-      end: formatNs(durationNs),
+      end: formatNs(runNs),
       rate: wallS > 0 ? Math.round(requests / wallS).toLocaleString('en-US') : '0',
     });
   };
-  bar?.start(durationNs, 0, { done: '0 ns', end: formatNs(durationNs), rate: '0' });
+  bar?.start(runNs, 0, { done: '0 ns', end: formatNs(runNs), rate: '0' });
   // Ctrl-C: the first stops the run at the next boundary (the report covers the time run),
   // the second abandons it
   // SIGTERM: the same stop, then exit 143 (what a CI runner or a scheduler sends)
@@ -206,6 +210,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
         placement: f.placement ?? sc.runtime.placement,
         spinUs: f.spinUs,
         durationNs,
+        warmupNs,
         signal: ac.signal,
         trace,
         onProgress: (p) => tick(p.simulatedNs, p.requests),
@@ -225,6 +230,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
       const totals = new Float64Array(COUNTER_COUNT);
       report = await runScenarioAsync(sc, {
         durationNs,
+        warmupNs,
         counters: totals,
         signal: ac.signal,
         trace,
@@ -380,7 +386,12 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
       intArg('--spin-us', 0, 1_000_000),
     )
     .option('--seed <n>', 'seed of every random stream', intArg('--seed', 0, 0xffff_ffff))
-    .option('--duration <time>', 'simulated time, e.g. 500us, 20ms, 1s', durationArg)
+    .option(
+      '--duration <time>',
+      'the measurement window, e.g. 500us, 20ms, 1s (the drain after it is simulated, not measured)',
+      durationArg,
+    )
+    .option('--warmup <time>', 'simulated time run before the window and not measured', durationArg)
     .option('--json <file>', 'write the JSON report (DESIGN §7)')
     .option('--hlog <file>', 'write HdrHistogram interval logs (+ .hgrm percentile files)')
     .option('--html <file>', 'write a self-contained HTML report with plots')

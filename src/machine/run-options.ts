@@ -8,8 +8,10 @@ import type { System } from './system.js';
 
 /** Options of a run. */
 export interface RunOptions {
-  /** Simulated time to run, overriding the scenario's. */
+  /** The measurement window, overriding the scenario's duration. */
   readonly durationNs?: number;
+  /** Simulated time run before the window and not measured (default 0). */
+  readonly warmupNs?: number;
   /** Called about every `progressEveryNs` of simulated time. */
   readonly onProgress?: (simulatedNs: number, totalNs: number) => void;
   readonly progressEveryNs?: number;

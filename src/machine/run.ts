@@ -10,6 +10,7 @@
  */
 
 import type { Accelerator } from '../device/accelerator.js';
+import { codedError, ErrorCode } from '../errors.js';
 import type { Report, ReportSeries } from '../report/types.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
@@ -17,7 +18,7 @@ import type { JobStream } from '../workload/job-stream.js';
 import { addAccelerators, buildSystem, injectFault } from './build.js';
 import { InvariantChecker } from './checks.js';
 import { ClientPool } from './clients.js';
-import { assembleReport } from './report.js';
+import { assembleReport, markPhase, type PhaseMark } from './report.js';
 import type { AsyncRunOptions, QuantumDriver, RunOptions } from './run-options.js';
 import { type RunPhase, startSampler, startTrace, type TraceWindow } from './sampler.js';
 import type { System } from './system.js';
@@ -99,8 +100,13 @@ export class ScenarioRun implements RunPhase {
   private readonly series: ReportSeries;
   private readonly trace: TraceWindow | null;
   private readonly options: RunOptions;
-  /** The simulated time the run is asked to cover, ns. */
+  /** The measurement window the run is asked to cover, ns. */
   readonly durationNs: number;
+  /** The warm-up before the window, ns (not measured). */
+  readonly warmupNs: number;
+  /** The marks where the window started (null: at 0) and ended (null: not yet). */
+  private windowStart: PhaseMark | null = null;
+  private windowEnd: PhaseMark | null = null;
   /** The partition this thread runs (−1: all of them). */
   private readonly role: number;
   private readonly driver: QuantumDriver | null;
@@ -117,6 +123,13 @@ export class ScenarioRun implements RunPhase {
     this.sc = sc;
     this.options = options;
     this.durationNs = options.durationNs ?? sc.duration;
+    this.warmupNs = options.warmupNs ?? 0;
+    if (!Number.isSafeInteger(this.warmupNs) || this.warmupNs < 0) {
+      throw codedError(
+        ErrorCode.EINVAL,
+        `warm-up must be a whole number of ns ≥ 0, got ${this.warmupNs}`,
+      );
+    }
     // Endpoint ids break ties between simultaneous events: system, clients, accelerators,
     // the fault injector, then the sampler, always in this order.
     this.sys = buildSystem(sc, options);
@@ -195,29 +208,46 @@ export class ScenarioRun implements RunPhase {
   *steps(): Generator<'slice' | 'control', Report> {
     const sim = this.sys.sim;
     this.wall0 = process.hrtime.bigint();
-    this.endNs = this.durationNs;
+    const warmup = this.warmupNs;
+    this.endNs = warmup + this.durationNs;
     this.clients.start(this.streams, this.hosts(0));
-    const every = this.options.progressEveryNs ?? Math.max(1, Math.floor(this.durationNs / 100));
+    const total = this.endNs;
+    const every = this.options.progressEveryNs ?? Math.max(1, Math.floor(total / 100));
     let next = every;
     let slice = 0;
     const driver = this.driver;
-    while (this.advance(this.endNs)) {
-      if (sim.nowNs >= next) {
-        this.options.onProgress?.(sim.nowNs, this.durationNs);
-        next = sim.nowNs + every;
+    // The running phase: the warm-up up to its end (when there is one), the window after it.
+    // Every thread stops at the same boundary (the threaded runtime agrees on each quantum's
+    // start), so every thread marks the window at the same point of the simulation.
+    const limits = warmup > 0 ? [() => Math.min(warmup, this.endNs), () => this.endNs] : [];
+    if (warmup === 0) limits.push(() => this.endNs);
+    this.sys.latency.paused = warmup > 0;
+    for (let phase = 0; phase < limits.length; phase++) {
+      const limit = limits[phase]!;
+      while (this.advance(limit())) {
+        if (sim.nowNs >= next) {
+          this.options.onProgress?.(sim.nowNs, total);
+          next = sim.nowNs + every;
+        }
+        if (driver) {
+          // every thread sees the same control word after the same round (barrier.ts)
+          if (driver.stopRequested) this.stopAt(driver.agreedNextNs - 1);
+          if (driver.controlPending) yield 'control';
+        }
+        if (++slice >= SLICE_ADVANCES) {
+          slice = 0;
+          yield 'slice';
+          if (this.stopWanted && !driver) this.stopAt(sim.nowNs);
+        }
       }
-      if (driver) {
-        // every thread sees the same control word after the same round (barrier.ts)
-        if (driver.stopRequested) this.stopAt(driver.agreedNextNs - 1);
-        if (driver.controlPending) yield 'control';
-      }
-      if (++slice >= SLICE_ADVANCES) {
-        slice = 0;
-        yield 'slice';
-        if (this.stopWanted && !driver) this.stopAt(sim.nowNs);
+      if (phase === 0 && limits.length === 2) {
+        this.windowStart = markPhase(this.sys, limit());
+        this.sys.latency.paused = false;
       }
     }
     const end = this.endNs;
+    this.windowEnd = markPhase(this.sys, end);
+    this.sys.latency.paused = true;
     if (driver) {
       for (const s of this.sys.world!.sims) if (s.nowNs < end) s.nowNs = end;
     } else if (this.sys.world) this.sys.world.runUntil(end);
@@ -313,6 +343,9 @@ export class ScenarioRun implements RunPhase {
       events: w ? w.sims.reduce((n, s) => n + s.events, 0) : this.sys.sim.events,
       wallNs,
       stoppedAtNs: this.stoppedAtNs,
+      windowStart: this.windowStart,
+      windowEnd: this.windowEnd,
+      wall0Ns: this.wall0,
     });
   }
 }

@@ -110,9 +110,42 @@ function kindIndexOf(kind: LatencyKind | number): number {
   return i;
 }
 
+/**
+ * Decodes one kind's encoding the way the recorder holds its histograms (WebAssembly once
+ * `initMetrics` has run, plain JavaScript before), so what is read from it — a plot's
+ * percentiles — agrees with the recorder's summary to the nanosecond. Destroy it after use.
+ */
+export function decodeLatency(encoded: string): Histogram {
+  return decodeFromCompressedBase64(encoded, BIT_BUCKET_SIZE, ready);
+}
+
+/** Count, min, mean, p50, p90, p99, p99.9 and max of one histogram, modelled ns. */
+function summarize(h: Histogram): LatencySummary {
+  const count = h.totalCount;
+  return count === 0
+    ? { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
+    : {
+        count,
+        // Percentiles 0 and 100 give the lowest / highest equivalent value of the end
+        // buckets, which survive encode → decode (the raw min / max do not).
+        min: h.getValueAtPercentile(0),
+        mean: h.mean,
+        p50: h.getValueAtPercentile(50),
+        p90: h.getValueAtPercentile(90),
+        p99: h.getValueAtPercentile(99),
+        p999: h.getValueAtPercentile(99.9),
+        max: h.getValueAtPercentile(100),
+      };
+}
+
 /** One HdrHistogram per latency kind, recorded by kind index without allocation. */
 export class LatencyRecorder {
   private hists: Histogram[];
+  /**
+   * While true, `record` keeps nothing: the run's warm-up and drain, outside the measurement
+   * window (machine/report.ts).
+   */
+  paused = false;
 
   /** An empty recorder; `initMetrics()` must have completed in this thread. */
   constructor() {
@@ -139,6 +172,7 @@ export class LatencyRecorder {
    * NaN is a broken invariant and throws.
    */
   record(kindIndex: number, ns: number): void {
+    if (this.paused) return;
     if (ns < 1) ns = 1;
     else if (ns > LATENCY_MAX_NS) ns = LATENCY_MAX_NS;
     else if (Number.isNaN(ns)) throw new Error(`latency kind ${kindIndex}: NaN recorded`);
@@ -191,27 +225,30 @@ export class LatencyRecorder {
     for (let i = 0; i < LATENCY_KIND_COUNT; i++) this.hists[i]!.add(other.hists[i]!);
   }
 
+  /**
+   * The summary of every kind of an `encode()` output, read from the decoded encodings: the
+   * figures a report prints then agree to the nanosecond with what any reader of its
+   * histograms (plots, logs) gets — a live histogram and its decoded encoding can differ by
+   * one bucket at the ends when a kind has a single value.
+   */
+  static summaryOfEncoded(encoded: EncodedLatencies): Record<LatencyKind, LatencySummary> {
+    const out = {} as Record<LatencyKind, LatencySummary>;
+    for (const kind of LATENCY_KINDS) {
+      const h = decodeLatency(encoded[kind]);
+      try {
+        out[kind] = summarize(h);
+      } finally {
+        h.destroy();
+      }
+    }
+    return out;
+  }
+
   /** Count, min, mean, p50, p90, p99, p99.9 and max of every kind, modelled ns. */
   summary(): Record<LatencyKind, LatencySummary> {
     const out = {} as Record<LatencyKind, LatencySummary>;
     for (let i = 0; i < LATENCY_KIND_COUNT; i++) {
-      const h = this.hists[i]!;
-      const count = h.totalCount;
-      out[LATENCY_KINDS[i]!] =
-        count === 0
-          ? { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
-          : {
-              count,
-              // Percentiles 0 and 100 give the lowest / highest equivalent value of the end
-              // buckets, which survive encode → decode (the raw min / max do not).
-              min: h.getValueAtPercentile(0),
-              mean: h.mean,
-              p50: h.getValueAtPercentile(50),
-              p90: h.getValueAtPercentile(90),
-              p99: h.getValueAtPercentile(99),
-              p999: h.getValueAtPercentile(99.9),
-              max: h.getValueAtPercentile(100),
-            };
+      out[LATENCY_KINDS[i]!] = summarize(this.hists[i]!);
     }
     return out;
   }

@@ -9,6 +9,7 @@
 
 import type { CounterTotals } from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
+import { formatNs } from '../scenario/units.js';
 import type { Report } from './types.js';
 
 /** Requests as the benchmarks count them: ATS translation requests plus page requests. */
@@ -22,6 +23,25 @@ export function perSecond(n: number, ns: number): number {
 }
 
 /** Wall time over simulated time (how many times slower than the modelled machine); NaN if none simulated. */
+/** The measurement window of a report, ns (older reports: the whole simulated time). */
+export function windowOf(r: Report): number {
+  return r.windowNs ?? r.simulatedNs;
+}
+
+/** Wall time of the window, ns (older reports: the whole run's). */
+export function windowWallOf(r: Report): number {
+  return (r.windowWallMs ?? r.wallMs) * 1e6;
+}
+
+/** The window, warm-up and drain in words, e.g. `window 2ms (drain 9.9ms, 11.9ms simulated)`. */
+export function windowText(r: Report): string {
+  const parts: string[] = [];
+  if (r.warmupNs) parts.push(`after ${formatNs(r.warmupNs)} of warm-up`);
+  if (r.drainNs !== undefined) parts.push(`drain ${formatNs(r.drainNs)}`);
+  parts.push(`${formatNs(r.simulatedNs)} simulated`);
+  return `window ${formatNs(windowOf(r))} (${parts.join(', ')})`;
+}
+
 export function slowdownOf(r: Report): number {
   return r.simulatedNs > 0 ? (r.wallMs * 1e6) / r.simulatedNs : Number.NaN;
 }

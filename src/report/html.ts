@@ -23,6 +23,8 @@ import {
   requestsOf,
   slowdownOf,
   threadsText,
+  windowOf,
+  windowText,
 } from './common.js';
 import {
   percentilePoints,
@@ -55,7 +57,7 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 export async function renderHtml(r: Report): Promise<string> {
   const e = escapeHtml;
   const t = r.totals;
-  const ns = r.simulatedNs;
+  const ns = windowOf(r);
   const parts: string[] = [];
   const slowdown = slowdownOf(r);
   parts.push(
@@ -70,7 +72,7 @@ export async function renderHtml(r: Report): Promise<string> {
     `<h1>svasim run: ${e(r.scenario.name)}</h1>`,
     `<p class="run">${e(
       `${r.runtime} runtime, ${threadsText(r.threads)}, seed ${r.seed}, profile ${r.profile}. ` +
-        `Simulated ${formatNs(ns)} in ${formatNs(r.wallMs * 1e6)} of wall time ` +
+        `Measured a ${windowText(r)} in ${formatNs(r.wallMs * 1e6)} of wall time ` +
         `(slowdown ${Number.isFinite(slowdown) ? `${slowdown.toPrecision(3)}x` : '-'}, ` +
         `${formatRate(r.eventsPerWallSecond).replace('/s', ' events/s')}). ` +
         `${formatRate(perSecond(requestsOf(t), ns))} requests and ` +

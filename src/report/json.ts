@@ -50,7 +50,11 @@ export function toJsonReport(r: Report): JsonReport {
     ...(r.stopSignal !== undefined ? { stopSignal: r.stopSignal } : {}),
     ...(r.stoppedAtNs !== undefined ? { stoppedAtNs: r.stoppedAtNs } : {}),
     simulatedNs: r.simulatedNs,
+    ...(r.windowNs !== undefined
+      ? { warmupNs: r.warmupNs ?? 0, windowNs: r.windowNs, drainNs: r.drainNs ?? 0 }
+      : {}),
     wallMs: r.wallMs,
+    ...(r.windowWallMs !== undefined ? { windowWallMs: r.windowWallMs } : {}),
     eventsPerWallSecond: r.eventsPerWallSecond,
     totals: totalsInOrder(r.totals),
     latency,
@@ -59,6 +63,16 @@ export function toJsonReport(r: Report): JsonReport {
       checked: r.invariants.checked,
       violations: r.invariants.violations.map((v) => ({ what: v.what, detail: v.detail })),
     },
+    ...(r.runTotals !== undefined ? { runTotals: totalsInOrder(r.runTotals) } : {}),
+    ...(r.drain !== undefined
+      ? {
+          drain: {
+            jobs: r.drain.jobs,
+            requests: r.drain.requests,
+            totals: totalsInOrder(r.drain.totals),
+          },
+        }
+      : {}),
     ...(r.threadStats !== undefined
       ? { threadStats: r.threadStats.map(({ quantumWorkUs: _q, ...t }) => t) }
       : {}),

@@ -14,10 +14,10 @@
  * Not here: the page around the charts (html.ts), interactivity (the SVG is static).
  */
 
-import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import * as vega from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import * as vl from 'vega-lite';
+import { decodeLatency } from '../metrics/recorder.js';
 import { formatNs } from '../scenario/units.js';
 import type { ReportSeries } from './types.js';
 
@@ -39,7 +39,15 @@ const TICKS_PER_HALF_DISTANCE = 5;
  * empty when the histogram is.
  */
 export function percentilePoints(encoded: string): PercentilePoint[] {
-  const h = decodeFromCompressedBase64(encoded, 64, false);
+  const h = decodeLatency(encoded);
+  try {
+    return percentileTicks(h);
+  } finally {
+    h.destroy();
+  }
+}
+
+function percentileTicks(h: ReturnType<typeof decodeLatency>): PercentilePoint[] {
   const n = h.totalCount;
   if (n === 0) return [];
   const points: PercentilePoint[] = [];

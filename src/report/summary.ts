@@ -20,6 +20,9 @@ import {
   requestsOf,
   slowdownOf,
   threadsText,
+  windowOf,
+  windowText,
+  windowWallOf,
 } from './common.js';
 import type { Report, ThreadStat } from './types.js';
 
@@ -99,8 +102,9 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   };
 
   const t = r.totals;
-  const ns = r.simulatedNs;
-  const wallNs = r.wallMs * 1e6;
+  // rates: what completed in the window, over the window's simulated and wall time
+  const ns = windowOf(r);
+  const wallNs = windowWallOf(r);
   const lines: string[] = [];
 
   const slowdown = slowdownOf(r);
@@ -111,11 +115,18 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
     ),
   );
   lines.push(
-    `  simulated ${formatNs(ns)} in ${formatNs(wallNs)} wall: slowdown ${
+    `  ${windowText(r)} in ${formatNs(r.wallMs * 1e6)} wall: slowdown ${
       Number.isFinite(slowdown) ? `${slowdown.toPrecision(3)}x` : '-'
     }, ${formatRate(r.eventsPerWallSecond).replace('/s', ' events/s')}`,
   );
   lines.push('');
+
+  if (r.drain && r.drainNs !== undefined && r.drainNs > 0) {
+    lines.push(
+      `  the drain (clients finish, unbind, exit) is simulated, not measured: ${r.drain.jobs} jobs and ${r.drain.requests} requests finished in it`,
+    );
+    lines.push('');
+  }
 
   if (r.threadStats && r.threadStats.length > 0) {
     lines.push(...table(threadRows(r.threadStats)));

@@ -27,13 +27,29 @@ export interface Report {
   /** Why this runtime, when `--runtime auto` chose it (e.g. "auto: 8 busy accelerators, …"). */
   runtimeChoice?: string;
   threads: number;
+  /** Simulated time of the whole run: warm-up, window and drain. */
   simulatedNs: number;
+  /** The warm-up before the window (not measured), ns. */
+  warmupNs?: number;
+  /**
+   * The measurement window, ns: `duration`, or less when the run was stopped. Totals,
+   * per-device totals, latency statistics, histograms, series and thresholds cover it only.
+   */
+  windowNs?: number;
+  /** The drain after the window (clients finish, unbind and exit), ns: simulated, not measured. */
+  drainNs?: number;
   wallMs: number;
+  /** Wall time of the window alone, ms (per-wall-second rates divide by it). */
+  windowWallMs?: number;
   eventsPerWallSecond: number;
   totals: CounterTotals;
   latency: Record<LatencyKind, LatencySummary>;
   devices: ({ rid: number } & CounterTotals)[];
   invariants: { checked: number; violations: Violation[] };
+  /** Totals of the whole run (warm-up, window and drain): what balance checks look at. */
+  runTotals?: CounterTotals;
+  /** What finished in the drain: jobs, requests, and every counter. */
+  drain?: { jobs: number; requests: number; totals: CounterTotals };
   /** Histogram encodings per kind (HdrHistogram compressed base64), for merging and logs. */
   histograms: Record<LatencyKind, string>;
   /** Time series over simulated time, one point per interval (for plots). */

@@ -36,6 +36,7 @@ export interface PartitionTask {
   readonly partition: number;
   readonly buffers: ThreadedBuffers;
   readonly durationNs?: number;
+  readonly warmupNs?: number;
   /** Failure injection for tests (runner.ts `RunOptions.injectFault`). */
   readonly injectFault?: RunOptions['injectFault'];
   /** A trace window to record (runner.ts `RunOptions.trace`). */
@@ -261,6 +262,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
   try {
     run = createScenarioRun(scenario, {
       durationNs: task.durationNs,
+      warmupNs: task.warmupNs,
       injectFault: task.injectFault,
       trace: task.trace,
       deviceBuffers: buffers.deviceBuffers,

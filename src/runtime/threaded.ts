@@ -89,8 +89,10 @@ export interface ThreadedRunOptions {
   readonly threads?: number;
   /** Accelerators on threads (default `balanced`), or the partition of each accelerator. */
   readonly placement?: Placement | readonly number[];
-  /** Simulated time to run, overriding the scenario's. */
+  /** The measurement window, overriding the scenario's duration. */
   readonly durationNs?: number;
+  /** Simulated time run before the window and not measured (default 0). */
+  readonly warmupNs?: number;
   /** Called about every `progressEveryMs` of wall time with live counters. */
   readonly onProgress?: (p: ThreadedProgress) => void;
   readonly progressEveryMs?: number;
@@ -245,6 +247,7 @@ export async function startScenarioThreaded(
       partition: p,
       buffers,
       durationNs: options.durationNs,
+      warmupNs: options.warmupNs,
       injectFault: options.injectFault,
       trace: options.trace,
       spinUs: options.spinUs,
@@ -376,6 +379,7 @@ export function mergeReports(parts: readonly Report[]): Report {
   const wallMs = Math.max(...parts.map((r) => r.wallMs));
   const engine = parts[0]!;
   const merged = LatencyRecorder.decodeMerge(parts.map((r) => r.histograms));
+  const histograms = merged.encode();
   const events = parts.reduce((n, r) => n + (r.eventsPerWallSecond * r.wallMs) / 1000, 0);
   let totals = engine.totals;
   let devices = engine.devices;
@@ -391,8 +395,24 @@ export function mergeReports(parts: readonly Report[]): Report {
     eventsPerWallSecond: events / (wallMs / 1000),
     totals,
     devices,
-    latency: merged.summary(),
-    histograms: merged.encode(),
+    ...(parts.every((r) => r.runTotals)
+      ? {
+          runTotals: parts.slice(1).reduce((t, r) => addTotals(t, r.runTotals!), engine.runTotals!),
+        }
+      : {}),
+    ...(parts.every((r) => r.drain)
+      ? {
+          drain: {
+            jobs: parts.reduce((n, r) => n + r.drain!.jobs, 0),
+            requests: parts.reduce((n, r) => n + r.drain!.requests, 0),
+            totals: parts
+              .slice(1)
+              .reduce((t, r) => addTotals(t, r.drain!.totals), engine.drain!.totals),
+          },
+        }
+      : {}),
+    latency: LatencyRecorder.summaryOfEncoded(histograms),
+    histograms,
     invariants: {
       checked: parts.reduce((n, r) => n + r.invariants.checked, 0),
       violations: parts.flatMap((r) => r.invariants.violations),

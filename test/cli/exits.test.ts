@@ -79,6 +79,19 @@ describe('svasim exits honestly', () => {
     },
   );
 
+  it('reports the window it was asked for, after the warm-up, in the scenario as run', async () => {
+    const o = io();
+    const json = join(dir, 'window.json');
+    const argv = ['run', '--duration', '100us', '--warmup', '50us', '--quiet', '--json', json];
+    expect(await runCli(argv, o)).toBe(ExitStatus.OK);
+    const j = JSON.parse(readFileSync(json, 'utf8'));
+    expect(j.scenario.duration).toBe(100_000);
+    expect([j.warmupNs, j.windowNs]).toEqual([50_000, 100_000]);
+    expect(j.drainNs).toBe(j.simulatedNs - 150_000);
+    expect(j.runTotals.jobs).toBeGreaterThanOrEqual(j.totals.jobs + j.drain.jobs);
+    expect(o.text()).toMatch(/window 100us \(after 50us of warm-up, drain /);
+  });
+
   it('decides colour from the stream, NO_COLOR and FORCE_COLOR', () => {
     expect(colorWanted(true, {})).toBe(true);
     expect(colorWanted(false, {})).toBe(false);

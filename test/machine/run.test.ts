@@ -114,7 +114,7 @@ describe('runScenario() (inline runtime)', () => {
     expect(r.invariants.violations).toEqual([]);
     expect(r.invariants.checked).toBeGreaterThan(0);
     expect(r.totals.jobs).toBeGreaterThan(0);
-    expect(r.totals.binds).toBe(r.totals.unbinds);
+    expect(r.runTotals!.binds).toBe(r.runTotals!.unbinds);
   });
 
   it('fails the jobs whose pages disappear under them', () => {
@@ -170,9 +170,10 @@ describe('stop markers (spec §4.7; v5.8 quirk of §4.3)', () => {
   it('a device stops each PASID with a marker; v5.8 answers it and the device discards the answer', () => {
     let devices: { stopMarkerResponses: number; unexpectedResponses: number }[] = [];
     const r = runScenario(small(), { onSystem: (s) => (devices = s.devices) });
-    expect(r.totals.stopMarkers).toBe(r.totals.binds); // one per client lifetime
-    expect(r.totals.pageResponses.invalid).toBeGreaterThanOrEqual(r.totals.stopMarkers);
-    expect(devices.reduce((n, d) => n + d.stopMarkerResponses, 0)).toBe(r.totals.stopMarkers);
+    const all = r.runTotals!; // stop markers come with unbinds, most of them in the drain
+    expect(all.stopMarkers).toBe(all.binds); // one per client lifetime
+    expect(all.pageResponses.invalid).toBeGreaterThanOrEqual(all.stopMarkers);
+    expect(devices.reduce((n, d) => n + d.stopMarkerResponses, 0)).toBe(all.stopMarkers);
     expect(devices.every((d) => d.unexpectedResponses === 0)).toBe(true);
     expect(r.invariants.violations).toEqual([]);
   });

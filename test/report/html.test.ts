@@ -36,6 +36,11 @@ describe('percentilePoints()', () => {
         expect(pts).toEqual([]);
         continue;
       }
+      if (s.count === 1) {
+        // one value: the single point is the top of its bucket
+        expect(pts).toEqual([{ percentile: 0, x: 1, valueNs: s.max }]);
+        continue;
+      }
       expect(pts[0]).toEqual({ percentile: 0, x: 1, valueNs: s.min });
       expect(pts.at(-1)).toEqual({
         percentile: 100 * (1 - 1 / s.count),

@@ -15,12 +15,20 @@ const TOP = [
   'runtime',
   'threads',
   'simulatedNs',
+  // the measurement window (what totals, latency and devices cover) and the phases around it
+  'warmupNs',
+  'windowNs',
+  'drainNs',
   'wallMs',
+  'windowWallMs',
   'eventsPerWallSecond',
   'totals',
   'latency',
   'devices',
   'invariants',
+  // the whole run, and what finished in the drain
+  'runTotals',
+  'drain',
 ];
 
 /** DESIGN §7 `totals`, transcribed in order (`pageResponses` is an object). */

@@ -24,21 +24,21 @@ describe('formatSummary()', () => {
       `svasim run "${r.scenario.name}": inline runtime, 1 thread, seed 1, profile ${r.profile}`,
     );
     expect(second).toContain(
-      `simulated ${formatNs(r.simulatedNs)} in ${formatNs(r.wallMs * 1e6)} wall`,
+      `window ${formatNs(r.windowNs!)} (drain ${formatNs(r.drainNs!)}, ${formatNs(r.simulatedNs)} simulated) in ${formatNs(r.wallMs * 1e6)} wall`,
     );
     expect(second).toContain(`slowdown ${((r.wallMs * 1e6) / r.simulatedNs).toPrecision(3)}x`);
     expect(second).toContain(`${formatRate(r.eventsPerWallSecond).replace('/s', '')} events/s`);
   });
 
-  it('counts requests as translations plus page requests, per simulated and per wall second', () => {
+  it('counts requests as translations plus page requests, per simulated and per wall second of the window', () => {
     const r = smallReport();
     const requests = r.totals.translations + r.totals.pageRequests;
     const row = section(formatSummary(r), 'throughput').find((l) => l.startsWith('  requests'));
     expect(row?.split(/\s+/).filter(Boolean)).toEqual([
       'requests',
       String(requests),
-      formatRate(requests / (r.simulatedNs / 1e9)),
-      formatRate(requests / (r.wallMs / 1e3)),
+      formatRate(requests / (r.windowNs! / 1e9)),
+      formatRate(requests / (r.windowWallMs! / 1e3)),
     ]);
   });
 

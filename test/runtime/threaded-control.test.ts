@@ -25,8 +25,9 @@ describe('threaded runtime: stop, control plane, failures', () => {
     expect(r.stoppedAtNs).toBeLessThan(2e9);
     expect(r.simulatedNs).toBeGreaterThanOrEqual(r.stoppedAtNs!);
     expect(r.invariants.violations).toEqual([]);
-    expect(r.totals.binds).toBe(r.totals.unbinds);
-    expect(r.totals.jobs).toBeGreaterThan(0);
+    expect(r.runTotals!.binds).toBe(r.runTotals!.unbinds);
+    // stopped soon after the first requests: the jobs may all finish in the drain
+    expect(r.runTotals!.jobs).toBeGreaterThan(0);
   });
 
   it('an AbortSignal stops the run the same way', async () => {
