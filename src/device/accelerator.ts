@@ -180,7 +180,9 @@ export class Accelerator implements DeviceAgent, Endpoint {
     this.done[j] = 0;
     this.pattern[j] = job.pattern;
     this.cookie[j] = job.cookie;
-    this.submitNs[j] = this.sim.nowNs;
+    const now = this.sim.nowNs;
+    const issued = job.issuedNs;
+    this.submitNs[j] = issued !== undefined && issued <= now ? issued : now;
     this.mismatch[j] = 0;
     this.inFlight++;
     this.queue[(this.qHead + this.qLen) % this.slots] = j;

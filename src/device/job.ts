@@ -38,6 +38,12 @@ export interface JobSpec {
   pattern: number;
   /** Opaque id the client uses to match the completion. */
   cookie: number;
+  /**
+   * When the client meant to submit the job (its scheduled arrival in an open loop), ns;
+   * `job.latency` runs from it, so time waiting for a work-queue entry counts (no
+   * coordinated omission). Absent or later than now: the time of submission.
+   */
+  issuedNs?: number;
 }
 
 /** Completion callback: the job's cookie, status and bytes done. */

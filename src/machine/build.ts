@@ -94,7 +94,17 @@ export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: numbe
         accelObserver(sys, dev.index),
         (cookie, status, done) => stream.jobDone(cookie, status, done),
       );
-      const stream: JobStream = new JobStream(devSim, accel, streamCfg, clientEndpoint);
+      const dc = sys.deviceCounters[dev.index]!;
+      const onArrival = (): void => {
+        sys.counters.add(Counter.jobsOffered);
+        dc.add(Counter.jobsOffered);
+      };
+      const stream: JobStream = new JobStream(
+        devSim,
+        accel,
+        { ...streamCfg, onArrival },
+        clientEndpoint,
+      );
       accels.push(accel);
       streams.push(stream);
       n++;

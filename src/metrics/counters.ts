@@ -34,6 +34,7 @@ export const COUNTER_NAMES = [
   'unbinds',
   'bindErrors',
   'invalidations',
+  'jobsOffered',
 ] as const;
 
 /** One flattened counter name. */
@@ -63,6 +64,7 @@ export const Counter = {
   unbinds: 19,
   bindErrors: 20,
   invalidations: 21,
+  jobsOffered: 22,
 } as const satisfies Record<CounterName, number>;
 
 /** One counter index. */
@@ -96,6 +98,8 @@ export interface CounterTotals {
   unbinds: number;
   bindErrors: number;
   invalidations: number;
+  /** Open loop: jobs the clients' schedules asked for (arrivals), whether or not submitted yet. */
+  jobsOffered: number;
 }
 
 /** One set of counters over a Float64Array, indexed by `Counter`. */
@@ -164,6 +168,7 @@ export class Counters {
       unbinds: v[Counter.unbinds]!,
       bindErrors: v[Counter.bindErrors]!,
       invalidations: v[Counter.invalidations]!,
+      jobsOffered: v[Counter.jobsOffered]!,
     };
   }
 }

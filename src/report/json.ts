@@ -112,6 +112,7 @@ function totalsInOrder(t: CounterTotals): CounterTotals {
     unbinds: t.unbinds,
     bindErrors: t.bindErrors,
     invalidations: t.invalidations,
+    jobsOffered: t.jobsOffered,
   };
 }
 

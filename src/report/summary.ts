@@ -149,6 +149,17 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
         formatRate(perSecond(t.jobs, ns)),
         formatRate(perSecond(t.jobs, wallNs)),
       ],
+      // open loop: what the schedule offered beside what completed (the achieved rate)
+      ...(t.jobsOffered > 0
+        ? [
+            [
+              '  jobs offered',
+              String(t.jobsOffered),
+              formatRate(perSecond(t.jobsOffered, ns)),
+              formatRate(perSecond(t.jobsOffered, wallNs)),
+            ],
+          ]
+        : []),
       [
         '  DMA bytes',
         formatBytes(t.dmaBytes),
@@ -215,7 +226,16 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
     ]);
   }
   if (latencyRows.length === 1) lines.push(paint('latency: no value recorded', 'bold'));
-  else lines.push(...table(latencyRows));
+  else {
+    lines.push(...table(latencyRows));
+    if (r.latency['job.latency'].count > 0) {
+      lines.push(
+        'openLoop' in r.scenario.workload.arrival
+          ? "  job.latency runs from each job's scheduled arrival: waiting for the work queue counts"
+          : '  job.latency runs from submission (closed loop: the service time)',
+      );
+    }
+  }
   lines.push('');
 
   const v = r.invariants.violations;

@@ -31,6 +31,8 @@ export interface JobStreamConfig {
   /** Open loop: mean gap between arrivals in ns; 0 for closed loop. */
   readonly openGapNs: number;
   readonly pcieLatencyNs: number;
+  /** Called at each open-loop arrival (the jobs offered). */
+  readonly onArrival?: () => void;
 }
 
 /** Flag bits of a client's stream. */
@@ -84,7 +86,13 @@ export class JobStream implements Endpoint {
     length: 0,
     pattern: 0,
     cookie: 0,
+    issuedNs: 0,
   };
+  /**
+   * Open loop: the scheduled arrival times of each stream's backlog, oldest first (a job
+   * waiting for a work-queue entry keeps its arrival time: its latency counts the wait).
+   */
+  private readonly arrivals = new Map<number, number[]>();
   /** Where CLIENT_IDLE and CLIENT_FAULT go (the engine-side client manager). */
   private readonly owner: number;
 
@@ -150,6 +158,13 @@ export class JobStream implements Endpoint {
         return;
       }
       this.backlog[s]!++;
+      let due = this.arrivals.get(s);
+      if (due === undefined) {
+        due = [];
+        this.arrivals.set(s, due);
+      }
+      due.push(this.sim.nowNs);
+      this.cfg.onArrival?.();
       this.armArrival(s);
       this.pump(s);
       return;
@@ -176,6 +191,7 @@ export class JobStream implements Endpoint {
       case MsgKind.CLIENT_STOP:
         this.flags[s] = this.flags[s]! & ~ACTIVE;
         this.backlog[s] = 0;
+        this.arrivals.delete(s);
         pool.release(arg);
         if (this.outstanding[s] === 0) this.goIdle(s);
         return;
@@ -183,6 +199,8 @@ export class JobStream implements Endpoint {
         pool.release(arg);
         if (!this.active(s)) return;
         this.backlog[s]!++;
+        // open loop: the resubmission is issued now, in line behind the arrivals waiting
+        this.arrivals.get(s)?.push(this.sim.nowNs);
         this.pump(s);
         return;
       default:
@@ -314,6 +332,10 @@ export class JobStream implements Endpoint {
     spec.length = cfg.jobBytes;
     spec.pattern = client & 0xff;
     spec.cookie = client * 65536 + job;
+    // open loop: the oldest scheduled arrival not yet submitted (resubmissions after a fault
+    // and closed loops: now)
+    const due = this.arrivals.get(s);
+    spec.issuedNs = due !== undefined && due.length > 0 ? due.shift()! : this.sim.nowNs;
     if (!this.accel.submit(spec))
       throw new Error('job stream: work queue full after checking its room');
     this.jobOffset[job] = off;

@@ -53,6 +53,7 @@ const TOTALS = [
   'unbinds',
   'bindErrors',
   'invalidations',
+  'jobsOffered',
 ];
 
 const STATS = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max'];

@@ -84,7 +84,10 @@ describe('formatSummary()', () => {
       'max',
     ]);
     const kinds = LATENCY_KINDS.filter((k) => r.latency[k].count > 0);
-    expect(rows).toHaveLength(kinds.length + 1);
+    // the table, then what job.latency runs from (closed loop here: the service time)
+    expect(rows).toHaveLength(kinds.length + 2);
+    expect(rows.at(-1)).toBe('  job.latency runs from submission (closed loop: the service time)');
+    rows.pop();
     kinds.forEach((k, i) => {
       const s = r.latency[k];
       expect(rows[i + 1]?.trim().split(/\s+/)).toEqual([

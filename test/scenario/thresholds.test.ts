@@ -16,6 +16,7 @@ function totals(over: Partial<CounterTotals> = {}): CounterTotals {
     autoResponses: 0,
     prqOverflows: 3,
     stopMarkers: 0,
+    jobsOffered: 0,
     faultRecords: 0,
     dmaBytes: 4096,
     dmaErrors: 0,
