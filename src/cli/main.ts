@@ -245,6 +245,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   if ('reason' in choice) report = { ...report, runtimeChoice: choice.reason };
   if (stoppedBy !== null) report = { ...report, interrupted: true, stopSignal: stoppedBy };
   const thresholds = evaluateThresholds(sc.thresholds, report);
+  report = { ...report, thresholds };
   io.out(formatSummary(report, { thresholds, color: io.color === true }));
   if (failure) io.err(`svasim: ${(failure as ThreadedRunError).message}`);
   if (report.stoppedAtNs !== undefined) {

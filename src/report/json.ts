@@ -63,6 +63,16 @@ export function toJsonReport(r: Report): JsonReport {
       checked: r.invariants.checked,
       violations: r.invariants.violations.map((v) => ({ what: v.what, detail: v.detail })),
     },
+    ...(r.thresholds !== undefined
+      ? {
+          thresholds: r.thresholds.map((t) => ({
+            key: t.key,
+            limit: t.limit,
+            actual: t.actual,
+            ok: t.ok,
+          })),
+        }
+      : {}),
     ...(r.runTotals !== undefined ? { runTotals: totalsInOrder(r.runTotals) } : {}),
     ...(r.drain !== undefined
       ? {

@@ -11,6 +11,7 @@
  */
 
 import { styleText } from 'node:util';
+import { COUNTER_NAMES } from '../metrics/counters.js';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
 import {
@@ -43,6 +44,8 @@ export interface SummaryOptions {
 }
 
 type Style = 'bold' | 'good' | 'bad';
+
+const COUNTERS: ReadonlySet<string> = new Set(COUNTER_NAMES);
 
 /**
  * Node's styles for each of ours: util.styleText writes the escapes; the caller has already
@@ -258,8 +261,9 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
           ['thresholds', 'limit', 'actual', ''],
           ...th.map((x): Cell[] => [
             `  ${x.key}`,
-            formatNs(x.limit),
-            formatNs(x.actual),
+            // a counter is a count; a latency statistic a time
+            COUNTERS.has(x.key) ? String(x.limit) : formatNs(x.limit),
+            COUNTERS.has(x.key) ? String(x.actual) : formatNs(x.actual),
             x.ok ? ['ok', 'good'] : ['MISSED', 'bad'],
           ]),
         ]),

@@ -62,6 +62,8 @@ export interface Report {
   stopSignal?: 'SIGINT' | 'SIGTERM';
   /** Spans and counter samples of the traced window, when the run was asked for a trace. */
   trace?: TraceRecord[];
+  /** The scenario's thresholds as checked against this report (the command line). */
+  thresholds?: { key: string; limit: number; actual: number; ok: boolean }[];
   /** Threaded runs: how each thread spent its wall time, by partition. */
   threadStats?: ThreadStat[];
 }
