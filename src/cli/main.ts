@@ -27,7 +27,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { runScenarioAsync } from '../machine/run.js';
 import { COUNTER_COUNT, Counter } from '../metrics/counters.js';
 import { writeHlog } from '../report/hlog.js';
-import { writeJsonReport } from '../report/json.js';
+import { toJsonReport, writeJsonReport } from '../report/json.js';
 import { formatSummary } from '../report/summary.js';
 import { writeTrace } from '../report/trace.js';
 import type { Report } from '../report/types.js';
@@ -246,7 +246,10 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   if (stoppedBy !== null) report = { ...report, interrupted: true, stopSignal: stoppedBy };
   const thresholds = evaluateThresholds(sc.thresholds, report);
   report = { ...report, thresholds };
-  io.out(formatSummary(report, { thresholds, color: io.color === true }));
+  // `--json -` puts the JSON on stdout: the summary and notes go to stderr then
+  const jsonToStdout = f.json === '-';
+  const say = jsonToStdout ? (line: string) => io.err(line) : (line: string) => io.out(line);
+  say(formatSummary(report, { thresholds, color: !jsonToStdout && io.color === true }));
   if (failure) io.err(`svasim: ${(failure as ThreadedRunError).message}`);
   if (report.stoppedAtNs !== undefined) {
     io.err(
@@ -266,7 +269,8 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     }
   };
   const r = report;
-  await output(f.json, async (file) => (await writeJsonReport(file, r), [file]));
+  if (jsonToStdout) io.out(JSON.stringify(toJsonReport(r), null, 2));
+  else await output(f.json, async (file) => (await writeJsonReport(file, r), [file]));
   await output(f.hlog, (file) => writeHlog(file, r));
   await output(f.html, async (file) => {
     // vega loads in ~180 ms: only when asked for
@@ -275,7 +279,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     return [file];
   });
   await output(f.trace, async (file) => (await writeTrace(file, r), [file]));
-  if (!f.quiet && written.length > 0) io.out(`\nwritten: ${written.join(', ')}`);
+  if (!f.quiet && written.length > 0) say(`\nwritten: ${written.join(', ')}`);
   const missed = thresholds.filter((t) => !t.ok);
   if (missed.length > 0) {
     io.err(
@@ -295,7 +299,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
  */
 function checkOutputs(files: readonly (string | undefined)[]): void {
   for (const file of files) {
-    if (!file) continue;
+    if (!file || file === '-') continue;
     const dir = dirname(resolve(file));
     let st: Stats | undefined;
     try {
@@ -393,7 +397,7 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
       durationArg,
     )
     .option('--warmup <time>', 'simulated time run before the window and not measured', durationArg)
-    .option('--json <file>', 'write the JSON report (DESIGN §7)')
+    .option('--json <file>', "write the JSON report (DESIGN §7); '-' writes it to stdout")
     .option('--hlog <file>', 'write HdrHistogram interval logs (+ .hgrm percentile files)')
     .option('--html <file>', 'write a self-contained HTML report with plots')
     .option('--trace <file>', 'write a Chrome trace-event JSON of a window (Perfetto)')

@@ -92,6 +92,15 @@ describe('svasim exits honestly', () => {
     expect(o.text()).toMatch(/window 100us \(after 50us of warm-up, drain /);
   });
 
+  it('--json - writes the JSON alone to stdout, the summary to stderr', async () => {
+    const o = io(true);
+    expect(await runCli(['run', '--duration', '20us', '--json', '-'], o)).toBe(ExitStatus.OK);
+    const j = JSON.parse(o.text());
+    expect(j.windowNs).toBe(20_000);
+    expect(o.errors()).toMatch(/^svasim run "default"/m);
+    expect(o.errors()).not.toMatch(/\x1b\[/);
+  });
+
   it('decides colour from the stream, NO_COLOR and FORCE_COLOR', () => {
     expect(colorWanted(true, {})).toBe(true);
     expect(colorWanted(false, {})).toBe(false);
