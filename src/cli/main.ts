@@ -24,7 +24,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runScenarioAsync } from '../machine/run.js';
+import { createScenarioRun, runScenarioAsync } from '../machine/run.js';
 import { COUNTER_COUNT, Counter } from '../metrics/counters.js';
 import { writeHlog } from '../report/hlog.js';
 import { toJsonReport, writeJsonReport } from '../report/json.js';
@@ -323,6 +323,12 @@ function checkOutputs(files: readonly (string | undefined)[]): void {
 
 function validateCommand(io: CliIo, ref: string): number {
   const sc = scenarioFrom(ref, {});
+  // what the schema cannot see, the machine refuses when it is built: build it, run nothing
+  try {
+    createScenarioRun(sc);
+  } catch (e) {
+    throw new BadInput(`${ref}: the machine cannot be built: ${(e as Error).message}`);
+  }
   const accelerators = sc.devices.reduce((n, g) => n + g.count, 0);
   io.out(
     `${ref}: valid — scenario '${sc.name}', ${accelerators} accelerator${accelerators === 1 ? '' : 's'}, ` +

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { JobOp } from '../device/job.js';
 import { COUNTER_NAMES } from '../metrics/counters.js';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
+import { COST_KEYS } from '../sim/cost-model.js';
 import { PatternKind } from '../workload/patterns.js';
 import { DEFAULT_FIRST_RID, defaultDeviceGroup, defaultScenario } from './default-values.js';
 import {
@@ -41,11 +42,17 @@ import { IotlbPolicy, Prefault, RuntimePlacement, ThresholdStat } from './types.
 import { describeValue } from './units.js';
 
 const D = defaultScenario;
+/** Largest IOTLB or device TLB the scenario accepts (entries). */
+const MAX_CACHE_ENTRIES = 1 << 20;
+/** Largest simulated memory, in frames: 4 GiB, the most one typed array covers here. */
+const MAX_FRAMES = 1 << 20;
 const G = defaultDeviceGroup;
 
 /** `iommu.iotlb`: geometry and replacement policy; assoc divides entries. */
 const iotlbSchema = strict({
-  entries: int(1, INT_MAX).default(D.iommu.iotlb.entries).describe('IOTLB entries in total'),
+  entries: int(1, MAX_CACHE_ENTRIES)
+    .default(D.iommu.iotlb.entries)
+    .describe('IOTLB entries in total, 1..1048576; entries / assoc (the sets) a power of two'),
   assoc: int(1, INT_MAX)
     .default(D.iommu.iotlb.assoc)
     .describe('IOTLB ways per set; divides entries'),
@@ -59,6 +66,14 @@ const iotlbSchema = strict({
         code: 'custom',
         path: ['assoc'],
         message: `expected a divisor of iommu.iotlb.entries (${v.entries}), got ${v.assoc}`,
+        input: v.assoc,
+      });
+    } else if (!Number.isInteger(Math.log2(v.entries / v.assoc))) {
+      // the sets are indexed by the low bits of the page number
+      ctx.addIssue({
+        code: 'custom',
+        path: ['assoc'],
+        message: `expected entries / assoc (the sets) to be a power of two, got ${v.entries} / ${v.assoc} = ${v.entries / v.assoc}`,
         input: v.assoc,
       });
     }
@@ -87,14 +102,16 @@ const deviceGroupSchema = strict({
   rid: int(0, 0xffff, true)
     .optional()
     .describe("Rid of the group's first accelerator, 0..0xffff; default: after the previous group"),
-  pasidBits: int(0, 20)
+  pasidBits: int(1, 20)
     .default(G.pasidBits)
-    .describe('PASID capability width in bits, 0 (no PASID capability)..20'),
+    .describe('PASID capability width in bits, 1..20 (every client binds with a PASID)'),
   ats: bool().default(G.ats).describe('ATS capability enabled'),
   atsQdep: int(1, 32).default(G.atsQdep).describe('ATS Invalidate Queue Depth, 1..32'),
   pri: bool().default(G.pri).describe('PRI capability enabled (requires ats)'),
   devtlb: strict({
-    entries: int(0, INT_MAX).default(G.devtlb.entries).describe('Device TLB (ATC) entries'),
+    entries: int(1, MAX_CACHE_ENTRIES)
+      .default(G.devtlb.entries)
+      .describe('Device TLB (ATC) entries, 1..1048576'),
   })
     .prefault({})
     .describe('Device TLB (ATC)'),
@@ -317,17 +334,32 @@ export const workloadSchema = strict({
 
 /** `memory`: simulated physical memory. */
 export const memorySchema = strict({
-  frames: int(1, 0xffff_ffff)
+  frames: int(2, MAX_FRAMES)
     .default(D.memory.frames)
-    .describe('Simulated physical memory in 4 KiB frames'),
+    .describe(
+      'Simulated physical memory in 4 KiB frames, 2..1048576 (4 GiB: the most one typed array covers here; frame 0 is reserved)',
+    ),
 });
 
-/** `cost`: overrides of the cost model by name (the names are the cost model's to check). */
-export const costSchema = z.record(
-  z.string().min(1),
-  quantity(DURATION, 0, false).describe('A cost in ns, or a duration (550ns, 1us)'),
-  objectError('expected a cost name'),
-);
+/** `cost`: overrides of the cost model by name, one of the cost model's knobs. */
+export const costSchema = z
+  .record(
+    z.string().min(1),
+    quantity(DURATION, 0, false).describe('A cost in ns, or a duration (550ns, 1us)'),
+    objectError('expected a cost name'),
+  )
+  .superRefine((v, ctx) => {
+    for (const key of Object.keys(v)) {
+      if (!(COST_KEYS as readonly string[]).includes(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `not a cost knob; expected one of ${COST_KEYS.join(', ')}`,
+          input: key,
+        });
+      }
+    }
+  });
 
 const THRESHOLD_STATS: readonly string[] = Object.values(ThresholdStat);
 

@@ -209,6 +209,21 @@ describe('svasim command line', () => {
     expect(await runCli(['run', ok, '--quiet'], io())).toBe(0);
   });
 
+  it('validate refuses what run would refuse, at its line and column', async () => {
+    for (const [text, where] of [
+      ['cost: { bogus: 5ns }\n', /:1:9: cost\.bogus: not a cost knob/],
+      ['memory: { frames: 1048577 }\n', /:1:19: memory\.frames: expected an integer 2\.\.1048576/],
+      [
+        'devices: [{ devtlb: { entries: 0 } }]\n',
+        /devices\[0\]\.devtlb\.entries: expected an integer 1\.\./,
+      ],
+    ] as const) {
+      const o = io();
+      expect(await runCli(['validate', file('refused.yaml', text)], o)).toBe(2);
+      expect(o.errors()).toMatch(where);
+    }
+  });
+
   it('runs the demo', async () => {
     const o = io();
     expect(await runCli(['demo'], o)).toBe(0);

@@ -82,12 +82,12 @@ describe('resolveScenario() with defaults', () => {
   });
 
   it('returns a fresh mutable object that shares nothing with the defaults or the input', () => {
-    const input: ScenarioInput = { devices: [{ count: 2 }], cost: { walkLatencyNs: 10 } };
+    const input: ScenarioInput = { devices: [{ count: 2 }], cost: { walkLevelNs: 10 } };
     const snapshot = structuredClone(input);
     const s = resolveScenario(input);
     s.devices[0]!.count = 99;
     s.workload.arrival = { openLoop: { rate: 1, poisson: false } };
-    s.cost.walkLatencyNs = 5;
+    s.cost.walkLevelNs = 5;
     expect(input).toEqual(snapshot);
     const t = resolveScenario();
     t.iommu.iotlb.entries = 1;
@@ -110,13 +110,13 @@ describe('resolveScenario() with defaults', () => {
   });
 
   it('replaces the device list and fills each group from the group defaults', () => {
-    const s = resolveScenario({ devices: [{ count: 2, pasidBits: 0, pri: false }, { count: 3 }] });
+    const s = resolveScenario({ devices: [{ count: 2, pasidBits: 1, pri: false }, { count: 3 }] });
     expect(s.devices).toHaveLength(2);
     expect(s.devices[0]).toEqual({
       ...defaultScenario.devices[0],
       count: 2,
       rid: DEFAULT_FIRST_RID,
-      pasidBits: 0,
+      pasidBits: 1,
       pri: false,
     });
     expect(s.devices[1]).toEqual({ ...defaultScenario.devices[0], count: 3, rid: 0x0102 });
@@ -177,10 +177,10 @@ describe('resolveScenario() with defaults', () => {
       expect(s.workload.arrival).toEqual({ openLoop: { rate: perSec, poisson: false } });
     }
     const s = resolveScenario({
-      cost: { pcieRoundTripNs: '550ns', walk: 200 },
+      cost: { pcieLatencyNs: '550ns', memReadNs: 200 },
       thresholds: { 'prq.service.p99': '50us', 'job.latency.max': 1_000_000 },
     });
-    expect(s.cost).toEqual({ pcieRoundTripNs: 550, walk: 200 });
+    expect(s.cost).toEqual({ pcieLatencyNs: 550, memReadNs: 200 });
     expect(s.thresholds).toEqual({ 'prq.service.p99': 50_000, 'job.latency.max': 1_000_000 });
   });
 });

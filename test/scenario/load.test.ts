@@ -143,7 +143,7 @@ describe('resolveScenarioRef()', () => {
     expect(err.problems).toEqual([
       {
         path: 'devices[0].pasidBits',
-        message: 'expected an integer 0..20, got 24',
+        message: 'expected an integer 1..20, got 24',
         line: 6,
         column: 5,
       },
@@ -157,7 +157,7 @@ describe('resolveScenarioRef()', () => {
     ]);
     expect(err.message).toBe(
       `invalid scenario ${file} (3 problems):\n` +
-        `  ${file}:6:5: devices[0].pasidBits: expected an integer 0..20, got 24\n` +
+        `  ${file}:6:5: devices[0].pasidBits: expected an integer 1..20, got 24\n` +
         `  ${file}:7:5: devices[0].ats: expected a boolean, got "yes"\n` +
         `  ${file}:9:3: workload.pattern: expected one of sequential, strided, uniform, zipf, got "random"`,
     );

@@ -74,7 +74,11 @@ const CASES: [unknown, string, RegExp][] = [
     'iommu.prqEntries',
     /expected a power of two 4..1048576, got 1000/,
   ],
-  [{ iommu: { iotlb: { entries: 0 } } }, 'iommu.iotlb.entries', /expected an integer ≥ 1, got 0/],
+  [
+    { iommu: { iotlb: { entries: 0 } } },
+    'iommu.iotlb.entries',
+    /expected an integer 1..1048576, got 0/,
+  ],
   [{ iommu: { iotlb: { assoc: 0 } } }, 'iommu.iotlb.assoc', /expected an integer ≥ 1, got 0/],
   [
     { iommu: { iotlb: { assoc: 5 } } },
@@ -99,7 +103,7 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { devices: [{}, { pasidBits: 21 }] },
     'devices[1].pasidBits',
-    /^expected an integer 0..20, got 21$/,
+    /^expected an integer 1..20, got 21$/,
   ],
   [{ devices: [{ ats: 1 }] }, 'devices[0].ats', /^expected a boolean, got 1/],
   [{ devices: [{ atsQdep: 0 }] }, 'devices[0].atsQdep', /expected an integer 1..32, got 0/],
@@ -114,12 +118,20 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { devices: [{ devtlb: { entries: -1 } }] },
     'devices[0].devtlb.entries',
-    /expected an integer ≥ 0, got -1/,
+    /expected an integer 1..1048576, got -1/,
   ],
   [
     { devices: [{ priCredits: 0 }] },
     'devices[0].priCredits',
     /expected an integer 1..4294967295, got 0/,
+  ],
+  [{ memory: { frames: 2 ** 20 + 1 } }, 'memory.frames', /expected an integer 2..1048576/],
+  [{ cost: { bogus: 5 } }, 'cost.bogus', /not a cost knob; expected one of pcieLatencyNs/],
+  [{ devices: [{ pasidBits: 0 }] }, 'devices[0].pasidBits', /expected an integer 1..20, got 0/],
+  [
+    { iommu: { iotlb: { entries: 96, assoc: 4 } } },
+    'iommu.iotlb.assoc',
+    /entries \/ assoc \(the sets\) to be a power of two, got 96 \/ 4 = 24/,
   ],
   [
     { devices: [{ workQueue: { depth: 0 } }] },
@@ -261,7 +273,7 @@ const CASES: [unknown, string, RegExp][] = [
     /^expected a boolean, got "no"$/,
   ],
   // memory, cost, thresholds
-  [{ memory: { frames: 0 } }, 'memory.frames', /expected an integer 1..4294967295, got 0/],
+  [{ memory: { frames: 0 } }, 'memory.frames', /expected an integer 2..1048576, got 0/],
   [
     { memory: { frames: 1000 } },
     'memory.frames',
@@ -303,7 +315,7 @@ describe('resolveScenario() checks', () => {
   it('prints the path and message the way the CLI shows them', () => {
     const err = problemsOf({ devices: [{ pasidBits: 21 }] });
     expect(err.message).toBe(
-      'invalid scenario (1 problem):\n  devices[0].pasidBits: expected an integer 0..20, got 21',
+      'invalid scenario (1 problem):\n  devices[0].pasidBits: expected an integer 1..20, got 21',
     );
   });
 

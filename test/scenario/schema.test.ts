@@ -129,7 +129,7 @@ describe('scenarioSchema checks', () => {
       devices: [{ pasidBits: 24 }, { count: 1 }, { ats: 'yes', engines: 0 }],
     });
     expect(err.problems).toEqual([
-      { path: 'devices[0].pasidBits', message: 'expected an integer 0..20, got 24' },
+      { path: 'devices[0].pasidBits', message: 'expected an integer 1..20, got 24' },
       { path: 'devices[2].ats', message: 'expected a boolean, got "yes"' },
       { path: 'devices[2].engines', message: 'expected an integer 1..64, got 0' },
     ]);
