@@ -212,7 +212,7 @@ describe('svasim command line', () => {
   it('validate refuses what run would refuse, at its line and column', async () => {
     for (const [text, where] of [
       ['cost: { bogus: 5ns }\n', /:1:9: cost\.bogus: not a cost knob/],
-      ['memory: { frames: 1048577 }\n', /:1:19: memory\.frames: expected an integer 2\.\.1048576/],
+      ['memory: { frames: 1048577 }\n', /:1:11: memory\.frames: expected an integer 2\.\.1048576/],
       [
         'devices: [{ devtlb: { entries: 0 } }]\n',
         /devices\[0\]\.devtlb\.entries: expected an integer 1\.\./,
