@@ -147,7 +147,12 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     throw new BadInput(`the threaded runtime needs --threads 2 or more, got ${threads}`);
   }
   checkOutputs([f.json, f.hlog, f.html, f.trace]);
-  const traceFrom = f.traceFrom ?? warmupNs + Math.floor(durationNs / 2);
+  // the default trace covers a window no longer than the trace whole, else its middle
+  const traceFrom =
+    f.traceFrom ??
+    (durationNs <= f.traceWindow
+      ? warmupNs
+      : warmupNs + Math.floor((durationNs - f.traceWindow) / 2));
   const runNs = warmupNs + durationNs;
   const trace = f.trace
     ? { startNs: traceFrom, endNs: traceFrom + f.traceWindow, maxRecords: 500_000 }
@@ -279,6 +284,11 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     return [file];
   });
   await output(f.trace, async (file) => (await writeTrace(file, r), [file]));
+  if (f.trace && trace && !(r.trace ?? []).some((x) => x.kind !== 'prq')) {
+    io.err(
+      `svasim: warning: the trace window ${formatNs(trace.startNs)}..${formatNs(trace.endNs)} holds no latency span; move it with --trace-from (the window is ${formatNs(warmupNs)}..${formatNs(runNs)})`,
+    );
+  }
   if (!f.quiet && written.length > 0) say(`\nwritten: ${written.join(', ')}`);
   const missed = thresholds.filter((t) => !t.ok);
   if (missed.length > 0) {
@@ -409,7 +419,7 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
     .option('--trace <file>', 'write a Chrome trace-event JSON of a window (Perfetto)')
     .option(
       '--trace-from <time>',
-      'start of the trace window (default: half the duration)',
+      'start of the trace window (default: the middle of the measurement window, or all of a window shorter than the trace)',
       durationArg,
     )
     .option('--trace-window <time>', 'length of the trace window', durationArg, 100_000)

@@ -101,6 +101,17 @@ describe('svasim exits honestly', () => {
     expect(o.errors()).not.toMatch(/\x1b\[/);
   });
 
+  it('warns when the trace window holds no latency span', async () => {
+    const o = io();
+    const trace = join(dir, 'empty.trace.json');
+    const argv = ['run', '--duration', '50us', '--quiet', '--trace', trace, '--trace-from', '10ms'];
+    expect(await runCli(argv, o)).toBe(ExitStatus.OK);
+    expect(o.errors()).toMatch(/warning: the trace window 10ms\.\.10\.1ms holds no latency span/);
+    const o2 = io();
+    await runCli(['run', '--duration', '50us', '--quiet', '--trace', trace], o2);
+    expect(o2.errors()).not.toMatch(/holds no latency span/);
+  });
+
   it('decides colour from the stream, NO_COLOR and FORCE_COLOR', () => {
     expect(colorWanted(true, {})).toBe(true);
     expect(colorWanted(false, {})).toBe(false);
