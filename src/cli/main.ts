@@ -275,7 +275,12 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   };
   const r = report;
   if (jsonToStdout) io.out(JSON.stringify(toJsonReport(r), null, 2));
-  else await output(f.json, async (file) => (await writeJsonReport(file, r), [file]));
+  else {
+    await output(f.json, async (file) => {
+      await writeJsonReport(file, r);
+      return [file];
+    });
+  }
   await output(f.hlog, (file) => writeHlog(file, r));
   await output(f.html, async (file) => {
     // vega loads in ~180 ms: only when asked for
@@ -283,7 +288,10 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     await writeHtml(file, r);
     return [file];
   });
-  await output(f.trace, async (file) => (await writeTrace(file, r), [file]));
+  await output(f.trace, async (file) => {
+    await writeTrace(file, r);
+    return [file];
+  });
   if (f.trace && trace && !(r.trace ?? []).some((x) => x.kind !== 'prq')) {
     io.err(
       `svasim: warning: the trace window ${formatNs(trace.startNs)}..${formatNs(trace.endNs)} holds no latency span; move it with --trace-from (the window is ${formatNs(warmupNs)}..${formatNs(runNs)})`,
