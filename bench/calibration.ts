@@ -43,7 +43,8 @@ function knee(
   const t = r.totals;
   return {
     window: windowBytes,
-    readsPerSec: t.jobs / (r.simulatedNs / 1e9),
+    // the jobs completed in the measurement window, over the window
+    readsPerSec: t.jobs / ((r.windowNs ?? r.simulatedNs) / 1e9),
     hitRate: t.iotlbHits / (t.iotlbHits + t.iotlbMisses),
   };
 }

@@ -11,8 +11,8 @@ process.stdout.write(
     wallMs,
     rssMiB: process.resourceUsage().maxRSS / 1024,
     simulatedNs: r.simulatedNs,
-    binds: r.totals.binds,
-    jobs: r.totals.jobs,
+    binds: (r.runTotals ?? r.totals).binds,
+    jobs: (r.runTotals ?? r.totals).jobs,
     violations: r.invariants.violations.length,
   }),
 );
