@@ -2,7 +2,7 @@
  * The `svasim` command (DESIGN §5), with commander:
  *
  *   svasim run [SCENARIO] [--runtime auto|threaded|inline] [--threads N] [--placement P] [--spin-us US]
- *              [--seed N] [--duration TIME] [--warmup TIME] [--json FILE] [--hlog FILE] [--html FILE]
+ *              [--seed N] [--duration TIME] [--warmup TIME] [--json FILE] [--hlog FILE] [--hlog-interval TIME] [--html FILE]
  *              [--trace FILE] [--trace-from TIME] [--trace-window TIME] [--quiet]
  *   svasim validate SCENARIO
  *   svasim presets
@@ -122,6 +122,7 @@ interface RunFlags {
   placement?: 'separate' | 'balanced';
   spinUs?: number;
   warmup?: number;
+  hlogInterval: number;
   seed?: number;
   duration?: number;
   json?: string;
@@ -138,6 +139,8 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   const durationNs = f.duration ?? scenarioFrom(ref, { seed: f.seed }).duration;
   const sc = { ...scenarioFrom(ref, { seed: f.seed }), duration: durationNs };
   const warmupNs = f.warmup ?? 0;
+  // interval histograms cost a second record per value: only for a log that shows them
+  const hlogIntervalNs = f.hlog ? f.hlogInterval : undefined;
   const choice =
     f.runtime === 'auto' ? autoRuntime(sc, availableParallelism()) : { runtime: f.runtime };
   const runtime = choice.runtime;
@@ -216,6 +219,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
         spinUs: f.spinUs,
         durationNs,
         warmupNs,
+        hlogIntervalNs,
         signal: ac.signal,
         trace,
         onProgress: (p) => tick(p.simulatedNs, p.requests),
@@ -236,6 +240,7 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
       report = await runScenarioAsync(sc, {
         durationNs,
         warmupNs,
+        hlogIntervalNs,
         counters: totals,
         signal: ac.signal,
         trace,
@@ -423,6 +428,12 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
     .option('--warmup <time>', 'simulated time run before the window and not measured', durationArg)
     .option('--json <file>', "write the JSON report (DESIGN §7); '-' writes it to stdout")
     .option('--hlog <file>', 'write HdrHistogram interval logs (+ .hgrm percentile files)')
+    .option(
+      '--hlog-interval <time>',
+      'interval of the --hlog log in simulated time (one line per interval per kind)',
+      durationArg,
+      1_000_000,
+    )
     .option('--html <file>', 'write a self-contained HTML report with plots')
     .option('--trace <file>', 'write a Chrome trace-event JSON of a window (Perfetto)')
     .option(

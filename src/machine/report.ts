@@ -38,6 +38,10 @@ export interface RunOutcome {
   readonly windowEnd: PhaseMark | null;
   /** Wall time the run started (process.hrtime.bigint, ns). */
   readonly wall0Ns: bigint;
+  /** The window's interval histograms, when the run kept them. */
+  readonly intervals:
+    | { startNs: number; endNs: number; histograms: Record<string, string> }[]
+    | null;
 }
 
 /** The counters, bind counts and histograms of one thread at a phase boundary. */
@@ -139,6 +143,7 @@ export function assembleReport(sys: System, o: RunOutcome): Report {
     },
     series,
     ...(o.trace ? { trace: o.trace.records } : {}),
+    ...(o.intervals ? { intervalHistograms: o.intervals } : {}),
     ...(o.stoppedAtNs >= 0 ? { stoppedAtNs: o.stoppedAtNs } : {}),
   };
 }

@@ -12,6 +12,11 @@ export interface RunOptions {
   readonly durationNs?: number;
   /** Simulated time run before the window and not measured (default 0). */
   readonly warmupNs?: number;
+  /**
+   * Keeps the latency histograms of every interval of this length through the window (the
+   * report's `intervalHistograms`, for HdrHistogram interval logs); 0 or absent: none.
+   */
+  readonly hlogIntervalNs?: number;
   /** Called about every `progressEveryNs` of simulated time. */
   readonly onProgress?: (simulatedNs: number, totalNs: number) => void;
   readonly progressEveryNs?: number;

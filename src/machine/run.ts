@@ -20,7 +20,14 @@ import { InvariantChecker } from './checks.js';
 import { ClientPool } from './clients.js';
 import { assembleReport, markPhase, type PhaseMark } from './report.js';
 import type { AsyncRunOptions, QuantumDriver, RunOptions } from './run-options.js';
-import { type RunPhase, startSampler, startTrace, type TraceWindow } from './sampler.js';
+import {
+  type IntervalLog,
+  type RunPhase,
+  startIntervalLog,
+  startSampler,
+  startTrace,
+  type TraceWindow,
+} from './sampler.js';
 import type { System } from './system.js';
 
 /** Events (or quanta) between two slices of {@link ScenarioRun.steps}. */
@@ -107,6 +114,8 @@ export class ScenarioRun implements RunPhase {
   /** The marks where the window started (null: at 0) and ended (null: not yet). */
   private windowStart: PhaseMark | null = null;
   private windowEnd: PhaseMark | null = null;
+  /** The window's interval histograms, when asked for. */
+  private readonly intervalLog: IntervalLog | null;
   /** The partition this thread runs (−1: all of them). */
   private readonly role: number;
   private readonly driver: QuantumDriver | null;
@@ -144,6 +153,9 @@ export class ScenarioRun implements RunPhase {
     const sys = this.sys;
     const mine = sys.world ? sys.world.sims.filter((_, p) => this.hosts(p)) : [sys.sim];
     this.series = startSampler(sys, mine[0]!, this.hosts(0), this.durationNs, this, this.trace);
+    this.intervalLog = options.hlogIntervalNs
+      ? startIntervalLog(sys, mine[0]!, this, this.warmupNs, options.hlogIntervalNs)
+      : null;
     this.driver = options.driver && sys.world ? options.driver.make(sys.world) : null;
     options.onSystem?.(sys);
   }
@@ -247,6 +259,7 @@ export class ScenarioRun implements RunPhase {
     }
     const end = this.endNs;
     this.windowEnd = markPhase(this.sys, end);
+    this.intervalLog?.flush(end);
     this.sys.latency.paused = true;
     if (driver) {
       for (const s of this.sys.world!.sims) if (s.nowNs < end) s.nowNs = end;
@@ -346,6 +359,7 @@ export class ScenarioRun implements RunPhase {
       windowStart: this.windowStart,
       windowEnd: this.windowEnd,
       wall0Ns: this.wall0,
+      intervals: this.intervalLog?.records ?? null,
     });
   }
 }

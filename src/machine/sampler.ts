@@ -6,6 +6,7 @@
  * model's events and their keys are untouched.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import { Counter } from '../metrics/counters.js';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import type { ReportSeries, TraceRecord } from '../report/types.js';
@@ -123,4 +124,57 @@ export function startSampler(
   });
   sim.timer(subNs, id, id, 0);
   return series;
+}
+
+/** The latency histograms of successive intervals of the window (HdrHistogram interval logs). */
+export interface IntervalLog {
+  readonly records: { startNs: number; endNs: number; histograms: Record<string, string> }[];
+  /** Closes the interval in progress at the window's end, `endNs`. */
+  flush(endNs: number): void;
+}
+
+/**
+ * Cuts the window into intervals of `intervalNs` from `startNs` (the end of the warm-up): a
+ * timer on `sim` at each boundary inside the window takes the recorder's interval histograms,
+ * and `flush` takes the last, shorter one at the window's end. One timer endpoint per thread,
+ * registered at the same point of construction in every runtime, so its ties with other
+ * events at a boundary break the same way and each thread's intervals hold the same values.
+ */
+export function startIntervalLog(
+  sys: System,
+  sim: Simulator,
+  phase: RunPhase,
+  startNs: number,
+  intervalNs: number,
+): IntervalLog {
+  if (!Number.isSafeInteger(intervalNs) || intervalNs < 1) {
+    throw codedError(
+      ErrorCode.EINVAL,
+      `hlog interval must be a whole number of ns ≥ 1, got ${intervalNs}`,
+    );
+  }
+  sys.latency.startIntervals();
+  const records: IntervalLog['records'] = [];
+  let last = startNs;
+  const id = sim.register({
+    handle: (_arg, nowNs) => {
+      // the interval that reaches the window's end is closed by flush, after every event of it
+      if (nowNs >= phase.endNs || phase.stopping) {
+        sim.noop();
+        return;
+      }
+      records.push({ startNs: last, endNs: nowNs, histograms: sys.latency.takeInterval() });
+      last = nowNs;
+      sim.timer(intervalNs, id, id, 0);
+    },
+  });
+  sim.timer(startNs + intervalNs, id, id, 0);
+  return {
+    records,
+    flush: (endNs) => {
+      if (endNs > last)
+        records.push({ startNs: last, endNs, histograms: sys.latency.takeInterval() });
+      last = endNs;
+    },
+  };
 }

@@ -177,6 +177,29 @@ export class LatencyRecorder {
     else if (ns > LATENCY_MAX_NS) ns = LATENCY_MAX_NS;
     else if (Number.isNaN(ns)) throw new Error(`latency kind ${kindIndex}: NaN recorded`);
     this.hists[kindIndex]!.recordValue(ns);
+    if (this.intervalHists !== null) this.intervalHists[kindIndex]!.recordValue(ns);
+  }
+
+  /** The histograms of the current interval (see {@link startIntervals}), or null. */
+  private intervalHists: Histogram[] | null = null;
+
+  /** From now on, every value is kept in the current interval's histograms too. */
+  startIntervals(): void {
+    if (this.intervalHists !== null) return;
+    this.intervalHists = [];
+    for (let i = 0; i < LATENCY_KIND_COUNT; i++) this.intervalHists.push(newHistogram());
+  }
+
+  /** The current interval's histograms, encoded as `encode()` does; starts the next interval. */
+  takeInterval(): EncodedLatencies {
+    const out = {} as EncodedLatencies;
+    const hists = this.intervalHists;
+    if (hists === null) throw new Error('takeInterval: startIntervals() was not called');
+    for (let i = 0; i < LATENCY_KIND_COUNT; i++) {
+      out[LATENCY_KINDS[i]!] = encodeIntoCompressedBase64(hists[i]!);
+      hists[i]!.reset();
+    }
+    return out;
   }
 
   /** The histogram of one kind, for log writers and plots; owned by this recorder. */
@@ -261,6 +284,8 @@ export class LatencyRecorder {
   /** Frees the WebAssembly memory of every histogram; the recorder is unusable afterwards. */
   destroy(): void {
     for (const h of this.hists) h.destroy();
+    for (const h of this.intervalHists ?? []) h.destroy();
+    this.intervalHists = null;
     this.hists = [];
   }
 }

@@ -14,9 +14,11 @@
  *   milliseconds of simulated time, which 3 decimals would round to 0. Readers parse them as
  *   doubles either way.
  *
- * Without interval histograms in the report, each kind has one interval covering
- * [0, simulatedNs]. Not here: recording interval histograms (the runner's business) and
- * coordinated-omission correction (nothing is sampled).
+ * The intervals are the report's `intervalHistograms` (the run keeps them when asked:
+ * `--hlog-interval`, 1 ms of simulated time by default on the command line); without them
+ * each kind has one interval covering [0, simulatedNs]. Not here: recording the intervals
+ * (the runner's business) and coordinated-omission correction (nothing is sampled; open-loop
+ * latencies already run from the scheduled arrival).
  */
 
 import { writeFile } from 'node:fs/promises';
@@ -40,7 +42,7 @@ export const HGRM_TICKS_PER_HALF_DISTANCE = 5;
 
 /**
  * Histograms of one interval of simulated time, per kind (HdrHistogram compressed base64,
- * values in ns). Not part of `Report` yet: a report may carry them as `intervalHistograms`.
+ * values in ns): the report's `intervalHistograms`.
  */
 export interface IntervalHistograms {
   readonly startNs: number;

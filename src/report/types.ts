@@ -64,6 +64,15 @@ export interface Report {
   trace?: TraceRecord[];
   /** The scenario's thresholds as checked against this report (the command line). */
   thresholds?: { key: string; limit: number; actual: number; ok: boolean }[];
+  /**
+   * Latency histograms of successive intervals of the window (when the run was asked for
+   * them: `--hlog-interval`), for the HdrHistogram interval log; not in the JSON.
+   */
+  intervalHistograms?: {
+    startNs: number;
+    endNs: number;
+    histograms: Readonly<Record<string, string>>;
+  }[];
   /** Threaded runs: how each thread spent its wall time, by partition. */
   threadStats?: ThreadStat[];
 }

@@ -37,6 +37,7 @@ export interface PartitionTask {
   readonly buffers: ThreadedBuffers;
   readonly durationNs?: number;
   readonly warmupNs?: number;
+  readonly hlogIntervalNs?: number;
   /** Failure injection for tests (runner.ts `RunOptions.injectFault`). */
   readonly injectFault?: RunOptions['injectFault'];
   /** A trace window to record (runner.ts `RunOptions.trace`). */
@@ -263,6 +264,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
     run = createScenarioRun(scenario, {
       durationNs: task.durationNs,
       warmupNs: task.warmupNs,
+      hlogIntervalNs: task.hlogIntervalNs,
       injectFault: task.injectFault,
       trace: task.trace,
       deviceBuffers: buffers.deviceBuffers,

@@ -93,6 +93,8 @@ export interface ThreadedRunOptions {
   readonly durationNs?: number;
   /** Simulated time run before the window and not measured (default 0). */
   readonly warmupNs?: number;
+  /** Interval of the latency histograms kept for HdrHistogram logs (RunOptions.hlogIntervalNs). */
+  readonly hlogIntervalNs?: number;
   /** Called about every `progressEveryMs` of wall time with live counters. */
   readonly onProgress?: (p: ThreadedProgress) => void;
   readonly progressEveryMs?: number;
@@ -248,6 +250,7 @@ export async function startScenarioThreaded(
       buffers,
       durationNs: options.durationNs,
       warmupNs: options.warmupNs,
+      hlogIntervalNs: options.hlogIntervalNs,
       injectFault: options.injectFault,
       trace: options.trace,
       spinUs: options.spinUs,
@@ -421,12 +424,28 @@ export function mergeReports(parts: readonly Report[]): Report {
     threadStats: parts
       .flatMap((r) => r.threadStats ?? [])
       .sort((a, b) => a.partition - b.partition),
+    ...(parts.every((r) => r.intervalHistograms)
+      ? { intervalHistograms: mergeIntervals(parts.map((r) => r.intervalHistograms!)) }
+      : {}),
     ...(parts.some((r) => r.trace)
       ? { trace: parts.flatMap((r) => r.trace ?? []).sort((a, b) => a.startNs - b.startNs) }
       : {}),
   };
   merged.destroy();
   return report;
+}
+
+/** Adds up the workers' interval histograms interval by interval (they cut at the same times). */
+function mergeIntervals(
+  all: NonNullable<Report['intervalHistograms']>[],
+): NonNullable<Report['intervalHistograms']> {
+  const first = all[0] ?? [];
+  return first.map((iv, i) => {
+    const merged = LatencyRecorder.decodeMerge(all.map((a) => a[i]!.histograms as never));
+    const histograms = merged.encode();
+    merged.destroy();
+    return { startNs: iv.startNs, endNs: iv.endNs, histograms };
+  });
 }
 
 /** Adds up the workers' time series point by point (they sample at the same instants). */

@@ -31,6 +31,29 @@ function intervalLines(log: string): string[][] {
     .map((l) => l.split(','));
 }
 
+describe('interval histograms of a run', () => {
+  it('cut the window into intervals a reader sees one by one, adding up to the window', async () => {
+    const sc = { duration: '250us', devices: [{ count: 3 }] };
+    const r = runScenario(sc, { warmupNs: 20_000, hlogIntervalNs: 100_000 });
+    const iv = r.intervalHistograms!;
+    // 20–120, 120–220, 220–270 us: contiguous, the last one shorter
+    expect(iv.map((x) => [x.startNs, x.endNs])).toEqual([
+      [20_000, 120_000],
+      [120_000, 220_000],
+      [220_000, 270_000],
+    ]);
+    const hs = readLog(formatHlog(r));
+    const jobs = hs.filter((h) => h.tag === 'job.latency');
+    expect(jobs).toHaveLength(3);
+    expect(jobs.map((h) => Math.round(h.startTimeStampMsec * 1000))).toEqual([20, 120, 220]);
+    expect(jobs.reduce((n, h) => n + h.totalCount, 0)).toBe(r.latency['job.latency'].count);
+    // the threaded runtime cuts the same intervals with the same values
+    const { runScenarioThreaded } = await import('../../src/runtime/threaded.js');
+    const t = await runScenarioThreaded(sc, { warmupNs: 20_000, hlogIntervalNs: 100_000 });
+    expect(t.intervalHistograms).toEqual(iv);
+  });
+});
+
 describe('formatHlog()', () => {
   it('writes the HistogramLogWriter header: version, start time, legend, unit comment', () => {
     const log = formatHlog(smallReport(), { startTimeMs: 1_700_000_000_123 });
