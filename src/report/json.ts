@@ -46,6 +46,7 @@ export function toJsonReport(r: Report): JsonReport {
     runtime: r.runtime,
     ...(r.runtimeChoice !== undefined ? { runtimeChoice: r.runtimeChoice } : {}),
     threads: r.threads,
+    ...(r.placement !== undefined ? { placement: r.placement } : {}),
     ...(r.interrupted !== undefined ? { interrupted: r.interrupted } : {}),
     ...(r.stopSignal !== undefined ? { stopSignal: r.stopSignal } : {}),
     ...(r.stoppedAtNs !== undefined ? { stoppedAtNs: r.stoppedAtNs } : {}),

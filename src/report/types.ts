@@ -27,6 +27,8 @@ export interface Report {
   /** Why this runtime, when `--runtime auto` chose it (e.g. "auto: 8 busy accelerators, …"). */
   runtimeChoice?: string;
   threads: number;
+  /** Threaded runs: the thread of each accelerator, by device index (0: the engine's). */
+  placement?: number[];
   /** Simulated time of the whole run: warm-up, window and drain. */
   simulatedNs: number;
   /** The warm-up before the window (not measured), ns. */

@@ -304,14 +304,17 @@ export async function startScenarioThreaded(
       const crashed = settled.find((s) => s.status === 'rejected');
       const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
       if (results.length === threads && failures.length === 0) {
-        return mergeReports(results.map((r) => r.report));
+        return { ...mergeReports(results.map((r) => r.report)), placement: [...placement] };
       }
       const primary: PartitionFailure | undefined =
         failures.find((f) => f.code !== ErrorCode.ERR_BARRIER_ABORTED) ?? failures[0];
       const message =
         primary?.message ??
         (crashed?.status === 'rejected' ? String((crashed.reason as Error)?.message) : 'failed');
-      const partial = results.length > 0 ? mergeReports(results.map((r) => r.report)) : undefined;
+      const partial =
+        results.length > 0
+          ? { ...mergeReports(results.map((r) => r.report)), placement: [...placement] }
+          : undefined;
       throw codedError(ErrorCode.ERR_WORKER_FAILED, `threaded run failed: ${message}`, {
         accelerator: primary?.accelerator ?? -1,
         rid: primary?.rid ?? -1,

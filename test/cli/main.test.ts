@@ -183,6 +183,8 @@ describe('svasim command line', () => {
     expect(rb.histograms).toEqual(ra.histograms);
     // the threads table's figures, without the per-quantum series
     expect(rb.threadStats.map((t: { partition: number }) => t.partition)).toEqual([0, 1]);
+    // the run as it ran: 8 accelerators all on the device thread with 2 threads
+    expect(rb.placement).toEqual(new Array(8).fill(1));
     expect(rb.threadStats[0].quantumWorkUs).toBeUndefined();
     expect(b.text()).toMatch(/^threads +accelerators/m);
   });
