@@ -68,6 +68,7 @@ export function toJsonReport(r: Report): JsonReport {
       ? {
           thresholds: r.thresholds.map((t) => ({
             key: t.key,
+            op: t.op,
             limit: t.limit,
             actual: t.actual,
             ok: t.ok,

@@ -30,6 +30,8 @@ import type { Report, ThreadStat } from './types.js';
 /** One threshold of the scenario, checked by the caller: `key` is `<kind>.<stat>`, limit and actual in ns. */
 export interface ThresholdResult {
   readonly key: string;
+  /** `<=` an upper bound (the default), `>=` a lower one. */
+  readonly op?: '<=' | '>=';
   readonly limit: number;
   readonly actual: number;
   readonly ok: boolean;
@@ -261,9 +263,8 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
           ['thresholds', 'limit', 'actual', ''],
           ...th.map((x): Cell[] => [
             `  ${x.key}`,
-            // a counter is a count; a latency statistic a time
-            COUNTERS.has(x.key) ? String(x.limit) : formatNs(x.limit),
-            COUNTERS.has(x.key) ? String(x.actual) : formatNs(x.actual),
+            `${x.op ?? '<='} ${thresholdValue(x.key, x.limit)}`,
+            thresholdValue(x.key, x.actual),
             x.ok ? ['ok', 'good'] : ['MISSED', 'bad'],
           ]),
         ]),
@@ -271,6 +272,14 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
     }
   }
   return lines.join('\n');
+}
+
+/** A threshold's value in its own unit: a count, a fraction, a rate or a time. */
+function thresholdValue(key: string, v: number): string {
+  if (COUNTERS.has(key)) return String(v);
+  if (key.endsWith('.hitRate')) return formatPercent(v);
+  if (key.endsWith('.perSecond')) return formatRate(v);
+  return formatNs(v);
 }
 
 function textOf(c: Cell): string {

@@ -65,7 +65,7 @@ export interface Report {
   /** Spans and counter samples of the traced window, when the run was asked for a trace. */
   trace?: TraceRecord[];
   /** The scenario's thresholds as checked against this report (the command line). */
-  thresholds?: { key: string; limit: number; actual: number; ok: boolean }[];
+  thresholds?: { key: string; op: '<=' | '>='; limit: number; actual: number; ok: boolean }[];
   /**
    * Latency histograms of successive intervals of the window (when the run was asked for
    * them: `--hlog-interval`), for the HdrHistogram interval log; not in the JSON.

@@ -17,7 +17,13 @@
 
 import { scenarioProblems } from './problems.js';
 import { scenarioSchema } from './schema.js';
-import type { Scenario, ScenarioError, ScenarioInput, ScenarioProblem } from './types.js';
+import type {
+  Scenario,
+  ScenarioError,
+  ScenarioInput,
+  ScenarioProblem,
+  ThresholdBound,
+} from './types.js';
 
 export { DEFAULT_FIRST_RID, defaultDeviceGroup, defaultScenario } from './default-values.js';
 
@@ -57,7 +63,7 @@ export function resolveScenario(input: ScenarioInput = {}): Scenario {
   const scenario = r.data;
   // thresholds in the order they were written (the schema lists them in its own order)
   const written = Object.keys(input.thresholds ?? {});
-  const thresholds: Record<string, number> = {};
+  const thresholds: Record<string, ThresholdBound> = {};
   for (const key of written) thresholds[key] = scenario.thresholds[key]!;
   scenario.thresholds = thresholds;
   return scenario;

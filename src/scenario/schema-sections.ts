@@ -37,7 +37,7 @@ import {
   whenClean,
   written,
 } from './schema-fields.js';
-import type { ArrivalConfig, DeviceGroup } from './types.js';
+import type { ArrivalConfig, DeviceGroup, ThresholdBound } from './types.js';
 import { IotlbPolicy, Prefault, RuntimePlacement, ThresholdStat } from './types.js';
 import { describeValue } from './units.js';
 
@@ -363,31 +363,118 @@ export const costSchema = z
 
 const THRESHOLD_STATS: readonly string[] = Object.values(ThresholdStat);
 
-/** Every key a `thresholds` map may hold: latency `<kind>.<stat>` keys, then counter names. */
+/** Derived figures a threshold may bound: hit rates (fractions) and rates per simulated second. */
+export const DERIVED_THRESHOLD_KEYS = [
+  'iotlb.hitRate',
+  'devtlb.hitRate',
+  'jobs.perSecond',
+  'requests.perSecond',
+  'jobsOffered.perSecond',
+] as const;
+
+/** Every key a `thresholds` map may hold: latency `<kind>.<stat>` keys, counters, derived figures. */
 export const THRESHOLD_KEYS: readonly string[] = [
   ...LATENCY_KINDS.flatMap((k) => THRESHOLD_STATS.map((s) => `${k}.${s}`)),
   ...COUNTER_NAMES,
+  ...DERIVED_THRESHOLD_KEYS,
 ];
 
-/** `thresholds`: upper bounds on latency statistics and counters, keyed by {@link THRESHOLD_KEYS}. */
+/** A fraction: `0.9` or `90%`. */
+function parseFraction(v: string | number): number {
+  const n =
+    typeof v === 'number'
+      ? v
+      : /^\s*\d+(\.\d*)?\s*%\s*$/.test(v)
+        ? Number.parseFloat(v) / 100
+        : /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(v)
+          ? Number(v)
+          : Number.NaN;
+  if (!(n >= 0 && n <= 1))
+    throw new Error(`expected a fraction 0..1 or a percentage, got ${describeValue(v)}`);
+  return n;
+}
+
+/** A count: a plain number ≥ 0. */
+function parseCount(v: string | number): number {
+  const n = typeof v === 'number' ? v : /^\s*\d+(\.\d*)?\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= 0)) throw new Error(`expected a count ≥ 0 (a plain number), got ${describeValue(v)}`);
+  return n;
+}
+
+/**
+ * One threshold's bound: an upper bound by default (`50us`, `<= 50us`, a number), a lower
+ * bound with `>=` (`>= 1M/s`, or `{ atLeast: … }`, the resolved form). Resolves to the
+ * number (upper bound) or `{ atLeast: number }`.
+ */
+function bound(parse: (v: string | number) => number, what: string, describe: string) {
+  return z
+    .union(
+      [z.number(), z.string(), z.strictObject({ atLeast: z.union([z.number(), z.string()]) })],
+      {
+        error: (iss) => `expected ${what}, got ${describeValue(iss.input)}`,
+      },
+    )
+    .transform((v, ctx): ThresholdBound => {
+      try {
+        if (typeof v === 'object') return { atLeast: parse(v.atLeast) };
+        if (typeof v === 'string') {
+          const t = v.trim();
+          if (t.startsWith('>=')) return { atLeast: parse(t.slice(2)) };
+          if (t.startsWith('<=')) return parse(t.slice(2));
+        }
+        return parse(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message, input: v });
+        return z.NEVER;
+      }
+    })
+    .describe(describe);
+}
+
+/** `thresholds`: bounds on latency statistics, counters and derived figures, keyed by {@link THRESHOLD_KEYS}. */
 export function thresholdsSchema() {
-  const shape: Record<string, z.ZodType<number | undefined, unknown>> = {};
+  const shape: Record<string, z.ZodType<ThresholdBound | undefined, unknown>> = {};
+  const duration = (v: string | number): number => {
+    const n = DURATION.parse(v);
+    if (!(n >= 0)) throw new Error(`expected a duration ≥ 0, got ${describeValue(v)}`);
+    return n;
+  };
   for (const kind of LATENCY_KINDS) {
     for (const stat of THRESHOLD_STATS) {
-      shape[`${kind}.${stat}`] = quantity(DURATION, 0, false)
-        .optional()
-        .describe(`Upper bound of the ${stat} of ${kind}: a duration (50us, or ns)`);
+      shape[`${kind}.${stat}`] = bound(
+        duration,
+        'a duration (50us, or ns)',
+        `Bound of the ${stat} of ${kind}: a duration (50us, or ns); an upper bound unless written >= 50us`,
+      ).optional();
     }
   }
   for (const name of COUNTER_NAMES) {
-    shape[name] = num('a count ≥ 0 (a plain number)', 0)
-      .optional()
-      .describe(`Upper bound of the ${name} counter of the report's totals (at most this many)`);
+    shape[name] = bound(
+      parseCount,
+      'a count ≥ 0 (a plain number)',
+      `Bound of the ${name} counter of the window's totals; an upper bound unless written >= N`,
+    ).optional();
+  }
+  for (const key of DERIVED_THRESHOLD_KEYS) {
+    shape[key] = key.endsWith('.hitRate')
+      ? bound(
+          parseFraction,
+          'a fraction (0.9) or a percentage (90%)',
+          `Bound of ${key} in the window; an upper bound unless written >= 90%`,
+        ).optional()
+      : bound(
+          (v) => RATE.parse(v),
+          'a rate (1M/s, or per second)',
+          `Bound of ${key} of simulated time in the window; an upper bound unless written >= 1M/s`,
+        ).optional();
   }
   const hint =
     `expected <kind>.<stat> with kind one of ${LATENCY_KINDS.join(', ')} and stat one of ` +
-    `${THRESHOLD_STATS.join(', ')} (e.g. prq.service.p99), or a counter: ${COUNTER_NAMES.join(', ')}`;
-  return z.strictObject(shape, objectError(hint)).transform((v) => v as Record<string, number>);
+    `${THRESHOLD_STATS.join(', ')} (e.g. prq.service.p99), or a counter: ${COUNTER_NAMES.join(', ')}, ` +
+    `or a derived figure: ${DERIVED_THRESHOLD_KEYS.join(', ')}`;
+  return z
+    .strictObject(shape, objectError(hint))
+    .transform((v) => v as Record<string, ThresholdBound>);
 }
 
 /** `runtime`: how a threaded run uses the machine. */

@@ -40,6 +40,13 @@ export const Prefault = { NONE: 'none', SRC: 'src', ALL: 'all' } as const;
 /** A prefault choice. */
 export type Prefault = (typeof Prefault)[keyof typeof Prefault];
 
+/**
+ * One threshold of a resolved scenario: a number is an upper bound (the run's value must not
+ * exceed it), `{ atLeast }` a lower bound. Latency bounds are ns, rates per simulated second,
+ * hit rates fractions, counters counts.
+ */
+export type ThresholdBound = number | { atLeast: number };
+
 /** IOTLB replacement policies a scenario may ask for. */
 export const IotlbPolicy = { LRU: 'lru', FIFO: 'fifo', RANDOM: 'random' } as const;
 
@@ -159,7 +166,7 @@ export interface ScenarioInput {
   memory?: { frames?: number };
   cost?: Record<string, DurationInput>;
   /** `<kind>.<stat>` → a duration; a counter name → a count (a plain number). */
-  thresholds?: Record<string, DurationInput>;
+  thresholds?: Record<string, DurationInput | { atLeast: DurationInput }>;
   runtime?: RuntimeInput;
 }
 
@@ -301,7 +308,7 @@ export interface Scenario {
    * Upper bounds the run must meet: keyed `<latency kind>.<stat>` (`prq.service.p99`, ns) or
    * by a flattened counter name of the report's totals (`prqOverflows`, a count).
    */
-  thresholds: Record<string, number>;
+  thresholds: Record<string, ThresholdBound>;
   /** How a threaded run uses the machine. */
   runtime: RuntimeConfig;
 }

@@ -148,13 +148,20 @@ describe('formatSummary()', () => {
     const text = formatSummary(r, {
       thresholds: [
         { key: 'prq.service.p99', limit: 50_000, actual: 70_300, ok: false },
-        { key: 'iommu.walk.max', limit: 10_000, actual: 2_000, ok: true },
+        { key: 'iommu.walk.max', op: '<=', limit: 10_000, actual: 2_000, ok: true },
+        { key: 'jobs', op: '>=', limit: 100, actual: 120, ok: true },
+        { key: 'iotlb.hitRate', op: '>=', limit: 0.9, actual: 0.5, ok: false },
+        { key: 'jobs.perSecond', op: '>=', limit: 1e6, actual: 2.5e6, ok: true },
       ],
     });
     const rows = section(text, 'thresholds');
+    // each in its unit: a time, a count, a percentage, a rate
     expect(rows.slice(1).map((l) => l.trim().split(/\s+/))).toEqual([
-      ['prq.service.p99', '50us', '70.3us', 'MISSED'],
-      ['iommu.walk.max', '10us', '2us', 'ok'],
+      ['prq.service.p99', '<=', '50us', '70.3us', 'MISSED'],
+      ['iommu.walk.max', '<=', '10us', '2us', 'ok'],
+      ['jobs', '>=', '100', '120', 'ok'],
+      ['iotlb.hitRate', '>=', '90.0%', '50.0%', 'MISSED'],
+      ['jobs.perSecond', '>=', '1M/s', '2.5M/s', 'ok'],
     ]);
   });
 });

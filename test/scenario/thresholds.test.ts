@@ -56,11 +56,40 @@ describe('evaluateThresholds()', () => {
       },
     });
     expect(evaluateThresholds(s.thresholds, { latency, totals: totals() })).toEqual([
-      { key: 'prq.service.p99', limit: 50_000, actual: 50_000, ok: true },
-      { key: 'pageResponses.failure', limit: 1, actual: 2, ok: false },
-      { key: 'prqOverflows', limit: 3, actual: 3, ok: true },
-      { key: 'prq.service.max', limit: 50_000, actual: 60_000, ok: false },
-      { key: 'job.latency.p50', limit: 0, actual: 0, ok: true },
+      { key: 'prq.service.p99', op: '<=', limit: 50_000, actual: 50_000, ok: true },
+      { key: 'pageResponses.failure', op: '<=', limit: 1, actual: 2, ok: false },
+      { key: 'prqOverflows', op: '<=', limit: 3, actual: 3, ok: true },
+      { key: 'prq.service.max', op: '<=', limit: 50_000, actual: 60_000, ok: false },
+      { key: 'job.latency.p50', op: '<=', limit: 0, actual: 0, ok: true },
+    ]);
+  });
+
+  it('bounds from below with >=, and bounds hit rates and rates over the window', () => {
+    const s = resolveScenario({
+      thresholds: {
+        'iotlb.hitRate': '>= 50%',
+        'jobs.perSecond': '>= 1M/s',
+        'requests.perSecond': '<= 200k/s',
+        prqOverflows: { atLeast: 1 },
+        'prq.service.p99': '>= 60us',
+      },
+    });
+    expect(s.thresholds).toEqual({
+      'iotlb.hitRate': { atLeast: 0.5 },
+      'jobs.perSecond': { atLeast: 1_000_000 },
+      'requests.perSecond': 200_000,
+      prqOverflows: { atLeast: 1 },
+      'prq.service.p99': { atLeast: 60_000 },
+    });
+    // the resolved form resolves to itself (a report's scenario can be run again)
+    expect(resolveScenario({ thresholds: s.thresholds as never }).thresholds).toEqual(s.thresholds);
+    const r = { latency, totals: totals({ jobs: 500 }), windowNs: 1_000_000 };
+    expect(evaluateThresholds(s.thresholds, r)).toEqual([
+      { key: 'iotlb.hitRate', op: '>=', limit: 0.5, actual: 0.6, ok: true },
+      { key: 'jobs.perSecond', op: '>=', limit: 1_000_000, actual: 500_000, ok: false },
+      { key: 'requests.perSecond', op: '<=', limit: 200_000, actual: 112_000, ok: true },
+      { key: 'prqOverflows', op: '>=', limit: 1, actual: 3, ok: true },
+      { key: 'prq.service.p99', op: '>=', limit: 60_000, actual: 50_000, ok: false },
     ]);
   });
 
