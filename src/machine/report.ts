@@ -38,6 +38,8 @@ export interface RunOutcome {
   readonly windowEnd: PhaseMark | null;
   /** Wall time the run started (process.hrtime.bigint, ns). */
   readonly wall0Ns: bigint;
+  /** Open-loop jobs offered and not yet submitted when the window closed. */
+  readonly backlogAtEnd: number;
   /** The window's interval histograms, when the run kept them. */
   readonly intervals:
     | { startNs: number; endNs: number; histograms: Record<string, string> }[]
@@ -136,6 +138,7 @@ export function assembleReport(sys: System, o: RunOutcome): Report {
     invariants: { checked: o.checker.checked, violations: o.checker.violations },
     histograms,
     runTotals: totalsBetween(null, all),
+    backlog: o.backlogAtEnd,
     drain: {
       jobs: drainTotals.jobs,
       requests: drainTotals.translations + drainTotals.pageRequests,

@@ -114,6 +114,8 @@ export class ScenarioRun implements RunPhase {
   /** The marks where the window started (null: at 0) and ended (null: not yet). */
   private windowStart: PhaseMark | null = null;
   private windowEnd: PhaseMark | null = null;
+  /** Open-loop jobs offered and not yet submitted when the window closed (this thread's). */
+  private backlogAtEnd = 0;
   /** The window's interval histograms, when asked for. */
   private readonly intervalLog: IntervalLog | null;
   /** The partition this thread runs (−1: all of them). */
@@ -259,6 +261,11 @@ export class ScenarioRun implements RunPhase {
     }
     const end = this.endNs;
     this.windowEnd = markPhase(this.sys, end);
+    // the open-loop backlog of this thread's accelerators when the window closed
+    this.backlogAtEnd = this.streams.reduce(
+      (n, st, i) => n + (this.hosts(this.sys.partitionOf(i)) ? st.backlogNow : 0),
+      0,
+    );
     this.intervalLog?.flush(end);
     this.sys.latency.paused = true;
     if (driver) {
@@ -360,6 +367,7 @@ export class ScenarioRun implements RunPhase {
       windowEnd: this.windowEnd,
       wall0Ns: this.wall0,
       intervals: this.intervalLog?.records ?? null,
+      backlogAtEnd: this.backlogAtEnd,
     });
   }
 }

@@ -76,6 +76,7 @@ export function toJsonReport(r: Report): JsonReport {
         }
       : {}),
     ...(r.runTotals !== undefined ? { runTotals: totalsInOrder(r.runTotals) } : {}),
+    ...(r.backlog !== undefined ? { backlog: r.backlog } : {}),
     ...(r.drain !== undefined
       ? {
           drain: {

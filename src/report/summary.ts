@@ -154,7 +154,8 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
         formatRate(perSecond(t.jobs, ns)),
         formatRate(perSecond(t.jobs, wallNs)),
       ],
-      // open loop: what the schedule offered beside what completed (the achieved rate)
+      // open loop: what the schedule offered beside what completed (the achieved rate), and
+      // what was still waiting when the window closed
       ...(t.jobsOffered > 0
         ? [
             [
@@ -163,6 +164,7 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
               formatRate(perSecond(t.jobsOffered, ns)),
               formatRate(perSecond(t.jobsOffered, wallNs)),
             ],
+            ['  backlog at the end', String(r.backlog ?? 0), '', ''],
           ]
         : []),
       [

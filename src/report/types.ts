@@ -50,6 +50,11 @@ export interface Report {
   invariants: { checked: number; violations: Violation[] };
   /** Totals of the whole run (warm-up, window and drain): what balance checks look at. */
   runTotals?: CounterTotals;
+  /**
+   * Open loop: jobs the clients' schedules offered that were still waiting for a work-queue
+   * entry when the window closed (0 in a closed loop).
+   */
+  backlog?: number;
   /** What finished in the drain: jobs, requests, and every counter. */
   drain?: { jobs: number; requests: number; totals: CounterTotals };
   /** Histogram encodings per kind (HdrHistogram compressed base64), for merging and logs. */

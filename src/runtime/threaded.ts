@@ -406,6 +406,9 @@ export function mergeReports(parts: readonly Report[]): Report {
           runTotals: parts.slice(1).reduce((t, r) => addTotals(t, r.runTotals!), engine.runTotals!),
         }
       : {}),
+    ...(parts.every((r) => r.backlog !== undefined)
+      ? { backlog: parts.reduce((n, r) => n + r.backlog!, 0) }
+      : {}),
     ...(parts.every((r) => r.drain)
       ? {
           drain: {

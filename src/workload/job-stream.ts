@@ -148,6 +148,16 @@ export class JobStream implements Endpoint {
     return (this.flags[s]! & ACTIVE) !== 0;
   }
 
+  /**
+   * Open loop: jobs that arrived on the clients' schedules and are not submitted yet (waiting
+   * for a work-queue entry) — the backlog a load past capacity builds.
+   */
+  get backlogNow(): number {
+    let n = 0;
+    for (const due of this.arrivals.values()) n += due.length;
+    return n;
+  }
+
   /** Control messages from the engine side, and the stream's timers. */
   handle(arg: number): void {
     if (arg < 0) {

@@ -28,6 +28,9 @@ describe('open loop: no coordinated omission', () => {
     expect(low!.totals.jobs).toBeGreaterThan(low!.totals.jobsOffered * 0.8);
     expect(high!.totals.jobsOffered).toBeGreaterThan(8_000);
     expect(high!.totals.jobs).toBeLessThan(high!.totals.jobsOffered / 4);
+    // the backlog when the window closed: offered, not yet submitted
+    expect(low!.backlog).toBeLessThan(3);
+    expect(high!.backlog).toBeGreaterThan(high!.totals.jobsOffered - high!.totals.jobs - 20);
     for (const r of runs) expect(r.invariants.violations).toEqual([]);
   });
 

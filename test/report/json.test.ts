@@ -28,6 +28,7 @@ const TOP = [
   'invariants',
   // the whole run, and what finished in the drain
   'runTotals',
+  'backlog',
   'drain',
 ];
 
