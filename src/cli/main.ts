@@ -151,14 +151,14 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   }
   checkOutputs([f.json, f.hlog, f.html, f.trace]);
   // the default trace covers a window no longer than the trace whole, else its middle
-  const traceFrom =
-    f.traceFrom ??
-    (durationNs <= f.traceWindow
-      ? warmupNs
-      : warmupNs + Math.floor((durationNs - f.traceWindow) / 2));
+  // Without --trace-from the whole window is recorded and the trace keeps its busiest stretch
+  // of --trace-window (busiest: the most spans ending in it), chosen after the run.
   const runNs = warmupNs + durationNs;
-  const trace = f.trace
-    ? { startNs: traceFrom, endNs: traceFrom + f.traceWindow, maxRecords: 500_000 }
+  const pickBusiest = f.traceFrom === undefined;
+  let trace = f.trace
+    ? pickBusiest
+      ? { startNs: warmupNs, endNs: runNs, maxRecords: 2_000_000 }
+      : { startNs: f.traceFrom!, endNs: f.traceFrom! + f.traceWindow, maxRecords: 500_000 }
     : undefined;
   const showBar = !f.quiet && io.isTTY;
   const bar = showBar
@@ -253,6 +253,17 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
     bar?.stop();
   }
   if ('reason' in choice) report = { ...report, runtimeChoice: choice.reason };
+  if (trace && pickBusiest && report.trace) {
+    const busiest = busiestStretch(report.trace, f.traceWindow, trace.startNs, trace.endNs);
+    trace = { ...trace, ...busiest };
+    report = {
+      ...report,
+      trace: report.trace.filter((x) => {
+        const t = x.kind === 'prq' ? x.startNs : x.startNs + x.durNs;
+        return t >= busiest.startNs && t <= busiest.endNs;
+      }),
+    };
+  }
   if (stoppedBy !== null) report = { ...report, interrupted: true, stopSignal: stoppedBy };
   const thresholds = evaluateThresholds(sc.thresholds, report);
   report = { ...report, thresholds };
@@ -314,6 +325,37 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
   return failure || unwritten > 0 || missed.length > 0 || report.invariants.violations.length > 0
     ? ExitStatus.FAILED
     : ExitStatus.OK;
+}
+
+/**
+ * The stretch of `lengthNs` within [fromNs, toNs] in which the most spans of `records` end
+ * (the first such stretch; the whole range when it is shorter).
+ */
+export function busiestStretch(
+  records: readonly { kind: string; startNs: number; durNs: number }[],
+  lengthNs: number,
+  fromNs: number,
+  toNs: number,
+): { startNs: number; endNs: number } {
+  if (toNs - fromNs <= lengthNs) return { startNs: fromNs, endNs: toNs };
+  const ends = records
+    .filter((x) => x.kind !== 'prq')
+    .map((x) => x.startNs + x.durNs)
+    .sort((a, b) => a - b);
+  let best = fromNs;
+  let most = -1;
+  for (let i = 0, j = 0; i < ends.length; i++) {
+    // the stretch starting at ends[i] (clamped to the range)
+    const start = Math.min(ends[i]!, toNs - lengthNs);
+    while (j < ends.length && ends[j]! <= start + lengthNs) j++;
+    let first = i;
+    while (first > 0 && ends[first - 1]! >= start) first--;
+    if (j - first > most) {
+      most = j - first;
+      best = start;
+    }
+  }
+  return { startNs: best, endNs: best + lengthNs };
 }
 
 /**
@@ -438,7 +480,7 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
     .option('--trace <file>', 'write a Chrome trace-event JSON of a window (Perfetto)')
     .option(
       '--trace-from <time>',
-      'start of the trace window (default: the middle of the measurement window, or all of a window shorter than the trace)',
+      'start of the trace window (default: the busiest stretch of the measurement window, chosen after the run)',
       durationArg,
     )
     .option('--trace-window <time>', 'length of the trace window', durationArg, 100_000)

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, colorWanted, ExitStatus, runCli } from '../../src/cli/main.js';
+import { busiestStretch, type CliIo, colorWanted, ExitStatus, runCli } from '../../src/cli/main.js';
 
 function io(color = false): CliIo & { text: () => string; errors: () => string } {
   const out: string[] = [];
@@ -99,6 +99,23 @@ describe('svasim exits honestly', () => {
     expect(j.windowNs).toBe(20_000);
     expect(o.errors()).toMatch(/^svasim run "default"/m);
     expect(o.errors().includes('\u001b[')).toBe(false);
+  });
+
+  it('keeps the busiest stretch of the window in the trace by default', () => {
+    const span = (endNs: number) => ({ kind: 'job.latency', startNs: endNs - 5, durNs: 5 });
+    const records = [span(10), span(20), span(500), span(510), span(520), span(530), span(900)];
+    expect(busiestStretch(records, 100, 0, 1000)).toEqual({ startNs: 500, endNs: 600 });
+    // a window shorter than the stretch is kept whole
+    expect(busiestStretch(records, 5000, 0, 1000)).toEqual({ startNs: 0, endNs: 1000 });
+    // PRQ samples do not count
+    expect(
+      busiestStretch(
+        [...records, ...Array(9).fill({ kind: 'prq', startNs: 50, durNs: 0 })],
+        100,
+        0,
+        1000,
+      ),
+    ).toEqual({ startNs: 500, endNs: 600 });
   });
 
   it('warns when the trace window holds no latency span', async () => {
