@@ -3,19 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { busiestStretch, type CliIo, colorWanted, ExitStatus, runCli } from '../../src/cli/main.js';
+import { captureIo } from './io.js';
 
-function io(color = false): CliIo & { text: () => string; errors: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out: (s) => void out.push(s),
-    err: (s) => void err.push(s),
-    isTTY: false,
-    color,
-    text: () => out.join('\n'),
-    errors: () => err.join('\n'),
-  };
-}
+const io = captureIo;
 
 const dir = mkdtempSync(join(tmpdir(), 'svasim-exits-'));
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -2,19 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/cli/main.js';
+import { captureIo } from './io.js';
 
-function io(): CliIo & { out: (s: string) => void; text: () => string; errors: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out: (s) => void out.push(s),
-    err: (s) => void err.push(s),
-    isTTY: false,
-    text: () => out.join('\n'),
-    errors: () => err.join('\n'),
-  };
-}
+const io = captureIo;
 
 const dir = mkdtempSync(join(tmpdir(), 'svasim-cli-'));
 const file = (name: string, text: string) => {
