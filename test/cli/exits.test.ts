@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busiestStretch, type CliIo, colorWanted, ExitStatus, runCli } from '../../src/cli/main.js';
+import { busiestStretch, colorWanted, ExitStatus, runCli } from '../../src/cli/main.js';
 import { captureIo } from './io.js';
 
 const io = captureIo;
