@@ -72,7 +72,7 @@ export async function renderHtml(r: Report): Promise<string> {
     `<h1>svasim run: ${e(r.scenario.name)}</h1>`,
     `<p class="run">${e(
       `${r.runtime} runtime${r.runtimeChoice ? ` (${r.runtimeChoice})` : ''}, ${threadsText(r.threads)}, seed ${r.seed}, profile ${r.profile}. ` +
-        `Measured a ${windowText(r)} in ${formatNs(r.wallMs * 1e6)} of wall time ` +
+        `Measurement ${windowText(r)} in ${formatNs(r.wallMs * 1e6)} of wall time ` +
         `(slowdown ${Number.isFinite(slowdown) ? `${slowdown.toPrecision(3)}x` : '-'}, ` +
         `${formatRate(r.eventsPerWallSecond).replace('/s', ' events/s')}). ` +
         `${formatRate(perSecond(requestsOf(t), ns))} requests and ` +
