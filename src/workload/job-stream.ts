@@ -45,6 +45,36 @@ const STARTED = 4;
 const T_ARRIVAL = 1;
 
 /**
+ * A first-in first-out queue of times in a growable ring of float64s: an open loop past
+ * capacity keeps one per job waiting, so taking the oldest must not move the rest.
+ */
+class TimeQueue {
+  private ring = new Float64Array(8);
+  private head = 0;
+  length = 0;
+
+  push(t: number): void {
+    if (this.length === this.ring.length) {
+      const grown = new Float64Array(this.ring.length * 2);
+      for (let i = 0; i < this.length; i++)
+        grown[i] = this.ring[(this.head + i) % this.ring.length]!;
+      this.ring = grown;
+      this.head = 0;
+    }
+    this.ring[(this.head + this.length) % this.ring.length] = t;
+    this.length++;
+  }
+
+  /** The oldest time (the queue must not be empty). */
+  shift(): number {
+    const t = this.ring[this.head]!;
+    this.head = (this.head + 1) % this.ring.length;
+    this.length--;
+    return t;
+  }
+}
+
+/**
  * The job streams of one accelerator.
  *
  * The state of each client's stream lives in typed arrays indexed by the order clients were
@@ -92,7 +122,7 @@ export class JobStream implements Endpoint {
    * Open loop: the scheduled arrival times of each stream's backlog, oldest first (a job
    * waiting for a work-queue entry keeps its arrival time: its latency counts the wait).
    */
-  private readonly arrivals = new Map<number, number[]>();
+  private readonly arrivals = new Map<number, TimeQueue>();
   /** Where CLIENT_IDLE and CLIENT_FAULT go (the engine-side client manager). */
   private readonly owner: number;
 
@@ -170,7 +200,7 @@ export class JobStream implements Endpoint {
       this.backlog[s]!++;
       let due = this.arrivals.get(s);
       if (due === undefined) {
-        due = [];
+        due = new TimeQueue();
         this.arrivals.set(s, due);
       }
       due.push(this.sim.nowNs);
@@ -345,7 +375,7 @@ export class JobStream implements Endpoint {
     // open loop: the oldest scheduled arrival not yet submitted (resubmissions after a fault
     // and closed loops: now)
     const due = this.arrivals.get(s);
-    spec.issuedNs = due !== undefined && due.length > 0 ? due.shift()! : this.sim.nowNs;
+    spec.issuedNs = due !== undefined && due.length > 0 ? due.shift() : this.sim.nowNs;
     if (!this.accel.submit(spec))
       throw new Error('job stream: work queue full after checking its room');
     this.jobOffset[job] = off;
