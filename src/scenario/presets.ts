@@ -214,7 +214,7 @@ export const presets: Readonly<Record<string, Preset>> = deepFreeze({
       'load the threaded runtime is meant for',
     scenario: {
       name: 'dense-64',
-      duration: '4ms', // ~430k events: an inline run of about 2 s
+      duration: '4ms', // ~430k events: an inline run took 1.5–3.4 s on two shared cores
       iommu: {
         // one unit per accelerator, each with its own IOTLB, walkers and PRQ thread (Linux
         // runs one per unit): behind a single unit, one PRQ thread serves every page fault in
