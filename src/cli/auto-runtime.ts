@@ -3,7 +3,8 @@
  * otherwise, and why — the reason goes into the run line and the JSON report.
  *
  * The expected speed-up of the threaded runtime over the inline one, from figures measured
- * with 2 threads on 2 cores (BENCHMARKS.md "Threads", dense-64 and the default scenario):
+ * with 2 threads on 2 cores (BENCHMARKS.md "Threads": a 64-accelerator variant of dense-64 and the
+ * default scenario):
  *
  *     speed-up(A) = 1 / (ENGINE_SHARE × THREAD_OVERHEAD + SYNC_US / (WORK_US × A))
  *
@@ -25,9 +26,11 @@ import type { Scenario } from '../scenario/types.js';
 export const ENGINE_SHARE = 1.7 / 2.7;
 /** Work of the engine's thread over its share of the inline run's (1.25 × 1.11 uneven quanta). */
 export const THREAD_OVERHEAD = 1.25 * 1.11;
-/** Wall µs lost per quantum at the barrier (dense-64: 0.95 s over 48 209 quanta). */
+/**
+ * Wall µs lost per quantum at the barrier: 0.95 s over 48 209 quanta in a closed-loop 64-accelerator variant of dense-64 (1 024 clients, buffers prefaulted, no churn).
+ */
 export const SYNC_US = 19.7;
-/** Inline work per quantum per busy accelerator, µs (dense-64: 1.76 s / 48 209 / 64). */
+/** Inline work per quantum per busy accelerator, µs: 1.76 s / 48 209 quanta / 64 in the same variant. */
 export const WORK_US = 0.57;
 
 /** The speed-up the threaded runtime is expected to reach with `busy` busy accelerators. */

@@ -26,7 +26,8 @@ export type Placement = RuntimePlacement;
  * Engine-side work per accelerator, in accelerators' worth: the engine's partition (VT-d
  * units, kernel, processes) carries this much work for every accelerator's own. Measured with
  * 2 threads and every accelerator off the engine's thread (the threaded report's per-thread
- * work): dense-64 (64 accelerators) 0.99 s of engine work against 0.58 s for the accelerators,
+ * work): a closed-loop 64-accelerator variant of dense-64 0.99 s of engine work against 0.58 s for
+ * the accelerators,
  * 1.7; the default scenario (8 accelerators, CPU profiles of the two workers) ~400 ms against
  * ~240 ms, 1.67. The engine grows with the requests the accelerators send, so its weight is
  * per accelerator (a constant weight of 13 — the default scenario's — put 26 of dense-64's 64

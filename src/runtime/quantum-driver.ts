@@ -239,8 +239,6 @@ export class RingQuantumDriver implements QuantumDriver {
     const start = this.nextNs;
     if (start > limitNs) return false;
     this.world.runPartition(this.partition, Math.min(start + this.quantumNs, limitNs + 1));
-    // messages left in the outbox (none while the sink is installed) go the same way
-    this.world.takeOutbox(this.send);
     this.flush();
     this.nextNs = this.arrive(Math.min(this.localNext(), this.earliestSent));
     this.earliestSent = Number.POSITIVE_INFINITY;

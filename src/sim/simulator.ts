@@ -317,22 +317,6 @@ export class World {
     this.windowEndNs = 0;
   }
 
-  /** Hands every outbox message to `visit` in posting order and empties the outbox. */
-  takeOutbox(visit: OutboxVisitor): void {
-    const n = this.outLen;
-    this.outLen = 0;
-    for (let k = 0; k < n; k++) {
-      visit(
-        this.outTime[k]!,
-        this.outSource[k]!,
-        this.outSeq[k]!,
-        this.outDest[k]!,
-        this.outWords,
-        k * 16,
-      );
-    }
-  }
-
   /** Earliest pending event of any partition (Infinity when none). */
   get nextEventNs(): number {
     let t = Number.POSITIVE_INFINITY;
