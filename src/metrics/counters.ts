@@ -35,6 +35,9 @@ export const COUNTER_NAMES = [
   'bindErrors',
   'invalidations',
   'jobsOffered',
+  'allocFailures',
+  'hostileRequests',
+  'atsTrustBreaches',
 ] as const;
 
 /** One flattened counter name. */
@@ -65,6 +68,9 @@ export const Counter = {
   bindErrors: 20,
   invalidations: 21,
   jobsOffered: 22,
+  allocFailures: 23,
+  hostileRequests: 24,
+  atsTrustBreaches: 25,
 } as const satisfies Record<CounterName, number>;
 
 /** One counter index. */
@@ -100,6 +106,16 @@ export interface CounterTotals {
   invalidations: number;
   /** Open loop: jobs the clients' schedules asked for (arrivals), whether or not submitted yet. */
   jobsOffered: number;
+  /** Allocations that failed inside the run (frames for pages or tables: ENOMEM; PASIDs: ENOSPC). */
+  allocFailures: number;
+  /** Transactions hostile accelerators sent (scenario `adversary`). */
+  hostileRequests: number;
+  /**
+   * Translated DMA of a hostile accelerator that reached a page its PASIDs were never granted.
+   * VT-d passes translated requests through untranslated (the ATS trust gap, spec §1): this
+   * counts what that gap gives away; it is hardware behaviour, not a model error.
+   */
+  atsTrustBreaches: number;
 }
 
 /** One set of counters over a Float64Array, indexed by `Counter`. */
@@ -169,6 +185,9 @@ export class Counters {
       bindErrors: v[Counter.bindErrors]!,
       invalidations: v[Counter.invalidations]!,
       jobsOffered: v[Counter.jobsOffered]!,
+      allocFailures: v[Counter.allocFailures]!,
+      hostileRequests: v[Counter.hostileRequests]!,
+      atsTrustBreaches: v[Counter.atsTrustBreaches]!,
     };
   }
 }

@@ -126,6 +126,9 @@ function totalsInOrder(t: CounterTotals): CounterTotals {
     bindErrors: t.bindErrors,
     invalidations: t.invalidations,
     jobsOffered: t.jobsOffered,
+    allocFailures: t.allocFailures,
+    hostileRequests: t.hostileRequests,
+    atsTrustBreaches: t.atsTrustBreaches,
   };
 }
 

@@ -31,6 +31,9 @@ const DESIGN_TOTALS = {
   invalidations: 0,
   // beyond DESIGN §7: open-loop arrivals, for offered against achieved rates
   jobsOffered: 0,
+  allocFailures: 0,
+  hostileRequests: 0,
+  atsTrustBreaches: 0,
 };
 
 function flatKeys(o: object, prefix = ''): string[] {
@@ -42,8 +45,8 @@ function flatKeys(o: object, prefix = ''): string[] {
 describe('COUNTER_NAMES', () => {
   it('is exactly the DESIGN §7 totals, flattened, in report order', () => {
     expect([...COUNTER_NAMES]).toEqual(flatKeys(DESIGN_TOTALS));
-    expect(COUNTER_COUNT).toBe(23);
-    expect(COUNTERS_BYTES).toBe(23 * 8);
+    expect(COUNTER_COUNT).toBe(26);
+    expect(COUNTERS_BYTES).toBe(26 * 8);
   });
 
   it('Counter maps every name, and only those, to its position', () => {
@@ -98,7 +101,7 @@ describe('Counters', () => {
   });
 
   it('rejects a view of the wrong length', () => {
-    expect(() => new Counters(new Float64Array(COUNTER_COUNT - 1))).toThrow(/expected 23/);
+    expect(() => new Counters(new Float64Array(COUNTER_COUNT - 1))).toThrow(/expected 26/);
   });
 
   it('counts bytes exactly far beyond 2^32', () => {

@@ -55,6 +55,9 @@ const TOTALS = [
   'bindErrors',
   'invalidations',
   'jobsOffered',
+  'allocFailures',
+  'hostileRequests',
+  'atsTrustBreaches',
 ];
 
 const STATS = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max'];
