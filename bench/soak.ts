@@ -1,0 +1,180 @@
+/**
+ * `npm run soak`: many requests through the scenarios that stress the model's edges — churn
+ * with exits while bound, PRQ overflow under a fault storm, exhaustion of PASIDs and frames,
+ * hostile accelerators — in both runtimes, checking every invariant all the way.
+ *
+ * Runs the mix round-robin, a new seed each round, until the requests (translations plus
+ * page requests) reach `--requests` (default 10^7). Every threaded run is paired with the
+ * inline run of the same scenario and seed, whose totals and histogram encodings it must
+ * equal. Prints one line per run and a total; exits 1 on any invariant violation, any
+ * disagreement between the runtimes, or any run that failed.
+ *
+ *   npm run soak -- [--requests N] [--seed S] [--threads T]
+ */
+
+import { parseArgs } from 'node:util';
+import { runScenario } from '../src/machine/run.js';
+import type { Report } from '../src/report/types.js';
+import { runScenarioThreaded } from '../src/runtime/threaded.js';
+import { presets } from '../src/scenario/presets.js';
+import type { ScenarioInput } from '../src/scenario/types.js';
+
+/** One scenario of the mix, and whether its seed also runs threaded. */
+interface SoakCase {
+  readonly name: string;
+  readonly threaded: boolean;
+  readonly input: (seed: number) => ScenarioInput;
+}
+
+const preset = (name: string): ScenarioInput => structuredClone(presets[name]!.scenario);
+
+/** The mix: each case stresses a different edge; see the file header. */
+export const SOAK_CASES: readonly SoakCase[] = [
+  {
+    // the default scenario's churn, with a third of the processes exiting while still bound
+    // (release before unbind) and a fifth munmapping or mprotecting a buffer they leave
+    name: 'churn-exits',
+    threaded: true,
+    input: (seed) => ({
+      name: 'soak-churn-exits',
+      seed,
+      duration: '40ms',
+      clients: {
+        churn: {
+          enabled: true,
+          bindLifetime: '1ms',
+          exitWhileBound: 0.33,
+          munmapFraction: 0.2,
+          mprotectFraction: 0.2,
+        },
+      },
+    }),
+  },
+  {
+    // a fault storm into the smallest PRQ hardware allows: overflows, auto-responses, PRO
+    name: 'prq-overflow',
+    threaded: true,
+    input: (seed) => ({
+      ...preset('fault-storm'),
+      name: 'soak-prq-overflow',
+      seed,
+      duration: '5ms',
+    }),
+  },
+  {
+    // the default scenario: ATS, PRI, churn and DMA data checks together
+    name: 'default',
+    threaded: false,
+    input: (seed) => ({ name: 'soak-default', seed, duration: '20ms' }),
+  },
+];
+
+interface Totals {
+  runs: number;
+  requests: number;
+  checks: number;
+  violations: number;
+  failures: number;
+  mismatches: number;
+}
+
+function requestsOf(r: Report): number {
+  const t = r.runTotals ?? r.totals;
+  return t.translations + t.pageRequests;
+}
+
+/** What must be equal between the two runtimes: every total and every histogram encoding. */
+function fingerprint(r: Report): string {
+  return JSON.stringify([r.runTotals, r.totals, r.histograms, r.invariants, r.simulatedNs]);
+}
+
+function describeViolations(r: Report): string {
+  return r.invariants.violations
+    .slice(0, 3)
+    .map((v) => JSON.stringify(v))
+    .join('; ');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      requests: { type: 'string', default: '10000000' },
+      seed: { type: 'string', default: '1' },
+      threads: { type: 'string', default: '2' },
+    },
+  });
+  const target = Number(values.requests);
+  const firstSeed = Number(values.seed);
+  const threads = Number(values.threads);
+  if (!Number.isSafeInteger(target) || target < 1)
+    throw new Error('--requests: a positive integer');
+  if (!Number.isSafeInteger(firstSeed) || firstSeed < 1)
+    throw new Error('--seed: a positive integer');
+  if (!Number.isSafeInteger(threads) || threads < 2) throw new Error('--threads: at least 2');
+
+  const t: Totals = { runs: 0, requests: 0, checks: 0, violations: 0, failures: 0, mismatches: 0 };
+  const start = process.hrtime.bigint();
+  const line = (s: string): void => void process.stdout.write(`${s}\n`);
+  line(
+    `soak: ≥ ${target.toLocaleString('en')} requests, seeds from ${firstSeed}, threaded with ${threads} threads`,
+  );
+  const account = (
+    name: string,
+    runtime: string,
+    seed: number,
+    r: Report,
+    wallMs: number,
+  ): void => {
+    const req = requestsOf(r);
+    t.runs++;
+    t.requests += req;
+    t.checks += r.invariants.checked;
+    t.violations += r.invariants.violations.length;
+    const v = r.invariants.violations.length;
+    line(
+      `  ${name.padEnd(14)} ${runtime.padEnd(8)} seed ${String(seed).padStart(3)}  ` +
+        `${req.toLocaleString('en').padStart(11)} requests  ${r.invariants.checked.toLocaleString('en').padStart(12)} checks  ` +
+        `${(r.runTotals ?? r.totals).prqOverflows} overflows  ${v} violations  ${(wallMs / 1000).toFixed(1)} s` +
+        (v > 0 ? `\n    ${describeViolations(r)}` : ''),
+    );
+  };
+  for (let seed = firstSeed; t.requests < target; seed++) {
+    for (const c of SOAK_CASES) {
+      if (t.requests >= target) break;
+      const input = c.input(seed);
+      let inline: Report;
+      try {
+        const t0 = process.hrtime.bigint();
+        inline = runScenario(input);
+        account(c.name, 'inline', seed, inline, Number(process.hrtime.bigint() - t0) / 1e6);
+      } catch (e) {
+        t.failures++;
+        line(`  ${c.name} inline seed ${seed}: FAILED ${(e as Error).message}`);
+        continue;
+      }
+      if (!c.threaded) continue;
+      try {
+        const t0 = process.hrtime.bigint();
+        const threaded = await runScenarioThreaded(input, { threads });
+        account(c.name, 'threaded', seed, threaded, Number(process.hrtime.bigint() - t0) / 1e6);
+        if (fingerprint(threaded) !== fingerprint(inline)) {
+          t.mismatches++;
+          line(`    threaded run differs from inline (${c.name}, seed ${seed})`);
+        }
+      } catch (e) {
+        t.failures++;
+        line(`  ${c.name} threaded seed ${seed}: FAILED ${(e as Error).message}`);
+      }
+    }
+  }
+  const wallS = Number(process.hrtime.bigint() - start) / 1e9;
+  line(
+    `soak: ${t.runs} runs, ${t.requests.toLocaleString('en')} requests, ` +
+      `${t.checks.toLocaleString('en')} invariant checks, ${t.violations} violations, ` +
+      `${t.mismatches} runtime mismatches, ${t.failures} failed runs, ${wallS.toFixed(0)} s ` +
+      `(${Math.round(t.requests / wallS).toLocaleString('en')} requests/s)`,
+  );
+  return t.violations + t.mismatches + t.failures > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
