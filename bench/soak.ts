@@ -58,7 +58,7 @@ export const SOAK_CASES: readonly SoakCase[] = [
       ...preset('fault-storm'),
       name: 'soak-prq-overflow',
       seed,
-      duration: '5ms',
+      duration: '40ms',
     }),
   },
   {
