@@ -8,6 +8,7 @@
  * order give the same PASIDs, tables and invalidation logs.
  */
 
+import { addressSpace } from '../device/bus-args.js';
 import {
   DEVICE_BUFFER_BYTES,
   Device,
@@ -382,6 +383,7 @@ export class System implements UnitObserver {
               DEVICE_BUFFER_BYTES,
             )
           : undefined,
+        addressSpace: addressSpace(this.la57),
         runUntil: (done) => {
           if (this.world)
             throw new Error(
