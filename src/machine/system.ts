@@ -18,7 +18,7 @@ import {
 import { DEFAULT_PRQ_ENTRIES, defaultCacheParams } from '../engine/caps.js';
 import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
-import { describeValue } from '../errors.js';
+import { codedError, describeValue, ErrorCode } from '../errors.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
 import { kernelProfile } from '../kernel/profile.js';
@@ -37,6 +37,7 @@ import {
 import { Completion, type KThread, spawn, type Waitable } from '../sim/kthread.js';
 import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
+import { dmaAccessViolation } from './access-check.js';
 
 export type { Profile } from '../kernel/sva.js';
 
@@ -277,10 +278,30 @@ export class System implements UnitObserver {
     this.counters.add(Counter.pageRequests);
     this.deviceCounters[dev]!.add(Counter.pageRequests);
   }
-  /** Checks translated DMA as it reaches a unit (set by the scenario runner). */
+  /**
+   * Checks DMA as it reaches a unit (DESIGN §8, access-check.ts): translated DMA always,
+   * untranslated DMA while {@link checkUntranslatedDma}. By default a DMA that reaches a frame
+   * the process bound to that (device, PASID) does not map there throws `ERR_INVARIANT` out
+   * of the bus call that caused it; the scenario runner installs a check that records
+   * violations instead.
+   */
   accessCheck:
     | ((rid: number, pasid: number, vpn: number, pfn: number, write: boolean) => void)
-    | null = null;
+    | null = (rid, pasid, vpn, pfn, write) => {
+    const v = dmaAccessViolation(this, rid, pasid, vpn, pfn, write);
+    if (v !== null) {
+      throw codedError(
+        ErrorCode.ERR_INVARIANT,
+        `svasim DMA isolation broken (DESIGN §8): ${v.what}: ${v.detail} [rid 0x${rid.toString(16)} pasid ${pasid} vpn 0x${vpn.toString(16)} pfn 0x${pfn.toString(16)} ${write ? 'write' : 'read'}]`,
+        { violation: v },
+      );
+    }
+  };
+  /**
+   * Whether untranslated DMA, which the unit translates itself, is checked as well: true for
+   * the public API, where tables can come from misused or corrupted state.
+   */
+  checkUntranslatedDma = true;
   /** @internal */
   dmaAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
     this.accessCheck?.(rid, pasid, vpn, pfn, write);
