@@ -78,3 +78,19 @@ export function codedError<C extends ErrorCode>(
 ): CodedError<C> {
   return Object.assign(new Error(message), fields, { code });
 }
+
+/**
+ * A value as a message about bad input shows it: numbers as they are (NaN, Infinity, 1.9),
+ * anything else by what it is, so the reader sees the wrong type as well as the wrong value.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name && name !== 'Object' ? `a ${name}` : 'a plain object';
+  }
+  return `a ${typeof value}`;
+}

@@ -41,6 +41,17 @@ import {
   Perm,
 } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
+import {
+  type AddressSpace,
+  addressSpace,
+  checkData,
+  checkFlag,
+  checkLength,
+  checkPasid,
+  checkPrgIndex,
+  checkRange,
+  checkRequest,
+} from './bus-args.js';
 import { DevTlb } from './devtlb.js';
 import { FunctionState } from './function-state.js';
 import { PrgIndexMap } from './prg-index-map.js';
@@ -85,6 +96,8 @@ export interface BusContext {
   runUntil(done: () => boolean): void;
   /** The device's data buffer when it must be shared memory (threaded runtime). */
   readonly buffer?: Uint8Array;
+  /** The byte addresses requests may carry (the system's paging mode). Default 4-level. */
+  readonly addressSpace?: AddressSpace;
 }
 
 /** An ATS completion as the public API returns it. */
@@ -168,6 +181,8 @@ export class Device<Info = unknown> implements Endpoint {
   /** The accelerator engine driving this function, if any (receives its own completions). */
   agent: DeviceAgent | null = null;
   private readonly bus: BusContext;
+  /** The byte addresses the public bus API accepts. */
+  private readonly space: AddressSpace;
   private nextTag = 1;
   /** Completed bus transactions by tag, until collected. */
   private readonly replies = new Map<number, number>();
@@ -189,6 +204,7 @@ export class Device<Info = unknown> implements Endpoint {
     this.unit = options.unit;
     this.index = index;
     this.bus = bus;
+    this.space = bus.addressSpace ?? addressSpace(false);
     this.buffer = bus.buffer ?? new Uint8Array(DEVICE_BUFFER_BYTES);
     this.devtlb = new DevTlb({ entries: options.devtlbEntries, assoc: options.devtlbEntries });
     this.id = bus.sim.register(this);
@@ -339,7 +355,11 @@ export class Device<Info = unknown> implements Endpoint {
     return slot;
   }
 
-  /** Sends an ATS translation request and waits for its completion (spec §6.1, §4.7). */
+  /**
+   * Sends an ATS translation request for the page holding `addr` and waits for its
+   * completion (spec §6.1, §4.7). EINVAL for a PASID beyond the function's PASID width, an
+   * address that is not an integer inside the address space, or a flag that is not a boolean.
+   */
   async translate(req: {
     pasid: number;
     addr: number;
@@ -347,6 +367,13 @@ export class Device<Info = unknown> implements Endpoint {
     exec?: boolean;
     priv?: boolean;
   }): Promise<AtsCompletion> {
+    const op = 'translate';
+    checkRequest(op, req, 'pasid, addr, write?, exec?, priv?');
+    checkPasid(op, req.pasid, this.pasidBits, this.rid);
+    checkRange(op, req.addr, 1, this.space);
+    checkFlag(op, 'write', req.write);
+    checkFlag(op, 'exec', req.exec);
+    checkFlag(op, 'priv', req.priv);
     const flags =
       MsgFlag.PASID |
       (req.write ? MsgFlag.WRITE : 0) |
@@ -381,14 +408,21 @@ export class Device<Info = unknown> implements Endpoint {
   /**
    * Sends a page request without waiting (`pageRequest` waits). An LPIG=1 request with R or
    * W set opens an outstanding group until its response arrives; returns false when PRI is
-   * off for the function (the request is not sent).
+   * off for the function (the request is not sent). EINVAL for a PRG index beyond 9 bits, a
+   * PASID beyond the function's PASID width (omit it for a request without PASID), an address
+   * that is not an integer inside the address space, or flags that are not booleans.
    */
   postPageRequest(req: PageRequestFields): boolean {
-    if (!Number.isInteger(req.prgIndex) || req.prgIndex < 0 || req.prgIndex > 511) {
-      throw Object.assign(new Error(`prgIndex must be 0..511 (9 bits), got ${req.prgIndex}`), {
-        code: 'EINVAL',
-      });
-    }
+    const op = 'pageRequest';
+    checkRequest(op, req, 'pasid?, addr, read?, write?, exec?, priv?, lpig, prgIndex');
+    checkPrgIndex(op, req.prgIndex);
+    if (req.pasid !== undefined) checkPasid(op, req.pasid, this.pasidBits, this.rid);
+    checkRange(op, req.addr, 1, this.space);
+    checkFlag(op, 'lpig', req.lpig, true);
+    checkFlag(op, 'read', req.read);
+    checkFlag(op, 'write', req.write);
+    checkFlag(op, 'exec', req.exec);
+    checkFlag(op, 'priv', req.priv);
     if (!this.priActive || !this.functionState.priEnabled) return false;
     const pool = this.bus.sim.pool;
     const slot = pool.alloc();
@@ -416,6 +450,7 @@ export class Device<Info = unknown> implements Endpoint {
 
   /** The response delivered for group `prgIndex`, once (undefined until it arrives). */
   takeResponse(prgIndex: number): PageGroupResponse | undefined {
+    checkPrgIndex('takeResponse', prgIndex);
     const r = this.responses.get(prgIndex);
     this.responses.delete(prgIndex);
     return r;
@@ -459,22 +494,21 @@ export class Device<Info = unknown> implements Endpoint {
     return ok;
   }
 
-  private checkLength(length: number): void {
-    if (!Number.isInteger(length) || length <= 0 || length > DEVICE_BUFFER_BYTES) {
-      throw Object.assign(
-        new Error(`DMA length must be 1..${DEVICE_BUFFER_BYTES} bytes, got ${length}`),
-        { code: 'EINVAL' },
-      );
-    }
-  }
-
-  /** Untranslated DMA read, split per page: `{ status: 'ok', data }` or `{ status: 'UR' }`. */
+  /**
+   * Untranslated DMA read, split per page: `{ status: 'ok', data }` or `{ status: 'UR' }`.
+   * EINVAL for a PASID beyond the function's PASID width, a length outside 1..1 MiB (the data
+   * buffer), or a range that is not integers inside the address space.
+   */
   async dmaRead(req: {
     pasid: number;
     addr: number;
     length: number;
   }): Promise<{ status: 'ok'; data: Uint8Array } | { status: 'UR' }> {
-    this.checkLength(req.length);
+    const op = 'dmaRead';
+    checkRequest(op, req, 'pasid, addr, length');
+    checkPasid(op, req.pasid, this.pasidBits, this.rid);
+    checkLength(op, req.length, DEVICE_BUFFER_BYTES);
+    checkRange(op, req.addr, req.length, this.space);
     let done = 0;
     while (done < req.length) {
       const a = req.addr + done;
@@ -485,13 +519,21 @@ export class Device<Info = unknown> implements Endpoint {
     return { status: 'ok', data: this.buffer.slice(0, req.length) };
   }
 
-  /** Untranslated DMA write, split per page: `{ status: 'ok' }` or `{ status: 'UR' }`. */
+  /**
+   * Untranslated DMA write, split per page: `{ status: 'ok' }` or `{ status: 'UR' }`. EINVAL
+   * as {@link dmaRead}, and for data that is not a Uint8Array.
+   */
   async dmaWrite(req: {
     pasid: number;
     addr: number;
     data: Uint8Array;
   }): Promise<{ status: 'ok' } | { status: 'UR' }> {
-    this.checkLength(req.data.length);
+    const op = 'dmaWrite';
+    checkRequest(op, req, 'pasid, addr, data');
+    checkPasid(op, req.pasid, this.pasidBits, this.rid);
+    checkData(op, req.data);
+    checkLength(op, req.data.length, DEVICE_BUFFER_BYTES);
+    checkRange(op, req.addr, req.data.length, this.space);
     this.buffer.set(req.data, 0);
     let done = 0;
     while (done < req.data.length) {

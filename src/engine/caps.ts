@@ -110,7 +110,13 @@ export interface UnitObserver {
   invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
   /**
    * A translated DMA of (rid, pasid) for virtual page `vpn` (model metadata the device
-   * attaches) reached frame `pfn`: the invariant checker's hook.
+   * attaches) reached frame `pfn` — or, while {@link checkUntranslatedDma}, an untranslated
+   * one the unit translated itself: the invariant checker's hook.
    */
   dmaAccess?(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void;
+  /**
+   * True when {@link dmaAccess} also wants untranslated DMA that the unit translated and
+   * allowed (read per request, so it can change while the unit runs).
+   */
+  readonly checkUntranslatedDma?: boolean;
 }

@@ -4,7 +4,8 @@
  * request is translated and moves real bytes between simulated memory and the device's data
  * buffer, or completes with UR and a fault record; a translated DMA request is allowed when
  * the device's context entry enables the device TLB (DTE) and moves bytes at the physical
- * address it carries.
+ * address it carries. Every translated DMA allowed, and every untranslated one while the
+ * observer asks for it, is shown to the observer's `dmaAccess` (the DESIGN §8 check).
  *
  * Timing: the completion leaves when the pipeline's result is ready, plus `memReadNs` and
  * `length / dmaBytesPerNs` for the data of a DMA, and arrives `pcieLatencyNs` later.
@@ -133,6 +134,8 @@ export class DmaRemapping {
       ok = cls === Xlate.OK && reason === 0;
       if (!ok)
         this.recordFault(reason, rid, true, pasid, vpn * 4096, write, p.outFpd, dev.index, nowNs);
+      else if (this.observer?.checkUntranslatedDma)
+        this.observer.dmaAccess?.(rid, pasid, vpn, pfn, write);
     }
     if (ok) {
       if (pfn <= 0 || pfn >= this.mem.totalFrames) ok = false;

@@ -244,6 +244,6 @@ function fill(p: Process, base: number, size: number, seed: number): void {
 
 /** A CPU touch of `addr`, as the client's fault handler does before resubmitting. */
 function touch(p: Process, addr: number, write: boolean): void {
-  const vma = p.findVma(addr);
-  if (vma && (!write || vma.write)) p.handleMmFault(addr, { write });
+  const vma = p.vmaAt(addr);
+  if (vma && (!write || vma.write)) p.serviceFault(addr, { write });
 }

@@ -8,6 +8,7 @@
  * order give the same PASIDs, tables and invalidation logs.
  */
 
+import { addressSpace } from '../device/bus-args.js';
 import {
   DEVICE_BUFFER_BYTES,
   Device,
@@ -17,6 +18,7 @@ import {
 import { DEFAULT_PRQ_ENTRIES, defaultCacheParams } from '../engine/caps.js';
 import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
+import { codedError, describeValue, ErrorCode } from '../errors.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
 import { kernelProfile } from '../kernel/profile.js';
@@ -35,6 +37,7 @@ import {
 import { Completion, type KThread, spawn, type Waitable } from '../sim/kthread.js';
 import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
+import { dmaAccessViolation } from './access-check.js';
 
 export type { Profile } from '../kernel/sva.js';
 
@@ -275,10 +278,30 @@ export class System implements UnitObserver {
     this.counters.add(Counter.pageRequests);
     this.deviceCounters[dev]!.add(Counter.pageRequests);
   }
-  /** Checks translated DMA as it reaches a unit (set by the scenario runner). */
+  /**
+   * Checks DMA as it reaches a unit (DESIGN §8, access-check.ts): translated DMA always,
+   * untranslated DMA while {@link checkUntranslatedDma}. By default a DMA that reaches a frame
+   * the process bound to that (device, PASID) does not map there throws `ERR_INVARIANT` out
+   * of the bus call that caused it; the scenario runner installs a check that records
+   * violations instead.
+   */
   accessCheck:
     | ((rid: number, pasid: number, vpn: number, pfn: number, write: boolean) => void)
-    | null = null;
+    | null = (rid, pasid, vpn, pfn, write) => {
+    const v = dmaAccessViolation(this, rid, pasid, vpn, pfn, write);
+    if (v !== null) {
+      throw codedError(
+        ErrorCode.ERR_INVARIANT,
+        `svasim DMA isolation broken (DESIGN §8): ${v.what}: ${v.detail} [rid 0x${rid.toString(16)} pasid ${pasid} vpn 0x${vpn.toString(16)} pfn 0x${pfn.toString(16)} ${write ? 'write' : 'read'}]`,
+        { violation: v },
+      );
+    }
+  };
+  /**
+   * Whether untranslated DMA, which the unit translates itself, is checked as well: true for
+   * the public API, where tables can come from misused or corrupted state.
+   */
+  checkUntranslatedDma = true;
   /** @internal */
   dmaAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
     this.accessCheck?.(rid, pasid, vpn, pfn, write);
@@ -382,6 +405,7 @@ export class System implements UnitObserver {
               DEVICE_BUFFER_BYTES,
             )
           : undefined,
+        addressSpace: addressSpace(this.la57),
         runUntil: (done) => {
           if (this.world)
             throw new Error(
@@ -436,29 +460,38 @@ export class System implements UnitObserver {
   /**
    * `iommu_sva_bind_device(dev, mm, &flags)` → `intel_svm_bind` (spec §2.1). Resolves to the
    * handle — the same one for a repeated bind of the same (device, process) — or rejects
-   * with an error carrying `code`.
+   * with an error carrying `code`. `device` and `process` must be this system's own: a
+   * device of another system is ENODEV, a process of another system (or one not made by
+   * `createProcess`, or anything that is not a Process) EINVAL, before anything is bound.
    */
   async svaBindDevice(device: Device, process: Process | null, flags = 0): Promise<SvaHandle> {
-    const dev = this.own(device);
+    const op = 'svaBindDevice';
+    const dev = this.own(op, device);
+    const mm = this.ownProcess(op, process);
     const sdev = this.sim.runThread(
-      'svaBindDevice',
-      this.sva.bind(dev.info, process, flags, () => new SvaHandle(dev, process)),
+      op,
+      this.sva.bind(dev.info, mm, flags, () => new SvaHandle(dev, mm)),
     );
     return sdev.handle as SvaHandle;
   }
 
-  /** `iommu_sva_get_pasid(handle)`: the PASID of a live handle (EINVAL after its last unbind). */
+  /**
+   * `iommu_sva_get_pasid(handle)`: the PASID of a live handle (EINVAL after its last unbind,
+   * and for anything but a handle this system's `svaBindDevice` returned).
+   */
   svaGetPasid(handle: SvaHandle): number {
-    return this.sva.getPasid(handle);
+    return this.sva.getPasid(this.ownHandle('svaGetPasid', handle));
   }
 
   /**
    * `iommu_sva_unbind_device(handle)`: drops one reference; the last one tears the PASID
    * entry down and drains page requests. Precondition: the device stopped DMA and page
-   * requests for this PASID.
+   * requests for this PASID. EINVAL for anything but a handle this system's `svaBindDevice`
+   * returned.
    */
   async svaUnbindDevice(handle: SvaHandle): Promise<void> {
-    this.sim.runThread('svaUnbindDevice', this.sva.unbind(handle));
+    const h = this.ownHandle('svaUnbindDevice', handle);
+    this.sim.runThread('svaUnbindDevice', this.sva.unbind(h));
   }
 
   /** The device with requester id `rid`, or undefined. */
@@ -466,16 +499,82 @@ export class System implements UnitObserver {
     return this.deviceByRid.get(rid);
   }
 
-  /** `device` as this system's own (with its driver state); ENODEV for any other. */
-  private own(device: Device): Device<DeviceInfo> {
+  /**
+   * `device` as this system's own (with its driver state): EINVAL for anything but a Device,
+   * ENODEV for a device of another system (no unit of this system has it behind it).
+   */
+  private own(op: string, device: unknown): Device<DeviceInfo> {
+    if (!(device instanceof Device)) {
+      throw kernelError(
+        Errno.EINVAL,
+        `${op}: expected a Device from this system's addDevice(), got ${describeValue(device)}`,
+      );
+    }
     const mine = this.devices[device.index];
     if (mine !== device) {
       throw kernelError(
         Errno.ENODEV,
-        'device does not belong to this system (use system.addDevice)',
+        `${op}: device ${ridName(device.rid)} belongs to another system; use a device this system's addDevice() created`,
       );
     }
     return mine;
+  }
+
+  /**
+   * `process` as one of this system's processes, or null (a supervisor bind; the SVA layer
+   * checks the flags). EINVAL for anything but a Process, for a process of another system (its
+   * page tables are in another memory: a PASID entry here would point at frames of this
+   * memory that belong to someone else), for the kernel's own mm, and for a live process this
+   * system did not create. A process of this system that exited goes on to the SVA layer,
+   * which refuses it in its own words.
+   */
+  private ownProcess(op: string, process: unknown): Process | null {
+    if (process === null) return null;
+    if (!(process instanceof Process)) {
+      throw kernelError(
+        Errno.EINVAL,
+        `${op}: expected a Process from this system's createProcess(), or null with SVM_FLAG_SUPERVISOR_MODE, got ${describeValue(process)}`,
+      );
+    }
+    if (process.mem !== this.memory) {
+      throw kernelError(
+        Errno.EINVAL,
+        `${op}: process ${process.id} belongs to another system (its page tables live in another memory); bind a process this system's createProcess() created`,
+      );
+    }
+    if (process === this.initMm) {
+      throw kernelError(
+        Errno.EINVAL,
+        `${op}: the kernel's address space (initMm) is bound with a null process and SVM_FLAG_SUPERVISOR_MODE`,
+      );
+    }
+    if (process.alive && this.held.get(process.id) !== process) {
+      throw kernelError(
+        Errno.EINVAL,
+        `${op}: process ${process.id} was not created by this system's createProcess(); create processes through the system`,
+      );
+    }
+    return process;
+  }
+
+  /** `handle` as a handle of this system's binds: EINVAL for anything else. */
+  private ownHandle(op: string, handle: unknown): SvaHandle {
+    if (!(handle instanceof SvaHandle)) {
+      throw kernelError(
+        Errno.EINVAL,
+        `${op}: expected an SvaHandle from this system's svaBindDevice(), got ${describeValue(handle)}`,
+      );
+    }
+    const d: unknown = handle.device;
+    if (!(d instanceof Device) || this.devices[d.index] !== d) {
+      const dev = d instanceof Device ? `device ${ridName(d.rid)}` : 'no device';
+      const mm = handle.process ? `process ${handle.process.id}` : 'the kernel (supervisor)';
+      throw kernelError(
+        Errno.EINVAL,
+        `${op}: the handle of ${dev} and ${mm} belongs to another system; use it with the system whose svaBindDevice() returned it`,
+      );
+    }
+    return handle;
   }
 }
 

@@ -130,9 +130,8 @@ export class DemandPager {
     return 'ok';
   }
 
-  /** CPU load of `length` bytes at `addr` (see {@link Process.read}). */
+  /** CPU load of `length` bytes at `addr` (see {@link Process.read}, which checks the range). */
   read(addr: number, length: number): Uint8Array {
-    this.checkAccessRange(addr, length, 'read');
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
@@ -147,10 +146,9 @@ export class DemandPager {
     return out;
   }
 
-  /** CPU store of `bytes` at `addr` (see {@link Process.write}). */
+  /** CPU store of `bytes` at `addr` (see {@link Process.write}, which checks the range). */
   write(addr: number, bytes: Uint8Array): void {
     const length = bytes.length;
-    this.checkAccessRange(addr, length, 'write');
     let done = 0;
     while (done < length) {
       const a = addr + done;
@@ -163,9 +161,11 @@ export class DemandPager {
     }
   }
 
-  /** CPU fill of [addr, addr + length), one byte value a page (see {@link Process.fillPages}). */
+  /**
+   * CPU fill of [addr, addr + length), one byte value a page (see {@link Process.fillPages},
+   * which checks the range).
+   */
   fillPages(addr: number, length: number, byteOfPage: (pageIndex: number) => number): void {
-    this.checkAccessRange(addr, length, 'fillPages');
     if (addr % PAGE_SIZE !== 0) {
       throw memError(
         MemErrorCode.EINVAL,
@@ -230,17 +230,5 @@ export class DemandPager {
     const u32 = this.mem.u32;
     const pfn = ptePfn(u32[w]!, u32[w + 1]!);
     return this.pageTable.leafLevel === 2 ? pfn + (vpn % PAGES_PER_2M) : pfn;
-  }
-
-  private checkAccessRange(addr: number, length: number, op: string): void {
-    if (!Number.isSafeInteger(addr) || addr < 0) {
-      throw memError(
-        MemErrorCode.EINVAL,
-        `${op}: addr must be a non-negative integer, got ${String(addr)}`,
-      );
-    }
-    if (!Number.isSafeInteger(length) || length < 0 || addr + length > 2 ** 53) {
-      throw memError(MemErrorCode.EINVAL, `${op}: bad length ${String(length)} at ${hex(addr)}`);
-    }
   }
 }

@@ -25,6 +25,7 @@
  * (supervisor) mappings in the pgd. vma.ts and demand-paging.ts list what they leave out.
  */
 
+import { describeValue } from '../errors.js';
 import { DemandPager, type FaultAccess, type FaultResult } from './demand-paging.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
 import { freeAfter, type MmuNotifier, notifyInvalidate, notifyRelease } from './mmu-notifier.js';
@@ -167,8 +168,18 @@ export class Process {
   /**
    * `find_vma` + vm_start check: the VMA containing byte `addr`, or undefined (no stack
    * expansion). The object is live: read it now, do not keep it across mmap / munmap / mprotect.
+   * EINVAL for an addr that is not an integer inside the address width.
    */
   findVma(addr: number): Vma | undefined {
+    this.checkAddr('findVma', addr);
+    return lookupVma(this.list, addr);
+  }
+
+  /**
+   * @internal {@link findVma} without the argument check, for the kernel's page-request path
+   * and the runner's CPU touches, which pass page addresses they computed themselves.
+   */
+  vmaAt(addr: number): Vma | undefined {
     return lookupVma(this.list, addr);
   }
 
@@ -181,6 +192,12 @@ export class Process {
    */
   mmap(options: MmapOptions): number {
     this.assertAlive('mmap');
+    if (typeof options !== 'object' || options === null) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `mmap: expected options { addr?, length, prot, pageSize? }, got ${describeValue(options)}`,
+      );
+    }
     const { addr, length, prot } = options;
     const pageSize = options.pageSize ?? '4k';
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length <= 0) {
@@ -362,9 +379,29 @@ export class Process {
    * always required; write needs VM_WRITE, exec needs VM_EXEC). Otherwise populates a zeroed page
    * (2 MiB in a '2m' VMA) mapped with the VMA's rights, or for a present page only sets A/D
    * (and R/W when the VMA allows it); 'ok'. Out of frames throws `ENOMEM` (VM_FAULT_OOM);
-   * after exit throws `ESRCH` (callers check `mmgetNotZero()` first).
+   * after exit throws `ESRCH` (callers check `mmgetNotZero()` first). EINVAL for an addr that
+   * is not a non-negative integer, or an access that is not `{ write: boolean, exec?: boolean }`.
    */
   handleMmFault(addr: number, access: FaultAccess): FaultResult {
+    if (
+      typeof access !== 'object' ||
+      access === null ||
+      typeof access.write !== 'boolean' ||
+      (access.exec !== undefined && typeof access.exec !== 'boolean')
+    ) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `handleMmFault: access must be { write: boolean, exec?: boolean }, got ${describeValue(access)}${typeof access === 'object' && access !== null ? ` with write ${describeValue(access.write)}, exec ${describeValue(access.exec)}` : ''}`,
+      );
+    }
+    return this.serviceFault(addr, access);
+  }
+
+  /**
+   * @internal {@link handleMmFault} without the check of `access`, for the kernel's
+   * page-request path and the runner's CPU touches, which build it themselves.
+   */
+  serviceFault(addr: number, access: FaultAccess): FaultResult {
     this.assertAlive('handleMmFault');
     return this.pager.fault(addr, access, false);
   }
@@ -374,15 +411,31 @@ export class Process {
     return this.pager.spuriousFaults;
   }
 
-  /** CPU load of `length` bytes at `addr`, faulting pages in as needed; returns a fresh copy. Throws `EFAULT` on a bad address. */
+  /**
+   * CPU load of `length` bytes at `addr`, faulting pages in as needed; returns a fresh copy.
+   * Throws `EFAULT` on an address without a readable mapping, `EINVAL` for an addr or length
+   * that is not an integer, or a range past the address width.
+   */
   read(addr: number, length: number): Uint8Array {
     this.assertAlive('read');
+    this.checkRange('read', addr, length);
     return this.pager.read(addr, length);
   }
 
-  /** CPU store of `bytes` at `addr`, faulting pages in as needed. Throws `EFAULT` on a bad address (earlier pages stay written). */
+  /**
+   * CPU store of `bytes` at `addr`, faulting pages in as needed. Throws `EFAULT` on an address
+   * without a writable mapping (earlier pages stay written), `EINVAL` for bytes that are not a
+   * Uint8Array, an addr that is not an integer, or a range past the address width.
+   */
   write(addr: number, bytes: Uint8Array): void {
     this.assertAlive('write');
+    if (!(bytes instanceof Uint8Array)) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `write: bytes must be a Uint8Array, got ${describeValue(bytes)}`,
+      );
+    }
+    this.checkRange('write', addr, bytes.length);
     this.pager.write(addr, bytes);
   }
 
@@ -393,10 +446,18 @@ export class Process {
    * first page without a mapping or write permission (earlier pages stay filled) — but each
    * page is one word-wide fill instead of a copy, and a 4 KiB page the range covers whole is
    * faulted in without zeroing its frame first. Errors: `EINVAL` (addr not 4 KiB aligned, bad
-   * length), `EFAULT`, `ENOMEM`, `ESRCH` after exit.
+   * length, a range past the address width, byteOfPage not a function), `EFAULT`, `ENOMEM`,
+   * `ESRCH` after exit.
    */
   fillPages(addr: number, length: number, byteOfPage: (pageIndex: number) => number): void {
     this.assertAlive('fillPages');
+    this.checkRange('fillPages', addr, length);
+    if (typeof byteOfPage !== 'function') {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `fillPages: byteOfPage must be a function of the page index, got ${describeValue(byteOfPage)}`,
+      );
+    }
     this.pager.fillPages(addr, length, byteOfPage);
   }
 
@@ -419,6 +480,52 @@ export class Process {
     const rss = this.pager.rssPages;
     if (rss !== 0) throw invariantError(`process ${this.id} exit left rssPages=${rss}`);
     this.mmdrop();
+  }
+
+  /**
+   * A byte address inside the address width: an integer in [0, 2^48) with 4-level paging,
+   * [0, 2^53) with 5-level (57-bit addresses, capped where numbers stop being exact).
+   */
+  private checkAddr(op: string, addr: unknown): void {
+    if (
+      typeof addr !== 'number' ||
+      !Number.isInteger(addr) ||
+      addr < 0 ||
+      addr >= this.addressLimit
+    ) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `${op}: addr must be an integer byte address from 0 to below ${this.addressLimitName}, got ${describeValue(addr)}`,
+      );
+    }
+  }
+
+  /** {@link checkAddr}, and `length` bytes from it: an integer ≥ 0 not running past the width. */
+  private checkRange(op: string, addr: number, length: number): void {
+    this.checkAddr(op, addr);
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `${op}: length must be a non-negative integer number of bytes, got ${describeValue(length)}`,
+      );
+    }
+    if (length > this.addressLimit - addr) {
+      throw memError(
+        MemErrorCode.EINVAL,
+        `${op}: [${hex(addr)}, +${length}) runs past the end of the address space at ${this.addressLimitName}`,
+      );
+    }
+  }
+
+  /** One past the highest byte address of the address width (see {@link checkAddr}). */
+  private get addressLimit(): number {
+    return this.levels === 5 ? 2 ** 53 : 2 ** 48;
+  }
+
+  private get addressLimitName(): string {
+    return this.levels === 5
+      ? '2^53 (5-level paging, within the exact range of a number)'
+      : '2^48 (4-level paging: 48-bit addresses)';
   }
 
   private assertAlive(op: string): void {

@@ -137,7 +137,7 @@ export class PrqThread implements PrqService {
     const addr = getField(u32, dw, PR.addr) * 4096;
     if (addr >= mm.taskSize) return out; // not canonical for the user half
     if (!mm.mmgetNotZero()) return out;
-    const vma = mm.findVma(addr);
+    const vma = mm.vmaAt(addr);
     const rd = getField(u32, dw, PR.rdReq) === 1;
     const wr = getField(u32, dw, PR.wrReq) === 1;
     const ex = getField(u32, dw, PR.exeReq) === 1;
@@ -145,7 +145,7 @@ export class PrqThread implements PrqService {
     out.costNs = this.hooks.faultServiceNs();
     let ok = false;
     try {
-      ok = mm.handleMmFault(addr, { write: wr, exec: ex }) === 'ok';
+      ok = mm.serviceFault(addr, { write: wr, exec: ex }) === 'ok';
     } catch (e) {
       if ((e as { code?: string }).code !== 'ENOMEM') throw e; // VM_FAULT_OOM → INVALID
     }

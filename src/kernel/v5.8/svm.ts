@@ -18,6 +18,7 @@
  * IOMMU_DEV_FEAT_SVA enable path.
  */
 
+import { describeValue } from '../../errors.js';
 import { getField, PAGE_REQUEST, QI_DEV_EIOTLB_MAX_INVS, QI_DONE } from '../../layout/index.js';
 import type { MmuNotifier, Process } from '../../mem/index.js';
 import type { KThread } from '../../sim/kthread.js';
@@ -254,10 +255,10 @@ export class SvmLayer implements SvaLayer {
       SVM_FLAG_SUPERVISOR_MODE |
       SVM_FLAG_GUEST_MODE |
       SVM_FLAG_GUEST_PASID;
-    if (!Number.isInteger(flags) || flags < 0 || (flags & ~known) !== 0) {
+    if (!Number.isInteger(flags) || flags < 0 || flags > known || (flags & ~known) !== 0) {
       throw kernelError(
         Errno.EINVAL,
-        `unknown bind flags 0x${flags.toString(16)}; known: PRIVATE_PASID=1, SUPERVISOR_MODE=2`,
+        `unknown bind flags ${Number.isInteger(flags) && flags >= 0 ? `0x${flags.toString(16)}` : describeValue(flags)}; known: PRIVATE_PASID=1, SUPERVISOR_MODE=2`,
       );
     }
     if (flags & (SVM_FLAG_GUEST_MODE | SVM_FLAG_GUEST_PASID)) {
