@@ -25,6 +25,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { exhaustionWarnings } from '../machine/capacity.js';
 import { createScenarioRun, runScenarioAsync } from '../machine/run.js';
 import { COUNTER_COUNT, Counter } from '../metrics/counters.js';
 import { writeHlog } from '../report/hlog.js';
@@ -404,11 +405,14 @@ function checkOutputs(files: readonly (string | undefined)[]): void {
 function validateCommand(io: CliIo, ref: string): number {
   const sc = scenarioFrom(ref, {});
   // what the schema cannot see, the machine refuses when it is built: build it, run nothing
+  let run: ReturnType<typeof createScenarioRun>;
   try {
-    createScenarioRun(sc);
+    run = createScenarioRun(sc);
   } catch (e) {
     throw new BadInput(`${ref}: the machine cannot be built: ${(e as Error).message}`);
   }
+  // running out is an outcome of a run, not a bad scenario: warn, do not refuse
+  for (const w of exhaustionWarnings(run.sys, sc)) io.err(`${ref}: warning: ${w}`);
   const accelerators = sc.devices.reduce((n, g) => n + g.count, 0);
   io.out(
     `${ref}: valid — scenario '${sc.name}', ${accelerators} accelerator${accelerators === 1 ? '' : 's'}, ` +

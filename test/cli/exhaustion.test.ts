@@ -81,3 +81,54 @@ describe('svasim run, when binds or allocations fail inside the run', () => {
     expect(report.failures!.first[0]).toMatchObject({ kind: 'pageFault', code: 'ENOMEM' });
   });
 });
+
+describe('svasim validate, for a scenario that will run out', () => {
+  it('warns of too few PASIDs for the clients alive at once, and still says valid (exit 0)', async () => {
+    const io = captureIo();
+    const file = scenarioFile('v-pasids', { iommu: { pasidBits: 1 } });
+    expect(await runCli(['validate', file], io)).toBe(ExitStatus.OK);
+    expect(io.text()).toMatch(/: valid — scenario 'default', 8 accelerators, 64 clients/);
+    expect(io.errors()).toBe(
+      `${file}: warning: iommu.pasidBits 1 leaves 1 PASID (1..1; PASID 0 is reserved) for the ` +
+        '64 clients bound at once: binds will fail (ENOSPC) and those clients wait ' +
+        'and retry; raise it to 7 or more, or lower clients.count',
+    );
+  });
+
+  it('names the device width when it is the narrower one', async () => {
+    const io = captureIo();
+    const file = scenarioFile('v-dev', {
+      devices: [{ count: 2, pasidBits: 3 }],
+      clients: { count: 8 },
+    });
+    expect(await runCli(['validate', file], io)).toBe(ExitStatus.OK);
+    expect(io.errors()).toMatch(
+      /warning: devices\[0\]\.pasidBits 3 leaves 7 PASIDs \(1\.\.7; PASID 0 is reserved\) for the 8 clients/,
+    );
+  });
+
+  it('warns of frames that hold the buffers but not their page tables', async () => {
+    const io = captureIo();
+    // 64 clients × 2 × 1 MiB = 32768 frames of buffers, prefaulted; the page tables do not fit
+    const file = scenarioFile('v-frames', {
+      memory: { frames: 33000 },
+      clients: { buffers: { prefault: 'all' } },
+    });
+    expect(await runCli(['validate', file], io)).toBe(ExitStatus.OK);
+    expect(io.errors()).toMatch(
+      /warning: memory\.frames 33000 is below what the clients take to set up \(\d+ frames: the machine's own \d+, 64 clients × 516 \(buffers and page tables\), PASID tables up to \d+\): prefaults will run out \(ENOMEM\)/,
+    );
+    const io2 = captureIo();
+    const src = scenarioFile('v-frames-src', { memory: { frames: 33000 } });
+    expect(await runCli(['validate', src], io2)).toBe(ExitStatus.OK);
+    expect(io2.errors()).toMatch(
+      /below the peak once every buffer page is touched .*page faults will likely run out \(ENOMEM\)/,
+    );
+  });
+
+  it('says nothing more of a scenario that fits', async () => {
+    const io = captureIo();
+    expect(await runCli(['validate', 'default'], io)).toBe(ExitStatus.OK);
+    expect(io.errors()).toBe('');
+  });
+});
