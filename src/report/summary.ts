@@ -315,7 +315,11 @@ function failureLines(
   }
   if (f.count > shown.length) {
     lines.push(
-      `  and ${f.count - shown.length} more (the JSON report keeps the first ${f.first.length})`,
+      `  and ${f.count - shown.length} more ${
+        f.first.length < f.count
+          ? `(the JSON report keeps the first ${f.first.length})`
+          : 'in the JSON report'
+      }`,
     );
   }
   return lines;
