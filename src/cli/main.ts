@@ -11,7 +11,8 @@
  *
  * SCENARIO is a YAML or JSON file or a preset name; without it the default scenario runs.
  * Exit status: 0 success; 1 the run found invariant violations, missed a threshold of the
- * scenario, or a worker failed; 2 bad input (usage, scenario, file).
+ * scenario, or a worker failed; 2 bad input (usage, scenario, file); 3 binds or allocations
+ * failed inside the run (PASIDs or frames ran out) and no threshold of the scenario allows it.
  *
  * While a run goes on a TTY, a progress bar on stderr shows the simulated time done, the
  * requests per wall second and the ETA; off a TTY, or with --quiet, only the summary is
@@ -24,6 +25,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { exhaustionWarnings } from '../machine/capacity.js';
 import { createScenarioRun, runScenarioAsync } from '../machine/run.js';
 import { COUNTER_COUNT, Counter } from '../metrics/counters.js';
 import { writeHlog } from '../report/hlog.js';
@@ -35,7 +37,11 @@ import { startScenarioThreaded, type ThreadedRunError } from '../runtime/threade
 import { resolveScenarioRef } from '../scenario/load.js';
 import { presetNames, presets } from '../scenario/presets.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
-import { evaluateThresholds } from '../scenario/thresholds.js';
+import {
+  evaluateThresholds,
+  unallowedFailures,
+  unallowedFailuresMessage,
+} from '../scenario/thresholds.js';
 import type { Scenario } from '../scenario/types.js';
 import { formatNs, parseDuration } from '../scenario/units.js';
 import { autoRuntime } from './auto-runtime.js';
@@ -78,6 +84,11 @@ export const ExitStatus = {
   OK: 0,
   FAILED: 1,
   BAD_INPUT: 2,
+  /**
+   * The run went to its end, but binds or allocations failed in it (`bindErrors`,
+   * `allocFailures` above 0) and no threshold of the scenario bounds them.
+   */
+  FAILURES_NOT_ALLOWED: 3,
   /** Stopped by Ctrl-C (128 + SIGINT): the outputs cover the time run. */
   INTERRUPTED: 130,
   /** Stopped by SIGTERM (128 + SIGTERM): the outputs cover the time run. */
@@ -320,11 +331,16 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
       `svasim: ${missed.length} threshold${missed.length === 1 ? '' : 's'} missed: ${missed.map((t) => t.key).join(', ')}`,
     );
   }
+  // failures inside the run are outcomes: allowed only by a threshold on their counter
+  const unallowed = unallowedFailures(sc.thresholds, report);
+  if (unallowed.length > 0) io.err(`svasim: ${unallowedFailuresMessage(unallowed)}`);
   if (stoppedBy === 'SIGINT') return ExitStatus.INTERRUPTED;
   if (stoppedBy === 'SIGTERM') return ExitStatus.TERMINATED;
   return failure || unwritten > 0 || missed.length > 0 || report.invariants.violations.length > 0
     ? ExitStatus.FAILED
-    : ExitStatus.OK;
+    : unallowed.length > 0
+      ? ExitStatus.FAILURES_NOT_ALLOWED
+      : ExitStatus.OK;
 }
 
 /**
@@ -389,11 +405,14 @@ function checkOutputs(files: readonly (string | undefined)[]): void {
 function validateCommand(io: CliIo, ref: string): number {
   const sc = scenarioFrom(ref, {});
   // what the schema cannot see, the machine refuses when it is built: build it, run nothing
+  let run: ReturnType<typeof createScenarioRun>;
   try {
-    createScenarioRun(sc);
+    run = createScenarioRun(sc);
   } catch (e) {
     throw new BadInput(`${ref}: the machine cannot be built: ${(e as Error).message}`);
   }
+  // running out is an outcome of a run, not a bad scenario: warn, do not refuse
+  for (const w of exhaustionWarnings(run.sys, sc)) io.err(`${ref}: warning: ${w}`);
   const accelerators = sc.devices.reduce((n, g) => n + g.count, 0);
   io.out(
     `${ref}: valid — scenario '${sc.name}', ${accelerators} accelerator${accelerators === 1 ? '' : 's'}, ` +
@@ -431,7 +450,7 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
     .showHelpAfterError('(add --help for usage)');
   program.addHelpText(
     'after',
-    '\nexit status: 0 ok; 1 invariant violations, a missed threshold, a failed worker or an output not written; 2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (the outputs cover the time run)',
+    '\nexit status: 0 ok; 1 invariant violations, a missed threshold, a failed worker or an output not written; 2 bad input; 3 binds or allocations failed in the run and no threshold allows it; 130 stopped by Ctrl-C, 143 by SIGTERM (the outputs cover the time run)',
   );
   program
     .command('run', { isDefault: true })

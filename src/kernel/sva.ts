@@ -76,6 +76,11 @@ export interface SvaLayer {
   readonly bindErrors: number;
   /** Reports the duration of each unbind drain (ns); set by the runtime. */
   onDrain: (ns: number) => void;
+  /**
+   * Reports each failed bind with the error it ends with (errno `code`), beside
+   * `bindErrors`; set by the runtime, which counts it.
+   */
+  onBindError: (info: DeviceInfo, error: unknown) => void;
   /** The simulated clock; set by the runtime. */
   now: () => number;
 }
@@ -90,6 +95,12 @@ export interface PrqHooks {
   readonly pageResponseNs: number;
   /** A response was submitted `serviceNs` after the request was written to the PRQ. */
   responded(rid: number, code: number, serviceNs: number): void;
+  /**
+   * handle_mm_fault failed for want of memory (VM_FAULT_OOM, `error` an ENOMEM) while serving
+   * the page request of `rid` for `pasid` at byte `addr` of process `pid`; the response is
+   * Invalid Request.
+   */
+  faultFailed(rid: number, pasid: number, pid: number, addr: number, error: Error): void;
 }
 
 /** A unit's page-request service: a kernel thread woken by the page request interrupt. */

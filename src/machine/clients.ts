@@ -12,17 +12,31 @@
  *
  * The two halves of a client talk only through messages over a link of `pcieLatencyNs`, so
  * the threaded runtime can put them on different threads.
+ *
+ * Running out is an outcome, not a crash (machine/failures.ts logs each with its simulated
+ * time). A bind that fails for want of a PASID or a frame (ENOSPC, ENOMEM) is retried by the
+ * same process, its buffers kept, after an exponential backoff with jitter
+ * ({@link RETRY_FIRST_NS} doubling up to {@link RETRY_MAX_NS}), the way a service waits for
+ * another user to release the resource; every attempt is one failed bind. A process that
+ * cannot be set up (no frame for its root table or a prefaulted page) exits at once — its
+ * frames come back — and the slot starts a new one after the same backoff. A CPU touch after
+ * a device fault that runs out of frames fails that job (`jobsFailed`) and the client goes on
+ * with its next one. A run that stops while a client waits ends that client's slot.
  */
 
 import type { Device } from '../device/device.js';
 import type { DeviceInfo } from '../kernel/iommu.js';
+import type { SvaBond } from '../kernel/sva.js';
 import type { Process } from '../mem/index.js';
+import { Counter } from '../metrics/counters.js';
+import { FailureKind } from '../report/types.js';
 import type { Scenario } from '../scenario/types.js';
 import { Completion, type KThread, type KThreadResult, spawn } from '../sim/kthread.js';
 import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint } from '../sim/simulator.js';
 import type { JobStream } from '../workload/job-stream.js';
+import { isAllocFailure } from './failures.js';
 import type { System } from './system.js';
 
 /** Engine-side state of one client slot (its job stream lives with its device). */
@@ -38,10 +52,32 @@ interface Client {
   readonly wake: Completion;
   /** Completes when the stream reports CLIENT_IDLE. */
   readonly idle: Completion;
+  /** Failed attempts since the last successful bind (the backoff's exponent). */
+  retries: number;
 }
 
-/** Timer code of the end of client `i`'s lifetime: `i * 2 + T_LIFETIME`. */
+/**
+ * Timer code of the end of client `i`'s lifetime or backoff: `i * 2 + T_LIFETIME` (both
+ * complete the client's `wake`).
+ */
 const T_LIFETIME = 0;
+
+/**
+ * First backoff after a failed bind or process set-up, ns: a few binds' worth of kernel work
+ * (a bind costs some µs of invalidation-queue waits), so a PASID freed meanwhile is found soon.
+ */
+export const RETRY_FIRST_NS = 10_000;
+
+/**
+ * Longest backoff, ns: well under a default bind lifetime (5 ms), so a waiting client finds a
+ * PASID or frames within about 1 ms of another client leaving.
+ */
+export const RETRY_MAX_NS = 1_000_000;
+
+/** The error code of a thrown value, if it has one. */
+function codeOf(e: unknown): string | undefined {
+  return (e as { code?: string } | null)?.code;
+}
 
 /** The client slots of a run: their lifetimes, binds and CPU-side work (see the header). */
 export class ClientPool implements Endpoint {
@@ -49,6 +85,8 @@ export class ClientPool implements Endpoint {
   private readonly sys: System;
   private readonly sc: Scenario;
   private readonly rng: Rng;
+  /** Jitter of the backoffs (its own stream: a run that never fails draws nothing from it). */
+  private readonly retryRng: Rng;
   private readonly clients: Client[] = [];
   /** Client processes alive now. */
   live = 0;
@@ -62,6 +100,7 @@ export class ClientPool implements Endpoint {
     this.sys = sys;
     this.sc = sc;
     this.rng = new Rng(sc.seed, 7);
+    this.retryRng = new Rng(sc.seed, 8);
     this.id = sys.sim.register(this);
   }
 
@@ -84,6 +123,7 @@ export class ClientPool implements Endpoint {
         handle: null,
         wake: new Completion(),
         idle: new Completion(),
+        retries: 0,
       };
       this.clients.push(c);
       if (engineSide) {
@@ -108,7 +148,26 @@ export class ClientPool implements Endpoint {
     const sva = this.sys.sva;
     while (!this.stopping) {
       const p = this.newProcess(c);
-      const bond = yield* sva.bind(c.device.info, p, 0, newHandle);
+      if (p === null) {
+        // out of frames while setting up: the process is gone, a new one tries later
+        yield* this.backoff(c);
+        continue;
+      }
+      let bond: SvaBond | null = null;
+      while (bond === null && !this.stopping) {
+        try {
+          bond = yield* sva.bind(c.device.info, p, 0, newHandle);
+        } catch (e) {
+          this.bindFailed(c, p, e);
+          yield* this.backoff(c);
+        }
+      }
+      if (bond === null) {
+        // stopped while waiting for a PASID or frames: never bound, the process leaves
+        this.leave(c, p);
+        continue;
+      }
+      c.retries = 0;
       c.handle = bond.handle;
       c.wake.reinit();
       if (this.begin(c, bond.svm.pasid)) yield c.wake;
@@ -124,27 +183,106 @@ export class ClientPool implements Endpoint {
         p.exit();
       }
       c.handle = null;
-      c.process = null;
-      this.live--;
-      this.onSlotDone();
+      this.left(c);
     }
   }
 
-  /** A new process for the slot, with its buffers mapped and prefaulted as configured. */
-  private newProcess(c: Client): Process {
+  /** The slot's process has exited: the slot is free (and, after a stop, done). */
+  private left(c: Client): void {
+    c.process = null;
+    this.live--;
+    this.onSlotDone();
+  }
+
+  /** An unbound process leaves: it exits (its frames come back) and the slot is free. */
+  private leave(c: Client, p: Process): void {
+    p.exit();
+    this.left(c);
+  }
+
+  /**
+   * Logs a failed bind of the client (the kernel layer counted it: system.ts) and rethrows
+   * what is not a lack of PASIDs or frames — a scenario error or a bug, not an outcome.
+   */
+  private bindFailed(c: Client, p: Process, e: unknown): void {
+    const code = codeOf(e);
+    if (!isAllocFailure(code)) throw e;
+    this.sys.failures.add({
+      tNs: this.sys.sim.nowNs,
+      kind: FailureKind.BIND,
+      code: code!,
+      message: (e as Error).message,
+      rid: c.device.rid,
+      pid: p.id,
+      client: c.index,
+    });
+  }
+
+  /**
+   * Sleeps for the client's next backoff: {@link RETRY_FIRST_NS} doubling per failed attempt
+   * up to {@link RETRY_MAX_NS}, half of it fixed and half drawn (equal jitter, so the waiting
+   * clients spread out). A stop wakes it at once; after a stop it does not sleep.
+   */
+  private *backoff(c: Client): KThread<void> {
+    if (this.stopping) return;
+    const ceiling = Math.min(RETRY_MAX_NS, RETRY_FIRST_NS * 2 ** Math.min(c.retries, 30));
+    c.retries++;
+    const delay = Math.max(1, Math.round(ceiling / 2 + (this.retryRng.next() * ceiling) / 2));
+    c.wake.reinit();
+    this.sys.sim.timer(delay, this.id, this.id, c.index * 2 + T_LIFETIME);
+    yield c.wake;
+  }
+
+  /**
+   * A new process for the slot, with its buffers mapped and prefaulted as configured; null
+   * when that ran out of frames (logged and counted; the process, if it was created, exited).
+   */
+  private newProcess(c: Client): Process | null {
     const sc = this.sc;
     const size = sc.clients.buffers.size;
-    const p = this.sys.createProcess();
+    let p: Process;
+    try {
+      p = this.sys.createProcess();
+    } catch (e) {
+      this.setupFailed(c, null, FailureKind.PROCESS, e);
+      return null;
+    }
     c.process = p;
     this.live++;
-    // sized once: an array grown by push reserves room for 17 (a client holds it all life)
-    c.buffers = new Array<number>(sc.clients.buffers.count);
-    for (let b = 0; b < c.buffers.length; b++) c.buffers[b] = p.mmap({ length: size, prot: 'rw' });
-    const pre = sc.clients.buffers.prefault;
-    for (let b = 0; b < c.buffers.length; b++) {
-      if (pre === 'all' || (pre === 'src' && b === 0)) fill(p, c.buffers[b]!, size, c.index);
+    let stage: FailureKind = FailureKind.PROCESS;
+    try {
+      // sized once: an array grown by push reserves room for 17 (a client holds it all life)
+      c.buffers = new Array<number>(sc.clients.buffers.count);
+      for (let b = 0; b < c.buffers.length; b++) {
+        c.buffers[b] = p.mmap({ length: size, prot: 'rw' });
+      }
+      stage = FailureKind.PREFAULT;
+      const pre = sc.clients.buffers.prefault;
+      for (let b = 0; b < c.buffers.length; b++) {
+        if (pre === 'all' || (pre === 'src' && b === 0)) fill(p, c.buffers[b]!, size, c.index);
+      }
+    } catch (e) {
+      this.setupFailed(c, p, stage, e);
+      this.leave(c, p);
+      return null;
     }
     return p;
+  }
+
+  /**
+   * Counts and logs a process set-up that ran out (ENOMEM: a frame, or room in the address
+   * space); rethrows anything else. No device is involved: the totals count it, no device.
+   */
+  private setupFailed(c: Client, p: Process | null, kind: FailureKind, e: unknown): void {
+    const code = codeOf(e);
+    if (!isAllocFailure(code)) throw e;
+    this.sys.allocFailed(-1, {
+      kind,
+      code: code!,
+      message: (e as Error).message,
+      ...(p ? { pid: p.id } : {}),
+      client: c.index,
+    });
   }
 
   /**
@@ -188,6 +326,32 @@ export class ClientPool implements Endpoint {
     this.sys.sim.send(this.sys.cost.pcieLatencyNs, this.id, c.stream.id, slot);
   }
 
+  /**
+   * The client's CPU touch of a faulting job's operands. Out of frames (ENOMEM) the fault
+   * cannot be served: the job failed (`jobsFailed`, the device's too), the failure is counted
+   * and logged, and the client goes on with its next job (the resubmission).
+   */
+  private touchBoth(c: Client, p: Process, src: number, dst: number): void {
+    try {
+      touch(p, src, false);
+      touch(p, dst, true);
+    } catch (e) {
+      const code = codeOf(e);
+      if (code !== 'ENOMEM') throw e;
+      const i = c.device.index;
+      this.sys.allocFailed(i, {
+        kind: FailureKind.CPU_FAULT,
+        code,
+        message: (e as Error).message,
+        rid: c.device.rid,
+        pid: p.id,
+        client: c.index,
+      });
+      this.sys.counters.add(Counter.jobsFailed);
+      this.sys.deviceCounters[i]!.add(Counter.jobsFailed);
+    }
+  }
+
   /** Lifetime timers, and messages from the job streams (idle, fault). */
   handle(arg: number): void {
     const sim = this.sys.sim;
@@ -211,10 +375,7 @@ export class ClientPool implements Endpoint {
       // idxd-style: touch the faulting pages on the CPU (cpuFaultNs), then resubmit
       const src = pool.getWide(b + ClientMsg.SRC_WIDE);
       const dst = pool.getWide(b + ClientMsg.DST_WIDE);
-      if (c.process?.alive) {
-        touch(c.process, src, false);
-        touch(c.process, dst, true);
-      }
+      if (c.process?.alive) this.touchBoth(c, c.process, src, dst);
       pool.words[b + MW.KIND] = MsgKind.CLIENT_RESUBMIT;
       pool.words[b + MW.SRC] = this.id;
       sim.send(this.sys.cost.cpuFaultNs + this.sys.cost.pcieLatencyNs, this.id, c.stream.id, arg);

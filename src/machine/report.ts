@@ -56,7 +56,6 @@ export interface PhaseMark {
   readonly devices: readonly Float64Array[];
   readonly binds: number;
   readonly unbinds: number;
-  readonly bindErrors: number;
 }
 
 /** Marks a phase boundary at `atNs` (see the file header). */
@@ -68,33 +67,31 @@ export function markPhase(sys: System, atNs: number): PhaseMark {
     devices: sys.deviceCounters.map((c) => c.values.slice()),
     binds: sys.sva.binds,
     unbinds: sys.sva.unbinds,
-    bindErrors: sys.sva.bindErrors,
   };
 }
 
 /** The current counters and bind counts as a mark-like record (no histograms needed). */
-function nowValues(
-  sys: System,
-): Pick<PhaseMark, 'counters' | 'devices' | 'binds' | 'unbinds' | 'bindErrors'> {
+function nowValues(sys: System): Pick<PhaseMark, 'counters' | 'devices' | 'binds' | 'unbinds'> {
   return {
     counters: sys.counters.values,
     devices: sys.deviceCounters.map((c) => c.values),
     binds: sys.sva.binds,
     unbinds: sys.sva.unbinds,
-    bindErrors: sys.sva.bindErrors,
   };
 }
 
-type Values = Pick<PhaseMark, 'counters' | 'devices' | 'binds' | 'unbinds' | 'bindErrors'>;
+type Values = Pick<PhaseMark, 'counters' | 'devices' | 'binds' | 'unbinds'>;
 
-/** Totals of `to − from` (from null: since the start). */
+/**
+ * Totals of `to − from` (from null: since the start). Binds and unbinds come from the kernel
+ * layer's own counts; failed binds are in the counters (`bindErrors`, counted per device).
+ */
 function totalsBetween(from: Values | null, to: Values): CounterTotals {
   const v = to.counters.slice();
   if (from) for (let i = 0; i < v.length; i++) v[i]! -= from.counters[i]!;
   const t = new Counters(v).toTotals();
   t.binds = to.binds - (from?.binds ?? 0);
   t.unbinds = to.unbinds - (from?.unbinds ?? 0);
-  t.bindErrors = to.bindErrors - (from?.bindErrors ?? 0);
   return t;
 }
 
@@ -136,6 +133,7 @@ export function assembleReport(sys: System, o: RunOutcome): Report {
     latency: LatencyRecorder.summaryOfEncoded(histograms),
     devices: devicesBetween(start, end).map((t, i) => ({ rid: sys.devices[i]!.rid, ...t })),
     invariants: { checked: o.checker.checked, violations: o.checker.violations },
+    failures: sys.failures.toReport(),
     histograms,
     runTotals: totalsBetween(null, all),
     backlog: o.backlogAtEnd,

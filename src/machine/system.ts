@@ -27,6 +27,7 @@ import { DEFAULT_FRAMES, PhysicalMemory, Process } from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
 import { initMetricsSync, LatencyRecorder } from '../metrics/recorder.js';
+import { FailureKind, type FailureRecord } from '../report/types.js';
 import {
   type CostParams,
   resolveCost,
@@ -38,6 +39,7 @@ import { Completion, type KThread, spawn, type Waitable } from '../sim/kthread.j
 import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
 import { dmaAccessViolation } from './access-check.js';
+import { FailureRecorder, isAllocFailure } from './failures.js';
 
 export type { Profile } from '../kernel/sva.js';
 
@@ -146,6 +148,11 @@ export class System implements UnitObserver {
   onKernelThreadDone: (() => void) | null = null;
   /** Errors kernel threads spawned inside the simulation ended with. */
   readonly kernelErrors: { what: string; error: unknown }[] = [];
+  /**
+   * Binds and allocations that failed inside the simulation (machine/failures.ts): the
+   * engine side's, where every allocation happens.
+   */
+  readonly failures = new FailureRecorder();
 
   constructor(config: SystemConfig = {}) {
     this.profile = config.profile ?? 'v5.8';
@@ -242,6 +249,7 @@ export class System implements UnitObserver {
     this.sva = kernel.createSva({ iommus: drivers, initMm: this.initMm, la57: this.la57, runSync });
     this.sva.now = () => this.sim.nowNs;
     this.sva.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);
+    this.sva.onBindError = (info, error) => this.bindFailed(info.sid, error);
     const threads: PrqService[] = [];
     for (const [i, driver] of drivers.entries()) {
       const rng = new Rng(this.seed, 200 + i);
@@ -250,6 +258,15 @@ export class System implements UnitObserver {
         prqInvalidNs: cost.prqInvalidNs,
         pageResponseNs: cost.pageResponseNs,
         responded: (rid, code, serviceNs) => this.responded(rid, code, serviceNs),
+        faultFailed: (rid, pasid, pid, addr, error) =>
+          this.allocFailed(this.deviceByRid.get(rid)?.index ?? -1, {
+            kind: FailureKind.PAGE_FAULT,
+            code: ErrorCode.ENOMEM,
+            message: `page request at 0x${addr.toString(16)}: ${error.message}`,
+            rid,
+            pid,
+            pasid,
+          }),
       });
       driver.unit.onPrqEvent = () => t.interrupt();
       spawn(t.run());
@@ -350,6 +367,34 @@ export class System implements UnitObserver {
     this.counters.add(k);
     if (dev) this.deviceCounters[dev.index]!.add(k);
     this.latency.record(LatencyKindIndex['prq.service'], serviceNs);
+  }
+
+  /**
+   * A bind failed (every bind path: the scenario's clients, the control plane, the public
+   * API): `bindErrors`, and `allocFailures` when it failed for want of a PASID or a frame
+   * (ENOSPC, ENOMEM), in the totals and the device's. Logging is the caller's: a client logs
+   * its own with its slot (clients.ts); a programmatic bind answers its caller.
+   */
+  private bindFailed(rid: number, error: unknown): void {
+    const dev = this.deviceByRid.get(rid);
+    const dc = dev ? this.deviceCounters[dev.index] : undefined;
+    this.counters.add(Counter.bindErrors);
+    dc?.add(Counter.bindErrors);
+    if (isAllocFailure((error as { code?: string }).code)) {
+      this.counters.add(Counter.allocFailures);
+      dc?.add(Counter.allocFailures);
+    }
+  }
+
+  /**
+   * An allocation inside the simulation failed (a frame for a page or a table, ENOMEM) and
+   * the run answered it (see report/types.ts `FailureKind`): counts `allocFailures` in the
+   * totals and for device `devIndex` (−1: none) and logs it at the current simulated time.
+   */
+  allocFailed(devIndex: number, failure: Omit<FailureRecord, 'tNs'>): void {
+    this.counters.add(Counter.allocFailures);
+    if (devIndex >= 0) this.deviceCounters[devIndex]!.add(Counter.allocFailures);
+    this.failures.add({ tNs: this.sim.nowNs, ...failure });
   }
 
   /** VT-d unit 0. */

@@ -102,6 +102,7 @@ export interface CounterTotals {
   jobsFailed: number;
   binds: number;
   unbinds: number;
+  /** Binds that failed, whatever the cause (a failed retry counts again). */
   bindErrors: number;
   invalidations: number;
   /** Open loop: jobs the clients' schedules asked for (arrivals), whether or not submitted yet. */

@@ -2,7 +2,8 @@
  * The `--html FILE` report (DESIGN §5): one self-contained HTML page — title and run line,
  * a percentile plot per latency kind that recorded anything, PRQ occupancy and throughput
  * over simulated time (when the report has a time series), the totals, the per-device totals,
- * the invariants, and the scenario that produced the run as YAML.
+ * what failed inside the run (binds, allocations: when any did), the invariants, and the
+ * scenario that produced the run as YAML.
  *
  * Self-contained means the page opens with no network and no script: the charts are inline
  * SVG rendered in Node (plots.ts), the style sheet is inline, fonts are the browser's own
@@ -136,6 +137,9 @@ export async function renderHtml(r: Report): Promise<string> {
 
   parts.push('<h2>Latency summary</h2>', latencyTable(r));
 
+  const f = r.failures;
+  if (f !== undefined && f.count > 0) parts.push('<h2>Failures</h2>', failuresTable(f));
+
   const v = r.invariants.violations;
   parts.push(
     '<h2>Invariants</h2>',
@@ -217,6 +221,40 @@ function devicesTable(devices: Report['devices']): string {
     '<div class="wide"><table data-table="devices">',
     `<tr>${head}</tr>`,
     ...rows,
+    '</table></div>',
+  ].join('\n');
+}
+
+/**
+ * The failures of the run: the count per kind and code, then the first ones logged with their
+ * simulated time, who was involved and the message.
+ */
+function failuresTable(f: NonNullable<Report['failures']>): string {
+  const e = escapeHtml;
+  const opt = (n: number | undefined, text: (n: number) => string): string =>
+    n === undefined ? '' : e(text(n));
+  return [
+    `<p data-failures="${f.count}">${f.count} binds and allocations failed in the run ` +
+      '(warm-up, window and drain), each answered as the kernel or the client would: a client ' +
+      'whose bind failed waits and retries, a page fault that cannot be served fails its job, ' +
+      'a client that cannot prefault exits and a new one tries later.</p>',
+    '<table data-table="failure-causes">',
+    '<tr><th>kind</th><th>code</th><th>count</th></tr>',
+    ...f.causes.map(
+      (c) => `<tr><th>${e(c.kind)}</th><td>${e(c.code)}</td><td class="n">${c.count}</td></tr>`,
+    ),
+    '</table>',
+    `<p class="note">The first ${f.first.length} of them:</p>`,
+    '<div class="wide"><table data-table="failures">',
+    '<tr><th>simulated time</th><th>kind</th><th>code</th><th>client</th><th>pid</th>' +
+      '<th>rid (hex)</th><th>PASID</th><th>message</th></tr>',
+    ...f.first.map(
+      (x) =>
+        `<tr><td class="n">${e(formatNs(x.tNs))}</td><td>${e(x.kind)}</td><td>${e(x.code)}</td>` +
+        `<td class="n">${opt(x.client, String)}</td><td class="n">${opt(x.pid, String)}</td>` +
+        `<td>${opt(x.rid, (n) => n.toString(16).padStart(4, '0'))}</td>` +
+        `<td class="n">${opt(x.pasid, String)}</td><td>${e(x.message)}</td></tr>`,
+    ),
     '</table></div>',
   ].join('\n');
 }

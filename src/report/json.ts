@@ -1,7 +1,9 @@
 /**
  * The machine-readable report of `--json FILE` (DESIGN §7): the names of §7, in §7's order,
- * followed by the time series (when the run has one) and the HdrHistogram encodings per
- * latency kind (compressed base64, modelled ns, for merging and for the HdrHistogram tools).
+ * with `failures` (what failed inside the run: count, causes, the first records) right after
+ * `invariants`, followed by the time series (when the run has one) and the HdrHistogram
+ * encodings per latency kind (compressed base64, modelled ns, for merging and for the
+ * HdrHistogram tools).
  *
  * Builds fresh objects key by key so the order in the file is §7's whatever order the runner
  * filled the report in. Not here: validating the report, any figure not in the report.
@@ -64,6 +66,24 @@ export function toJsonReport(r: Report): JsonReport {
       checked: r.invariants.checked,
       violations: r.invariants.violations.map((v) => ({ what: v.what, detail: v.detail })),
     },
+    ...(r.failures !== undefined
+      ? {
+          failures: {
+            count: r.failures.count,
+            causes: r.failures.causes.map((c) => ({ kind: c.kind, code: c.code, count: c.count })),
+            first: r.failures.first.map((x) => ({
+              tNs: x.tNs,
+              kind: x.kind,
+              code: x.code,
+              message: x.message,
+              ...(x.client !== undefined ? { client: x.client } : {}),
+              ...(x.pid !== undefined ? { pid: x.pid } : {}),
+              ...(x.rid !== undefined ? { rid: x.rid } : {}),
+              ...(x.pasid !== undefined ? { pasid: x.pasid } : {}),
+            })),
+          },
+        }
+      : {}),
     ...(r.thresholds !== undefined
       ? {
           thresholds: r.thresholds.map((t) => ({

@@ -2,7 +2,8 @@
  * The terminal summary of a run (DESIGN §5 "Terminal"): the run line, throughput per
  * simulated and per wall second, hit rates, page requests by outcome, PRQ overflows, stop
  * markers, fault records, binds, invalidations, latency percentiles per kind in modelled time,
- * the invariants, and optionally the scenario's thresholds.
+ * what failed inside the run (binds, allocations: the first few logged, when any did), the
+ * invariants, and optionally the scenario's thresholds.
  *
  * Plain text in aligned columns; the only non-ASCII character that can appear is in names the
  * user chose (the scenario name). ANSI colour only when asked for (`color: true`); deciding
@@ -214,7 +215,8 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
       ['  DMA errors', String(t.dmaErrors)],
       ['  binds', String(t.binds)],
       ['  unbinds', String(t.unbinds)],
-      ['  bind errors', String(t.bindErrors)],
+      ['  bind errors', counted(t.bindErrors)],
+      ...(t.allocFailures > 0 ? [['  alloc failures', counted(t.allocFailures)]] : []),
       ['  invalidations', String(t.invalidations)],
     ]),
   );
@@ -245,6 +247,12 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   }
   lines.push('');
 
+  const f = r.failures;
+  if (f !== undefined && f.count > 0) {
+    lines.push(...failureLines(f, paint));
+    lines.push('');
+  }
+
   const v = r.invariants.violations;
   lines.push(
     `${paint('invariants', 'bold')}: ${r.invariants.checked} checked, ${
@@ -274,6 +282,47 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
     }
   }
   return lines.join('\n');
+}
+
+/** Failure records the summary lists (the JSON keeps more). */
+const FAILURES_SHOWN = 5;
+
+/**
+ * The failures of the run: how many of each kind and code, then the first few with their
+ * simulated time, who (client, process, device) and the message.
+ */
+function failureLines(
+  f: NonNullable<Report['failures']>,
+  paint: (text: string, style: Style | undefined) => string,
+): string[] {
+  const causes = f.causes.map((c) => `${c.count} ${c.kind} ${c.code}`).join(', ');
+  const lines = [
+    `${paint('failures', 'bold')} in the run (warm-up, window and drain): ${paint(String(f.count), 'bad')} (${causes})`,
+  ];
+  const shown = f.first.slice(0, FAILURES_SHOWN);
+  const times = shown.map((x) => formatNs(x.tNs));
+  const width = Math.max(...times.map((t) => t.length));
+  for (const [i, x] of shown.entries()) {
+    const who = [
+      x.client !== undefined ? `client ${x.client}` : '',
+      x.pid !== undefined ? `pid ${x.pid}` : '',
+      x.rid !== undefined ? `rid ${x.rid.toString(16).padStart(4, '0')}` : '',
+      x.pasid !== undefined ? `PASID ${x.pasid}` : '',
+    ].filter((w) => w !== '');
+    lines.push(
+      `  ${times[i]!.padStart(width)}  ${x.kind} ${x.code} (${who.join(', ')}): ${x.message}`,
+    );
+  }
+  if (f.count > shown.length) {
+    lines.push(
+      `  and ${f.count - shown.length} more ${
+        f.first.length < f.count
+          ? `(the JSON report keeps the first ${f.first.length})`
+          : 'in the JSON report'
+      }`,
+    );
+  }
+  return lines;
 }
 
 /** A threshold's value in its own unit: a count, a fraction, a rate or a time. */

@@ -17,6 +17,65 @@ export interface Violation {
   readonly detail: string;
 }
 
+/**
+ * What failed inside a scenario run — an outcome of the run, answered the way the kernel or a
+ * client answers it, not an error of the simulator:
+ * - `bind`: a client's bind failed (ENOSPC: no PASID left; ENOMEM: no frame for a PASID
+ *   table); the client retries after a backoff (machine/clients.ts);
+ * - `pageFault`: the kernel's page request handler could not serve a fault (handle_mm_fault
+ *   out of frames, VM_FAULT_OOM): the page group response is Invalid Request (spec §4.3) and
+ *   the device fails the job;
+ * - `cpuFault`: a client's CPU touch of a page its job faulted on (no block-on-fault) ran out
+ *   of frames: the job failed, the client goes on with its next one;
+ * - `prefault`: filling a new client's buffers ran out of frames: that process exits (its
+ *   frames come back) and the slot tries again after a backoff;
+ * - `process`: creating a client's process or mapping its buffers failed (no frame for the
+ *   root table, no room in the address space); handled as `prefault`.
+ */
+export const FailureKind = {
+  BIND: 'bind',
+  PAGE_FAULT: 'pageFault',
+  CPU_FAULT: 'cpuFault',
+  PREFAULT: 'prefault',
+  PROCESS: 'process',
+} as const;
+
+/** One of the failure kinds. */
+export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
+
+/** One failure inside a run, with the simulated time it happened at. */
+export interface FailureRecord {
+  /** Simulated time, ns. */
+  readonly tNs: number;
+  readonly kind: FailureKind;
+  /** The errno name the failed call returned (`ENOSPC`, `ENOMEM`, …). */
+  readonly code: string;
+  /** The error's message: what ran out and what to change. */
+  readonly message: string;
+  /** Requester id of the device involved, when one was. */
+  readonly rid?: number;
+  /** The process involved, when one was. */
+  readonly pid?: number;
+  /** The client slot involved (0-based), when the failure was a client's. */
+  readonly client?: number;
+  /** The PASID involved (`pageFault`). */
+  readonly pasid?: number;
+}
+
+/**
+ * The failures of a whole run (warm-up, window and drain; the totals' `bindErrors` and
+ * `allocFailures` count the window's): how many, how many of each kind and code, and the
+ * first ones in simulated-time order.
+ */
+export interface FailureLog {
+  /** Failures in the whole run. */
+  count: number;
+  /** Count per kind and code, in the order each was first seen. */
+  causes: { kind: FailureKind; code: string; count: number }[];
+  /** The first failures (at most `FAILURES_KEPT` of machine/failures.ts), oldest first. */
+  first: FailureRecord[];
+}
+
 /** The JSON report of DESIGN §7. */
 export interface Report {
   version: number;
@@ -48,6 +107,8 @@ export interface Report {
   latency: Record<LatencyKind, LatencySummary>;
   devices: ({ rid: number } & CounterTotals)[];
   invariants: { checked: number; violations: Violation[] };
+  /** What failed inside the run (binds, allocations): outcomes, counted and logged. */
+  failures?: FailureLog;
   /** Totals of the whole run (warm-up, window and drain): what balance checks look at. */
   runTotals?: CounterTotals;
   /**

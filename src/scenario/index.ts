@@ -22,6 +22,16 @@ export { type Preset, presetNames, presets } from './presets.js';
 export { formatPath, scenarioProblems } from './problems.js';
 export { scenarioJsonSchema, scenarioSchema } from './schema.js';
 export { THRESHOLD_KEYS } from './schema-sections.js';
-export { evaluateThresholds, type ThresholdReport, type ThresholdResult } from './thresholds.js';
+export {
+  evaluateThresholds,
+  FAILURE_COUNTERS,
+  type FailureCounter,
+  type FailureReport,
+  type ThresholdReport,
+  type ThresholdResult,
+  type UnallowedFailure,
+  unallowedFailures,
+  unallowedFailuresMessage,
+} from './thresholds.js';
 export * from './types.js';
 export * from './units.js';

@@ -10,6 +10,13 @@
  *
  * Keys are checked when the scenario resolves; a key the report does not hold here is a
  * mismatch between the two and throws `EINVAL`.
+ *
+ * Failures inside a run (a bind refused for want of a PASID, a frame allocation that ran out:
+ * `bindErrors`, `allocFailures`) are outcomes the run answers and goes on from, but a run in
+ * which they happened did not do what its scenario describes: {@link unallowedFailures}
+ * lists the ones of the whole run that no threshold of the scenario bounds, and the command
+ * line exits with a status of its own for them. A threshold on the counter (`bindErrors:
+ * 1000`) allows them and decides as every threshold does, on the window's count.
  */
 
 import { COUNTER_NAMES, type CounterTotals } from '../metrics/counters.js';
@@ -91,4 +98,75 @@ export function evaluateThresholds(
       return { key, op: '<=', limit: bound, actual, ok: actual <= bound };
     return { key, op: '>=', limit: bound.atLeast, actual, ok: actual >= bound.atLeast };
   });
+}
+
+/** The failure counters a run must keep at 0 unless a threshold of the scenario bounds them. */
+export const FAILURE_COUNTERS = ['bindErrors', 'allocFailures'] as const;
+
+/** One of the failure counters. */
+export type FailureCounter = (typeof FAILURE_COUNTERS)[number];
+
+/** A failure counter no threshold bounds that is above 0 in the run. */
+export interface UnallowedFailure {
+  readonly key: FailureCounter;
+  /** Its count over the whole run. */
+  readonly count: number;
+  /** The errno names its logged failures carry (`ENOSPC`, `ENOMEM`), first seen first. */
+  readonly codes: readonly string[];
+}
+
+/** The parts of a report {@link unallowedFailures} reads. */
+export interface FailureReport {
+  readonly totals: { readonly bindErrors: number; readonly allocFailures: number };
+  /** The whole run's totals (warm-up and drain too), when the report has them. */
+  readonly runTotals?: { readonly bindErrors: number; readonly allocFailures: number };
+  /** The run's failure log: counts by kind and code. */
+  readonly failures?: { readonly causes: readonly { kind: string; code: string }[] };
+}
+
+/**
+ * The failure counters above 0 over the whole run (its `runTotals`, else the window's totals)
+ * that `thresholds` has no key for, in {@link FAILURE_COUNTERS} order.
+ */
+export function unallowedFailures(
+  thresholds: Record<string, ThresholdBound>,
+  report: FailureReport,
+): UnallowedFailure[] {
+  const t = report.runTotals ?? report.totals;
+  const causes = report.failures?.causes ?? [];
+  const codes = (pick: (c: { kind: string; code: string }) => boolean): string[] => [
+    ...new Set(causes.filter(pick).map((c) => c.code)),
+  ];
+  const out: UnallowedFailure[] = [];
+  for (const key of FAILURE_COUNTERS) {
+    if (t[key] <= 0 || Object.hasOwn(thresholds, key)) continue;
+    out.push({
+      key,
+      count: t[key],
+      codes:
+        key === 'bindErrors'
+          ? codes((c) => c.kind === 'bind')
+          : codes((c) => c.code === 'ENOSPC' || c.code === 'ENOMEM'),
+    });
+  }
+  return out;
+}
+
+/**
+ * One line that says what failed and how to allow it, e.g. "63 binds failed (ENOSPC) and 63
+ * allocations failed (ENOSPC) in the run; set thresholds `bindErrors: 63, allocFailures: 63`
+ * to allow them".
+ */
+export function unallowedFailuresMessage(list: readonly UnallowedFailure[]): string {
+  const what = list.map((f) => {
+    const noun = f.key === 'bindErrors' ? 'bind' : 'allocation';
+    const codes = f.codes.length > 0 ? ` (${f.codes.join(', ')})` : '';
+    return `${f.count} ${noun}${f.count === 1 ? '' : 's'} failed${codes}`;
+  });
+  const bounds = list.map((f) => `${f.key}: ${f.count}`).join(', ');
+  const allow =
+    list.length === 1
+      ? `set a threshold \`${bounds}\` to allow ${list[0]!.count === 1 ? 'it' : 'them'}`
+      : `set thresholds \`${bounds}\` to allow them`;
+  return `${what.join(' and ')} in the run; ${allow}`;
 }

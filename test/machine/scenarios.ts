@@ -16,3 +16,30 @@ export function small(over: ScenarioInput = {}): ScenarioInput {
     ...over,
   };
 }
+
+/**
+ * {@link small} with 2-bit PASIDs: 3 PASIDs (1..3; 0 is reserved) for 6 clients, so 3 clients
+ * wait for a PASID and retry their binds (ENOSPC) for the whole run.
+ */
+export function pasidsRunOut(over: ScenarioInput = {}): ScenarioInput {
+  return small({ iommu: { pasidBits: 2 }, ...over });
+}
+
+/**
+ * {@link small} in 200 frames (the 192 of the buffers and the machine's own 86 do not fit
+ * beside the page tables), nothing prefaulted, no churn, 1 ms: the devices' page faults run out
+ * of frames (ENOMEM) once the buffers fill up.
+ */
+export function framesRunOut(over: ScenarioInput = {}): ScenarioInput {
+  return small({
+    duration: '1ms',
+    memory: { frames: 200 },
+    clients: {
+      count: 6,
+      buffers: { count: 2, size: '64KiB', prefault: 'none' },
+      churn: { enabled: false },
+    },
+    devices: [{ count: 2, workQueue: { depth: 8 }, engines: 4 }],
+    ...over,
+  });
+}

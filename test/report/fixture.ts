@@ -6,13 +6,24 @@
 
 import { runScenario } from '../../src/machine/run.js';
 import type { Report, ReportSeries } from '../../src/report/types.js';
+import { pasidsRunOut } from '../machine/scenarios.js';
 
 let cached: Report | undefined;
+let exhausted: Report | undefined;
 
 /** A real report of a small run (computed once per test file; do not mutate it). */
 export function smallReport(): Report {
   cached ??= runScenario({ duration: '300us', seed: 1 });
   return cached;
+}
+
+/**
+ * A real report of a small run that runs out of PASIDs: 3 for 6 clients, so binds fail with
+ * ENOSPC and are retried (computed once per test file; do not mutate it).
+ */
+export function exhaustedReport(): Report {
+  exhausted ??= runScenario(pasidsRunOut());
+  return exhausted;
 }
 
 /** A deterministic test-pattern series of `n` intervals over the report's simulated time. */

@@ -9,7 +9,7 @@ import { renderHtml, scenarioYaml, writeHtml } from '../../src/report/html.js';
 import { percentilePoints } from '../../src/report/plots.js';
 import type { Report } from '../../src/report/types.js';
 import { resolveScenario } from '../../src/scenario/defaults.js';
-import { reportWithoutSeries, reportWithSeries, smallReport } from './fixture.js';
+import { exhaustedReport, reportWithoutSeries, reportWithSeries, smallReport } from './fixture.js';
 
 /** Every element `<tag ... attr="value" ...>` of the page with the attribute, and its text up to `</tag>`. */
 function elements(html: string, tag: string, attr: string): { value: string; body: string }[] {
@@ -146,6 +146,25 @@ describe('renderHtml()', () => {
     };
     const html = await renderHtml(r);
     expect(html).toContain('<li><span class="bad">bonds</span>: &lt;1&gt; handle &amp; more</li>');
+  });
+
+  it('shows what failed inside the run, when anything did: causes, then the first records', async () => {
+    const r = exhaustedReport();
+    const f = r.failures!;
+    const html = await renderHtml(r);
+    expect(html).toContain('<h2>Failures</h2>');
+    expect(html).toContain(`<p data-failures="${f.count}">${f.count} binds and allocations failed`);
+    const tables = elements(html, 'table', 'data-table');
+    expect(tables.find((t) => t.value === 'failure-causes')?.body).toContain(
+      `<tr><th>bind</th><td>ENOSPC</td><td class="n">${f.count}</td></tr>`,
+    );
+    const rows = tables.find((t) => t.value === 'failures')!.body.match(/<tr>/g);
+    expect(rows).toHaveLength(f.first.length + 1);
+    const x = f.first[0]!;
+    expect(html).toContain(
+      `<td>bind</td><td>ENOSPC</td><td class="n">${x.client}</td><td class="n">${x.pid}</td><td>${x.rid!.toString(16).padStart(4, '0')}</td><td class="n"></td><td>ENOSPC: PASID space [1, 3] exhausted`,
+    );
+    expect(await renderHtml(smallReport())).not.toContain('<h2>Failures</h2>');
   });
 
   it('shows the scenario as YAML that resolves to the same scenario', async () => {

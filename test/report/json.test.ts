@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import { toJsonReport, writeJsonReport } from '../../src/report/json.js';
-import { reportWithSeries, smallReport } from './fixture.js';
+import { exhaustedReport, reportWithSeries, smallReport } from './fixture.js';
 
 /** DESIGN §7, transcribed: top-level names in order. */
 const TOP = [
@@ -26,6 +26,8 @@ const TOP = [
   'latency',
   'devices',
   'invariants',
+  // what failed inside the run (binds, allocations)
+  'failures',
   // the whole run, and what finished in the drain
   'runTotals',
   'backlog',
@@ -120,6 +122,18 @@ describe('toJsonReport()', () => {
     const h = j.histograms as Record<string, unknown>;
     expect(Object.keys(h)).toEqual([...LATENCY_KINDS]);
     for (const k of LATENCY_KINDS) expect(h[k]).toBe(r.histograms[k]);
+  });
+
+  it('carries what failed inside the run: the count, the causes and the first records', () => {
+    const r = exhaustedReport();
+    const j = JSON.parse(JSON.stringify(toJsonReport(r))) as { failures: Record<string, unknown> };
+    expect(Object.keys(j.failures)).toEqual(['count', 'causes', 'first']);
+    expect(j.failures).toEqual(r.failures);
+    expect(j.failures.count).toBeGreaterThan(0);
+    const first = (j.failures.first as Record<string, unknown>[])[0]!;
+    expect(Object.keys(first)).toEqual(['tNs', 'kind', 'code', 'message', 'client', 'pid', 'rid']);
+    expect(first.kind).toBe('bind');
+    expect(first.code).toBe('ENOSPC');
   });
 
   it('keeps the values of the report', () => {

@@ -3,7 +3,7 @@ import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import { formatSummary } from '../../src/report/summary.js';
 import type { Report } from '../../src/report/types.js';
 import { formatNs, formatRate } from '../../src/scenario/units.js';
-import { smallReport } from './fixture.js';
+import { exhaustedReport, smallReport } from './fixture.js';
 
 const ZERO = { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
 
@@ -163,5 +163,48 @@ describe('formatSummary()', () => {
       ['iotlb.hitRate', '>=', '90.0%', '50.0%', 'MISSED'],
       ['jobs.perSecond', '>=', '1M/s', '2.5M/s', 'ok'],
     ]);
+  });
+
+  it('shows the failure counters and the first failures when binds or allocations failed', () => {
+    const r = exhaustedReport();
+    const f = r.failures!;
+    const text = formatSummary(r);
+    const events = section(text, 'events');
+    expect(
+      events
+        .find((l) => l.startsWith('  bind errors'))
+        ?.split(/\s+/)
+        .at(-1),
+    ).toBe(String(r.totals.bindErrors));
+    expect(
+      events
+        .find((l) => l.startsWith('  alloc failures'))
+        ?.split(/\s+/)
+        .at(-1),
+    ).toBe(String(r.totals.allocFailures));
+    const lines = section(text, 'failures');
+    expect(lines[0]).toBe(
+      `failures in the run (warm-up, window and drain): ${f.count} (${f.count} bind ENOSPC)`,
+    );
+    const x = f.first[0]!;
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^ +${formatNs(x.tNs)}  bind ENOSPC \\(client ${x.client}, pid ${x.pid}, rid 0${x.rid!.toString(16)}\\): ENOSPC: PASID space \\[1, 3\\] exhausted`,
+      ),
+    );
+    // this run's log holds all its failures; a longer one keeps only the first
+    expect(f.first).toHaveLength(f.count);
+    expect(f.count).toBeGreaterThan(5);
+    expect(lines).toHaveLength(7);
+    expect(lines[6]).toBe(`  and ${f.count - 5} more in the JSON report`);
+    const long = section(formatSummary({ ...r, failures: { ...f, count: 1000 } }), 'failures');
+    expect(long[0]).toMatch(/^failures in the run \(warm-up, window and drain\): 1000 /);
+    expect(long[6]).toBe(`  and 995 more (the JSON report keeps the first ${f.first.length})`);
+  });
+
+  it('has no failure lines and no alloc failures row when nothing failed', () => {
+    const text = formatSummary(smallReport());
+    expect(text).not.toMatch(/^failures/m);
+    expect(text).not.toMatch(/alloc failures/);
   });
 });

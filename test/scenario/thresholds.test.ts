@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CounterTotals } from '../../src/metrics/counters.js';
 import type { Report } from '../../src/report/types.js';
-import { evaluateThresholds, resolveScenario } from '../../src/scenario/index.js';
+import {
+  evaluateThresholds,
+  resolveScenario,
+  unallowedFailures,
+  unallowedFailuresMessage,
+} from '../../src/scenario/index.js';
 
 function totals(over: Partial<CounterTotals> = {}): CounterTotals {
   return {
@@ -126,5 +131,43 @@ describe('evaluateThresholds()', () => {
     // type-level: a Report is what the CLI passes
     const check = (r: Report) => evaluateThresholds({ prqOverflows: 0 }, r);
     expect(typeof check).toBe('function');
+  });
+});
+
+describe('unallowedFailures()', () => {
+  const causes = [
+    { kind: 'bind', code: 'ENOSPC', count: 7 },
+    { kind: 'pageFault', code: 'ENOMEM', count: 3 },
+  ];
+  const run = { totals: totals(), runTotals: totals({ bindErrors: 7, allocFailures: 10 }) };
+
+  it('lists the failure counters above 0 over the whole run that no threshold bounds', () => {
+    const list = unallowedFailures({}, { ...run, failures: { causes } });
+    expect(list).toEqual([
+      { key: 'bindErrors', count: 7, codes: ['ENOSPC'] },
+      { key: 'allocFailures', count: 10, codes: ['ENOSPC', 'ENOMEM'] },
+    ]);
+    expect(unallowedFailuresMessage(list)).toBe(
+      '7 binds failed (ENOSPC) and 10 allocations failed (ENOSPC, ENOMEM) in the run; ' +
+        'set thresholds `bindErrors: 7, allocFailures: 10` to allow them',
+    );
+  });
+
+  it('leaves a counter a threshold bounds to the threshold, whatever its limit', () => {
+    const list = unallowedFailures({ bindErrors: 0 }, { ...run, failures: { causes } });
+    expect(list.map((f) => f.key)).toEqual(['allocFailures']);
+    expect(unallowedFailuresMessage(list)).toBe(
+      '10 allocations failed (ENOSPC, ENOMEM) in the run; set a threshold `allocFailures: 10` to allow them',
+    );
+    expect(unallowedFailures({ bindErrors: 1000, allocFailures: 50 }, run)).toEqual([]);
+  });
+
+  it('reads the window totals when the report has no whole-run totals, and words one failure', () => {
+    const list = unallowedFailures({}, { totals: totals({ allocFailures: 1 }) });
+    expect(list).toEqual([{ key: 'allocFailures', count: 1, codes: [] }]);
+    expect(unallowedFailuresMessage(list)).toBe(
+      '1 allocation failed in the run; set a threshold `allocFailures: 1` to allow it',
+    );
+    expect(unallowedFailures({}, { totals: totals() })).toEqual([]);
   });
 });

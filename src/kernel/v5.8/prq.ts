@@ -147,7 +147,9 @@ export class PrqThread implements PrqService {
     try {
       ok = mm.serviceFault(addr, { write: wr, exec: ex }) === 'ok';
     } catch (e) {
-      if ((e as { code?: string }).code !== 'ENOMEM') throw e; // VM_FAULT_OOM → INVALID
+      // VM_FAULT_OOM is a VM_FAULT_ERROR → INVALID (spec §4.3); anything else is a bug
+      if ((e as { code?: string }).code !== 'ENOMEM') throw e;
+      this.hooks.faultFailed(getField(u32, dw, PR.rid), pasid, mm.id, addr, e as Error);
     }
     if (ok) out.code = QI_RESP_SUCCESS;
     return out;

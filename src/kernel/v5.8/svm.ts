@@ -164,6 +164,8 @@ export class SvmLayer implements SvaLayer {
   private readonly byPasid = new Map<number, IntelSvm>();
   /** Reports the duration of each unbind drain (ns); set by the runtime. */
   onDrain: (ns: number) => void = () => {};
+  /** Reports each failed bind and its error; set by the runtime. */
+  onBindError: (info: DeviceInfo, error: unknown) => void = () => {};
   /** The simulated clock; set by the runtime. */
   now: () => number = () => 0;
   /** Counters. */
@@ -239,6 +241,7 @@ export class SvmLayer implements SvaLayer {
       return sdev;
     } catch (e) {
       this.bindErrors++;
+      this.onBindError(info, e);
       throw e;
     }
   }
