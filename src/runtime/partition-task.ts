@@ -143,7 +143,8 @@ export interface PartitionFailure {
 
 /** What a worker returns: its part of the report, and its failure if it failed. */
 export interface PartitionResult {
-  readonly report: Report;
+  /** Its part of the report; null when it failed before its partition was built. */
+  readonly report: Report | null;
   readonly failure?: PartitionFailure;
 }
 
@@ -445,16 +446,9 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
       accelerator: where.accelerator,
       rid: where.rid,
     };
-    if (!run) {
-      // no partition to report on: the error carries what the main thread names it by
-      throw codedError(code as ErrorCode, message, {
-        failureCause: cause,
-        partition,
-        simulatedNs: where.simulatedNs,
-        accelerator: where.accelerator,
-        rid: where.rid,
-      });
-    }
+    // no partition was built: nothing to report, but the failure (plain data, unlike an
+    // error's fields, crosses the thread whole)
+    if (!run) return { report: null, failure };
     return {
       report: withThreadStat(run.partialReport(message), partition, buffers, driver),
       failure,

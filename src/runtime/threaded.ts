@@ -235,6 +235,19 @@ export async function startScenarioThreaded(
     typeof options.placement === 'object'
       ? checkPlacement(options.placement, accelerators, threads)
       : placeAccelerators(accelerators, threads, options.placement ?? 'balanced');
+  const fault = options.injectFault;
+  if (
+    fault &&
+    !(
+      Number.isInteger(fault.accelerator) &&
+      fault.accelerator >= -1 &&
+      fault.accelerator < accelerators
+    )
+  ) {
+    throw einval(
+      `injectFault.accelerator must be -1 (the engine side) or a device index below ${accelerators}, got ${fault.accelerator}`,
+    );
+  }
   const { rings, ringOffsets } = createRings(threads);
   const barrierView = QuantumBarrier.create(threads, { canBlock: false });
   const buffers: ThreadedBuffers = {
@@ -323,9 +336,10 @@ export async function startScenarioThreaded(
       (pool.run(task, { transferList: [port2, ...mine] }) as Promise<PartitionResult>).catch(
         (e: unknown) => {
           // The task did not return: its worker exited (piscina rejects with "worker exited
-          // with code: N"; our 'exit' listener ran before this callback) or the task threw
-          // before the partition existed. Stop the others now, in this partition's name.
-          const error = e as Error & { code?: string; failureCause?: string };
+          // with code: N"; our 'exit' listener ran before this callback), or an error escaped
+          // the task's own handling (it arrives as a structured clone: message and stack, no
+          // code). Stop the others now, in this partition's name.
+          const error = e as Error & { code?: string };
           const tid = threadOf(failureWords, p);
           const exitCode = watch.exits.get(tid) ?? exitCodeInMessage(error.message);
           const code = error.code ?? ErrorCode.ERR_WORKER;
@@ -338,7 +352,7 @@ export async function startScenarioThreaded(
                 }
               : {
                   code,
-                  cause: error.failureCause ?? `failed: ${oneLine(error.message)} [${code}]`,
+                  cause: `failed: ${oneLine(error.message)} [${code}]`,
                 };
           lost[p] = gone;
           abortFor(p, `${partitionName(p, placement)} ${gone.cause}`);
@@ -515,9 +529,9 @@ interface RunEnding {
 function settleRun(e: RunEnding): Report {
   const { outcomes, lost, strays, placement } = e;
   const threads = outcomes.length;
-  const reports = outcomes.flatMap((o) => (o ? [o.report] : []));
+  const reports = outcomes.flatMap((o) => (o?.report ? [o.report] : []));
   const failedLate = new Set(strays.map((x) => x.partition));
-  if (e.first === null && strays.length === 0 && outcomes.every((o) => o && !o.failure)) {
+  if (e.first === null && strays.length === 0 && outcomes.every((o) => o?.report && !o.failure)) {
     return { ...mergeReports(reports), placement: [...placement] };
   }
   const ended: PartitionEnd[] = outcomes.map((o, p) => {
@@ -564,7 +578,7 @@ function settleRun(e: RunEnding): Report {
     ...(simulatedNs !== undefined ? { simulatedNs } : {}),
     ended,
   };
-  const missingPartitions = outcomes.flatMap((o, p) => (o ? [] : [p]));
+  const missingPartitions = outcomes.flatMap((o, p) => (o?.report ? [] : [p]));
   const partial: Report | undefined =
     reports.length > 0
       ? {
@@ -573,7 +587,9 @@ function settleRun(e: RunEnding): Report {
           threads,
           placement: [...placement],
           // without the engine's report, the time the partitions that reported reached
-          ...(outcomes[0] ? {} : { simulatedNs: Math.max(...reports.map((r) => r.simulatedNs)) }),
+          ...(outcomes[0]?.report
+            ? {}
+            : { simulatedNs: Math.max(...reports.map((r) => r.simulatedNs)) }),
           partial: true,
           missingPartitions,
           failure,

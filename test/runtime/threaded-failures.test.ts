@@ -193,6 +193,18 @@ describe('threaded runtime: the caller aborting', () => {
   });
 });
 
+describe('threaded runtime: injectFault', () => {
+  it('refuses an accelerator the scenario does not have, before starting any worker', async () => {
+    await expect(
+      startScenarioThreaded(sc(), { injectFault: { accelerator: 2, atNs: 0, message: 'x' } }),
+    ).rejects.toMatchObject({
+      code: 'EINVAL',
+      message:
+        'injectFault.accelerator must be -1 (the engine side) or a device index below 2, got 2',
+    });
+  });
+});
+
 describe('the first-failure word', () => {
   it('keeps the first claim and ignores the later ones', () => {
     const words = new Int32Array(createFailureWords(3));
