@@ -55,6 +55,12 @@ export const ErrorCode = {
   ERR_WORKER: 'ERR_WORKER',
   /** The threaded run failed; the error carries the partial report. */
   ERR_WORKER_FAILED: 'ERR_WORKER_FAILED',
+  /** A worker thread of the threaded runtime exited or was terminated while its partition ran. */
+  ERR_WORKER_EXITED: 'ERR_WORKER_EXITED',
+  /** An exception or rejection escaped a worker outside its task's own error handling. */
+  ERR_WORKER_UNCAUGHT: 'ERR_WORKER_UNCAUGHT',
+  /** The caller aborted the threaded run (`abort()`). */
+  ERR_RUN_ABORTED: 'ERR_RUN_ABORTED',
   /** A control command that needs the engine's worker reached another one. */
   ERR_ENGINE_ONLY: 'ERR_ENGINE_ONLY',
   /** A control command after the run ended. */

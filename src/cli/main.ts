@@ -239,11 +239,17 @@ async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Prom
         },
       });
       abandon = () => run.abort('interrupted twice');
-      report = await run.done.catch((e: ThreadedRunError) => {
-        if (e.code !== 'ERR_WORKER_FAILED' || !e.partial) throw e;
+      const ran = await run.done.catch((e: ThreadedRunError) => {
+        if (e.code !== 'ERR_WORKER_FAILED') throw e;
         failure = e;
         return e.partial;
       });
+      if (!ran) {
+        // no partition reported: nothing to summarise or write, only who failed and why
+        io.err(`svasim: ${(failure as ThreadedRunError | null)?.message}; no partition reported`);
+        return ExitStatus.FAILED;
+      }
+      report = ran;
     } else {
       abandon = () =>
         process.exit(stoppedBy === 'SIGTERM' ? ExitStatus.TERMINATED : ExitStatus.INTERRUPTED);

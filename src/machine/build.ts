@@ -115,16 +115,17 @@ export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: numbe
 }
 
 /**
- * Testing the failure paths: an endpoint of accelerator `fault.accelerator` that throws
- * `fault.message` at `fault.atNs`.
+ * Testing the failure paths: an endpoint of accelerator `fault.accelerator` (−1: of the engine
+ * side) that throws `fault.message` at `fault.atNs`, or runs `fault.act` instead.
  */
 export function injectFault(sys: System, fault: NonNullable<RunOptions['injectFault']>): void {
-  const sim = sys.deviceSimOf(fault.accelerator);
+  const sim = fault.accelerator >= 0 ? sys.deviceSimOf(fault.accelerator) : sys.sim;
   const world = sys.world;
   if (world) world.portScope = fault.accelerator;
   const id = sim.register({
     handle: () => {
-      throw new Error(fault.message);
+      if (fault.act) fault.act();
+      else throw new Error(fault.message);
     },
   });
   sim.timer(fault.atNs, id, id, 0);

@@ -53,13 +53,19 @@ export interface RunOptions {
    */
   readonly trace?: TraceOptions;
   /**
-   * Testing the failure paths: an endpoint of accelerator `accelerator` throws `message` at
-   * `atNs` of simulated time (adds one endpoint, so the run is no longer the plain scenario).
+   * Testing the failure paths: an endpoint of accelerator `accelerator` (−1: of the engine
+   * side) throws `message` at `atNs` of simulated time (adds one endpoint, so the run is no
+   * longer the plain scenario).
    */
   readonly injectFault?: {
     readonly accelerator: number;
     readonly atNs: number;
     readonly message: string;
+    /**
+     * What the endpoint does instead of throwing (the threaded runtime's thread-level faults:
+     * exiting the worker, an exception escaping asynchronously; partition-task.ts).
+     */
+    readonly act?: () => void;
   };
 }
 

@@ -321,7 +321,11 @@ export class ScenarioRun implements RunPhase {
   partialReport(error: string): Report {
     this.checker.violate('run-failed', error);
     const wallNs = this.wall0 === 0n ? 0 : Number(process.hrtime.bigint() - this.wall0);
-    return this.report(wallNs, this.sys.sim.nowNs);
+    // the time this thread's own partitions reached: a device partition never runs the
+    // engine's simulator, whose clock would say 0
+    const sims = this.sys.world ? this.sys.world.sims.filter((_, p) => this.hosts(p)) : [];
+    const reached = sims.reduce((t, s) => Math.max(t, s.nowNs), 0);
+    return this.report(wallNs, this.hosts(0) ? this.sys.sim.nowNs : reached);
   }
 
   /**

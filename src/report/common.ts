@@ -67,6 +67,43 @@ export function threadsText(n: number): string {
   return `${n} thread${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * The lines saying a threaded run failed and what its figures are (none for a run that did
+ * not fail): the first failure, and which partitions' figures are missing (DESIGN §3: the
+ * engine's partition counts the VT-d units and the kernel layer, the accelerators' partitions
+ * the device TLBs and the jobs).
+ */
+export function runFailureLines(r: Report): string[] {
+  const f = r.failure;
+  if (!f) return [];
+  const lines = [`FAILED: ${f.who} ${f.cause}`];
+  const missing = r.missingPartitions ?? [];
+  const reported = f.ended.flatMap((_, p) => (missing.includes(p) ? [] : [p]));
+  const counted =
+    reported.length === 1
+      ? `what partition ${reported[0]} counted until it stopped`
+      : `what partitions ${reported.join(', ')} counted until they stopped`;
+  const none = `${missing.length === 1 ? 'partition' : 'partitions'} ${missing.join(', ')}`;
+  if (missing.includes(0)) {
+    lines.push(
+      `partial: ${none} reported nothing: the engine's VT-d, kernel and invariant figures are missing (shown as "missing", not zero); the rest is ${counted}`,
+    );
+  } else if (missing.length > 0) {
+    lines.push(
+      `partial: ${none} reported nothing: the jobs, device TLB and latency figures of their accelerators are missing; the rest is ${counted}`,
+    );
+  } else lines.push(`partial: the figures are ${counted}`);
+  return lines;
+}
+
+/** Words of a failed run for the headline: `partition 1 failed`, `partition 0 (engine) died`. */
+export function failureHeadline(f: NonNullable<Report['failure']>): string {
+  if (f.partition === -1) return 'aborted by the caller';
+  if (f.partition < 0) return 'a worker failed';
+  const p = f.partition === 0 ? 'partition 0 (engine)' : `partition ${f.partition}`;
+  return `${p} ${f.exitCode !== undefined ? 'died' : 'failed'}`;
+}
+
 /** Escapes text for HTML element content and double-quoted attribute values. */
 export function escapeHtml(s: string): string {
   return s

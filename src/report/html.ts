@@ -17,11 +17,13 @@ import { COUNTER_NAMES, type CounterName, type CounterTotals } from '../metrics/
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
 import {
   escapeHtml,
+  failureHeadline,
   formatPercent,
   hitRate,
   kindsWithData,
   perSecond,
   requestsOf,
+  runFailureLines,
   slowdownOf,
   threadsText,
   windowOf,
@@ -44,6 +46,7 @@ h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 figure { margin: 1.2em 0; }
 figcaption { color: #555; font-size: 0.9em; max-width: 46em; }
 .note { color: #555; font-style: italic; }
+.failed { color: #b00020; font-weight: bold; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { padding: 0.15em 0.7em; border-bottom: 1px solid #eee; }
 th { text-align: left; }
@@ -72,7 +75,7 @@ export async function renderHtml(r: Report): Promise<string> {
     '<body>',
     `<h1>svasim run: ${e(r.scenario.name)}</h1>`,
     `<p class="run">${e(
-      `${r.runtime} runtime${r.runtimeChoice ? ` (${r.runtimeChoice})` : ''}, ${threadsText(r.threads)}, seed ${r.seed}, profile ${r.profile}. ` +
+      `${r.runtime} runtime${r.runtimeChoice ? ` (${r.runtimeChoice})` : ''}, ${threadsText(r.threads)}${r.failure ? `, ${failureHeadline(r.failure)}` : ''}, seed ${r.seed}, profile ${r.profile}. ` +
         `Measurement ${windowText(r)} in ${formatNs(r.wallMs * 1e6)} of wall time ` +
         `(slowdown ${Number.isFinite(slowdown) ? `${slowdown.toPrecision(3)}x` : '-'}, ` +
         `${formatRate(r.eventsPerWallSecond).replace('/s', ' events/s')}). ` +
@@ -82,6 +85,9 @@ export async function renderHtml(r: Report): Promise<string> {
         `device TLB hit rate ${formatPercent(hitRate(t.devtlbHits, t.devtlbMisses))}.`,
     )}</p>`,
   );
+
+  // a failed threaded run: who failed and what its figures are, before any figure
+  for (const line of runFailureLines(r)) parts.push(`<p class="failed">${e(line)}</p>`);
 
   parts.push('<h2>Latency percentiles</h2>');
   const kinds = kindsWithData(r);

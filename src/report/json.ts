@@ -17,8 +17,9 @@ import type { Report, ReportSeries } from './types.js';
 
 /**
  * The `--json` document: DESIGN §7's report plus `series` (optional) and `histograms`, and
- * `stoppedAtNs` / `interrupted` when the run was cut short (a gate must not take a partial
- * run for a whole one); the trace window stays out (the trace has its own file).
+ * `stoppedAtNs` / `interrupted` when the run was cut short, `partial` / `missingPartitions`
+ * / `failure` when a threaded run failed (a gate must not take a partial run for a whole one);
+ * the trace window stays out (the trace has its own file).
  */
 export type JsonReport = Omit<Report, 'trace'>;
 
@@ -52,6 +53,9 @@ export function toJsonReport(r: Report): JsonReport {
     ...(r.interrupted !== undefined ? { interrupted: r.interrupted } : {}),
     ...(r.stopSignal !== undefined ? { stopSignal: r.stopSignal } : {}),
     ...(r.stoppedAtNs !== undefined ? { stoppedAtNs: r.stoppedAtNs } : {}),
+    ...(r.partial !== undefined ? { partial: r.partial } : {}),
+    ...(r.missingPartitions !== undefined ? { missingPartitions: r.missingPartitions } : {}),
+    ...(r.failure !== undefined ? { failure: r.failure } : {}),
     simulatedNs: r.simulatedNs,
     ...(r.windowNs !== undefined
       ? { warmupNs: r.warmupNs ?? 0, windowNs: r.windowNs, drainNs: r.drainNs ?? 0 }

@@ -16,10 +16,12 @@ import { COUNTER_NAMES } from '../metrics/counters.js';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
 import {
+  failureHeadline,
   formatPercent,
   hitRate,
   perSecond,
   requestsOf,
+  runFailureLines,
   slowdownOf,
   threadsText,
   windowOf,
@@ -61,19 +63,32 @@ type Cell = string | readonly [string, Style];
 
 /**
  * The threads table of a threaded run: each thread's accelerators, quanta, wall time working
- * and waiting for the others, and the waiting share of its wall time.
+ * and waiting for the others, and the waiting share of its wall time; in a failed run also how
+ * each ended, with a row for each thread that reported nothing.
  */
-function threadRows(stats: readonly ThreadStat[]): string[][] {
+function threadRows(r: Report, stats: readonly ThreadStat[]): string[][] {
+  const ended = r.failure?.ended;
   const rows = [['threads', 'accelerators', 'quanta', 'work', 'waiting', 'waiting share']];
-  for (const s of stats) {
+  if (ended) rows[0]!.push('ended');
+  const label = (p: number): string => (p === 0 ? '  0 (engine)' : `  ${p}`);
+  const partitions = ended ? ended.map((_, p) => p) : stats.map((s) => s.partition);
+  for (const p of partitions) {
+    const s = stats.find((x) => x.partition === p);
+    if (!s) {
+      const accelerators = r.placement?.filter((x) => x === p).length;
+      rows.push([label(p), accelerators === undefined ? '-' : String(accelerators)]);
+      rows.at(-1)!.push('missing', '-', '-', '-', ended?.[p] ?? '');
+      continue;
+    }
     const wall = s.workMs + s.waitMs;
     rows.push([
-      s.partition === 0 ? '  0 (engine)' : `  ${s.partition}`,
+      label(p),
       String(s.accelerators),
       String(s.quanta),
       formatNs(s.workMs * 1e6),
       formatNs(s.waitMs * 1e6),
       formatPercent(wall > 0 ? s.waitMs / wall : 0),
+      ...(ended ? [ended[p] ?? ''] : []),
     ]);
   }
   return rows;
@@ -116,7 +131,7 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   const slowdown = slowdownOf(r);
   lines.push(
     paint(
-      `svasim run "${r.scenario.name}": ${r.runtime} runtime${r.runtimeChoice ? ` (${r.runtimeChoice})` : ''}, ${threadsText(r.threads)}, seed ${r.seed}, profile ${r.profile}`,
+      `svasim run "${r.scenario.name}": ${r.runtime} runtime${r.runtimeChoice ? ` (${r.runtimeChoice})` : ''}, ${threadsText(r.threads)}${r.failure ? `, ${failureHeadline(r.failure)}` : ''}, seed ${r.seed}, profile ${r.profile}`,
       'bold',
     ),
   );
@@ -125,6 +140,7 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
       Number.isFinite(slowdown) ? `${slowdown.toPrecision(3)}x` : '-'
     }, ${formatRate(r.eventsPerWallSecond).replace('/s', ' events/s')}`,
   );
+  lines.push(...runFailureLines(r).map((x) => paint(`  ${x}`, 'bad')));
   lines.push('');
 
   if (r.drain && r.drainNs !== undefined && r.drainNs > 0) {
@@ -134,21 +150,26 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
     lines.push('');
   }
 
-  if (r.threadStats && r.threadStats.length > 0) {
-    lines.push(...table(threadRows(r.threadStats)));
+  if ((r.threadStats && r.threadStats.length > 0) || r.failure) {
+    lines.push(...table(threadRows(r, r.threadStats ?? [])));
     lines.push('');
   }
+
+  // Without the engine's report the engine's counters are absent, not zero.
+  const engineMissing = r.missingPartitions?.includes(0) === true;
+  const eng = (cells: readonly Cell[]): Cell[] =>
+    engineMissing ? [cells[0]!, ...cells.slice(1).map((): Cell => 'missing')] : [...cells];
 
   const requests = requestsOf(t);
   lines.push(
     ...table([
       ['throughput', 'total', 'per simulated s', 'per wall s'],
-      [
+      eng([
         '  requests',
         String(requests),
         formatRate(perSecond(requests, ns)),
         formatRate(perSecond(requests, wallNs)),
-      ],
+      ]),
       [
         '  jobs',
         String(t.jobs),
@@ -168,12 +189,12 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
             ['  backlog at the end', String(r.backlog ?? 0), '', ''],
           ]
         : []),
-      [
+      eng([
         '  DMA bytes',
         formatBytes(t.dmaBytes),
         `${formatBytes(perSecond(t.dmaBytes, ns))}/s`,
         `${formatBytes(perSecond(t.dmaBytes, wallNs))}/s`,
-      ],
+      ]),
     ]),
   );
   lines.push('');
@@ -181,12 +202,12 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   lines.push(
     ...table([
       ['hit rates', 'rate', 'hits', 'lookups'],
-      [
+      eng([
         '  IOTLB',
         formatPercent(hitRate(t.iotlbHits, t.iotlbMisses)),
         String(t.iotlbHits),
         String(t.iotlbHits + t.iotlbMisses),
-      ],
+      ]),
       [
         '  device TLB',
         formatPercent(hitRate(t.devtlbHits, t.devtlbMisses)),
@@ -198,27 +219,32 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   lines.push('');
 
   const counted = (n: number): Cell => (n > 0 ? [String(n), 'bad'] : String(n));
+  // every event below is counted on the engine's partition, but for the jobs that failed
+  const engineSide = (rows: Cell[][]): Cell[][] =>
+    rows.map((row, i) => (i === 0 || row[0] === '  jobs failed' ? row : eng(row)));
   lines.push(
-    ...table([
-      ['events', 'count'],
-      ['  translations', String(t.translations)],
-      ['  page walks', String(t.walks)],
-      ['  page requests', String(t.pageRequests)],
-      ['    success', String(t.pageResponses.success)],
-      ['    invalid', String(t.pageResponses.invalid)],
-      ['    failure', String(t.pageResponses.failure)],
-      ['    auto-responses', String(t.autoResponses)],
-      ['  PRQ overflows', counted(t.prqOverflows)],
-      ['  stop markers', String(t.stopMarkers)],
-      ['  fault records', String(t.faultRecords)],
-      ['  jobs failed', String(t.jobsFailed)],
-      ['  DMA errors', String(t.dmaErrors)],
-      ['  binds', String(t.binds)],
-      ['  unbinds', String(t.unbinds)],
-      ['  bind errors', counted(t.bindErrors)],
-      ...(t.allocFailures > 0 ? [['  alloc failures', counted(t.allocFailures)]] : []),
-      ['  invalidations', String(t.invalidations)],
-    ]),
+    ...table(
+      engineSide([
+        ['events', 'count'],
+        ['  translations', String(t.translations)],
+        ['  page walks', String(t.walks)],
+        ['  page requests', String(t.pageRequests)],
+        ['    success', String(t.pageResponses.success)],
+        ['    invalid', String(t.pageResponses.invalid)],
+        ['    failure', String(t.pageResponses.failure)],
+        ['    auto-responses', String(t.autoResponses)],
+        ['  PRQ overflows', counted(t.prqOverflows)],
+        ['  stop markers', String(t.stopMarkers)],
+        ['  fault records', String(t.faultRecords)],
+        ['  jobs failed', String(t.jobsFailed)],
+        ['  DMA errors', String(t.dmaErrors)],
+        ['  binds', String(t.binds)],
+        ['  unbinds', String(t.unbinds)],
+        ['  bind errors', counted(t.bindErrors)],
+        ...(t.allocFailures > 0 ? [['  alloc failures', counted(t.allocFailures)] as Cell[]] : []),
+        ['  invalidations', String(t.invalidations)],
+      ]),
+    ),
   );
   lines.push('');
 
@@ -245,6 +271,11 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
       );
     }
   }
+  if (engineMissing) {
+    lines.push(
+      "  the walks, PRQ service and unbind drains are timed on the engine's partition: missing",
+    );
+  }
   lines.push('');
 
   const f = r.failures;
@@ -254,12 +285,14 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   }
 
   const v = r.invariants.violations;
+  const found =
+    v.length === 0
+      ? paint('no violations', 'good')
+      : paint(`${v.length} violation${v.length === 1 ? '' : 's'}`, 'bad');
   lines.push(
-    `${paint('invariants', 'bold')}: ${r.invariants.checked} checked, ${
-      v.length === 0
-        ? paint('no violations', 'good')
-        : paint(`${v.length} violation${v.length === 1 ? '' : 's'}`, 'bad')
-    }`,
+    engineMissing
+      ? `${paint('invariants', 'bold')}: not checked (the engine's partition, which checks them, reported nothing); ${found} from the other partitions`
+      : `${paint('invariants', 'bold')}: ${r.invariants.checked} checked, ${found}`,
   );
   for (const x of v) lines.push(`  ${paint(x.what, 'bad')}: ${x.detail}`);
 

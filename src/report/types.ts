@@ -143,6 +143,50 @@ export interface Report {
   }[];
   /** Threaded runs: how each thread spent its wall time, by partition. */
   threadStats?: ThreadStat[];
+  /**
+   * Set when the run failed part-way: every figure is what the partitions that reported had
+   * counted when they stopped, and the figures of `missingPartitions` are not in them at all.
+   */
+  partial?: boolean;
+  /**
+   * Threaded runs that failed: the partitions whose worker died without reporting (0: the
+   * engine's — then the VT-d, kernel and invariant figures are missing, not zero).
+   */
+  missingPartitions?: number[];
+  /** Threaded runs that failed: which partition failed first and why (runtime/run-failure.ts). */
+  failure?: RunFailure;
+}
+
+/** How one partition of a threaded run ended. */
+export type PartitionEnd =
+  /** Ran to the end of the run. */
+  | 'finished'
+  /** Failed of its own error, or its worker failed after its part of the run was done. */
+  | 'failed'
+  /** Stopped because another partition failed (the barrier was aborted); it reported. */
+  | 'stopped'
+  /** Its worker exited or was terminated while it ran: it reported nothing. */
+  | 'died';
+
+/**
+ * The first failure of a threaded run: the partition that failed first, decided by the
+ * failure word that partition (or the main thread on its behalf) claimed first.
+ */
+export interface RunFailure {
+  /** The partition that failed first (0: the engine's), or −1 when the caller aborted the run. */
+  readonly partition: number;
+  /** Who, in words: "the engine's worker (partition 0)", "accelerator partition 2 (devices 1, 3)". */
+  readonly who: string;
+  /** Why, in one line: its own error's message, or how its thread ended ("exit code 1"). */
+  readonly cause: string;
+  /** The stable code of that error (ERR_WORKER_EXITED when the thread exited). */
+  readonly code: string;
+  /** The worker's exit code, when its thread exited or was terminated. */
+  readonly exitCode?: number;
+  /** Simulated time the failing partition had reached, ns, when it reported it. */
+  readonly simulatedNs?: number;
+  /** How each partition ended, by partition. */
+  readonly ended: readonly PartitionEnd[];
 }
 
 /**

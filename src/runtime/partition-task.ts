@@ -6,12 +6,17 @@
  * memory the main thread reads for progress.
  *
  * Failure: an error escaping the simulation is reported with the simulated time and, when an
- * accelerator's endpoint was handling the event, that accelerator; the barrier is aborted so
- * every other worker stops at its next arrival, and each returns the partial report of what it
- * ran. Nothing here waits without a deadline.
+ * accelerator's endpoint was handling the event, that accelerator; the partition claims the
+ * run's first failure (run-failure.ts) and aborts the barrier, so every other worker stops at
+ * its next arrival, and each returns the partial report of what it ran. An exception or a
+ * rejection escaping asynchronously (a timer, a microtask, outside the task's own try/catch)
+ * is caught by process-level handlers installed while the task runs and fails the partition
+ * the same way, named as such, instead of killing the thread; the event loop turns every
+ * {@link EVENT_LOOP_EVERY_QUANTA} quanta and once at the end, so such an error surfaces while
+ * the partition still runs. Nothing here waits without a deadline.
  */
 
-import type { MessagePort } from 'node:worker_threads';
+import { type MessagePort, parentPort, threadId } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { Device } from '../device/device.js';
 import { codedError, ErrorCode } from '../errors.js';
@@ -29,6 +34,72 @@ import { nodeEndpoint } from './comlink-node.js';
 import { controlError, type PartitionControl, type PartitionStats } from './control.js';
 import { PostMessageQuantumDriver } from './postmessage-driver.js';
 import { makeDriver, type RingQuantumDriver, type ThreadedBuffers } from './quantum-driver.js';
+import { claimFirstFailure, noteThread, oneLine, partitionName } from './run-failure.js';
+
+/**
+ * A fault for tests of the threaded runtime's failure paths: at `atNs` of simulated time an
+ * endpoint of accelerator `accelerator` (−1: of the engine side, partition 0) fails in the
+ * partition that runs it, in the way `kind` says:
+ *
+ * - `throw` (default): the endpoint throws `message` inside the simulation;
+ * - `exit`: the worker calls `process.exit(exitCode ?? 1)` (its thread ends);
+ * - `terminate`: the worker asks the main thread to terminate it (`Worker.terminate()`) and
+ *   waits for it;
+ * - `uncaught`: a `setTimeout` callback throws `message` later, outside the task's try/catch;
+ * - `rejection`: a promise rejected with `message` is left unhandled.
+ */
+export interface ThreadedFault {
+  readonly accelerator: number;
+  readonly atNs: number;
+  readonly message: string;
+  readonly kind?: 'throw' | 'exit' | 'terminate' | 'uncaught' | 'rejection';
+  readonly exitCode?: number;
+}
+
+/** The message a worker posts on its parent port for a `terminate` fault (tests only). */
+export interface TerminateRequest {
+  readonly svasimTerminate: number;
+}
+
+/** Longest a worker waits for the main thread to terminate it (`terminate` faults). */
+const TERMINATE_WAIT_MS = 10_000;
+
+/**
+ * Quanta between two turns of the worker's event loop: where escaped errors surface and
+ * control messages arrive. One turn (a setImmediate, some µs) per this many quanta.
+ */
+export const EVENT_LOOP_EVERY_QUANTA = 256;
+
+/** What an injected fault of `kind` does instead of throwing inside the simulation. */
+function faultAct(fault: ThreadedFault): (() => void) | undefined {
+  switch (fault.kind ?? 'throw') {
+    case 'throw':
+      return undefined;
+    case 'exit':
+      return () => process.exit(fault.exitCode ?? 1);
+    case 'terminate':
+      return () => {
+        parentPort?.postMessage({ svasimTerminate: threadId } satisfies TerminateRequest);
+        // parks this thread until Worker.terminate() ends it (terminate interrupts the wait)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, TERMINATE_WAIT_MS);
+        throw new Error(
+          `${fault.message}: the main thread did not terminate this worker within ${TERMINATE_WAIT_MS} ms`,
+        );
+      };
+    case 'uncaught':
+      return () => {
+        setTimeout(() => {
+          throw new Error(fault.message);
+        }, 0);
+      };
+    case 'rejection':
+      return () => {
+        void Promise.reject(new Error(fault.message));
+      };
+    default:
+      throw codedError(ErrorCode.EINVAL, `unknown fault kind '${String(fault.kind)}'`);
+  }
+}
 
 /** What the main thread hands a worker. */
 export interface PartitionTask {
@@ -38,8 +109,8 @@ export interface PartitionTask {
   readonly durationNs?: number;
   readonly warmupNs?: number;
   readonly hlogIntervalNs?: number;
-  /** Failure injection for tests (runner.ts `RunOptions.injectFault`). */
-  readonly injectFault?: RunOptions['injectFault'];
+  /** Failure injection for tests (see {@link ThreadedFault}). */
+  readonly injectFault?: ThreadedFault;
   /** A trace window to record (runner.ts `RunOptions.trace`). */
   readonly trace?: RunOptions['trace'];
   /** Barrier spin before parking, µs (threaded.ts `ThreadedRunOptions.spinUs`). */
@@ -58,7 +129,10 @@ export interface PartitionTask {
 
 /** Where a failed run failed. */
 export interface PartitionFailure {
+  /** The partition's name, then `cause`. */
   readonly message: string;
+  /** What happened, in one line, to be read after the partition's name ("failed at …: …"). */
+  readonly cause: string;
   readonly code: string;
   readonly partition: number;
   readonly simulatedNs: number;
@@ -69,7 +143,8 @@ export interface PartitionFailure {
 
 /** What a worker returns: its part of the report, and its failure if it failed. */
 export interface PartitionResult {
-  readonly report: Report;
+  /** Its part of the report; null when it failed before its partition was built. */
+  readonly report: Report | null;
   readonly failure?: PartitionFailure;
 }
 
@@ -100,6 +175,8 @@ class Control implements PartitionControl {
   taken = 0;
   /** Commands whose simulated work finished and whose answer waits for the event loop. */
   answersReady = 0;
+  /** Quanta since the event loop last turned (see {@link EVENT_LOOP_EVERY_QUANTA}). */
+  quantaSinceTurn = 0;
   private readonly handles = new Map<number, object>();
   private nextHandle = 1;
 
@@ -249,6 +326,9 @@ class Control implements PartitionControl {
 /** Runs one partition of a threaded run; piscina calls it once per worker. */
 export async function runPartitionTask(task: PartitionTask): Promise<PartitionResult> {
   const { scenario, partition, buffers, port } = task;
+  const words = new Int32Array(buffers.failure);
+  noteThread(words, partition, threadId);
+  const who = partitionName(partition, buffers.placement);
   await initMetrics();
   const barrier = new QuantumBarrier(
     buffers.barrier,
@@ -260,12 +340,32 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
   const posted = new Int32Array(buffers.control);
   let driver: RingQuantumDriver | null = null;
   let run: ScenarioRun | null = null;
+  // An error that escaped asynchronously: this partition's failure, whatever surfaces next.
+  // (set by the handlers below, from outside this function's control flow)
+  let escaped = null as { error: Error & { code?: string }; origin: string } | null;
+  const onEscape =
+    (origin: string) =>
+    (e: unknown): void => {
+      if (escaped) return;
+      escaped = { error: e instanceof Error ? e : new Error(String(e)), origin };
+      claimFirstFailure(words, partition);
+      barrier.abort(`${who} failed: ${origin}: ${oneLine(escaped.error.message)}`);
+    };
+  const onUncaught = onEscape('uncaught exception outside its events');
+  const onRejection = onEscape('unhandled rejection outside its events');
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onRejection);
+  /** Throws the escaped error, if any, after a turn of the event loop. */
+  const checkEscaped = (): void => {
+    if (escaped) throw escaped.error;
+  };
   try {
+    const fault = task.injectFault;
     run = createScenarioRun(scenario, {
       durationNs: task.durationNs,
       warmupNs: task.warmupNs,
       hlogIntervalNs: task.hlogIntervalNs,
-      injectFault: task.injectFault,
+      injectFault: fault && { ...fault, act: faultAct(fault) },
       trace: task.trace,
       deviceBuffers: buffers.deviceBuffers,
       placement: buffers.placement,
@@ -293,44 +393,69 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
     if (!d) throw new Error('threaded runtime: the run built no quantum driver');
     const ctl = new Control(run, d, partition);
     // posted[p]: the main thread's count of commands sent to this worker. SeqCst load; a
-    // command counted after this load is seen at the next boundary.
-    d.controlCheck = () => Atomics.load(posted, partition) !== ctl.taken || ctl.answersReady > 0;
+    // command counted after this load is seen at the next boundary. Every
+    // EVENT_LOOP_EVERY_QUANTA quanta the loop turns anyway.
+    d.controlCheck = () =>
+      ++ctl.quantaSinceTurn >= EVENT_LOOP_EVERY_QUANTA ||
+      Atomics.load(posted, partition) !== ctl.taken ||
+      ctl.answersReady > 0;
     Comlink.expose(ctl, nodeEndpoint(port));
     const steps = run.steps();
     for (;;) {
       const r = steps.next();
       if (r.done) {
         live[0] = r.value.simulatedNs;
+        // a timer turn: callbacks queued during the run (timeouts of 0, immediates,
+        // microtasks) run while the handlers above still catch what escapes them
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        checkEscaped();
         return { report: withThreadStat(r.value, partition, buffers, driver) };
       }
-      if (r.value === 'control') await takeCommands(ctl, posted, partition);
+      if (r.value === 'control') {
+        await takeCommands(ctl, posted, partition);
+        checkEscaped();
+      }
     }
   } catch (e) {
-    const err = e as Error & { code?: string };
+    const caught = e as Error & { code?: string };
+    const err = escaped?.error ?? caught;
     const where = run?.failurePoint() ?? { simulatedNs: 0, accelerator: -1, rid: -1 };
-    const aborted = err.code === ErrorCode.ERR_BARRIER_ABORTED;
-    const who =
+    const aborted = !escaped && caught.code === ErrorCode.ERR_BARRIER_ABORTED;
+    const code = err.code ?? (escaped ? ErrorCode.ERR_WORKER_UNCAUGHT : ErrorCode.ERR_WORKER);
+    const inAccelerator =
       where.accelerator >= 0
-        ? `accelerator ${where.accelerator} (rid 0x${where.rid.toString(16).padStart(4, '0')})`
-        : `the engine side (partition ${partition})`;
-    const message = aborted
-      ? `partition ${partition} stopped: ${err.message}`
-      : `${who} failed at ${where.simulatedNs} ns of simulated time: ${err.message}`;
-    if (!aborted) barrier.abort(message);
+        ? `, in accelerator ${where.accelerator} (rid 0x${where.rid.toString(16).padStart(4, '0')})`
+        : '';
+    const cause = aborted
+      ? `stopped: ${oneLine(err.message)}`
+      : `failed at ${where.simulatedNs} ns of simulated time${inAccelerator}: ${
+          escaped ? `${escaped.origin}: ` : ''
+        }${oneLine(err.message)} [${code}]`;
+    const message = `${who} ${cause}`;
+    if (!aborted) {
+      // claim before the abort: whoever sees the abort sees this claim (run-failure.ts)
+      claimFirstFailure(words, partition);
+      barrier.abort(message);
+    }
     const failure: PartitionFailure = {
       message,
-      code: err.code ?? ErrorCode.ERR_WORKER,
+      cause,
+      code,
       partition,
       simulatedNs: where.simulatedNs,
       accelerator: where.accelerator,
       rid: where.rid,
     };
-    if (!run) throw codedError(failure.code as ErrorCode, message, { ...failure });
+    // no partition was built: nothing to report, but the failure (plain data, unlike an
+    // error's fields, crosses the thread whole)
+    if (!run) return { report: null, failure };
     return {
       report: withThreadStat(run.partialReport(message), partition, buffers, driver),
       failure,
     };
   } finally {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onRejection);
     port.close();
     for (const p of task.dataPorts ?? []) p?.close();
   }
@@ -363,6 +488,7 @@ function withThreadStat(
 async function takeCommands(ctl: Control, posted: Int32Array, partition: number): Promise<void> {
   const deadline = performance.now() + CONTROL_DEADLINE_MS;
   ctl.answersReady = 0;
+  ctl.quantaSinceTurn = 0;
   await yieldToEventLoop();
   // posted[p]: SeqCst load; the main thread adds after posting, so the message is queued
   while (Atomics.load(posted, partition) !== ctl.taken) {

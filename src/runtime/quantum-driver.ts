@@ -318,6 +318,8 @@ export interface ThreadedBuffers {
   readonly live: SharedArrayBuffer;
   /** Control-plane commands the main thread sent each partition (Int32 per partition). */
   readonly control: SharedArrayBuffer;
+  /** Which partition failed first, and the thread of each partition (run-failure.ts). */
+  readonly failure: SharedArrayBuffer;
 }
 
 /** Lays out and formats the rings of a run of `partitions` partitions. */

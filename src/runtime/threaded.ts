@@ -20,12 +20,22 @@
  * Stop: `stop()` (SIGINT in the CLI) sets the barrier's STOP bit; every thread sees it after
  * the same round and ends the running phase there; the clients then finish as at the end of a
  * run, and the report covers the time run (`stoppedAtNs`). `abort()` ends the run at once;
- * the workers return partial reports. A worker that throws aborts the barrier; the run fails
- * with an error naming the accelerator and the simulated time, carrying the partial report.
+ * the workers return partial reports.
+ *
+ * Failure (run-failure.ts): the first partition to fail claims the run's failure word and
+ * aborts the barrier; the survivors stop at their next arrival and return partial reports. A
+ * worker that throws in an event, lets an exception or a rejection escape asynchronously, or
+ * exits (process.exit, Worker.terminate) — noticed by the main thread, which claims and aborts
+ * in its name — fails the run with ERR_WORKER_FAILED naming that partition ("the engine's
+ * worker (partition 0)", "accelerator partition 2 (device 1)") and why (its error's message and
+ * code, or its exit code), never a survivor's ERR_BARRIER_ABORTED. The partial report says it
+ * is partial, which partitions reported nothing and how each ended; the threads are those the
+ * run started. Workers failing with no task in flight (piscina's pool 'error') are recorded,
+ * never left to throw in the main thread.
  */
 
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import { DEVICE_BUFFER_BYTES } from '../device/device.js';
@@ -33,7 +43,7 @@ import { codedError, ErrorCode } from '../errors.js';
 import { type Placement, placeAccelerators } from '../machine/placement.js';
 import { COUNTER_NAMES, Counter, Counters, type CounterTotals } from '../metrics/counters.js';
 import { initMetrics, LatencyRecorder } from '../metrics/recorder.js';
-import type { Report, ReportSeries } from '../report/types.js';
+import type { PartitionEnd, Report, ReportSeries, RunFailure } from '../report/types.js';
 import { QuantumBarrier } from '../ring/barrier.js';
 import { resolveScenario } from '../scenario/defaults.js';
 import type { Scenario, ScenarioInput } from '../scenario/types.js';
@@ -42,11 +52,23 @@ import { ControlErrorCode, controlError, type PartitionControl } from './control
 import {
   LIVE_HEADER,
   LIVE_ROW,
-  type PartitionFailure,
   type PartitionResult,
   type PartitionTask,
+  type TerminateRequest,
 } from './partition-task.js';
 import { CONTROL_STOP, createRings, type ThreadedBuffers } from './quantum-driver.js';
+import {
+  claimFirstFailure,
+  createFailureWords,
+  exitCodeInMessage,
+  FAILED_BY_CALLER,
+  FAILED_UNKNOWN,
+  firstFailure,
+  oneLine,
+  partitionName,
+  partitionOfThread,
+  threadOf,
+} from './run-failure.js';
 
 function flat(t: CounterTotals): Float64Array {
   const c = new Counters();
@@ -102,7 +124,7 @@ export interface ThreadedRunOptions {
   readonly signal?: AbortSignal;
   /** Receives warnings (default: `process.emitWarning`). */
   readonly onWarning?: (message: string) => void;
-  /** Failure injection for tests (runner.ts `RunOptions.injectFault`). */
+  /** Failure injection for tests (partition-task.ts `ThreadedFault`). */
   readonly injectFault?: PartitionTask['injectFault'];
   /** A trace window to record (runner.ts `RunOptions.trace`). */
   readonly trace?: PartitionTask['trace'];
@@ -126,7 +148,7 @@ export interface ThreadedRunOptions {
 
 /** A threaded run in progress. */
 export interface ThreadedRun {
-  /** The report; rejects with an error carrying `partial` (a Report) when a worker failed. */
+  /** The report; rejects with a {@link ThreadedRunError} when a worker failed. */
   readonly done: Promise<Report>;
   /** Threads in use, the engine's included. */
   readonly threads: number;
@@ -149,15 +171,26 @@ export interface ThreadedRun {
   ): Promise<Awaited<ReturnType<PartitionControl[K]>>>;
 }
 
-/** The error a failed threaded run rejects with. */
+/** The error a failed threaded run rejects with (ERR_WORKER_FAILED). */
 export type ThreadedRunError = Error & {
   code: string;
-  /** Device index of the accelerator that failed, or −1 for the engine side. */
+  /**
+   * The partition that failed first (0: the engine's), or −1 when the caller aborted the run
+   * (run-failure.ts); `failure` says who and why.
+   */
+  partition: number;
+  /** Device index of the accelerator whose event failed, or −1 (not in an accelerator's event). */
   accelerator: number;
   rid: number;
+  /** Simulated time the failing partition had reached, ns (0 when unknown). */
   simulatedNs: number;
-  /** What the workers counted and recorded until they stopped. */
-  partial: Report;
+  /** Which partition failed first and why, and how every partition ended. */
+  failure: RunFailure;
+  /**
+   * What the partitions that reported had counted and recorded until they stopped (`partial`
+   * set, `missingPartitions` naming the others); undefined when no partition reported.
+   */
+  partial: Report | undefined;
 };
 
 function workerEntry(): { filename: string; fromSources: boolean } {
@@ -202,6 +235,19 @@ export async function startScenarioThreaded(
     typeof options.placement === 'object'
       ? checkPlacement(options.placement, accelerators, threads)
       : placeAccelerators(accelerators, threads, options.placement ?? 'balanced');
+  const fault = options.injectFault;
+  if (
+    fault &&
+    !(
+      Number.isInteger(fault.accelerator) &&
+      fault.accelerator >= -1 &&
+      fault.accelerator < accelerators
+    )
+  ) {
+    throw einval(
+      `injectFault.accelerator must be -1 (the engine side) or a device index below ${accelerators}, got ${fault.accelerator}`,
+    );
+  }
   const { rings, ringOffsets } = createRings(threads);
   const barrierView = QuantumBarrier.create(threads, { canBlock: false });
   const buffers: ThreadedBuffers = {
@@ -213,7 +259,9 @@ export async function startScenarioThreaded(
     deviceBuffers: new SharedArrayBuffer(accelerators * DEVICE_BUFFER_BYTES),
     live: new SharedArrayBuffer(threads * LIVE_ROW * 8),
     control: new SharedArrayBuffer(threads * 4),
+    failure: createFailureWords(threads),
   };
+  const failureWords = new Int32Array(buffers.failure);
   const live = new Float64Array(buffers.live);
   const posted = new Int32Array(buffers.control);
   const durationNs = options.durationNs ?? scenario.duration;
@@ -226,8 +274,33 @@ export async function startScenarioThreaded(
     idleTimeout: 1000,
     workerData: { fromSources: entry.fromSources },
   });
+  /**
+   * Claims the first failure for partition `p` (run-failure.ts) and aborts the barrier in its
+   * name, so the survivors stop at their next arrival instead of waiting for it.
+   */
+  const abortFor = (p: number, reason: string): void => {
+    claimFirstFailure(failureWords, p);
+    const party =
+      p >= 0 ? new QuantumBarrier(buffers.barrier, 0, p, { canBlock: false }) : barrierView;
+    party.abort(reason);
+  };
+  const watch = watchWorkers(pool, failureWords, threads, (stray) =>
+    abortFor(
+      stray.partition,
+      `${partitionName(stray.partition, placement)} failed outside its task: ${oneLine(stray.error.message)}`,
+    ),
+  );
+  if (options.injectFault?.kind === 'terminate') {
+    // tests only: a worker asks to be terminated as a thread would be from outside
+    pool.on('message', (m: Partial<TerminateRequest>) => {
+      if (typeof m?.svasimTerminate !== 'number') return;
+      void pool.threads.find((w) => w.threadId === m.svasimTerminate)?.terminate();
+    });
+  }
+  /** How each partition's worker ended when its task did not return: by partition. */
+  const lost: (LostPartition | undefined)[] = [];
   const remotes: Comlink.Remote<PartitionControl>[] = [];
-  const tasks: Promise<PartitionResult>[] = [];
+  const tasks: Promise<PartitionResult | null>[] = [];
   // baseline transport: one channel per accelerator off the engine's thread
   const dataPorts: (MessagePort | null)[][] | null =
     options.transport === 'postMessage'
@@ -260,11 +333,32 @@ export async function startScenarioThreaded(
     };
     const mine = (dataPorts?.[p] ?? []).filter((x): x is MessagePort => x !== null);
     tasks.push(
-      pool.run(task, { transferList: [port2, ...mine] }).catch((e: unknown) => {
-        // a worker that died outside the task's own handling: stop the others now
-        barrierView.abort(`partition ${p} failed: ${(e as Error).message}`);
-        throw e;
-      }) as Promise<PartitionResult>,
+      (pool.run(task, { transferList: [port2, ...mine] }) as Promise<PartitionResult>).catch(
+        (e: unknown) => {
+          // The task did not return: its worker exited (piscina rejects with "worker exited
+          // with code: N"; our 'exit' listener ran before this callback), or an error escaped
+          // the task's own handling (it arrives as a structured clone: message and stack, no
+          // code). Stop the others now, in this partition's name.
+          const error = e as Error & { code?: string };
+          const tid = threadOf(failureWords, p);
+          const exitCode = watch.exits.get(tid) ?? exitCodeInMessage(error.message);
+          const code = error.code ?? ErrorCode.ERR_WORKER;
+          const gone: LostPartition =
+            exitCode !== undefined
+              ? {
+                  code: ErrorCode.ERR_WORKER_EXITED,
+                  cause: `died: exit code ${exitCode}`,
+                  exitCode,
+                }
+              : {
+                  code,
+                  cause: `failed: ${oneLine(error.message)} [${code}]`,
+                };
+          lost[p] = gone;
+          abortFor(p, `${partitionName(p, placement)} ${gone.cause}`);
+          return null;
+        },
+      ),
     );
   }
 
@@ -297,30 +391,12 @@ export async function startScenarioThreaded(
   ended.catch(() => {});
   let finished = false;
 
+  let callerReason: string | null = null;
   const done = (async (): Promise<Report> => {
+    let outcomes: (PartitionResult | null)[];
     try {
-      const settled = await Promise.allSettled(tasks);
-      const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-      const crashed = settled.find((s) => s.status === 'rejected');
-      const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
-      if (results.length === threads && failures.length === 0) {
-        return { ...mergeReports(results.map((r) => r.report)), placement: [...placement] };
-      }
-      const primary: PartitionFailure | undefined =
-        failures.find((f) => f.code !== ErrorCode.ERR_BARRIER_ABORTED) ?? failures[0];
-      const message =
-        primary?.message ??
-        (crashed?.status === 'rejected' ? String((crashed.reason as Error)?.message) : 'failed');
-      const partial =
-        results.length > 0
-          ? { ...mergeReports(results.map((r) => r.report)), placement: [...placement] }
-          : undefined;
-      throw codedError(ErrorCode.ERR_WORKER_FAILED, `threaded run failed: ${message}`, {
-        accelerator: primary?.accelerator ?? -1,
-        rid: primary?.rid ?? -1,
-        simulatedNs: primary?.simulatedNs ?? 0,
-        partial,
-      }) satisfies Partial<ThreadedRunError>;
+      // never rejects: a task that did not return settles as null (see above)
+      outcomes = await Promise.all(tasks);
     } finally {
       finished = true;
       endRun(controlError(ControlErrorCode.ENDED, 'the run has ended'));
@@ -329,6 +405,16 @@ export async function startScenarioThreaded(
       for (const r of remotes) r[Comlink.releaseProxy]();
       await pool.destroy();
     }
+    // decided once every worker is gone: nothing can fail any more
+    return settleRun({
+      outcomes,
+      lost,
+      strays: watch.strays,
+      first: firstFailure(failureWords),
+      callerReason,
+      placement,
+      lastNs: (p) => live[p * LIVE_ROW]!,
+    });
   })();
 
   return {
@@ -337,7 +423,11 @@ export async function startScenarioThreaded(
     placement,
     progress,
     stop,
-    abort: (reason) => void barrierView.abort(`aborted: ${reason}`),
+    abort: (reason) => {
+      callerReason ??= reason;
+      claimFirstFailure(failureWords, FAILED_BY_CALLER);
+      barrierView.abort(`aborted: ${reason}`);
+    },
     command: (partition, method, ...args) => {
       const remote = remotes[partition];
       if (!remote) return Promise.reject(einval(`no worker ${partition}: this run has ${threads}`));
@@ -353,6 +443,170 @@ export async function startScenarioThreaded(
       return Promise.race([answer, ended]);
     },
   };
+}
+
+/** What {@link watchWorkers} needs of a piscina pool: its worker threads and its events. */
+export interface WorkerPool {
+  readonly threads: readonly Pick<Worker, 'threadId' | 'once' | 'on'>[];
+  on(event: 'error', listener: (e: unknown) => void): unknown;
+}
+
+/** How a partition's worker ended when its task did not return a result. */
+interface LostPartition {
+  readonly code: string;
+  /** One line, to be read after the partition's name: "died: exit code 1". */
+  readonly cause: string;
+  /** Its thread's exit code, when the thread exited or was terminated. */
+  readonly exitCode?: number;
+}
+
+/** An error of a worker with no task in flight (piscina's pool 'error'). */
+export interface StrayError {
+  /** The partition that worker had run, or FAILED_UNKNOWN. */
+  readonly partition: number;
+  readonly error: Error & { code?: string };
+}
+
+/**
+ * Listens to the pool's workers: the exit code of each thread, by threadId (for a task that
+ * did not return to name), and the errors of workers with no task in flight. piscina emits
+ * those on the pool as 'error' (its `_onError` when a worker fails with no task), and an
+ * 'error' event without a listener throws in the main thread and ends the process: this
+ * listener records them instead and calls `onStray`. Exported for its tests.
+ */
+export function watchWorkers(
+  pool: WorkerPool,
+  words: Int32Array,
+  partitions: number,
+  onStray: (stray: StrayError) => void,
+): { exits: Map<number, number>; strays: StrayError[] } {
+  const exits = new Map<number, number>();
+  /** Each error a worker emitted, with that worker's threadId. */
+  const errors = new Map<unknown, number>();
+  const strays: StrayError[] = [];
+  for (const w of pool.threads) {
+    // threadId reads −1 once the thread has ended: keep it now
+    const tid = w.threadId;
+    w.once('exit', (code: number) => exits.set(tid, code));
+    w.on('error', (e: unknown) => errors.set(e, tid));
+  }
+  pool.on('error', (e: unknown) => {
+    // piscina emits this from its own 'error' listener of the worker, which was added before
+    // ours: which worker it was is known once ours has run, in this same turn
+    queueMicrotask(() => {
+      const tid = errors.get(e);
+      const stray: StrayError = {
+        partition: tid === undefined ? FAILED_UNKNOWN : partitionOfThread(words, partitions, tid),
+        error: e instanceof Error ? e : new Error(String(e)),
+      };
+      strays.push(stray);
+      onStray(stray);
+    });
+  });
+  return { exits, strays };
+}
+
+/** What the partitions of a run left when every worker was gone. */
+interface RunEnding {
+  /** Each partition's result, by partition; null where its task did not return. */
+  readonly outcomes: readonly (PartitionResult | null)[];
+  /** Why the tasks that did not return did not, by partition. */
+  readonly lost: readonly (LostPartition | undefined)[];
+  readonly strays: readonly StrayError[];
+  /** The partition that claimed the first failure (run-failure.ts), or null. */
+  readonly first: number | null;
+  readonly callerReason: string | null;
+  readonly placement: readonly number[];
+  /** Simulated time partition p had reached at its last quantum boundary (live counters). */
+  readonly lastNs: (partition: number) => number;
+}
+
+/**
+ * The report of a run whose workers are all gone, or the ERR_WORKER_FAILED error naming the
+ * partition that failed first and why, with the partial report of the partitions that
+ * reported (none when no partition did).
+ */
+function settleRun(e: RunEnding): Report {
+  const { outcomes, lost, strays, placement } = e;
+  const threads = outcomes.length;
+  const reports = outcomes.flatMap((o) => (o?.report ? [o.report] : []));
+  const failedLate = new Set(strays.map((x) => x.partition));
+  if (e.first === null && strays.length === 0 && outcomes.every((o) => o?.report && !o.failure)) {
+    return { ...mergeReports(reports), placement: [...placement] };
+  }
+  const ended: PartitionEnd[] = outcomes.map((o, p) => {
+    if (!o) return lost[p]?.exitCode !== undefined ? 'died' : 'failed';
+    if (o.failure) return o.failure.code === ErrorCode.ERR_BARRIER_ABORTED ? 'stopped' : 'failed';
+    return failedLate.has(p) ? 'failed' : 'finished';
+  });
+  // Every failure claims before it shows (run-failure.ts); without a claim, the first that
+  // died, else the first that failed of its own, else the first that stopped.
+  const byEnd = (what: PartitionEnd): number => ended.indexOf(what);
+  const partition =
+    e.first ??
+    [byEnd('died'), byEnd('failed'), strays[0]?.partition ?? -1, byEnd('stopped')].find(
+      (p) => p >= 0,
+    ) ??
+    0;
+  let cause = 'failed';
+  let code: string = ErrorCode.ERR_WORKER;
+  let exitCode: number | undefined;
+  let simulatedNs: number | undefined;
+  let accelerator = -1;
+  let rid = -1;
+  const own = partition >= 0 ? outcomes[partition]?.failure : undefined;
+  const gone = partition >= 0 ? lost[partition] : undefined;
+  const stray = strays.find((x) => x.partition === partition);
+  if (partition === FAILED_BY_CALLER) {
+    cause = `aborted the run: ${oneLine(e.callerReason ?? '')}`;
+    code = ErrorCode.ERR_RUN_ABORTED;
+  } else if (gone) {
+    ({ cause, code, exitCode } = gone);
+    simulatedNs = e.lastNs(partition);
+  } else if (own) {
+    ({ cause, code, simulatedNs, accelerator, rid } = own);
+  } else if (stray) {
+    code = stray.error.code ?? ErrorCode.ERR_WORKER_UNCAUGHT;
+    cause = `failed outside its task: ${oneLine(stray.error.message)} [${code}]`;
+  }
+  const failure: RunFailure = {
+    partition,
+    who: partitionName(partition, placement),
+    cause,
+    code,
+    ...(exitCode !== undefined ? { exitCode } : {}),
+    ...(simulatedNs !== undefined ? { simulatedNs } : {}),
+    ended,
+  };
+  const missingPartitions = outcomes.flatMap((o, p) => (o?.report ? [] : [p]));
+  const partial: Report | undefined =
+    reports.length > 0
+      ? {
+          ...mergeReports(reports),
+          // the threads the run started, not the reports that came back
+          threads,
+          placement: [...placement],
+          // without the engine's report, the time the partitions that reported reached
+          ...(outcomes[0]?.report
+            ? {}
+            : { simulatedNs: Math.max(...reports.map((r) => r.simulatedNs)) }),
+          partial: true,
+          missingPartitions,
+          failure,
+        }
+      : undefined;
+  throw codedError(
+    ErrorCode.ERR_WORKER_FAILED,
+    `threaded run failed: ${failure.who} ${failure.cause}`,
+    {
+      partition,
+      accelerator,
+      rid,
+      simulatedNs: simulatedNs ?? 0,
+      failure,
+      partial,
+    } satisfies Omit<ThreadedRunError, 'code' | 'message' | 'name'>,
+  );
 }
 
 /** Runs a scenario in worker threads and returns its report (see {@link startScenarioThreaded}). */

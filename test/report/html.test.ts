@@ -79,6 +79,32 @@ describe('renderHtml()', () => {
     expect(html).not.toMatch(/url\(|@import|@font-face/i);
   });
 
+  it('says who failed and what the figures are before any figure, for a failed run only', async () => {
+    const r: Report = {
+      ...smallReport(),
+      threads: 2,
+      partial: true,
+      missingPartitions: [1],
+      failure: {
+        partition: 1,
+        who: 'accelerator partition 1 (devices 0, 1)',
+        cause: 'died: exit code 3',
+        code: 'ERR_WORKER_EXITED',
+        exitCode: 3,
+        ended: ['stopped', 'died'],
+      },
+    };
+    const html = await renderHtml(r);
+    expect(html).toContain('2 threads, partition 1 died, seed');
+    const failedLines = elements(html, 'p', 'class').filter((x) => x.value === 'failed');
+    expect(failedLines.map((x) => unescapeHtml(x.body))).toEqual([
+      'FAILED: accelerator partition 1 (devices 0, 1) died: exit code 3',
+      expect.stringMatching(/^partial: partition 1 reported nothing: /),
+    ]);
+    expect(html.indexOf('class="failed"')).toBeLessThan(html.indexOf('<h2>'));
+    expect(await renderHtml(smallReport())).not.toContain('class="failed"');
+  });
+
   it('has one percentile plot per kind with data, as inline SVG with the plotted point count', async () => {
     const r = smallReport();
     const html = await renderHtml(r);

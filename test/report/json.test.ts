@@ -136,6 +136,22 @@ describe('toJsonReport()', () => {
     expect(first.code).toBe('ENOSPC');
   });
 
+  it('marks a failed threaded run as partial, with its missing partitions and its failure', () => {
+    const failure = {
+      partition: 0,
+      who: "the engine's worker (partition 0)",
+      cause: 'died: exit code 1',
+      code: 'ERR_WORKER_EXITED',
+      exitCode: 1,
+      ended: ['died', 'stopped'] as const,
+    };
+    const r = { ...smallReport(), partial: true, missingPartitions: [0], failure };
+    const j = JSON.parse(JSON.stringify(toJsonReport(r))) as Record<string, unknown>;
+    expect(j).toMatchObject({ partial: true, missingPartitions: [0], failure });
+    expect(Object.keys(j).indexOf('partial')).toBeLessThan(Object.keys(j).indexOf('simulatedNs'));
+    expect(Object.keys(toJsonReport(smallReport()))).not.toContain('partial');
+  });
+
   it('keeps the values of the report', () => {
     const r = smallReport();
     const j = toJsonReport(r);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import { formatSummary } from '../../src/report/summary.js';
-import type { Report } from '../../src/report/types.js';
+import type { Report, ThreadStat } from '../../src/report/types.js';
 import { formatNs, formatRate } from '../../src/scenario/units.js';
 import { exhaustedReport, smallReport } from './fixture.js';
 
@@ -206,5 +206,103 @@ describe('formatSummary()', () => {
     const text = formatSummary(smallReport());
     expect(text).not.toMatch(/^failures/m);
     expect(text).not.toMatch(/alloc failures/);
+  });
+});
+
+/** A failed two-thread run's partial report: what the partitions other than `missing` had. */
+function failed(missing: number[], over: Partial<Report> = {}): Report {
+  const r = smallReport();
+  const stat = (partition: number): ThreadStat => ({
+    partition,
+    accelerators: partition === 0 ? 0 : 2,
+    quanta: 149,
+    workMs: 40,
+    waitMs: 60,
+    workSdUs: 1,
+    sentRecords: 10,
+  });
+  return {
+    ...r,
+    runtime: 'threaded',
+    threads: 2,
+    placement: [1, 1],
+    threadStats: [0, 1].filter((p) => !missing.includes(p)).map(stat),
+    partial: true,
+    missingPartitions: missing,
+    ...over,
+  };
+}
+
+describe('formatSummary() of a failed threaded run', () => {
+  it('heads with the threads the run started and who failed, then says what the figures are', () => {
+    const r = failed([1], {
+      failure: {
+        partition: 1,
+        who: 'accelerator partition 1 (devices 0, 1)',
+        cause: 'died: exit code 3',
+        code: 'ERR_WORKER_EXITED',
+        exitCode: 3,
+        ended: ['stopped', 'died'],
+      },
+    });
+    const lines = formatSummary(r).split('\n');
+    expect(lines[0]).toBe(
+      `svasim run "${r.scenario.name}": threaded runtime, 2 threads, partition 1 died, seed 1, profile ${r.profile}`,
+    );
+    expect(lines.slice(2, 4)).toEqual([
+      '  FAILED: accelerator partition 1 (devices 0, 1) died: exit code 3',
+      '  partial: partition 1 reported nothing: the jobs, device TLB and latency figures of their accelerators are missing; the rest is what partition 0 counted until it stopped',
+    ]);
+    const threads = section(formatSummary(r), 'threads');
+    expect(threads[0]).toMatch(/ {3}ended$/);
+    expect(threads.slice(1).map((l) => l.trim().split(/\s{2,}/))).toEqual([
+      ['0 (engine)', '0', '149', '40ms', '60ms', '60.0%', 'stopped'],
+      ['1', '2', 'missing', '-', '-', '-', 'died'],
+    ]);
+    // the engine reported: its figures are figures
+    expect(formatSummary(r)).toContain(`invariants: ${r.invariants.checked} checked`);
+    expect(section(formatSummary(r), 'events')[1]).toMatch(/^ {2}translations +\d+$/);
+  });
+
+  it("says the engine's figures are missing instead of printing them as zeros", () => {
+    const r = failed([0], {
+      totals: { ...smallReport().totals, translations: 0, iotlbHits: 0, iotlbMisses: 0 },
+      invariants: { checked: 0, violations: [{ what: 'run-failed', detail: 'stopped' }] },
+      failure: {
+        partition: 0,
+        who: "the engine's worker (partition 0)",
+        cause: 'died: exit code 1',
+        code: 'ERR_WORKER_EXITED',
+        exitCode: 1,
+        ended: ['died', 'stopped'],
+      },
+    });
+    const text = formatSummary(r);
+    expect(text.split('\n')[0]).toContain('2 threads, partition 0 (engine) died,');
+    expect(text).toContain(
+      "  partial: partition 0 reported nothing: the engine's VT-d, kernel and invariant figures are missing",
+    );
+    expect(text).toContain(
+      "invariants: not checked (the engine's partition, which checks them, reported nothing); 1 violation from the other partitions",
+    );
+    expect(text).not.toMatch(/0 checked/);
+    const events = section(text, 'events').map((l) => l.trim().split(/\s{2,}/));
+    expect(events.find((x) => x[0] === 'translations')).toEqual(['translations', 'missing']);
+    expect(events.find((x) => x[0] === 'jobs failed')).toEqual([
+      'jobs failed',
+      String(r.totals.jobsFailed),
+    ]);
+    const rates = section(text, 'hit rates').map((l) => l.trim().split(/\s{2,}/));
+    expect(rates[1]).toEqual(['IOTLB', 'missing', 'missing', 'missing']);
+    expect(rates[2]![0]).toBe('device TLB');
+    expect(rates[2]![1]).not.toBe('missing');
+    const throughput = section(text, 'throughput').map((l) => l.trim().split(/\s{2,}/));
+    expect(throughput[1]).toEqual(['requests', 'missing', 'missing', 'missing']);
+    expect(throughput[2]![1]).toBe(String(r.totals.jobs));
+  });
+
+  it('prints nothing of the kind for a run that did not fail', () => {
+    const text = formatSummary(smallReport());
+    expect(text).not.toMatch(/FAILED|partial:|missing/);
   });
 });
