@@ -21,11 +21,14 @@ export class InvariantChecker {
   private readonly devIndexByRid = new Map<number, number>();
   /** Frames in use once the machine is built: what must remain after every client is gone. */
   private readonly baselineFrames: number;
+  /** PASID leaf tables among them (the RID2PASID entries' tables, allocated at probe). */
+  private readonly baselineLeafTables: number;
 
   /** Call once the machine is built; installs the DMA check at the units. */
   constructor(sys: System) {
     this.sys = sys;
     this.baselineFrames = sys.memory.framesInUse;
+    this.baselineLeafTables = leafTables(sys);
     for (const d of sys.devices) this.devIndexByRid.set(d.rid, d.index);
     sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
       this.checkAccess(rid, pasid, vpn, pfn, write);
@@ -112,9 +115,9 @@ export class InvariantChecker {
       if (p.mmCountRefs !== 0)
         this.violate('mm-leak', `process ${p.id} mm_count ${p.mmCountRefs} at the end`);
     }
-    // every frame a client used came back: what remains is the machine's own tables
-    const leafTables = sys.devices.reduce((n, d) => n + d.info.leafTables.size, 0);
-    const expected = this.baselineFrames + leafTables;
+    // every frame a client used came back: what remains is the machine's own tables, and the
+    // PASID leaf tables binds allocated (the driver keeps them)
+    const expected = this.baselineFrames + leafTables(sys) - this.baselineLeafTables;
     if (sys.memory.framesInUse !== expected) {
       this.violate(
         'frame-leak',
@@ -122,4 +125,9 @@ export class InvariantChecker {
       );
     }
   }
+}
+
+/** PASID leaf tables the driver holds for every device. */
+function leafTables(sys: System): number {
+  return sys.devices.reduce((n, d) => n + d.info.leafTables.size, 0);
 }
