@@ -9,8 +9,8 @@
  *
  * The ATS trust gap: past those checks hardware uses a translated request's address as it
  * is. Nothing tells the unit whether a translation it gave led to that address, so a device
- * that sends translated requests for pages it was never granted reaches them. Real VT-d
- * behaves the same.
+ * that sends translated requests for pages it was never granted reaches them (scenario
+ * `adversary`, counter `atsTrustBreaches`). Real VT-d behaves the same.
  *
  * Timing: the completion leaves when the pipeline's result is ready, plus `memReadNs` and
  * `length / dmaBytesPerNs` for the data of a DMA, and arrives `pcieLatencyNs` later.
@@ -166,7 +166,14 @@ export class DmaRemapping {
       pfn = vpn; // the address is already physical
       ready = nowNs;
       if (ok) {
-        this.observer?.dmaAccess?.(rid, pasid, pool.getWide(b + DmaReq.VPN_WIDE), pfn, write);
+        this.observer?.dmaAccess?.(
+          rid,
+          pasid,
+          pool.getWide(b + DmaReq.VPN_WIDE),
+          pfn,
+          write,
+          w[b + DmaReq.HOSTILE] === 1,
+        );
       }
     } else {
       const p = this.pipeline;

@@ -4,8 +4,16 @@
  * LPIG=1 page request answered once and no response for a group not outstanding; binds and
  * unbinds balance — handles, PASIDs, notifiers, mms and frames all back to zero; no message
  * slot leaked.
+ *
+ * Hostile accelerators (scenario `adversary`): their translated DMA is not held to the first
+ * invariant. VT-d passes a translated request's address through unchecked (the ATS trust
+ * gap), so what a hostile stream reaches that way is counted as `atsTrustBreaches`, the
+ * hardware's outcome, not a model violation. Their page requests are held to the same
+ * one-response rule as honest ones.
  */
 
+import type { Adversary } from '../device/adversary.js';
+import { Counter } from '../metrics/counters.js';
 import type { Violation } from '../report/types.js';
 import type { System } from './system.js';
 
@@ -24,19 +32,36 @@ export class InvariantChecker {
   /** PASID leaf tables among them (the RID2PASID entries' tables, allocated at probe). */
   private readonly baselineLeafTables: number;
 
+  /** The hostile streams of the run's devices (scenario `adversary`), checked at the end. */
+  private readonly adversaries: readonly Adversary[];
+
   /** Call once the machine is built; installs the DMA check at the units. */
-  constructor(sys: System) {
+  constructor(sys: System, adversaries: readonly Adversary[] = []) {
     this.sys = sys;
+    this.adversaries = adversaries;
     this.baselineFrames = sys.memory.framesInUse;
     this.baselineLeafTables = leafTables(sys);
     for (const d of sys.devices) this.devIndexByRid.set(d.rid, d.index);
-    sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
-      this.checkAccess(rid, pasid, vpn, pfn, write);
+    sys.accessCheck = (rid, pasid, vpn, pfn, write, hostile) => {
+      if (hostile) this.breach(rid);
+      else this.checkAccess(rid, pasid, vpn, pfn, write);
+    };
   }
 
   /** Records a violation. */
   violate(what: string, detail: string): void {
     if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ what, detail });
+  }
+
+  /**
+   * A hostile stream's translated DMA reached memory: its address never came from a
+   * translation the unit gave (the adversary makes it up), so it is a breach through the ATS
+   * trust gap — counted, for the run and the device.
+   */
+  private breach(rid: number): void {
+    const devIndex = this.devIndexByRid.get(rid)!;
+    this.sys.counters.add(Counter.atsTrustBreaches);
+    this.sys.deviceCounters[devIndex]!.add(Counter.atsTrustBreaches);
   }
 
   /**
@@ -88,6 +113,22 @@ export class InvariantChecker {
         this.violate(
           'unexpected-response',
           `device ${d.rid.toString(16)} received ${d.unexpectedResponses} responses for groups it did not have outstanding`,
+        );
+      }
+    }
+    for (const a of this.adversaries) {
+      if (!hosts(sys.partitionOf(a.device.index))) continue;
+      const rid = a.device.rid.toString(16);
+      if (a.outstandingGroups > 0) {
+        this.violate(
+          'page-response-missing',
+          `hostile stream of device ${rid} has ${a.outstandingGroups} page request groups unanswered`,
+        );
+      }
+      if (a.unexpectedResponses > 0) {
+        this.violate(
+          'unexpected-response',
+          `hostile stream of device ${rid} received ${a.unexpectedResponses} responses it did not expect`,
         );
       }
     }

@@ -277,11 +277,25 @@ export class System implements UnitObserver {
   }
   /** Checks translated DMA as it reaches a unit (set by the scenario runner). */
   accessCheck:
-    | ((rid: number, pasid: number, vpn: number, pfn: number, write: boolean) => void)
+    | ((
+        rid: number,
+        pasid: number,
+        vpn: number,
+        pfn: number,
+        write: boolean,
+        hostile: boolean,
+      ) => void)
     | null = null;
   /** @internal */
-  dmaAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
-    this.accessCheck?.(rid, pasid, vpn, pfn, write);
+  dmaAccess(
+    rid: number,
+    pasid: number,
+    vpn: number,
+    pfn: number,
+    write: boolean,
+    hostile: boolean,
+  ): void {
+    this.accessCheck?.(rid, pasid, vpn, pfn, write, hostile);
   }
   /** @internal */
   stopMarker(dev: number): void {

@@ -216,6 +216,9 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
       ['  unbinds', String(t.unbinds)],
       ['  bind errors', String(t.bindErrors)],
       ['  invalidations', String(t.invalidations)],
+      // hostile accelerators (scenario adversary): what they sent, what the ATS trust gap let through
+      ...(t.hostileRequests > 0 ? [['  hostile requests', String(t.hostileRequests)]] : []),
+      ...(t.atsTrustBreaches > 0 ? [['  ATS trust breaches', counted(t.atsTrustBreaches)]] : []),
     ]),
   );
   lines.push('');

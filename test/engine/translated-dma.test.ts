@@ -28,8 +28,8 @@ function roundTrip(s: System, dev: Device, fill: (w: Uint32Array, b: number) => 
   return status;
 }
 
-/** A translated 64-byte DMA read of (pasid) at physical `pa`. */
-function translatedRead(s: System, dev: Device, pasid: number, pa: number) {
+/** A translated 64-byte DMA read of (pasid) at physical `pa`, `hostile` as model metadata. */
+function translatedRead(s: System, dev: Device, pasid: number, pa: number, hostile = false) {
   return roundTrip(s, dev, (w, b) => {
     w[b + MW.KIND] = MsgKind.DMA_REQ | MsgFlag.PASID | MsgFlag.TRANSLATED;
     w[b + DmaReq.PASID] = pasid;
@@ -37,6 +37,7 @@ function translatedRead(s: System, dev: Device, pasid: number, pa: number) {
     w[b + DmaReq.LENGTH] = 64;
     w[b + DmaReq.BUFFER_OFFSET] = 0;
     w[b + DmaReq.RID] = dev.rid;
+    w[b + DmaReq.HOSTILE] = hostile ? 1 : 0;
   });
 }
 
@@ -49,8 +50,8 @@ async function bound(ats = true) {
   const buf = p.mmap({ length: 4096, prot: 'rw' });
   p.write(buf, new Uint8Array(64).fill(0x5a));
   const pa = p.pageTable.lookup(buf / 4096)!.pfn * 4096;
-  const seen: [number, number, number][] = [];
-  s.accessCheck = (rid, pas, _vpn, pfn) => seen.push([rid, pas, pfn]);
+  const seen: [number, number, number, boolean][] = [];
+  s.accessCheck = (rid, pas, _vpn, pfn, _write, hostile) => seen.push([rid, pas, pfn, hostile]);
   return { s, d, p, h, pasid, buf, pa, seen };
 }
 
@@ -61,10 +62,10 @@ describe('translated DMA (spec §6.1 Table 30, "Translated req")', () => {
     expect(d.buffer.subarray(0, 64).every((x) => x === 0x5a)).toBe(true);
     // a frame no translation gave: hardware cannot tell (the ATS trust gap)
     const other = 5 * 4096;
-    expect(translatedRead(s, d, pasid, other)).toBe(CplStatus.SUCCESS);
+    expect(translatedRead(s, d, pasid, other, true)).toBe(CplStatus.SUCCESS);
     expect(seen).toEqual([
-      [0x100, pasid, pa / 4096],
-      [0x100, pasid, 5],
+      [0x100, pasid, pa / 4096, false],
+      [0x100, pasid, 5, true],
     ]);
     expect(s.iommu.faultRecords).toHaveLength(0);
   });
@@ -115,7 +116,7 @@ describe('translated DMA (spec §6.1 Table 30, "Translated req")', () => {
 describe('DTE clear in the context entry (a function without ATS)', () => {
   it('blocks translated DMA and translation requests with UR, and records nothing', async () => {
     const { s, d, pasid, buf, pa, seen } = await bound(false);
-    expect(translatedRead(s, d, pasid, pa)).toBe(CplStatus.UR);
+    expect(translatedRead(s, d, pasid, pa, true)).toBe(CplStatus.UR);
     expect(seen).toEqual([]);
     const status = roundTrip(s, d, (w, b) => {
       w[b + MW.KIND] = MsgKind.ATS_REQ | MsgFlag.PASID;
