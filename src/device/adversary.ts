@@ -18,7 +18,7 @@
  * | `prgReuse` | two page requests with the same PRG index, the second while the first is outstanding | both queued and answered (INVALID): hardware does not track PRG indexes |
  * | `lpigFlood` | {@link LPIG_FLOOD_BURST} page requests with LPIG=0 | queued until the PRQ is full, then dropped; never answered |
  * | `noAccess` | a page request with LPIG=1 and neither R nor W | queued (counted as a stop marker), INVALID |
- * | `translatedDma` | a translated DMA read (AT=translated) of a random frame it was never granted | success when DTE and the PASID entry allow it: the ATS trust gap, counted as `atsTrustBreaches` |
+ * | `translatedDma` | a translated DMA read (AT=translated) of a random frame: an address no translation gave it | success when DTE and the PASID entry allow it: the ATS trust gap, counted as `atsTrustBreaches` |
  *
  * What the stream keeps apart from the job engine: its tags ({@link HOSTILE_TAG_BASE}), its PRG
  * indexes ({@link HOSTILE_PRG_FIRST} up: the engine uses the ones below), its part of the data
@@ -31,6 +31,7 @@
  * translation is not modelled), privileged or execute requests.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import { PAGE_REQUEST, setField } from '../layout/index.js';
 import { MMAP_MIN_ADDR } from '../mem/index.js';
 import { AtsCpl, AtsReq, CplStatus, DESC, DmaReq, MsgFlag, MsgKind, MW } from '../sim/message.js';
@@ -65,6 +66,8 @@ export const Via = { ATS: 0, DMA: 1, PAGE_REQUEST: 2 } as const;
 
 /** One of the {@link Via} forms. */
 export type ViaCode = (typeof Via)[keyof typeof Via];
+
+const VIA_NAMES = ['an ATS translation request', 'a DMA request', 'a page request'] as const;
 
 /** First PRG index of the hostile stream; the job engine uses 0 .. HOSTILE_PRG_FIRST − 1. */
 export const HOSTILE_PRG_FIRST = 448;
@@ -218,16 +221,15 @@ export class Adversary implements HostileStream, Endpoint {
     observer: AdversaryObserver,
   ) {
     if (!(params.rate > 0) || !Number.isFinite(params.rate)) {
-      throw Object.assign(new Error(`adversary.rate must be > 0 per second, got ${params.rate}`), {
-        code: 'EINVAL',
-      });
+      throw codedError(
+        ErrorCode.EINVAL,
+        `adversary.rate must be a finite number > 0 per second, got ${params.rate}`,
+      );
     }
     if (params.kinds.length === 0 || params.kinds.some((k) => !KIND_INDEX.has(k))) {
-      throw Object.assign(
-        new Error(
-          `adversary.kinds must list some of ${ADVERSARY_KINDS.join(', ')}, got ${JSON.stringify(params.kinds)}`,
-        ),
-        { code: 'EINVAL' },
+      throw codedError(
+        ErrorCode.EINVAL,
+        `adversary.kinds must list some of ${ADVERSARY_KINDS.join(', ')}, got ${JSON.stringify(params.kinds)}`,
       );
     }
     this.device = device;
@@ -291,9 +293,10 @@ export class Adversary implements HostileStream, Endpoint {
   fire(kind: AdversaryKind, via: ViaCode): number {
     const k = KIND_INDEX.get(kind)!;
     if (!this.vias[k]!.includes(via)) {
-      throw Object.assign(new Error(`adversary: kind ${kind} is not sent by form ${via}`), {
-        code: 'EINVAL',
-      });
+      throw codedError(
+        ErrorCode.EINVAL,
+        `adversary: kind ${kind} is not sent as ${VIA_NAMES[via]}; it uses ${this.vias[k]!.map((v) => VIA_NAMES[v]).join(', ')}`,
+      );
     }
     const n = this.send(k, kind, via);
     if (n > 0) {
