@@ -46,6 +46,11 @@ export interface AcceleratorParams {
   readonly blockOnFault: boolean;
   /** Outstanding page request credits (min with the PRI allocation the driver wrote). */
   readonly priCredits: number;
+  /**
+   * PRG indexes the engine uses, 0..n − 1 (default all 512): a function with a hostile
+   * stream leaves the indexes above to it (device/adversary.ts).
+   */
+  readonly prgIndexes?: number;
 }
 
 /** What the accelerator reports (latencies in ns, counts). */
@@ -105,6 +110,8 @@ export class Accelerator implements DeviceAgent, Endpoint {
   private activeEngines = 0;
   private priOutstanding = 0;
   private nextPrg = 0;
+  /** PRG indexes this engine allocates from: 0..prgIndexes − 1. */
+  private readonly prgIndexes: number;
   /** Jobs accepted and not finished. */
   inFlight = 0;
 
@@ -132,6 +139,16 @@ export class Accelerator implements DeviceAgent, Endpoint {
         code: 'EINVAL',
       });
     }
+    const prgIndexes = params.prgIndexes ?? 512;
+    if (!Number.isInteger(prgIndexes) || prgIndexes < n + 1 || prgIndexes > 512) {
+      throw Object.assign(
+        new Error(
+          `prgIndexes must be ${n + 1}..512 (a job each and a stop marker), got ${prgIndexes}`,
+        ),
+        { code: 'EINVAL' },
+      );
+    }
+    this.prgIndexes = prgIndexes;
     this.slots = n;
     this.op = new Uint8Array(n);
     this.pasid = new Int32Array(n);
@@ -403,8 +420,8 @@ export class Accelerator implements DeviceAgent, Endpoint {
         continue;
       }
       let prg = this.nextPrg;
-      while (this.jobOfPrg[prg] !== -1) prg = (prg + 1) % 512;
-      this.nextPrg = (prg + 1) % 512;
+      while (this.jobOfPrg[prg] !== -1) prg = (prg + 1) % this.prgIndexes;
+      this.nextPrg = (prg + 1) % this.prgIndexes;
       this.jobOfPrg[prg] = j;
       this.prgOfJob[j] = prg;
       this.priOutstanding++;
@@ -433,10 +450,10 @@ export class Accelerator implements DeviceAgent, Endpoint {
     if (!dev.functionState.priEnabled || !dev.priActive) return;
     let prg = this.nextPrg;
     for (let n = 0; this.jobOfPrg[prg] !== -1; n++) {
-      if (n === 512) return; // every index is in use: no marker (it is optional)
-      prg = (prg + 1) % 512;
+      if (n === this.prgIndexes) return; // every index is in use: no marker (it is optional)
+      prg = (prg + 1) % this.prgIndexes;
     }
-    this.nextPrg = (prg + 1) % 512;
+    this.nextPrg = (prg + 1) % this.prgIndexes;
     this.jobOfPrg[prg] = PRG_STOP_MARKER;
     dev.noteStopMarker(prg, pasid);
     this.sendPageRequest(pasid, prg, false, false, 0);

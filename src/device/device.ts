@@ -141,6 +141,24 @@ export interface DeviceAgent {
   stopMarkerAnswered?(prgIndex: number): void;
 }
 
+/** Tags at or above this value belong to the function's hostile stream (scenario `adversary`). */
+export const HOSTILE_TAG_BASE = 0xc000_0000;
+
+/**
+ * A second stream of transactions the function sends besides its job engine's: the hostile
+ * one (device/adversary.ts). It owns the tags from {@link HOSTILE_TAG_BASE} and a range of PRG
+ * indexes the job engine never uses, so its completions and page group responses reach it
+ * and nothing of the job engine's state.
+ */
+export interface HostileStream {
+  /** True when `prgIndex` is one of the stream's. */
+  ownsPrgIndex(prgIndex: number): boolean;
+  /** An ATS or DMA completion with a hostile tag (the stream releases the slot). */
+  completion(slot: number, nowNs: number): void;
+  /** A page group response for one of the stream's PRG indexes (slot already released). */
+  pageResponse(prgIndex: number, pasidPresent: boolean, pasid: number, code: number): void;
+}
+
 /** Bytes of the device's DMA data buffer. */
 export const DEVICE_BUFFER_BYTES = 1 << 20;
 
@@ -180,6 +198,8 @@ export class Device<Info = unknown> implements Endpoint {
   invalidationsReceived = 0;
   /** The accelerator engine driving this function, if any (receives its own completions). */
   agent: DeviceAgent | null = null;
+  /** The function's hostile stream, if it has one (receives its own completions). */
+  hostile: HostileStream | null = null;
   private readonly bus: BusContext;
   /** The byte addresses the public bus API accepts. */
   private readonly space: AddressSpace;
@@ -233,10 +253,13 @@ export class Device<Info = unknown> implements Endpoint {
     const kind = w[b + MW.KIND]! & 0xff;
     switch (kind) {
       case MsgKind.ATS_CPL:
-      case MsgKind.DMA_CPL:
-        if (this.agent && w[b + MW.TAG]! >= AGENT_TAG_BASE) this.agent.completion(slot, nowNs);
-        else this.replies.set(w[b + MW.TAG]!, slot);
+      case MsgKind.DMA_CPL: {
+        const tag = w[b + MW.TAG]!;
+        if (this.hostile && tag >= HOSTILE_TAG_BASE) this.hostile.completion(slot, nowNs);
+        else if (this.agent && tag >= AGENT_TAG_BASE) this.agent.completion(slot, nowNs);
+        else this.replies.set(tag, slot);
         return;
+      }
       case MsgKind.PGRP_RESP:
         this.pageGroupResponse(slot, b + DESC, nowNs);
         return;
@@ -288,6 +311,14 @@ export class Device<Info = unknown> implements Endpoint {
     const prgIndex = getField(w, d, RESP.prgIndex);
     const pp = getField(w, d, RESP.pasidPresent) === 1;
     const pasid = getField(w, d, RESP.pasid);
+    if (this.hostile?.ownsPrgIndex(prgIndex)) {
+      // the hostile stream's group; a Response Failure still stops PRI for the whole function
+      const code = getField(w, d, RESP.code);
+      if (isResponseFailure(code)) this.priActive = false;
+      pool.release(slot);
+      this.hostile.pageResponse(prgIndex, pp, pasid, code);
+      return;
+    }
     const expected = this.outstandingGroups.get(prgIndex);
     const marker = this.stopMarkers.get(prgIndex);
     if (expected === undefined && marker !== undefined && (!pp || marker === pasid)) {

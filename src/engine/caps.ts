@@ -109,11 +109,19 @@ export interface UnitObserver {
   /** A cache invalidation descriptor took `latencyNs` (`devtlb`: issue to completion). */
   invalidation(kind: 'iotlb' | 'devtlb', latencyNs: number): void;
   /**
-   * A translated DMA of (rid, pasid) for virtual page `vpn` (model metadata the device
-   * attaches) reached frame `pfn` — or, while {@link checkUntranslatedDma}, an untranslated
-   * one the unit translated itself: the invariant checker's hook.
+   * A translated DMA of (rid, pasid) for virtual page `vpn` reached frame `pfn` — or, while
+   * {@link checkUntranslatedDma}, an untranslated one the unit translated itself: the
+   * invariant checker's hook. `vpn` and `hostile` are model metadata the device attaches
+   * (`hostile`: sent by the device's hostile stream, scenario `adversary`).
    */
-  dmaAccess?(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void;
+  dmaAccess?(
+    rid: number,
+    pasid: number,
+    vpn: number,
+    pfn: number,
+    write: boolean,
+    hostile: boolean,
+  ): void;
   /**
    * True when {@link dmaAccess} also wants untranslated DMA that the unit translated and
    * allowed (read per request, so it can change while the unit runs).

@@ -1,17 +1,27 @@
 /**
  * DMA remapping of the requests devices send (spec §6.1 Table 30, §4.7): an ATS translation
- * request gets a completion built from the translation pipeline's result; an untranslated DMA
- * request is translated and moves real bytes between simulated memory and the device's data
- * buffer, or completes with UR and a fault record; a translated DMA request is allowed when
- * the device's context entry enables the device TLB (DTE) and moves bytes at the physical
- * address it carries. Every translated DMA allowed, and every untranslated one while the
- * observer asks for it, is shown to the observer's `dmaAccess` (the DESIGN §8 check).
+ * request gets a completion built from the translation pipeline's result (UR when the context
+ * entry does not enable the device TLB, DTE); an untranslated DMA request is translated and
+ * moves real bytes between simulated memory and the device's data buffer, or completes with
+ * UR and a fault record; a translated DMA request passes the checks of Table 30's "Translated
+ * req" column (PASID width, context and PASID-table entries: UR and a fault record) and DTE,
+ * then moves bytes at the physical address it carries.
+ *
+ * The ATS trust gap: past those checks hardware uses a translated request's address as it
+ * is. Nothing tells the unit whether a translation it gave led to that address, so a device
+ * that sends translated requests for pages it was never granted reaches them (scenario
+ * `adversary`, counter `atsTrustBreaches`). Real VT-d behaves the same.
+ *
+ * Every translated DMA allowed, and every untranslated one while the observer asks for it, is
+ * shown to the observer's `dmaAccess` (the DESIGN §8 check).
  *
  * Timing: the completion leaves when the pipeline's result is ready, plus `memReadNs` and
  * `length / dmaBytesPerNs` for the data of a DMA, and arrives `pcieLatencyNs` later.
  *
- * Not modelled: requests without PASID, DMA crossing a page (devices split DMA per page),
- * atomics, the ATS completion's N, Global and U bits.
+ * Not modelled: ATS and DMA requests without PASID (the second-stage translation of the
+ * RID_PASID entry), the fault reason of a request blocked by DTE=0 (it completes UR without a
+ * record), DMA crossing a page (devices split DMA per page), atomics, the ATS completion's N,
+ * Global and U bits.
  */
 
 import { CONTEXT_ENTRY, FaultReason, getField } from '../layout/index.js';
@@ -32,7 +42,7 @@ import type { UnitObserver, UnitTiming } from './caps.js';
 import type { RecordFault } from './fault-recording.js';
 import type { DeviceLink, DeviceLinks } from './links.js';
 import { type TranslationPipeline, Xlate } from './translate.js';
-import { contextEntryAddress } from './walk.js';
+import { checkPasidEntry, pasidEntryCheck } from './walk.js';
 
 const CE = CONTEXT_ENTRY.fields;
 
@@ -49,6 +59,8 @@ export class DmaRemapping {
   private readonly pcieNs: number;
   private readonly memReadNs: number;
   private readonly dmaBytesPerNs: number;
+  /** Scratch of the translated-request table check (no allocation). */
+  private readonly check = pasidEntryCheck();
 
   constructor(
     mem: PhysicalMemory,
@@ -82,7 +94,9 @@ export class DmaRemapping {
     const cls = p.translate(rid, pasid, vpn, write, priv, nowNs);
     this.observer?.translation(dev.index, p.outHit, p.outWalkNs);
     w[b + MW.KIND] = MsgKind.ATS_CPL;
-    if (cls === Xlate.UR) {
+    // UR for a table fault that fails even a translation request, and for a function whose
+    // context entry does not enable the device TLB (DTE clear: translation requests blocked)
+    if (cls === Xlate.UR || !p.outDte) {
       w[b + AtsCpl.STATUS] = CplStatus.UR;
       w[b + AtsCpl.PERMS] = 0;
     } else {
@@ -93,6 +107,36 @@ export class DmaRemapping {
       w[b + AtsCpl.SIZE] = cls === Xlate.OK ? p.outSize : 0;
     }
     this.links.send(dev, p.outReadyNs - nowNs + this.pcieNs, slot);
+  }
+
+  /**
+   * The checks of a translated request (see {@link dmaRequest}); false for UR, with the fault
+   * recorded unless FPD. A present entry in the PASID cache answers for the tables, as it
+   * does for translation (peeked: the check is not a lookup of its own, so it leaves the
+   * cache's counters and replacement order as they were); otherwise the tables are read.
+   */
+  private translatedAllowed(
+    rid: number,
+    pasid: number,
+    page: number,
+    write: boolean,
+    dev: number,
+    nowNs: number,
+  ): boolean {
+    const pc = this.pipeline.pasidCache;
+    const e = pasid < this.pipeline.pasidLimit ? pc.peek(rid, pasid) : -1;
+    if (e >= 0 && pc.presentOf(e)) return pc.dteOf(e);
+    const c = this.check;
+    const reason =
+      pasid >= this.pipeline.pasidLimit
+        ? FaultReason.SGN_10
+        : checkPasidEntry(this.mem, this.pipeline.rootTablePfn, rid, true, pasid, false, c);
+    if (reason !== 0) {
+      const fpd = reason !== FaultReason.SGN_10 && c.fpd;
+      this.recordFault(reason, rid, true, pasid, page * 4096, write, fpd, dev, nowNs);
+      return false;
+    }
+    return getField(this.mem.u32, c.contextDw, CE.dte) === 1;
   }
 
   /** Untranslated or translated DMA: moves real bytes, or UR with a fault record. */
@@ -117,12 +161,23 @@ export class DmaRemapping {
       );
     }
     if ((flags & MsgFlag.TRANSLATED) !== 0) {
-      // Translated request: allowed when the context entry enables the device TLB (DTE).
-      const ctx = contextEntryAddress(this.mem, this.pipeline.rootTablePfn, rid);
-      ok = ctx >= 0 && getField(this.mem.u32, ctx / 4, CE.dte) === 1;
+      // Translated request (Table 30 "Translated req"): PASID width (SGN.10), then context,
+      // PASID directory and PASID-table entries, each failure UR and recorded unless FPD;
+      // then the context entry must enable the device TLB (DTE). The address is not checked:
+      // it is already physical (the ATS trust gap, see the file header).
+      ok = this.translatedAllowed(rid, pasid, vpn, write, dev.index, nowNs);
       pfn = vpn; // the address is already physical
       ready = nowNs;
-      if (ok) this.observer?.dmaAccess?.(rid, pasid, pool.getWide(b + DmaReq.VPN_WIDE), pfn, write);
+      if (ok) {
+        this.observer?.dmaAccess?.(
+          rid,
+          pasid,
+          pool.getWide(b + DmaReq.VPN_WIDE),
+          pfn,
+          write,
+          w[b + DmaReq.HOSTILE] === 1,
+        );
+      }
     } else {
       const p = this.pipeline;
       const cls = p.translate(rid, pasid, vpn, write, (flags & MsgFlag.PRIV) !== 0, nowNs);
@@ -135,7 +190,7 @@ export class DmaRemapping {
       if (!ok)
         this.recordFault(reason, rid, true, pasid, vpn * 4096, write, p.outFpd, dev.index, nowNs);
       else if (this.observer?.checkUntranslatedDma)
-        this.observer.dmaAccess?.(rid, pasid, vpn, pfn, write);
+        this.observer.dmaAccess?.(rid, pasid, vpn, pfn, write, false);
     }
     if (ok) {
       if (pfn <= 0 || pfn >= this.mem.totalFrames) ok = false;

@@ -3,7 +3,8 @@
  *
  * An entry is keyed by (rid, pasid) — the requester and the PASID the context → PASID
  * directory → PASID table walk started from — and holds the fields the translation and page
- * request paths read: present, fpd, did, pgtt, sre, fspm and the frame of FSPTPTR. The did is
+ * request paths read: present, fpd, did, pgtt, sre, fspm and the frame of FSPTPTR, plus the
+ * DTE bit of the context entry the walk went through (the model's context cache). The did is
  * the one of the cached PASID entry; PASID-cache invalidations (type 7h) select on it. Set
  * index: `(pasid XOR rid) mod sets` (both are small integers), so the devices sharing an SVA
  * PASID spread over sets. Replacement, storage, `EINVAL` validation and the did / PASID
@@ -32,6 +33,7 @@ export const defaultPasidCacheParams: PasidCacheParams = Object.freeze({
 const FLAG_PRESENT = 1;
 const FLAG_FPD = 2;
 const FLAG_SRE = 4;
+const FLAG_DTE = 8;
 
 /** Set-associative cache of decoded PASID-table entries keyed by (rid, pasid). */
 export class PasidCache extends WayCache<PasidCacheParams> {
@@ -71,6 +73,24 @@ export class PasidCache extends WayCache<PasidCacheParams> {
     return -1;
   }
 
+  /**
+   * The entry of (rid, pasid), or −1, without counting a hit or a miss or touching the
+   * replacement state: for a check that uses what is cached but is not a lookup of its own.
+   */
+  peek(rid: number, pasid: number): number {
+    const base = ((pasid ^ rid) & this.setMask) * this.assoc;
+    const end = base + this.assoc;
+    for (let e = base; e < end; e++) {
+      if (this.validBits[e] === 1 && this.pasid[e] === pasid && this.rid[e] === rid) return e;
+    }
+    return -1;
+  }
+
+  /** DTE of the context entry the entry was reached through: the device TLB is enabled. */
+  dteOf(entry: number): boolean {
+    return (this.flags[entry]! & FLAG_DTE) !== 0;
+  }
+
   /** PASID entry P bit (bit 0). */
   presentOf(entry: number): boolean {
     return (this.flags[entry]! & FLAG_PRESENT) !== 0;
@@ -107,8 +127,8 @@ export class PasidCache extends WayCache<PasidCacheParams> {
   }
 
   /**
-   * Caches the decoded PASID entry of (rid, pasid): overwrites the entry with that key, else
-   * fills a victim. Returns the entry.
+   * Caches the decoded PASID entry of (rid, pasid) and its context entry's DTE: overwrites
+   * the entry with that key, else fills a victim. Returns the entry.
    */
   insert(
     rid: number,
@@ -120,6 +140,7 @@ export class PasidCache extends WayCache<PasidCacheParams> {
     sre: boolean,
     fspm: number,
     fsptptrPfn: number,
+    dte: boolean,
   ): number {
     const set = (pasid ^ rid) & this.setMask;
     const base = set * this.assoc;
@@ -132,7 +153,11 @@ export class PasidCache extends WayCache<PasidCacheParams> {
     this.rid[e] = rid;
     this.pasid[e] = pasid;
     this.did[e] = did;
-    this.flags[e] = (present ? FLAG_PRESENT : 0) | (fpd ? FLAG_FPD : 0) | (sre ? FLAG_SRE : 0);
+    this.flags[e] =
+      (present ? FLAG_PRESENT : 0) |
+      (fpd ? FLAG_FPD : 0) |
+      (sre ? FLAG_SRE : 0) |
+      (dte ? FLAG_DTE : 0);
     this.pgtt[e] = pgtt;
     this.fspm[e] = fspm;
     this.fsptptrPfn[e] = fsptptrPfn;

@@ -23,9 +23,13 @@
  * A hardware response is written in place of the request ({@link writePageGroupResponse});
  * the unit sends it back to the device.
  *
+ * A request without PASID is checked against the RID_PASID entry (spec §4.1) and, when that
+ * entry is present, queued with PP=0 for software to decide.
+ *
  * Not modelled: private data (PDP), the PQS encoding of the size, the event's interrupt
- * message registers (the event reaches the kernel `irqLatencyNs` after the write), requests
- * without PASID for the RID_PASID entry (they are checked, then queued like any other).
+ * message registers (the event reaches the kernel `irqLatencyNs` after the write), the
+ * implicit invalidation of second-stage (RID_PASID) translations, which the model never
+ * caches.
  */
 
 import {
@@ -211,9 +215,11 @@ export class PageRequestQueue {
       }
       return this.autoRespond(w, d, lpig, PageResponseCode.SUCCESS);
     }
-    // 3. Accepted: implicit invalidation, the descriptor at the tail, PPR and the event.
+    // 3. Accepted: implicit invalidation, the descriptor at the tail, PPR and the event. A
+    // request without PASID went through the RID_PASID entry of the DMA domain, whose
+    // second-stage translations the model never caches: nothing to invalidate for it.
     const u32 = this.mem.u32;
-    t.invalidatePage(getField(u32, c.entryDw, PE.did), pasid, getField(w, d, PR.addr));
+    if (pp) t.invalidatePage(getField(u32, c.entryDw, PE.did), pasid, getField(w, d, PR.addr));
     const dst = this.slotAddress(this.tail) / 4;
     for (let i = 0; i < 8; i++) u32[dst + i] = w[d + i]!;
     if (this.countsHold()) {

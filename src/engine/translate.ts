@@ -16,6 +16,7 @@
  */
 
 import {
+  CONTEXT_ENTRY,
   FaultReason,
   FSPM_5_LEVEL,
   getField,
@@ -31,6 +32,7 @@ import { checkPasidEntry, pasidEntryCheck } from './walk.js';
 import type { FirstLevelWalker } from './walker.js';
 
 const PE = PASID_ENTRY.fields;
+const CE = CONTEXT_ENTRY.fields;
 /** First non-canonical user page number with 4- and 5-level paging (2^47 and 2^56 bytes). */
 const VPN_LIMIT_4 = 2 ** 35;
 const VPN_LIMIT_5 = 2 ** 44;
@@ -69,6 +71,11 @@ export class TranslationPipeline {
   outFault = 0;
   /** True when an FPD bit on the way suppresses recording of `outFault`. */
   outFpd = false;
+  /**
+   * DTE of the requester's context entry (cached with the PASID entry, else read on the
+   * walk); false when no context entry was reached.
+   */
+  outDte = false;
   outReadyNs = 0;
   outDid = 0;
   /** Time the walk took, including waiting for a walk slot (−1 when no walk). */
@@ -96,7 +103,8 @@ export class TranslationPipeline {
   // Hot-path copies of the parameters (read once, kept as plain numbers).
   private readonly lookupNs: number;
   private readonly missNs: number;
-  private readonly pasidLimit: number;
+  /** 2^pasidBits: the first PASID beyond the unit's width (SGN.10). */
+  readonly pasidLimit: number;
 
   /**
    * Translates (rid, pasid, vpn) for an access; returns an {@link Xlate} class and fills the
@@ -118,6 +126,7 @@ export class TranslationPipeline {
     this.outWalkNs = -1;
     this.outHit = false;
     this.outFpd = false;
+    this.outDte = false;
     this.outPerms = 0;
     // SGN.10: PASID beyond the unit's PASID width.
     if (pasid >= this.pasidLimit) return this.fail(Xlate.UR, FaultReason.SGN_10, ready);
@@ -143,8 +152,10 @@ export class TranslationPipeline {
         this.eSre,
         this.eFspm,
         this.eRootPfn,
+        this.outDte,
       );
     }
+    this.outDte = pc.dteOf(e);
     const did = pc.didOf(e);
     this.outDid = did;
     if (pc.pgttOf(e) !== PGTT_FIRST_STAGE) return this.fail(Xlate.UR, FaultReason.SPT_4, ready);
@@ -212,12 +223,14 @@ export class TranslationPipeline {
   /**
    * Reads the context entry, the PASID directory entry and the PASID entry from memory
    * ({@link checkPasidEntry}); returns 0 with the e* fields set, or the fault reason.
-   * `outFpd` reports whether an FPD bit on the way suppresses recording.
+   * `outFpd` reports whether an FPD bit on the way suppresses recording, `outDte` the
+   * context entry's DTE.
    */
   private fetchPasidEntry(rid: number, pasid: number): number {
     const c = this.check;
     const r = checkPasidEntry(this.mem, this.rootTablePfn, rid, true, pasid, false, c);
     this.outFpd = c.fpd;
+    this.outDte = c.contextDw >= 0 && getField(this.mem.u32, c.contextDw, CE.dte) === 1;
     if (r !== 0) return r;
     const u32 = this.mem.u32;
     const peDw = c.entryDw;

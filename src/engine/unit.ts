@@ -19,7 +19,7 @@
  * fault-record path shared by DMA and page requests, and what the invalidation queue sends
  * to devices.
  *
- * Not modelled: requests without PASID, interrupt remapping, posted interrupts, the
+ * Not modelled: ATS and DMA requests without PASID, interrupt remapping, posted interrupts, the
  * performance-monitoring unit, register-based invalidation, the register file's offsets.
  */
 

@@ -7,8 +7,12 @@
  * entry treat any negative value as "not present". {@link checkPasidEntry} is the one table
  * check of both translation and page request reception.
  *
- * Not modelled: legacy (non-scalable) mode, the RID_PASID path for requests without PASID,
- * reserved-bit checks of root/context/directory entries.
+ * A request without PASID is checked against the entry the context entry's RID_PASID field
+ * names (spec §4.1), which the driver programs when it attaches the function to its DMA
+ * domain.
+ *
+ * Not modelled: legacy (non-scalable) mode, reserved-bit checks of root/context/directory
+ * entries.
  */
 
 import {
@@ -58,11 +62,13 @@ export interface PasidEntryCheck {
   fpd: boolean;
   /** Dword index of the PASID-table entry: set once its directory entry is present, else −1. */
   entryDw: number;
+  /** Dword index of the context entry: set once it is present, else −1. */
+  contextDw: number;
 }
 
 /** A fresh {@link PasidEntryCheck} for one owner to reuse. */
 export function pasidEntryCheck(): PasidEntryCheck {
-  return { fpd: false, entryDw: -1 };
+  return { fpd: false, entryDw: -1, contextDw: -1 };
 }
 
 /**
@@ -74,8 +80,12 @@ export function pasidEntryCheck(): PasidEntryCheck {
  * - SCT_2: root or context entry not present;
  * - page requests only: SCT_8 (PRE clear), SCT_9 (`pasidPresent` and the PASID equals the
  *   context entry's RID_PASID);
- * - SCT_6: PASIDE clear; SCT_7: PASID beyond the directory size (PDTS);
+ * - SCT_6: PASIDE clear (requests with PASID only); SCT_7: PASID beyond the directory size
+ *   (PDTS);
  * - SPD_2: PASID-directory entry not present; SPT_2: PASID-table entry not present.
+ *
+ * Without PASID (`pasidPresent` false) the entry checked is the one of the context entry's
+ * RID_PASID field, whatever `pasid` says (spec §4.1: PASIDE governs requests with PASID only).
  *
  * `out.fpd` is set when an FPD bit of an entry read on the way is set — FPD is honoured even
  * in an entry whose P bit is clear — so the caller knows whether recording is suppressed.
@@ -91,18 +101,21 @@ export function checkPasidEntry(
 ): number {
   out.fpd = false;
   out.entryDw = -1;
+  out.contextDw = -1;
   const ctx = contextEntryAddress(mem, rootTablePfn, rid);
   if (ctx < 0) return -ctx;
   const u32 = mem.u32;
   const cdw = ctx / 4;
+  out.contextDw = cdw;
   let fpd = getField(u32, cdw, CE.fpd) === 1;
   out.fpd = fpd;
   if (pageRequest) {
     if (!getField(u32, cdw, CE.pre)) return FaultReason.SCT_8;
     if (pasidPresent && pasid === getField(u32, cdw, CE.ridPasid)) return FaultReason.SCT_9;
   }
-  if (!getField(u32, cdw, CE.paside)) return FaultReason.SCT_6;
-  const dirIndex = pasidDirIndex(pasid);
+  if (pasidPresent && !getField(u32, cdw, CE.paside)) return FaultReason.SCT_6;
+  const id = pasidPresent ? pasid : getField(u32, cdw, CE.ridPasid);
+  const dirIndex = pasidDirIndex(id);
   if (dirIndex >= pasidDirEntriesForPdts(getField(u32, cdw, CE.pdts))) return FaultReason.SCT_7;
   const dirPfn = getField(u32, cdw, CE.pasidDirPtr);
   const deDw = (dirPfn * 4096 + dirIndex * PASID_DIR_ENTRY_BYTES) / 4;
@@ -110,7 +123,7 @@ export function checkPasidEntry(
   out.fpd = fpd;
   if (!getField(u32, deDw, DE.p)) return FaultReason.SPD_2;
   const tablePfn = getField(u32, deDw, DE.tablePtr);
-  const peDw = (tablePfn * 4096 + pasidTableIndex(pasid) * PASID_ENTRY_BYTES) / 4;
+  const peDw = (tablePfn * 4096 + pasidTableIndex(id) * PASID_ENTRY_BYTES) / 4;
   out.entryDw = peDw;
   fpd ||= getField(u32, peDw, PE.fpd) === 1;
   out.fpd = fpd;

@@ -6,12 +6,13 @@
  *
  * Probe follows `domain_context_mapping_one` in scalable mode plus `intel_pasid_alloc_table`:
  * the PASID directory is 2^order contiguous frames covering at least 2^15 PASIDs, the
- * context entry points at it with PDTS, RID_PASID = 0, DTE when the function supports ATS and
- * PRE when it supports PRI. PASIDE is set later, by the first SVA bind
- * (`intel_iommu_enable_pasid`), with a device-selective context-cache invalidation.
+ * context entry points at it with PDTS, RID_PASID = 0 with the DMA domain's RID2PASID entry
+ * programmed (spec §2.1.1), DTE when the function supports ATS and PRE when it supports PRI.
+ * PASIDE is set later, by the first SVA bind (`intel_iommu_enable_pasid`), with a
+ * device-selective context-cache invalidation.
  *
- * Not modelled: the RID2PASID (PASID 0) entry of the default DMA domain and requests without
- * PASID, caching-mode flushes at probe time, IOMMU groups with several devices, SR-IOV
+ * Not modelled: the DMA domain's second-stage tables (nothing is mapped for DMA without
+ * PASID), caching-mode flushes at probe time, IOMMU groups with several devices, SR-IOV
  * (every function is its own PF: PFSID = SID).
  */
 
@@ -29,10 +30,14 @@ import {
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion, type KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
+import { pasidSetupRidPasid } from './pasid.js';
 import { QInval, qiContextDevice, qiSubmitSync } from './qi.js';
 
 const RE = ROOT_ENTRY.fields;
 const CE = CONTEXT_ENTRY.fields;
+
+/** `PASID_RID2PASID`: the PASID of requests without PASID, the DMA domain's entry. */
+export const RID_PASID = 0;
 
 /** `pci_enable_pri(pdev, 32)`: outstanding page request allocation before Linux 5.15. */
 export const PRI_ALLOCATION_V58 = 32;
@@ -173,9 +178,11 @@ export class IntelIommu {
     const u32 = this.mem.u32;
     setField(u32, dw, CE.pasidDirPtr, info.pasidDirPfn);
     setField(u32, dw, CE.pdts, pdtsForMaxPasid(info.pasidTableMax));
-    setField(u32, dw, CE.ridPasid, 0);
+    setField(u32, dw, CE.ridPasid, RID_PASID);
     if (fn.ats) setField(u32, dw, CE.dte, 1);
     if (fn.pri) setField(u32, dw, CE.pre, 1);
+    // the RID2PASID entry of the DMA domain (spec §2.1.1), before the context entry goes present
+    pasidSetupRidPasid(info, RID_PASID);
     setField(u32, dw, CE.p, 1);
     this.devices.push(info);
     return info;

@@ -19,6 +19,7 @@ import {
   PASID_ENTRY_BYTES,
   PGTT_FIRST_STAGE,
   PGTT_PASS_THROUGH,
+  PGTT_SECOND_STAGE,
   pasidDirIndex,
   pasidTableIndex,
   setField,
@@ -140,6 +141,27 @@ export function* pasidSetupFirstLevel(
     yield* qiSubmitSync(iommu, [qiPasidCache(did, pasid)]);
     yield* qiSubmitSync(iommu, [qiPiotlb(did, pasid, 0, -1)]);
   }
+}
+
+/**
+ * The RID2PASID entry (PASID 0) of a function's DMA domain, programmed when the function is
+ * attached to it (`domain_context_mapping_one` → `intel_pasid_setup_second_level`, spec §2.1.1):
+ * second-stage translation (PGTT 010b) with the domain's DID. Requests without PASID are
+ * checked against it (spec §4.1); a page request without PASID then reaches software.
+ * Called at probe, before the entry can be cached (no invalidation needed with CM=0).
+ *
+ * Not modelled: the domain's second-stage tables (SSPTPTR stays 0: the model maps no DMA-API
+ * buffers and translates no request without PASID).
+ */
+export function pasidSetupRidPasid(info: DeviceInfo, ridPasid: number): void {
+  const addr = pasidGetEntry(info, ridPasid);
+  const u32 = info.iommu.mem.u32;
+  const dw = addr / 4;
+  clearEntry(info, addr);
+  setField(u32, dw, PE.did, info.domainDid);
+  setField(u32, dw, PE.aw, info.iommu.agaw);
+  setField(u32, dw, PE.pgtt, PGTT_SECOND_STAGE);
+  setField(u32, dw, PE.p, 1);
 }
 
 /**

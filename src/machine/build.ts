@@ -7,6 +7,7 @@
  */
 
 import { Accelerator } from '../device/accelerator.js';
+import { Adversary, HOSTILE_PRG_FIRST } from '../device/adversary.js';
 import { JobOp, JobStatus } from '../device/job.js';
 import { Counter } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
@@ -44,12 +45,15 @@ export function buildSystem(sc: Scenario, options: RunOptions): System {
 export interface Accelerators {
   readonly accels: Accelerator[];
   readonly streams: JobStream[];
+  /** The hostile streams of the accelerators of groups with an `adversary`. */
+  readonly adversaries: Adversary[];
 }
 
 /**
  * Adds every device group's functions to `sys`, each with its accelerator and the job
- * stream of the clients that use it; `clientEndpoint` is the engine-side client pool the
- * streams talk to.
+ * stream of the clients that use it, and, in a group with an `adversary`, its hostile stream
+ * (which learns its clients' PASIDs from the job stream and wakes when one starts);
+ * `clientEndpoint` is the engine-side client pool the streams talk to.
  */
 export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: number): Accelerators {
   const a = sc.workload.arrival;
@@ -65,6 +69,7 @@ export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: numbe
   };
   const accels: Accelerator[] = [];
   const streams: JobStream[] = [];
+  const adversaries: Adversary[] = [];
   const world = sys.world;
   let n = 0;
   for (const g of sc.devices) {
@@ -88,6 +93,8 @@ export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: numbe
           wqDepth: g.workQueue.depth,
           blockOnFault: g.blockOnFault,
           priCredits: g.priCredits,
+          // a hostile stream takes the PRG indexes from HOSTILE_PRG_FIRST up
+          prgIndexes: g.adversary ? HOSTILE_PRG_FIRST : undefined,
         },
         devSim,
         sys.cost,
@@ -99,19 +106,43 @@ export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: numbe
         sys.counters.add(Counter.jobsOffered);
         dc.add(Counter.jobsOffered);
       };
+      let adversary: Adversary | null = null;
       const stream: JobStream = new JobStream(
         devSim,
         accel,
-        { ...streamCfg, onArrival },
+        { ...streamCfg, onArrival, onStart: () => adversary?.wake() },
         clientEndpoint,
       );
+      if (g.adversary) {
+        adversary = new Adversary(
+          dev,
+          {
+            rate: g.adversary.rate,
+            kinds: g.adversary.kinds,
+            seed: sc.seed,
+            unitPasidBits: sc.iommu.pasidBits,
+            clients: sc.clients.count,
+            levels: sys.la57 ? 5 : 4,
+            totalFrames: sys.memory.totalFrames,
+          },
+          devSim,
+          stream,
+          {
+            sent: (_kind, count) => {
+              sys.counters.add(Counter.hostileRequests, count);
+              dc.add(Counter.hostileRequests, count);
+            },
+          },
+        );
+        adversaries.push(adversary);
+      }
       accels.push(accel);
       streams.push(stream);
       n++;
     }
   }
   if (world) world.portScope = -1;
-  return { accels, streams };
+  return { accels, streams, adversaries };
 }
 
 /**

@@ -4,8 +4,16 @@
  * LPIG=1 page request answered once and no response for a group not outstanding; binds and
  * unbinds balance — handles, PASIDs, notifiers, mms and frames all back to zero; no message
  * slot leaked.
+ *
+ * Hostile accelerators (scenario `adversary`): their translated DMA is not held to the first
+ * invariant. VT-d passes a translated request's address through unchecked (the ATS trust
+ * gap), so what a hostile stream reaches that way is counted as `atsTrustBreaches`, the
+ * hardware's outcome, not a model violation. Their page requests are held to the same
+ * one-response rule as honest ones.
  */
 
+import type { Adversary } from '../device/adversary.js';
+import { Counter } from '../metrics/counters.js';
 import type { Violation } from '../report/types.js';
 import { dmaAccessViolation } from './access-check.js';
 import type { System } from './system.js';
@@ -19,8 +27,14 @@ export class InvariantChecker {
   /** Checks made. */
   checked = 0;
   private readonly sys: System;
+  private readonly devIndexByRid = new Map<number, number>();
   /** Frames in use once the machine is built: what must remain after every client is gone. */
   private readonly baselineFrames: number;
+  /** PASID leaf tables among them (the RID2PASID entries' tables, allocated at probe). */
+  private readonly baselineLeafTables: number;
+
+  /** The hostile streams of the run's devices (scenario `adversary`), checked at the end. */
+  private readonly adversaries: readonly Adversary[];
 
   /**
    * Call once the machine is built; installs the DMA check at the units, recording instead of
@@ -29,17 +43,33 @@ export class InvariantChecker {
    * add a page walk to every request of the data path (a quarter of the wall time of the
    * translation-heavy benchmark) — the public API, where tables can come from misuse, checks it.
    */
-  constructor(sys: System) {
+  constructor(sys: System, adversaries: readonly Adversary[] = []) {
     this.sys = sys;
+    this.adversaries = adversaries;
     this.baselineFrames = sys.memory.framesInUse;
-    sys.accessCheck = (rid, pasid, vpn, pfn, write) =>
-      this.checkAccess(rid, pasid, vpn, pfn, write);
+    this.baselineLeafTables = leafTables(sys);
+    for (const d of sys.devices) this.devIndexByRid.set(d.rid, d.index);
+    sys.accessCheck = (rid, pasid, vpn, pfn, write, hostile) => {
+      if (hostile) this.breach(rid);
+      else this.checkAccess(rid, pasid, vpn, pfn, write);
+    };
     sys.checkUntranslatedDma = false;
   }
 
   /** Records a violation. */
   violate(what: string, detail: string): void {
     if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ what, detail });
+  }
+
+  /**
+   * A hostile stream's translated DMA reached memory: its address never came from a
+   * translation the unit gave (the adversary makes it up), so it is a breach through the ATS
+   * trust gap — counted, for the run and the device.
+   */
+  private breach(rid: number): void {
+    const devIndex = this.devIndexByRid.get(rid)!;
+    this.sys.counters.add(Counter.atsTrustBreaches);
+    this.sys.deviceCounters[devIndex]!.add(Counter.atsTrustBreaches);
   }
 
   /** DESIGN §8, checked where a translated DMA reaches the unit (see access-check.ts). */
@@ -73,6 +103,22 @@ export class InvariantChecker {
         );
       }
     }
+    for (const a of this.adversaries) {
+      if (!hosts(sys.partitionOf(a.device.index))) continue;
+      const rid = a.device.rid.toString(16);
+      if (a.outstandingGroups > 0) {
+        this.violate(
+          'page-response-missing',
+          `hostile stream of device ${rid} has ${a.outstandingGroups} page request groups unanswered`,
+        );
+      }
+      if (a.unexpectedResponses > 0) {
+        this.violate(
+          'unexpected-response',
+          `hostile stream of device ${rid} received ${a.unexpectedResponses} responses it did not expect`,
+        );
+      }
+    }
     let slots = 0;
     const sims = sys.world ? sys.world.sims : [sys.sim];
     for (const [p, s] of sims.entries()) if (hosts(p)) slots += s.pool.inUse;
@@ -97,9 +143,9 @@ export class InvariantChecker {
       if (p.mmCountRefs !== 0)
         this.violate('mm-leak', `process ${p.id} mm_count ${p.mmCountRefs} at the end`);
     }
-    // every frame a client used came back: what remains is the machine's own tables
-    const leafTables = sys.devices.reduce((n, d) => n + d.info.leafTables.size, 0);
-    const expected = this.baselineFrames + leafTables;
+    // every frame a client used came back: what remains is the machine's own tables, and the
+    // PASID leaf tables binds allocated (the driver keeps them)
+    const expected = this.baselineFrames + leafTables(sys) - this.baselineLeafTables;
     if (sys.memory.framesInUse !== expected) {
       this.violate(
         'frame-leak',
@@ -107,4 +153,9 @@ export class InvariantChecker {
       );
     }
   }
+}
+
+/** PASID leaf tables the driver holds for every device. */
+function leafTables(sys: System): number {
+  return sys.devices.reduce((n, d) => n + d.info.leafTables.size, 0);
 }

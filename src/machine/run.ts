@@ -10,6 +10,7 @@
  */
 
 import type { Accelerator } from '../device/accelerator.js';
+import type { Adversary } from '../device/adversary.js';
 import { codedError, ErrorCode } from '../errors.js';
 import type { Report, ReportSeries } from '../report/types.js';
 import { resolveScenario } from '../scenario/defaults.js';
@@ -102,6 +103,8 @@ export class ScenarioRun implements RunPhase {
   readonly accels: readonly Accelerator[];
   /** The job streams, by device index. */
   readonly streams: readonly JobStream[];
+  /** The hostile streams (scenario `devices[].adversary`). */
+  readonly adversaries: readonly Adversary[];
   private readonly clients: ClientPool;
   private readonly checker: InvariantChecker;
   private readonly series: ReportSeries;
@@ -145,11 +148,12 @@ export class ScenarioRun implements RunPhase {
     // the fault injector, then the sampler, always in this order.
     this.sys = buildSystem(sc, options);
     this.clients = new ClientPool(this.sys, sc);
-    const { accels, streams } = addAccelerators(this.sys, sc, this.clients.id);
+    const { accels, streams, adversaries } = addAccelerators(this.sys, sc, this.clients.id);
     this.accels = accels;
     this.streams = streams;
+    this.adversaries = adversaries;
     if (options.injectFault) injectFault(this.sys, options.injectFault);
-    this.checker = new InvariantChecker(this.sys);
+    this.checker = new InvariantChecker(this.sys, adversaries);
     this.role = options.driver ? options.driver.partition : -1;
     this.trace = options.trace ? startTrace(this.sys, options.trace) : null;
     const sys = this.sys;
@@ -211,6 +215,14 @@ export class ScenarioRun implements RunPhase {
   /** True while clients or kernel threads of the engine side are still running. */
   private get busy(): boolean {
     return this.clients.live > 0 || this.sys.kernelThreadsRunning > 0;
+  }
+
+  /**
+   * True while a hostile stream of this thread waits for a completion or a page response:
+   * one run to idle (threads) and one run inline end with the same answers delivered.
+   */
+  private get hostileBusy(): boolean {
+    return this.adversaries.some((a) => this.hosts(this.sys.partitionOf(a.device.index)) && a.busy);
   }
 
   /**
@@ -296,12 +308,15 @@ export class ScenarioRun implements RunPhase {
         );
       }
     }
-    while (!driver && this.busy) {
+    while (!driver && (this.busy || this.hostileBusy)) {
       if (!this.advance(limit)) {
-        this.checker.violate(
-          'quiesce',
-          `clients did not finish by ${sim.nowNs} ns after the run stopped`,
-        );
+        // a hostile request left unanswered is reported by the final checks
+        if (this.busy) {
+          this.checker.violate(
+            'quiesce',
+            `clients did not finish by ${sim.nowNs} ns after the run stopped`,
+          );
+        }
         break;
       }
       if (++slice >= SLICE_ADVANCES) {

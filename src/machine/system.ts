@@ -303,8 +303,17 @@ export class System implements UnitObserver {
    * violations instead.
    */
   accessCheck:
-    | ((rid: number, pasid: number, vpn: number, pfn: number, write: boolean) => void)
-    | null = (rid, pasid, vpn, pfn, write) => {
+    | ((
+        rid: number,
+        pasid: number,
+        vpn: number,
+        pfn: number,
+        write: boolean,
+        hostile: boolean,
+      ) => void)
+    | null = (rid, pasid, vpn, pfn, write, hostile) => {
+    // a hostile stream's translated DMA passes the ATS trust gap as on hardware (scenario runs)
+    if (hostile) return;
     const v = dmaAccessViolation(this, rid, pasid, vpn, pfn, write);
     if (v !== null) {
       throw codedError(
@@ -320,8 +329,15 @@ export class System implements UnitObserver {
    */
   checkUntranslatedDma = true;
   /** @internal */
-  dmaAccess(rid: number, pasid: number, vpn: number, pfn: number, write: boolean): void {
-    this.accessCheck?.(rid, pasid, vpn, pfn, write);
+  dmaAccess(
+    rid: number,
+    pasid: number,
+    vpn: number,
+    pfn: number,
+    write: boolean,
+    hostile: boolean,
+  ): void {
+    this.accessCheck?.(rid, pasid, vpn, pfn, write, hostile);
   }
   /** @internal */
   stopMarker(dev: number): void {

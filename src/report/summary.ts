@@ -219,9 +219,11 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
   lines.push('');
 
   const counted = (n: number): Cell => (n > 0 ? [String(n), 'bad'] : String(n));
-  // every event below is counted on the engine's partition, but for the jobs that failed
+  // every event below is counted on the engine's partition, but for the jobs that failed and
+  // the hostile requests (counted by the devices)
+  const deviceSide = new Set(['  jobs failed', '  hostile requests']);
   const engineSide = (rows: Cell[][]): Cell[][] =>
-    rows.map((row, i) => (i === 0 || row[0] === '  jobs failed' ? row : eng(row)));
+    rows.map((row, i) => (i === 0 || deviceSide.has(row[0] as string) ? row : eng(row)));
   lines.push(
     ...table(
       engineSide([
@@ -243,6 +245,13 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
         ['  bind errors', counted(t.bindErrors)],
         ...(t.allocFailures > 0 ? [['  alloc failures', counted(t.allocFailures)] as Cell[]] : []),
         ['  invalidations', String(t.invalidations)],
+        // hostile accelerators (scenario adversary): what they sent, what the ATS trust gap let through
+        ...(t.hostileRequests > 0
+          ? [['  hostile requests', String(t.hostileRequests)] as Cell[]]
+          : []),
+        ...(t.atsTrustBreaches > 0
+          ? [['  ATS trust breaches', counted(t.atsTrustBreaches)] as Cell[]]
+          : []),
       ]),
     ),
   );

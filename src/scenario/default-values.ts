@@ -9,11 +9,12 @@
  * group at {@link DEFAULT_FIRST_RID} (0x0100: bus 1, device 0, function 0).
  */
 
+import { ADVERSARY_KINDS } from '../device/adversary.js';
 import { defaultDeviceOptions } from '../device/device.js';
 import { DEFAULT_PRQ_ENTRIES, defaultCacheParams, defaultUnitCaps } from '../engine/caps.js';
 import { DEFAULT_FRAMES } from '../mem/index.js';
 import { PatternKind } from '../workload/patterns.js';
-import type { DeviceGroup, Scenario } from './types.js';
+import type { AdversaryConfig, DeviceGroup, Scenario } from './types.js';
 import { Prefault, RuntimePlacement } from './types.js';
 
 /** Rid of the first accelerator when no group gives one: bus 1, device 0, function 0. */
@@ -39,6 +40,15 @@ export const defaultDeviceGroup: Readonly<Omit<DeviceGroup, 'rid'>> = deepFreeze
   workQueue: { depth: 16 },
   engines: 1,
   blockOnFault: true,
+});
+
+/**
+ * What `devices[].adversary` takes for a field it does not give: 10k hostile arrivals per
+ * second per accelerator, of every kind.
+ */
+export const defaultAdversary: Readonly<AdversaryConfig> = deepFreeze({
+  rate: 10_000,
+  kinds: [...ADVERSARY_KINDS],
 });
 
 /** The scenario run when none is given: the DESIGN §5 example values (deeply frozen). */

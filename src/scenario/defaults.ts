@@ -25,7 +25,12 @@ import type {
   ThresholdBound,
 } from './types.js';
 
-export { DEFAULT_FIRST_RID, defaultDeviceGroup, defaultScenario } from './default-values.js';
+export {
+  DEFAULT_FIRST_RID,
+  defaultAdversary,
+  defaultDeviceGroup,
+  defaultScenario,
+} from './default-values.js';
 
 /** The one-line form of a problem: `path: message`, `(scenario)` for the whole scenario. */
 export function formatProblem(p: ScenarioProblem): string {

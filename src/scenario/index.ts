@@ -6,6 +6,7 @@
 
 export {
   DEFAULT_FIRST_RID,
+  defaultAdversary,
   defaultDeviceGroup,
   defaultScenario,
   formatProblem,

@@ -3,7 +3,8 @@
  * `workload`, `memory`, `cost`, `thresholds` and `runtime`, each a strict object whose fields
  * default to default-values.ts and describe themselves for the JSON Schema. Field order is
  * DESIGN §5's, so problems list in file order. The rules inside one section live with it:
- * IOTLB ways divide entries, PRI needs ATS, rid ranges stay within 0xffff and do not overlap
+ * IOTLB ways divide entries, PRI needs ATS, an adversary lists each kind once, rid ranges
+ * stay within 0xffff and do not overlap
  * (a group without `rid` follows the previous group), buffer sizes are whole 4 KiB pages,
  * churn fractions add up to at most 1, an arrival is exactly one of closedLoop or openLoop.
  *
@@ -11,12 +12,18 @@
  */
 
 import { z } from 'zod';
+import { ADVERSARY_KINDS } from '../device/adversary.js';
 import { JobOp } from '../device/job.js';
 import { COUNTER_NAMES } from '../metrics/counters.js';
 import { LATENCY_KINDS } from '../metrics/kinds.js';
 import { COST_KEYS } from '../sim/cost-model.js';
 import { PatternKind } from '../workload/patterns.js';
-import { DEFAULT_FIRST_RID, defaultDeviceGroup, defaultScenario } from './default-values.js';
+import {
+  DEFAULT_FIRST_RID,
+  defaultAdversary,
+  defaultDeviceGroup,
+  defaultScenario,
+} from './default-values.js';
 import {
   BYTES,
   bool,
@@ -96,6 +103,31 @@ export const iommuSchema = strict({
   iotlb: iotlbSchema.prefault({}).describe('IOTLB geometry and replacement policy'),
 });
 
+const kindsE = expecting(`a non-empty list of ${ADVERSARY_KINDS.join(', ')}`);
+/** `devices[].adversary`: hostile transactions mixed into the group's work; kinds listed once. */
+const adversarySchema = strict({
+  rate: quantity(RATE, 0, true)
+    .prefault(written(RATE, defaultAdversary.rate))
+    .describe('Mean hostile transactions per second per accelerator (10k/s, or a number)'),
+  kinds: z
+    .array(oneOf(ADVERSARY_KINDS), kindsE)
+    .min(1, kindsE)
+    .default([...defaultAdversary.kinds])
+    .superRefine((v, ctx) => {
+      for (const [i, k] of v.entries()) {
+        if (v.indexOf(k) !== i) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `${k} is listed twice; list each kind once`,
+            input: k,
+          });
+        }
+      }
+    })
+    .describe('Hostile transaction kinds, drawn uniformly; default all'),
+});
+
 /** One entry of `devices`: a group of alike accelerators; PRI needs ATS. */
 const deviceGroupSchema = strict({
   count: int(1, 0x10000).default(G.count).describe('Accelerators in the group, 1..65536'),
@@ -128,6 +160,11 @@ const deviceGroupSchema = strict({
   blockOnFault: bool()
     .default(G.blockOnFault)
     .describe('Jobs wait for a fault to be serviced (true) or fail with a partial completion'),
+  adversary: adversarySchema
+    .optional()
+    .describe(
+      'Hostile transactions each accelerator sends besides its jobs (see README, "Hostile accelerators")',
+    ),
 }).superRefine(
   (v, ctx) => {
     if (v.pri && !v.ats) {
@@ -162,6 +199,9 @@ function assignRids(groups: readonly DeviceGroupOut[]): DeviceGroup[] {
       workQueue: { depth: g.workQueue.depth },
       engines: g.engines,
       blockOnFault: g.blockOnFault,
+      ...(g.adversary
+        ? { adversary: { rate: g.adversary.rate, kinds: [...g.adversary.kinds] } }
+        : {}),
     };
   });
 }

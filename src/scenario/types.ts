@@ -10,7 +10,8 @@
  *   rates per second. The unit of each numeric field is stated on it.
  *
  * Field names of DESIGN §5 are binding. Added beside them (all optional, with defaults):
- * `devices[].rid`, `devices[].atsQdep`, `clients.churn.enabled`, `munmapFraction`,
+ * `devices[].rid`, `devices[].atsQdep`, `devices[].adversary` (absent from an honest group
+ * even when resolved), `clients.churn.enabled`, `munmapFraction`,
  * `mprotectFraction`, `workload.stride`, `workload.zipfTheta`,
  * `workload.arrival.openLoop.poisson`, `memory.frames` and `runtime` (threads and placement
  * of a threaded run; they never change a result).
@@ -23,6 +24,7 @@
  * validates), the zod schema (schema.ts) and presets (presets.ts).
  */
 
+import type { AdversaryKind } from '../device/adversary.js';
 import type { JobOpName } from '../device/job.js';
 import type { Profile } from '../kernel/sva.js';
 import type { PatternKind } from '../workload/patterns.js';
@@ -31,6 +33,9 @@ export { PatternKind } from '../workload/patterns.js';
 
 /** One of the kernel behaviour profiles (DESIGN §1; declared in kernel/sva.ts). */
 export type ScenarioProfile = Profile;
+
+/** One of the hostile transaction kinds of `devices[].adversary` (declared in device/adversary.ts). */
+export type { AdversaryKind } from '../device/adversary.js';
 
 /** One of the job operations of an accelerator (DESIGN §5 `workload.op`). */
 export type JobOp = JobOpName;
@@ -120,6 +125,13 @@ export interface DeviceGroupInput {
   workQueue?: { depth?: number };
   engines?: number;
   blockOnFault?: boolean;
+  adversary?: AdversaryInput;
+}
+
+/** `devices[].adversary` as written: hostile transactions mixed into the group's work. */
+export interface AdversaryInput {
+  rate?: RateInput;
+  kinds?: AdversaryKind[];
 }
 
 /** `clients.churn` as written. */
@@ -227,6 +239,19 @@ export interface DeviceGroup {
   engines: number;
   /** Jobs wait for a fault to be serviced (true) or fail with a partial completion (false). */
   blockOnFault: boolean;
+  /**
+   * Hostile transactions each accelerator of the group sends besides its jobs
+   * (device/adversary.ts); present only for a hostile group.
+   */
+  adversary?: AdversaryConfig;
+}
+
+/** Resolved `devices[].adversary`. */
+export interface AdversaryConfig {
+  /** Mean hostile arrivals per second per accelerator (Poisson). */
+  rate: number;
+  /** Kinds drawn from, uniformly; each listed once. */
+  kinds: AdversaryKind[];
 }
 
 /** Resolved `clients.churn`: the life of a client (bind → work → munmap / mprotect → unbind → exit). */

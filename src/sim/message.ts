@@ -105,8 +105,11 @@ export const AtsReq = { PASID: 3, VPN_WIDE: 4, RID: 6 } as const;
 export const AtsCpl = { STATUS: 3, PFN_WIDE: 4, PERMS: 6, SIZE: 7 } as const;
 /**
  * DMA_REQ: read or write of `LENGTH` bytes at `ADDR_WIDE` (a virtual address, or a physical
- * one when translated) to or from the device buffer at `BUFFER_OFFSET`; a translated request
- * also carries the page it was translated from (`VPN_WIDE`, for the invariant checker).
+ * one when translated) to or from the device buffer at `BUFFER_OFFSET`. Model metadata for
+ * the invariant checker, not on the wire: a translated request carries the page it was
+ * translated from (`VPN_WIDE`), and `HOSTILE` is 1 when a hostile stream of the device sent
+ * it (scenario `adversary`: its translated DMA is counted as an ATS trust breach, not
+ * checked as an honest one).
  */
 export const DmaReq = {
   PASID: 3,
@@ -115,6 +118,7 @@ export const DmaReq = {
   BUFFER_OFFSET: 7,
   RID: 8,
   VPN_WIDE: 9,
+  HOSTILE: 11,
 } as const;
 /** DMA_CPL: the completion status. */
 export const DmaCpl = { STATUS: 3 } as const;

@@ -13,6 +13,7 @@
  */
 
 import type { Accelerator } from '../device/accelerator.js';
+import type { PasidSource } from '../device/adversary.js';
 import { type JobOpCode, type JobSpec, JobStatus } from '../device/job.js';
 import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
@@ -33,6 +34,8 @@ export interface JobStreamConfig {
   readonly pcieLatencyNs: number;
   /** Called at each open-loop arrival (the jobs offered). */
   readonly onArrival?: () => void;
+  /** Called when a client's stream starts (its PASID is bound): the hostile stream wakes. */
+  readonly onStart?: () => void;
 }
 
 /** Flag bits of a client's stream. */
@@ -81,8 +84,10 @@ class TimeQueue {
  * added (`s` below), not in an object per client: a run may have a hundred thousand
  * clients, and an object with thirteen fields and its boxed addresses cost ~160 bytes each.
  */
-export class JobStream implements Endpoint {
+export class JobStream implements Endpoint, PasidSource {
   readonly id: number;
+  /** Clients whose stream is active now (between CLIENT_START and CLIENT_STOP). */
+  activeClients = 0;
   private readonly sim: Simulator;
   private readonly accel: Accelerator;
   private readonly cfg: JobStreamConfig;
@@ -168,6 +173,31 @@ export class JobStream implements Endpoint {
     this.arrivalDueNs = more(this.arrivalDueNs, f64);
   }
 
+  /** Stream index of the `k`-th active client, in stream order (O(streams)). */
+  private activeStream(k: number): number {
+    let left = k;
+    for (let s = 0; s < this.count; s++) {
+      if (this.active(s) && left-- === 0) return s;
+    }
+    throw new Error(`job stream: no active client ${k} (${this.activeClients} active)`);
+  }
+
+  /** PASID of the `k`-th active client (0 ≤ k < activeClients). */
+  activePasid(k: number): number {
+    return this.pasid[this.activeStream(k)]!;
+  }
+
+  /** First buffer (virtual address) of the `k`-th active client. */
+  activeBuffer(k: number): number {
+    return this.src[this.activeStream(k)]!;
+  }
+
+  /** True when an active client of this accelerator uses `pasid`. */
+  hasActivePasid(pasid: number): boolean {
+    for (let s = 0; s < this.count; s++) if (this.active(s) && this.pasid[s] === pasid) return true;
+    return false;
+  }
+
   /** Jobs of client `client` that ended so far (every lifetime). */
   completedJobs(client: number): number {
     const s = this.indexOf.get(client);
@@ -216,6 +246,7 @@ export class JobStream implements Endpoint {
     const s = this.indexOf.get(w[b + ClientMsg.CLIENT]!)!;
     switch (kind) {
       case MsgKind.CLIENT_START:
+        if (!this.active(s)) this.activeClients++;
         this.flags[s] = this.flags[s]! | ACTIVE | STARTED;
         this.pasid[s] = w[b + ClientMsg.PASID]!;
         this.src[s] = pool.getWide(b + ClientMsg.SRC_WIDE);
@@ -227,8 +258,10 @@ export class JobStream implements Endpoint {
         } else {
           this.armArrival(s);
         }
+        this.cfg.onStart?.();
         return;
       case MsgKind.CLIENT_STOP:
+        if (this.active(s)) this.activeClients--;
         this.flags[s] = this.flags[s]! & ~ACTIVE;
         this.backlog[s] = 0;
         this.arrivals.delete(s);

@@ -2,11 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { Accelerator } from '../../src/device/accelerator.js';
 import { JobOp, type JobSpec, JobStatus } from '../../src/device/job.js';
 import { qiSubmitSync } from '../../src/kernel/qi.js';
-import { encodeInvDesc, PageResponseCode } from '../../src/layout/index.js';
+import { encodeInvDesc, getField, PAGE_REQUEST, PageResponseCode } from '../../src/layout/index.js';
+import { DESC, MsgKind } from '../../src/sim/message.js';
 import { smallSystem } from '../kernel/helpers.js';
 
+const PR = PAGE_REQUEST.fields;
+
 async function rig(
-  opts: { blockOnFault?: boolean; priCredits?: number; engines?: number; ats?: boolean } = {},
+  opts: {
+    blockOnFault?: boolean;
+    priCredits?: number;
+    engines?: number;
+    ats?: boolean;
+    prgIndexes?: number;
+  } = {},
 ) {
   const s = smallSystem();
   const ats = opts.ats ?? true;
@@ -24,6 +33,7 @@ async function rig(
       wqDepth: 16,
       blockOnFault: opts.blockOnFault ?? true,
       priCredits: opts.priCredits ?? 32,
+      prgIndexes: opts.prgIndexes,
     },
     s.sim,
     s.cost,
@@ -136,6 +146,27 @@ describe('Accelerator jobs (spec §4.7)', () => {
     a.submit(job({ op: JobOp.fill, dst }));
     run();
     expect(done[0]!.status).toBe(JobStatus.FAILED);
+  });
+
+  it('allocates PRG indexes below prgIndexes only, wrapping round (the rest are a hostile stream’s)', async () => {
+    const { s, d, a, dst, done, job, run } = await rig({ prgIndexes: 17, engines: 4 });
+    const prgs: number[] = [];
+    const post = d.post.bind(d);
+    d.post = (slot: number) => {
+      const w = s.sim.pool.words;
+      const b = s.sim.pool.base(slot);
+      if ((w[b]! & 0xff) === MsgKind.PAGE_REQ) prgs.push(getField(w, b + DESC, PR.prgIndex));
+      post(slot);
+    };
+    for (let i = 0; i < 12; i++) a.submit(job({ op: JobOp.fill, dst: dst + i * 4096, cookie: i }));
+    run();
+    for (let i = 0; i < 12; i++) a.submit(job({ op: JobOp.fill, dst: dst + (i + 12) * 4096 }));
+    run();
+    expect(done.filter((x) => x.status === JobStatus.SUCCESS)).toHaveLength(24);
+    expect(prgs).toHaveLength(24);
+    expect(Math.max(...prgs)).toBe(16);
+    expect(prgs.slice(17, 19)).toEqual([0, 1]); // wrapped below 17
+    await expect(rig({ prgIndexes: 16 })).rejects.toMatchObject({ code: 'EINVAL' });
   });
 
   it('uses untranslated DMA without ATS', async () => {

@@ -65,9 +65,9 @@ describe('InvalidationQueue dispatch (fetch → check → process per type)', ()
 
   it('applies PASID-cache granularities and a device-selective context-cache invalidation', () => {
     const { pasidCache, run } = queue();
-    pasidCache.insert(0x100, 5, true, false, 1, 1, false, 0, 3);
-    pasidCache.insert(0x100, 6, true, false, 1, 1, false, 0, 3);
-    pasidCache.insert(0x200, 5, true, false, 2, 1, false, 0, 3);
+    pasidCache.insert(0x100, 5, true, false, 1, 1, false, 0, 3, true);
+    pasidCache.insert(0x100, 6, true, false, 1, 1, false, 0, 3, true);
+    pasidCache.insert(0x200, 5, true, false, 2, 1, false, 0, 3, true);
     run({ type: 'pasid-cache', g: 1, did: 1, pasid: 5 });
     expect(pasidCache.valid).toBe(2);
     run({ type: 'context-cache', g: 3, did: 0, sid: 0x200, fm: 0 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pasidEntryAddress } from '../../src/engine/walk.js';
 import { SVM_FLAG_SUPERVISOR_MODE, type SystemConfig } from '../../src/index.js';
 import { FaultReason } from '../../src/layout/index.js';
 import { smallSystem } from '../kernel/helpers.js';
@@ -127,10 +128,38 @@ describe('PRQ handler checks, profile v5.8 (spec §4.3)', () => {
     ).toBe(0);
   });
 
-  it('answers INVALID for a request without PASID and for a supervisor PASID', async () => {
+  it('answers Response Failure for a request without PASID, and the function stops PRI', async () => {
     const { s, d, rw } = await bound();
-    // without PASID the request targets RID_PASID, whose entry is not set up: hardware IR
-    expect((await d.pageRequest({ addr: rw, read: true, lpig: true, prgIndex: 1 }))?.code).toBe(1);
+    // without PASID the request is checked against the RID2PASID entry the driver programmed
+    // at probe (spec §4.1): it is queued with PP=0, and v5.8 refuses it with 0xF (spec §4.3)
+    const r = await d.pageRequest({ addr: rw, read: true, lpig: true, prgIndex: 1 });
+    expect(r).toMatchObject({ pasidPresent: false, code: 0xf, prgIndex: 1 });
+    expect(s.iommu.prqStatus).toMatchObject({ head: 1, tail: 1 });
+    expect(s.iommu.faultRecords).toHaveLength(0);
+    expect(s.counters.toTotals().pageResponses).toEqual({ success: 0, invalid: 0, failure: 1 });
+    expect(s.counters.toTotals().autoResponses).toBe(0);
+    // Response Failure: PRI is off at the function until reset (spec §4.7)
+    expect(d.priActive).toBe(false);
+    expect(await d.pageRequest({ addr: rw, read: true, lpig: true, prgIndex: 2 })).toBeNull();
+  });
+
+  it('answers Response Failure for a PASID the allocator does not know', async () => {
+    const { s, d, pasid, rw } = await bound();
+    // a present entry for a PASID the kernel never allocated (a copy of the bound one, in the
+    // same leaf table): hardware queues the request, ioasid_find fails
+    const stray = pasid + 5;
+    const u32 = s.memory.u32;
+    const from = pasidEntryAddress(s.memory, s.iommu.rootTablePfn, d.rid, pasid) / 4;
+    const to = pasidEntryAddress(s.memory, s.iommu.rootTablePfn, d.rid, stray) / 4;
+    u32.copyWithin(to, from, from + 16);
+    const r = await d.pageRequest({ pasid: stray, addr: rw, read: true, lpig: true, prgIndex: 3 });
+    expect(r).toMatchObject({ pasidPresent: true, pasid: stray, code: 0xf });
+    expect(s.counters.toTotals().pageResponses.failure).toBe(1);
+    expect(d.priActive).toBe(false);
+  });
+
+  it('answers INVALID for a supervisor PASID', async () => {
+    const { s, d, rw } = await bound();
     const sup = await s.svaBindDevice(d, null, SVM_FLAG_SUPERVISOR_MODE);
     const r = await d.pageRequest({
       pasid: s.svaGetPasid(sup),

@@ -10,7 +10,7 @@ import { FSPM_5_LEVEL, PGTT_FIRST_STAGE } from '../../src/layout/pasid-table.js'
 
 /** Inserts a present first-stage entry of domain `did` with fsptptr frame `pfn`. */
 function put(pc: PasidCache, rid: number, pasid: number, did: number, pfn = 0x100): number {
-  return pc.insert(rid, pasid, true, false, did, PGTT_FIRST_STAGE, false, 0, pfn);
+  return pc.insert(rid, pasid, true, false, did, PGTT_FIRST_STAGE, false, 0, pfn, true);
 }
 
 function sequence(values: number[]): () => number {
@@ -49,8 +49,10 @@ describe('PasidCache.lookup()', () => {
       true,
       FSPM_5_LEVEL,
       2 ** 40 + 7,
+      true,
     );
     expect(pc.lookup(0x0100, 5)).toBe(e);
+    expect(pc.dteOf(e)).toBe(true);
     expect(pc.presentOf(e)).toBe(true);
     expect(pc.fpdOf(e)).toBe(true);
     expect(pc.didOf(e)).toBe(0x1234);
@@ -65,9 +67,27 @@ describe('PasidCache.lookup()', () => {
 
   it('caches a not-present entry with its flags clear', () => {
     const pc = new PasidCache();
-    const e = pc.insert(1, 2, false, true, 0, 0, false, 0, 0);
+    const e = pc.insert(1, 2, false, true, 0, 0, false, 0, 0, false);
     expect(pc.lookup(1, 2)).toBe(e);
-    expect([pc.presentOf(e), pc.fpdOf(e), pc.sreOf(e)]).toEqual([false, true, false]);
+    expect([pc.presentOf(e), pc.fpdOf(e), pc.sreOf(e), pc.dteOf(e)]).toEqual([
+      false,
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('peek() finds an entry without counting or touching the replacement order', () => {
+    const pc = new PasidCache({ entries: 4, assoc: 4, policy: 'lru' }); // one set
+    for (let pasid = 0; pasid < 4; pasid++) put(pc, 1, pasid, 1);
+    const before = [pc.hits, pc.misses];
+    expect(pc.peek(1, 0)).toBeGreaterThanOrEqual(0);
+    expect(pc.peek(1, 9)).toBe(-1);
+    expect([pc.hits, pc.misses]).toEqual(before);
+    // PASID 0 is still the least recently used: the next insert evicts it
+    put(pc, 1, 4, 1);
+    expect(pc.peek(1, 0)).toBe(-1);
+    expect(pc.peek(1, 1)).toBeGreaterThanOrEqual(0);
   });
 
   it('maps (rid, pasid) to set (pasid XOR rid) mod sets', () => {
@@ -247,7 +267,7 @@ describe('PasidCache model', () => {
                 evictions++;
               }
               s.set(key, { rid: o.rid, pasid: o.pasid, did: o.did, pfn: o.pfn });
-              pc.insert(o.rid, o.pasid, true, false, o.did, 1, false, 0, o.pfn);
+              pc.insert(o.rid, o.pasid, true, false, o.did, 1, false, 0, o.pfn, true);
               break;
             }
             case 'pasid':

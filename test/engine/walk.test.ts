@@ -89,6 +89,20 @@ describe('checkPasidEntry()', () => {
     expect(both(rp, PASID, false).pageRequest).toEqual([0, false, rp.entryDw]);
   });
 
+  it('checks a request without PASID against the RID_PASID entry, PASIDE clear or not', () => {
+    // RID_PASID names PASID 70's slot; the PASID the request carries (0 here) is not used
+    const t = tables({ ...READY, paside: false, ridPasid: PASID }, { p: true }, { p: true });
+    const out = pasidEntryCheck();
+    expect(checkPasidEntry(t.mem, t.root, RID, false, 0, true, out)).toBe(0);
+    expect(out.entryDw).toBe(t.entryDw);
+    expect(out.contextDw).toBeGreaterThan(0);
+    // with PASID, the same request meets PASIDE clear
+    expect(checkPasidEntry(t.mem, t.root, RID, true, PASID + 1, true, out)).toBe(FaultReason.SCT_6);
+    // a RID_PASID entry not present: SPT_2, as for any other entry
+    const np = tables({ ...READY, ridPasid: PASID }, { p: true }, { p: false });
+    expect(checkPasidEntry(np.mem, np.root, RID, false, 0, true, out)).toBe(FaultReason.SPT_2);
+  });
+
   it('reports SCT_6 (PASIDE clear) and SCT_7 (PASID beyond 2^(PDTS+7) directory entries)', () => {
     const t = tables({ ...READY, paside: false }, { p: true }, { p: true });
     expect(both(t).translation).toEqual([FaultReason.SCT_6, false, -1]);

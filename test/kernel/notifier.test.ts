@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type DeviceOptions, SVM_FLAG_PRIVATE_PASID, type SystemConfig } from '../../src/index.js';
+import { spawn } from '../../src/sim/kthread.js';
 import { rawLog, smallSystem } from './helpers.js';
 
 const hex = (n: number) => n.toString(16);
@@ -111,6 +112,38 @@ describe('release on mm exit while bound (spec §5.2)', () => {
     expect(p.mmCountRefs).toBe(0);
   });
 
+  it('an unbind right after exit inside the simulation waits for the release flushes', async () => {
+    const { s, p, hs, from } = await bound();
+    // inside an event the release is a kernel thread of its own: the unbind that follows
+    // must not free the PASID before the release's device-TLB flush completed
+    let unbound = false;
+    s.sim.call(0, s.iommu.id, () => {
+      p.exit();
+      spawn(s.sva.unbind(hs[0]!), (r) => {
+        if (r.error !== undefined) throw r.error;
+        unbound = true;
+      });
+    });
+    s.sim.runUntil(s.sim.nowNs + 1_000_000);
+    expect(unbound).toBe(true);
+    const types = rawLog(s.iommu.invalidationLog, from).map((r) => r[0]);
+    // release: PASID cache, P_IOTLB, non-PASID device TLB (each with its wait); then the
+    // unbind finds the entry cleared and only drains
+    expect(types).toEqual([
+      'pasid-cache',
+      'wait',
+      'piotlb',
+      'wait',
+      'devtlb',
+      'wait',
+      'wait',
+      'piotlb',
+      'pdevtlb',
+      'wait',
+    ]);
+    expect(s.sva.pasidsInUse).toBe(0);
+  });
+
   it('returns every frame once all processes exited and all bonds are gone', async () => {
     const s = smallSystem();
     const baseline = s.memory.framesInUse;
@@ -127,7 +160,8 @@ describe('release on mm exit while bound (spec §5.2)', () => {
     ps[0]!.exit();
     for (const h of hs) await s.svaUnbindDevice(h);
     ps[1]!.exit();
-    // what remains is the device's PASID directory and the leaf table allocated on first use
-    expect(s.memory.framesInUse).toBe(withDevice + 1);
+    // what remains is the device's PASID directory and its first leaf table, allocated at
+    // probe for the RID2PASID entry (PASID 0) and shared by PASIDs 1..63
+    expect(s.memory.framesInUse).toBe(withDevice);
   });
 });

@@ -3,8 +3,8 @@
  * a threaded IRQ per unit that consumes the page request queue in batches.
  *
  * Each pass: clear PPR first (so a new request re-raises the interrupt), snapshot head and
- * tail, service every descriptor in [head, tail) — PASID present, PASID known, not a
- * supervisor svm, canonical address, `mmget_not_zero`, VMA lookup, access check,
+ * tail, service every descriptor in [head, tail) — PASID present and known (else Response
+ * Failure), not a supervisor svm, canonical address, `mmget_not_zero`, VMA lookup, access check,
  * `handle_mm_fault` — and answer LPIG=1 requests with a page group response built from *this*
  * descriptor and *its* result (v5.8 handles each request of a group individually), then
  * write PQH = tail once. If PRO is set, clear it only when the queue is empty. Finally
@@ -25,6 +25,7 @@
 import {
   getField,
   PAGE_REQUEST,
+  QI_RESP_FAILURE,
   QI_RESP_INVALID,
   QI_RESP_SUCCESS,
   writePageGroupResponse,
@@ -124,16 +125,23 @@ export class PrqThread implements PrqService {
 
   private readonly out = { code: 0, costNs: 0 };
 
-  /** The per-descriptor checks of v5.8 and handle_mm_fault; returns the response code and CPU cost. */
+  /**
+   * The per-descriptor checks of v5.8 and handle_mm_fault; returns the response code and CPU
+   * cost. Spec §4.3: PP=0 ("Page request without PASID") and a PASID `ioasid_find` does not
+   * know are answered Response Failure (0xF), which stops PRI at the function (spec §4.7);
+   * every later refusal is Invalid Request.
+   */
   private service(u32: Uint32Array, dw: number): { code: number; costNs: number } {
     const out = this.out;
-    out.code = QI_RESP_INVALID;
+    out.code = QI_RESP_FAILURE;
     out.costNs = this.hooks.prqInvalidNs;
     if (!getField(u32, dw, PR.pasidPresent)) return out;
     const pasid = getField(u32, dw, PR.pasid);
     const svm = this.svm.svmByPasid(pasid);
-    const mm = svm?.mm;
-    if (!mm) return out; // unknown PASID, or a supervisor svm (no mm)
+    if (!svm) return out;
+    out.code = QI_RESP_INVALID;
+    const mm = svm.mm;
+    if (!mm) return out; // a supervisor svm
     const addr = getField(u32, dw, PR.addr) * 4096;
     if (addr >= mm.taskSize) return out; // not canonical for the user half
     if (!mm.mmgetNotZero()) return out;

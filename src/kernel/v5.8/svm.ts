@@ -21,7 +21,7 @@
 import { describeValue } from '../../errors.js';
 import { getField, PAGE_REQUEST, QI_DEV_EIOTLB_MAX_INVS, QI_DONE } from '../../layout/index.js';
 import type { MmuNotifier, Process } from '../../mem/index.js';
-import type { KThread } from '../../sim/kthread.js';
+import { Completion, type KThread } from '../../sim/kthread.js';
 import { Errno, kernelError } from '../errors.js';
 import { type DeviceInfo, type IntelIommu, ridName } from '../iommu.js';
 import {
@@ -43,13 +43,17 @@ import {
 } from '../sva.js';
 import { IoasidAllocator, PASID_MIN } from './ioasid.js';
 
-/** Runs `body` with `svm.flushesRunning` raised, so checkers know an invalidation is under way. */
+/**
+ * Runs `body` with `svm.flushesRunning` raised, so checkers know an invalidation is under way
+ * and an unbind waits for it; the last one to finish completes `svm.flushesDone`.
+ */
 function* counted(svm: IntelSvm, body: KThread<void>): KThread<void> {
   svm.flushesRunning++;
   try {
     yield* body;
   } finally {
     svm.flushesRunning--;
+    if (svm.flushesRunning === 0) svm.flushesDone?.complete();
   }
 }
 
@@ -63,6 +67,8 @@ export class IntelSvm {
   notifier: MmuNotifier | null = null;
   /** Notifier flushes (range invalidation or release) of this mm still running. */
   flushesRunning = 0;
+  /** Completed when the last running notifier flush ends (made when an unbind waits). */
+  flushesDone: Completion | null = null;
   readonly pasid: number;
   /** The bound mm, or null for a supervisor bind (the kernel's init_mm). */
   readonly mm: Process | null;
@@ -377,6 +383,16 @@ export class SvmLayer implements SvaLayer {
   *unbind(handle: object): KThread<void> {
     const sdev = this.dropUser(handle);
     if (sdev === null) return;
+    // The mm's notifier calls return only once their flushes are done (exit_mmap runs the
+    // release, munmap the range invalidation, before going on). Here a call made inside the
+    // simulation is a kernel thread of its own: wait for this svm's, so the teardown, the
+    // drain and the PASID's release come after them as they would in the kernel.
+    const svm = sdev.svm;
+    while (svm.flushesRunning > 0) {
+      svm.flushesDone ??= new Completion();
+      svm.flushesDone.reinit();
+      yield svm.flushesDone;
+    }
     yield* pasidTearDownEntry(sdev.info, sdev.svm.pasid, false);
     const t0 = this.now();
     yield* this.drainPrq(sdev.info, sdev.svm.pasid);
