@@ -135,13 +135,14 @@ function frameWarnings(sys: System, sc: Scenario): string[] {
         'raise memory.frames',
     ];
   }
-  // each device's PASID leaf tables: its clients' PASIDs lie in 1..clients
-  const leafTables = sys.devices.length * Math.ceil((clients + 1) / PASIDS_PER_TABLE);
+  // each device's PASID leaf tables beyond the first (allocated at probe for the RID2PASID
+  // entry, so among the machine's own frames): its clients' PASIDs lie in 1..clients
+  const leafTables = sys.devices.length * (Math.ceil((clients + 1) / PASIDS_PER_TABLE) - 1);
   const setUpPeak = own + clients * per.setUp + leafTables;
   const peak = own + clients * per.touched + leafTables;
   const parts = (frames: number): string =>
-    `the machine's own ${own}, ${clients} clients × ${frames} (buffers and page tables), ` +
-    `PASID tables up to ${leafTables}`;
+    `the machine's own ${own}, ${clients} clients × ${frames} (buffers and page tables)` +
+    (leafTables > 0 ? `, more PASID tables up to ${leafTables}` : '');
   if (usable < setUpPeak) {
     return [
       `memory.frames ${sc.memory.frames} is below what the clients take to set up ` +

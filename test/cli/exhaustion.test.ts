@@ -116,7 +116,7 @@ describe('svasim validate, for a scenario that will run out', () => {
     });
     expect(await runCli(['validate', file], io)).toBe(ExitStatus.OK);
     expect(io.errors()).toMatch(
-      /warning: memory\.frames 33000 is below what the clients take to set up \(\d+ frames: the machine's own \d+, 64 clients × 516 \(buffers and page tables\), PASID tables up to \d+\): prefaults will run out \(ENOMEM\)/,
+      /warning: memory\.frames 33000 is below what the clients take to set up \(\d+ frames: the machine's own \d+, 64 clients × 516 \(buffers and page tables\), more PASID tables up to \d+\): prefaults will run out \(ENOMEM\)/,
     );
     const io2 = captureIo();
     const src = scenarioFile('v-frames-src', { memory: { frames: 33000 } });
