@@ -62,6 +62,38 @@ export const SOAK_CASES: readonly SoakCase[] = [
     }),
   },
   {
+    // two honest devices beside two hostile ones sending every kind at 200k/s each, with churn
+    name: 'hostile',
+    threaded: true,
+    input: (seed) => ({
+      name: 'soak-hostile',
+      seed,
+      duration: '20ms',
+      devices: [{ count: 2 }, { count: 2, adversary: { rate: '200k/s' } }],
+      clients: { count: 32, buffers: { count: 2, size: '256KiB' } },
+    }),
+  },
+  {
+    // out of PASIDs (7 for 24 clients) and nearly out of frames: failed binds retried,
+    // failed faults answered, processes that cannot set up leaving, all as outcomes
+    name: 'exhaustion',
+    threaded: false,
+    input: (seed) => ({
+      name: 'soak-exhaustion',
+      seed,
+      duration: '20ms',
+      iommu: { pasidBits: 3 },
+      devices: [{ count: 4, pasidBits: 3 }],
+      clients: {
+        count: 24,
+        buffers: { count: 2, size: '256KiB', prefault: 'all' },
+        churn: { enabled: true, bindLifetime: '500us', exitWhileBound: 0.2 },
+      },
+      memory: { frames: 3100 }, // the buffers take 3072, their page tables and the machine more
+      thresholds: { bindErrors: 1e9, allocFailures: 1e9 },
+    }),
+  },
+  {
     // the default scenario: ATS, PRI, churn and DMA data checks together
     name: 'default',
     threaded: false,
@@ -81,6 +113,16 @@ interface Totals {
 function requestsOf(r: Report): number {
   const t = r.runTotals ?? r.totals;
   return t.translations + t.pageRequests;
+}
+
+/** The edges a run reached, in a few words. */
+function outcomes(t: Report['totals']): string {
+  const parts = [`${t.prqOverflows} overflows`];
+  if (t.bindErrors > 0) parts.push(`${t.bindErrors} bind errors`);
+  if (t.allocFailures > 0) parts.push(`${t.allocFailures} alloc failures`);
+  if (t.hostileRequests > 0)
+    parts.push(`${t.hostileRequests} hostile, ${t.atsTrustBreaches} ATS breaches`);
+  return parts.join(', ');
 }
 
 /** What must be equal between the two runtimes: every total and every histogram encoding. */
@@ -134,7 +176,7 @@ async function main(): Promise<number> {
     line(
       `  ${name.padEnd(14)} ${runtime.padEnd(8)} seed ${String(seed).padStart(3)}  ` +
         `${req.toLocaleString('en').padStart(11)} requests  ${r.invariants.checked.toLocaleString('en').padStart(12)} checks  ` +
-        `${(r.runTotals ?? r.totals).prqOverflows} overflows  ${v} violations  ${(wallMs / 1000).toFixed(1)} s` +
+        `${outcomes(r.runTotals ?? r.totals)}  ${v} violations  ${(wallMs / 1000).toFixed(1)} s` +
         (v > 0 ? `\n    ${describeViolations(r)}` : ''),
     );
   };
