@@ -14,6 +14,7 @@
 
 import type { Accelerator } from '../device/accelerator.js';
 import { type JobOpCode, type JobSpec, JobStatus } from '../device/job.js';
+import { codedError, ErrorCode } from '../errors.js';
 import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
@@ -213,7 +214,14 @@ export class JobStream implements Endpoint {
     const w = pool.words;
     const b = pool.base(arg);
     const kind = w[b + MW.KIND]! & 0xff;
-    const s = this.indexOf.get(w[b + ClientMsg.CLIENT]!)!;
+    const s = this.indexOf.get(w[b + ClientMsg.CLIENT]!);
+    if (s === undefined) {
+      throw codedError(
+        ErrorCode.EINVAL,
+        `job stream: message kind ${kind} for client ${w[b + ClientMsg.CLIENT]}, which is not ` +
+          'one of this stream',
+      );
+    }
     switch (kind) {
       case MsgKind.CLIENT_START:
         this.flags[s] = this.flags[s]! | ACTIVE | STARTED;
@@ -244,7 +252,11 @@ export class JobStream implements Endpoint {
         this.pump(s);
         return;
       default:
-        throw new Error(`job stream: unexpected message kind ${kind}`);
+        throw codedError(
+          ErrorCode.EINVAL,
+          `job stream: message kind ${kind} is none a stream receives (CLIENT_START, ` +
+            'CLIENT_STOP, CLIENT_RESUBMIT)',
+        );
     }
   }
 
