@@ -365,7 +365,7 @@ export function checkInput(
   input: unknown,
   allowed: Readonly<Record<string, unknown>>,
 ): asserts input is Readonly<Record<string, unknown>> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  if (!isPlainObject(input)) {
     throw errorEinval(`${name}: expected an object of field values, got ${describeValue(input)}`);
   }
   for (const key of Object.keys(input)) {
@@ -375,6 +375,16 @@ export function checkInput(
       );
     }
   }
+}
+
+/**
+ * True for an object literal (or one made with `Object.create(null)`): not null, not an array,
+ * not a typed array, `Map` or class instance, whose fields an encoder would not see.
+ */
+export function isPlainObject(v: unknown): v is Readonly<Record<string, unknown>> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /**

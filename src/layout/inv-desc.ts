@@ -36,6 +36,7 @@ import {
   flagBit,
   getField,
   hexQwords,
+  isPlainObject,
   type Layout,
   qwordsProblem,
   rangeErrorEinval,
@@ -386,7 +387,7 @@ export interface InvDescProblem {
 }
 
 function splitPfsid(layout: string, pfsid: unknown): { lo: number; hi: number } {
-  const v = pfsid ?? 0;
+  const v = pfsid === undefined ? 0 : pfsid;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) {
     throw rangeErrorEinval(
       `${layout}.pfsid: expected an integer in 0..0xffff (16 bits), got ${describeValue(v)}`,
@@ -438,7 +439,7 @@ function withFields<K extends string>(
  * not a boolean; field values are range-checked by the layout encoders.
  */
 function invDescFields(input: InvDescInput): LayoutAndValues {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  if (!isPlainObject(input)) {
     throw errorEinval(`encodeInvDesc: expected a descriptor object, got ${describeValue(input)}`);
   }
   const type: unknown = input.type;

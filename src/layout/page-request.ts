@@ -107,7 +107,7 @@ export type PageRequestInput = Omit<
  */
 export function encodePageRequest(fields: PageRequestInput): bigint[] {
   checkInput(PAGE_REQUEST.name, fields, PAGE_REQUEST.fields);
-  const type = fields.type ?? PAGE_REQUEST_TYPE;
+  const type = fields.type === undefined ? PAGE_REQUEST_TYPE : fields.type;
   if (type !== PAGE_REQUEST_TYPE) {
     throw errorEinval(`page_req_dsc: type must be 01h, got ${describeValue(type)}`);
   }

@@ -28,7 +28,13 @@
  */
 
 import { codedError, ErrorCode } from '../errors.js';
-import { checkInput, describeValue, readQwords, writeQwords } from '../layout/field.js';
+import {
+  checkInput,
+  describeValue,
+  isPlainObject,
+  readQwords,
+  writeQwords,
+} from '../layout/field.js';
 import {
   type DevTlbInvDesc,
   decodeInvDesc,
@@ -388,7 +394,7 @@ export function decodeMessage(words: Uint32Array, base: number): Message {
  */
 export function encodeMessage(msg: Message, words: Uint32Array, base: number): void {
   checkSlot('encodeMessage', words, base);
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+  if (!isPlainObject(msg)) {
     throw codedError(
       ErrorCode.EINVAL,
       `encodeMessage: expected a message object, got ${describeValue(msg)}`,

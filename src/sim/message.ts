@@ -177,9 +177,8 @@ export class MessagePool {
    * is an integer in [0, 2^53): a fraction or a negative would be stored as another value.
    */
   setWide(word: number, value: number): void {
-    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Math.floor(value) === value)) {
-      throw badWideValue(word, value);
-    }
+    // isSafeInteger: no coercion, so a bigint or an object is refused, never converted
+    if (!(Number.isSafeInteger(value) && value >= 0)) throw badWideValue(word, value);
     this.words[word] = value >>> 0; // ToUint32 is exact modulo 2^32 for integers < 2^53
     this.words[word + 1] = Math.floor(value / TWO32);
   }

@@ -310,10 +310,10 @@ export class World {
     const p = this.owner[dest];
     if (
       p === undefined ||
-      !(timeNs >= 0 && timeNs <= Number.MAX_SAFE_INTEGER && Math.floor(timeNs) === timeNs) ||
-      !(source >= 0 && source <= RECORD_SOURCE_MAX && (source | 0) === source) ||
-      !(seq >= 0 && seq < RECORD_SEQ_LIMIT && Math.floor(seq) === seq) ||
-      !(offset >= 0 && offset + 16 <= words.length && (offset | 0) === offset)
+      !(Number.isSafeInteger(timeNs) && timeNs >= 0) ||
+      !(Number.isSafeInteger(source) && source >= 0 && source <= RECORD_SOURCE_MAX) ||
+      !(Number.isSafeInteger(seq) && seq >= 0 && seq < RECORD_SEQ_LIMIT) ||
+      !(Number.isSafeInteger(offset) && offset >= 0 && offset + 16 <= words.length)
     ) {
       throw badRecord(this.owner.length, timeNs, source, seq, dest, words, offset);
     }
