@@ -5,7 +5,8 @@
  *
  * A case is one generated input, from a generator of its own, `new Rng(seed, stream)` with
  * the stream made of the target's name and the case index — so any case can be replayed
- * alone (`--target NAME --case I`). Even cases feed the decoder, odd cases the encoder:
+ * alone (`--target NAME --case I`). Even cases feed the decoder, odd cases the encoder, and a
+ * target runs `count` of each (2 × `count` cases):
  *
  *   decoder case   decode(x): a throw is a refusal, which must carry a `code` in the
  *                  target's `codes`; a success must survive the round trip
@@ -45,7 +46,7 @@ export interface FuzzTarget {
 export interface FuzzOptions {
   /** Run seed (default 1). */
   readonly seed?: number;
-  /** Cases per target (default 1 000 000). */
+  /** Decoder cases per target, and as many encoder cases (default 1 000 000). */
   readonly count?: number;
   /** A case slower than this (best of three runs) is a finding (default 50 ms). */
   readonly caseLimitMs?: number;
@@ -362,8 +363,9 @@ function newStats(target: string): TargetStats {
 }
 
 /**
- * Runs every target for `count` cases (see the file header) and returns the counters and
- * findings. Synchronous; with a `heartbeat` a watchdog in another thread can see it stall.
+ * Runs every target for `count` decoder and `count` encoder cases (see the file header) and
+ * returns the counters and findings. Synchronous; with a `heartbeat` a watchdog in another
+ * thread can see it stall.
  */
 export function runFuzz(targets: readonly FuzzTarget[], options: FuzzOptions = {}): FuzzReport {
   const seed = options.seed ?? 1;
@@ -412,7 +414,7 @@ export function runFuzz(targets: readonly FuzzTarget[], options: FuzzOptions = {
     const first = t === options.startTarget ? (options.startCase ?? 0) : 0;
     const only = options.onlyCase;
     const from = only ?? first;
-    const to = only !== undefined ? only + 1 : count;
+    const to = only !== undefined ? only + 1 : 2 * count;
     const inputs: unknown[] = new Array(BATCH);
     const decoded: unknown[] = new Array(BATCH);
     const failed: unknown[] = new Array(BATCH);
@@ -498,7 +500,7 @@ export function runFuzz(targets: readonly FuzzTarget[], options: FuzzOptions = {
 /** Formats a report: one line per target, a total, then the findings kept. */
 export function formatReport(r: FuzzReport, caseLimitMs: number): string {
   const lines = [
-    `fuzz: seed ${r.seed}, ${r.count} cases per target (even: decoder, odd: encoder), case limit ${caseLimitMs} ms`,
+    `fuzz: seed ${r.seed}, ${r.count} decoder and ${r.count} encoder cases per target, case limit ${caseLimitMs} ms`,
     `${'target'.padEnd(22)}${'cases'.padStart(10)}${'decodes'.padStart(10)}${'decodes/s'.padStart(13)}${'refused'.padStart(10)}${'enc refused'.padStart(13)}${'findings'.padStart(10)}`,
   ];
   const rate = (n: number, ms: number) =>

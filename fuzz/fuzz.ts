@@ -1,6 +1,6 @@
 /**
  * `npm run fuzz`: feeds every codec and message decoder (fuzz/targets.ts) with random, edge
- * and malformed inputs in a worker under a watchdog (fuzz/watchdog.ts), prints per target the
+ * and malformed inputs (`--count` decoder inputs and as many encoder inputs each) in a worker under a watchdog (fuzz/watchdog.ts), prints per target the
  * cases, decoder calls per second and refusals, and exits 1 when anything was found: a throw
  * without a code, a refusal with an unexpected code, a round-trip mismatch, a slow case or a
  * hang. The same seed gives the same cases.
@@ -36,7 +36,7 @@ const hangMs = intArg('--hang-ms', 5000, 10)!;
 const targetNames = arg('--target')?.split(',');
 
 console.error(
-  `fuzz: seed ${seed}, ${onlyCase === undefined ? `${count} cases per target` : `case ${onlyCase} only`}` +
+  `fuzz: seed ${seed}, ${onlyCase === undefined ? `${count} decoder and ${count} encoder cases per target` : `case ${onlyCase} only`}` +
     `, case limit ${caseLimitMs} ms, hang after ${hangMs} ms`,
 );
 const report = await runFuzzWatched({
@@ -44,7 +44,7 @@ const report = await runFuzzWatched({
   targetsExport: 'allTargets',
   targetNames,
   seed,
-  count: onlyCase === undefined ? count : onlyCase + 1,
+  count,
   onlyCase,
   caseLimitMs,
   hangMs,

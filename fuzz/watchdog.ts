@@ -122,7 +122,7 @@ export async function runFuzzWatched(options: WatchedOptions): Promise<FuzzRepor
       findings.push(finding);
       options.onFinding?.(finding);
     }
-    if (options.onlyCase !== undefined || i + 1 >= count) {
+    if (options.onlyCase !== undefined || i + 1 >= 2 * count) {
       startTarget = t + 1;
       startCase = 0;
     } else {

@@ -164,9 +164,9 @@ export function describeValue(v: unknown): string {
   }
 }
 
-/** Formats a number as 0x-prefixed hex. */
+/** Formats a number as 0x-prefixed hex (anything else as {@link describeValue} does). */
 function hex(n: number): string {
-  return Number.isFinite(n) ? `0x${n.toString(16)}` : String(n);
+  return typeof n === 'number' && Number.isFinite(n) ? `0x${n.toString(16)}` : describeValue(n);
 }
 
 function rangeMask(hi: number, lo: number): bigint {
@@ -356,7 +356,7 @@ export function checkQwords(name: string, count: number, qwords: unknown): void 
 }
 
 /**
- * Throws EINVAL unless `input` is a plain object (not null, not an array) whose own enumerable
+ * Throws EINVAL unless `input` is a plain object ({@link isPlainObject}) whose own enumerable
  * keys are all in `allowed`: what every encoder checks before reading fields, so that a typo
  * or a field of another structure is refused instead of silently dropped.
  */
