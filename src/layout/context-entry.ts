@@ -114,7 +114,7 @@ export function pdtsForMaxPasid(maxPasid: number): number {
  */
 export function encodeRootEntry(fields: Partial<RootEntry>): bigint[] {
   checkInput(ROOT_ENTRY.name, fields, ROOT_ENTRY.fields);
-  const flag = (name: keyof RootEntry) => flagBit(`${ROOT_ENTRY.name}.${name}`, fields[name]);
+  const flag = (name: keyof RootEntry) => flagBit(ROOT_ENTRY.name, name, fields[name]);
   return encodeLayout(ROOT_ENTRY, {
     lp: flag('lp'),
     lctp: fields.lctp,
@@ -135,7 +135,7 @@ export function decodeRootEntry(qwords: readonly bigint[]): RootEntry {
  */
 export function encodeContextEntry(fields: Partial<ContextEntry>): bigint[] {
   checkInput(CONTEXT_ENTRY.name, fields, CONTEXT_ENTRY.fields);
-  const flag = (name: keyof ContextEntry) => flagBit(`${CONTEXT_ENTRY.name}.${name}`, fields[name]);
+  const flag = (name: keyof ContextEntry) => flagBit(CONTEXT_ENTRY.name, name, fields[name]);
   return encodeLayout(CONTEXT_ENTRY, {
     p: flag('p'),
     fpd: flag('fpd'),

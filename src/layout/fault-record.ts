@@ -52,7 +52,7 @@ export interface FaultRecord {
  */
 export function encodeFaultRecord(fields: Partial<FaultRecord>): bigint[] {
   checkInput(FAULT_RECORD.name, fields, FAULT_RECORD.fields);
-  const flag = (name: keyof FaultRecord) => flagBit(`${FAULT_RECORD.name}.${name}`, fields[name]);
+  const flag = (name: keyof FaultRecord) => flagBit(FAULT_RECORD.name, name, fields[name]);
   return encodeLayout(FAULT_RECORD, {
     fi: fields.fi,
     sid: fields.sid,

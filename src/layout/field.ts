@@ -368,8 +368,8 @@ export function checkInput(
   if (!isPlainObject(input)) {
     throw errorEinval(`${name}: expected an object of field values, got ${describeValue(input)}`);
   }
-  for (const key of Object.keys(input)) {
-    if (!Object.hasOwn(allowed, key)) {
+  for (const key in input) {
+    if (Object.hasOwn(input, key) && !Object.hasOwn(allowed, key)) {
       throw errorEinval(
         `${name}: no field named ${JSON.stringify(key)} (fields: ${Object.keys(allowed).join(', ')})`,
       );
@@ -389,12 +389,13 @@ export function isPlainObject(v: unknown): v is Readonly<Record<string, unknown>
 
 /**
  * A 1-bit field value for an encoder: 1 for true, 0 for false or missing; throws EINVAL for
- * anything else (a `1`, a `"true"`), which {@link bit} would silently take as false.
+ * anything else (a `1`, a `"true"`), which {@link bit} would silently take as false. The
+ * message names `where.name`, built only when it throws.
  */
-export function flagBit(where: string, value: unknown): number {
+export function flagBit(where: string, name: string, value: unknown): number {
   if (value === true) return 1;
   if (value === false || value === undefined) return 0;
-  throw errorEinval(`${where}: expected a boolean, got ${describeValue(value)}`);
+  throw errorEinval(`${where}.${name}: expected a boolean, got ${describeValue(value)}`);
 }
 
 /**

@@ -448,9 +448,10 @@ function invDescFields(input: InvDescInput): LayoutAndValues {
       `encodeInvDesc: type must be one of ${Object.keys(InvDescCode).join(', ')}; got ${describeValue(type)}`,
     );
   }
-  checkInput(`encodeInvDesc (${type})`, input, INV_DESC_KEYS[type as InvDescType]);
+  const where = `encodeInvDesc (${type})`;
+  checkInput(where, input, INV_DESC_KEYS[type as InvDescType]);
   const desc = input;
-  const flag = (name: string, v: unknown): number => flagBit(`encodeInvDesc (${type}).${name}`, v);
+  const flag = (name: string, v: unknown): number => flagBit(where, name, v);
   switch (desc.type) {
     case 'context-cache':
       return withFields(CONTEXT_CACHE_INV, {

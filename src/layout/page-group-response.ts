@@ -114,7 +114,7 @@ const PAGE_GROUP_RESPONSE_INPUT_KEYS: Readonly<Record<keyof PageGroupResponse, t
 export function encodePageGroupResponse(fields: PageGroupResponseInput): bigint[] {
   checkInput(PAGE_GROUP_RESPONSE.name, fields, PAGE_GROUP_RESPONSE_INPUT_KEYS);
   const flag = (name: keyof PageGroupResponse): number =>
-    flagBit(`page_grp_resp_dsc.${name}`, fields[name]);
+    flagBit(PAGE_GROUP_RESPONSE.name, name, fields[name]);
   return encodeLayout(PAGE_GROUP_RESPONSE, {
     type: PAGE_GROUP_RESPONSE_TYPE,
     pasidPresent: flag('pasidPresent'),

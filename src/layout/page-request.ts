@@ -111,7 +111,7 @@ export function encodePageRequest(fields: PageRequestInput): bigint[] {
   if (type !== PAGE_REQUEST_TYPE) {
     throw errorEinval(`page_req_dsc: type must be 01h, got ${describeValue(type)}`);
   }
-  const flag = (name: keyof PageRequest): number => flagBit(`page_req_dsc.${name}`, fields[name]);
+  const flag = (name: keyof PageRequest): number => flagBit(PAGE_REQUEST.name, name, fields[name]);
   return encodeLayout(PAGE_REQUEST, {
     type,
     pasidPresent: flag('pasidPresent'),

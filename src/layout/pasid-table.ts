@@ -144,8 +144,7 @@ export interface PasidEntry {
  */
 export function encodePasidDirEntry(fields: Partial<PasidDirEntry>): bigint[] {
   checkInput(PASID_DIR_ENTRY.name, fields, PASID_DIR_ENTRY.fields);
-  const flag = (name: keyof PasidDirEntry) =>
-    flagBit(`${PASID_DIR_ENTRY.name}.${name}`, fields[name]);
+  const flag = (name: keyof PasidDirEntry) => flagBit(PASID_DIR_ENTRY.name, name, fields[name]);
   return encodeLayout(PASID_DIR_ENTRY, {
     p: flag('p'),
     fpd: flag('fpd'),
@@ -165,7 +164,7 @@ export function decodePasidDirEntry(qwords: readonly bigint[]): PasidDirEntry {
  */
 export function encodePasidEntry(fields: Partial<PasidEntry>): bigint[] {
   checkInput(PASID_ENTRY.name, fields, PASID_ENTRY.fields);
-  const flag = (name: keyof PasidEntry) => flagBit(`${PASID_ENTRY.name}.${name}`, fields[name]);
+  const flag = (name: keyof PasidEntry) => flagBit(PASID_ENTRY.name, name, fields[name]);
   return encodeLayout(PASID_ENTRY, {
     p: flag('p'),
     fpd: flag('fpd'),

@@ -141,7 +141,7 @@ export function encodePte(fields: Partial<Pte>): bigint[] {
     pfn: fields.pfn,
     ignoredHi: fields.ignoredHi,
   };
-  for (const name of PTE_FLAGS) values[name] = flagBit(`${PTE.name}.${name}`, fields[name]);
+  for (const name of PTE_FLAGS) values[name] = flagBit(PTE.name, name, fields[name]);
   return encodeLayout(PTE, values);
 }
 
