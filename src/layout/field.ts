@@ -448,7 +448,10 @@ export function encodeLayoutU32<K extends string>(
 
 /**
  * Decodes every field of a layout from little-endian qwords (address fields → byte address).
- * Reserved bits are not checked here: see `reservedBits`.
+ * Reserved bits are not checked here: see `reservedBits`. Throws EINVAL, saying what was
+ * given, unless `qwords` is an array of `layout.qwords` unsigned 64-bit bigints, and when a
+ * field wider than 53 bits holds a value no `number` represents exactly. Every decoder of a
+ * structure goes through here.
  */
 export function decodeLayout<K extends string>(
   layout: Layout<K>,

@@ -546,7 +546,11 @@ function invDescFields(input: InvDescInput): LayoutAndValues {
   }
 }
 
-/** Encodes an invalidation descriptor into 4 qwords; throws `RangeError` EINVAL on bad values. */
+/**
+ * Encodes an invalidation descriptor into 4 qwords. Throws EINVAL for a non-object, an unknown
+ * type, a field the type does not have or a flag that is not a boolean, and `RangeError`
+ * EINVAL for a value that does not fit its field.
+ */
 export function encodeInvDesc(desc: InvDescInput): bigint[] {
   const [layout, values] = invDescFields(desc);
   return encodeLayout(layout, values);
@@ -633,8 +637,9 @@ function joinPfsid(v: { pfsidLo: number; pfsidHi: number }): number {
 }
 
 /**
- * Decodes 4 qwords into an invalidation descriptor; throws an `Error` EINVAL with the raw
- * qwords in hex when the type is unknown or a reserved bit is set.
+ * Decodes 4 qwords into an invalidation descriptor. Throws EINVAL (the {@link checkInvDesc}
+ * message) when `qwords` is not an array of 4 unsigned 64-bit bigints, the type is unknown or
+ * a reserved bit is set; the last two carry the raw qwords in hex.
  */
 export function decodeInvDesc(qwords: readonly bigint[]): InvDesc {
   const problem = checkInvDesc(qwords);
