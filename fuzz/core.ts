@@ -504,7 +504,7 @@ export function formatReport(r: FuzzReport, caseLimitMs: number): string {
     `${'target'.padEnd(22)}${'cases'.padStart(10)}${'decodes'.padStart(10)}${'decodes/s'.padStart(13)}${'refused'.padStart(10)}${'enc refused'.padStart(13)}${'findings'.padStart(10)}`,
   ];
   const rate = (n: number, ms: number) =>
-    ms > 0 ? `${((n / ms) * 1000).toFixed(0).replace(/\B(?=(\d{3})+(?!\d))/g, ' ')}` : '-';
+    ms > 0 && n > 0 ? `${((n / ms) * 1000).toFixed(0).replace(/\B(?=(\d{3})+(?!\d))/g, ' ')}` : '-';
   const total = newStats('total');
   for (const s of [...r.stats, total]) {
     if (s !== total) {
