@@ -13,6 +13,7 @@
  * Not modelled here: the accelerator's work queue and job engine (see accelerator.ts).
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import {
   DEVTLB_INV,
   decodeDevTlbRange,
@@ -286,7 +287,10 @@ export class Device<Info = unknown> implements Endpoint {
         return;
       }
       default:
-        throw new Error(`device ${this.rid.toString(16)}: unexpected message kind ${kind}`);
+        throw codedError(
+          ErrorCode.EINVAL,
+          `device ${this.rid.toString(16)}: unexpected message kind ${kind}`,
+        );
     }
   }
 

@@ -24,6 +24,7 @@
  * Global and U bits.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import { CONTEXT_ENTRY, FaultReason, getField } from '../layout/index.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import {
@@ -88,6 +89,7 @@ export class DmaRemapping {
     const pasid = w[b + AtsReq.PASID]!;
     const vpn = pool.getWide(b + AtsReq.VPN_WIDE);
     const rid = w[b + AtsReq.RID]!;
+    if (rid > RID_MAX) throw badRid('ATS request', rid, dev);
     const write = (flags & MsgFlag.WRITE) !== 0;
     const priv = (flags & MsgFlag.PRIV) !== 0;
     const p = this.pipeline;
@@ -149,6 +151,7 @@ export class DmaRemapping {
     const length = w[b + DmaReq.LENGTH]!;
     const offset = w[b + DmaReq.BUFFER_OFFSET]!;
     const rid = w[b + DmaReq.RID]!;
+    if (rid > RID_MAX) throw badRid('DMA request', rid, dev);
     const write = (flags & MsgFlag.WRITE) !== 0;
     const vpn = Math.floor(addr / 4096);
     const pageOff = addr - vpn * 4096; // not %: a double modulo is a slow fmod call
@@ -156,8 +159,10 @@ export class DmaRemapping {
     let ready: number;
     let pfn: number;
     if (length === 0 || pageOff + length > 4096) {
-      throw new Error(
-        `DMA of ${length} bytes at ${addr.toString(16)} crosses a page: devices split DMA per page`,
+      throw codedError(
+        ErrorCode.EINVAL,
+        `DMA request of ${length} bytes at 0x${addr.toString(16)} from device ${dev.index} is ` +
+          'not inside one 4 KiB page: devices split DMA per page',
       );
     }
     if ((flags & MsgFlag.TRANSLATED) !== 0) {
@@ -206,4 +211,18 @@ export class DmaRemapping {
     w[b + DmaCpl.STATUS] = ok ? CplStatus.SUCCESS : CplStatus.UR;
     this.links.send(dev, ready - nowNs + this.pcieNs, slot);
   }
+}
+
+/** A requester id is 16 bits (bus 15:8, devfn 7:0). */
+const RID_MAX = 0xffff;
+
+/**
+ * A request whose RID word does not fit 16 bits: malformed (no PCIe requester id is wider),
+ * and read as a bus number it would index past the root table.
+ */
+function badRid(what: string, rid: number, dev: DeviceLink): Error {
+  return codedError(
+    ErrorCode.EINVAL,
+    `${what} from device ${dev.index}: rid 0x${rid.toString(16)} does not fit 16 bits`,
+  );
 }

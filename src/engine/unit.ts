@@ -23,6 +23,7 @@
  * performance-monitoring unit, register-based invalidation, the register file's offsets.
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import type { PhysicalMemory } from '../mem/index.js';
 import { Completion } from '../sim/kthread.js';
 import { ConfigEnable, ConfigWrite, DESC, DevtlbInv, MsgKind, MW } from '../sim/message.js';
@@ -270,8 +271,10 @@ export class VtdUnit implements Endpoint {
     const kind = w[b + MW.KIND]! & 0xff;
     const dev = this.links.byEndpoint(w[b + MW.SRC]!);
     if (!dev)
-      throw new Error(
-        `VT-d unit ${this.index}: message kind ${kind} from unknown endpoint ${w[b + MW.SRC]}`,
+      throw codedError(
+        ErrorCode.EINVAL,
+        `VT-d unit ${this.index}: message kind ${kind} from endpoint ${w[b + MW.SRC]}, which ` +
+          'is no device linked to this unit',
       );
     switch (kind) {
       case MsgKind.ATS_REQ:
@@ -306,7 +309,11 @@ export class VtdUnit implements Endpoint {
         return;
       }
       default:
-        throw new Error(`VT-d unit ${this.index}: unexpected message kind ${kind}`);
+        throw codedError(
+          ErrorCode.EINVAL,
+          `VT-d unit ${this.index}: message kind ${kind} from device ${dev.index} is none a ` +
+            'unit receives (ATS_REQ, DMA_REQ, PAGE_REQ, CONFIG_CPL, DEVTLB_INV_CPL)',
+        );
     }
   }
 

@@ -35,7 +35,7 @@
  * context entry (translation type, address width, domain id).
  */
 
-import { bit, decodeLayout, defineLayout, encodeLayout } from './field.js';
+import { checkInput, decodeLayout, defineLayout, encodeLayout, flagBit } from './field.js';
 
 /** Size of a scalable-mode root entry in bytes. */
 export const ROOT_ENTRY_BYTES = 16;
@@ -108,13 +108,18 @@ export function pdtsForMaxPasid(maxPasid: number): number {
   return Math.max(pds - 7, 0);
 }
 
-/** Encodes a root entry into 2 qwords; missing fields are 0/false. */
+/**
+ * Encodes a root entry into 2 qwords; missing fields are 0/false. Throws EINVAL for a
+ * non-object, an unknown field, a flag that is not a boolean or a value that does not fit.
+ */
 export function encodeRootEntry(fields: Partial<RootEntry>): bigint[] {
+  checkInput(ROOT_ENTRY.name, fields, ROOT_ENTRY.fields);
+  const flag = (name: keyof RootEntry) => flagBit(ROOT_ENTRY.name, name, fields[name]);
   return encodeLayout(ROOT_ENTRY, {
-    lp: bit(fields.lp),
-    lctp: fields.lctp ?? 0,
-    up: bit(fields.up),
-    uctp: fields.uctp ?? 0,
+    lp: flag('lp'),
+    lctp: fields.lctp,
+    up: flag('up'),
+    uctp: fields.uctp,
   });
 }
 
@@ -124,18 +129,23 @@ export function decodeRootEntry(qwords: readonly bigint[]): RootEntry {
   return { lp: v.lp === 1, lctp: v.lctp, up: v.up === 1, uctp: v.uctp };
 }
 
-/** Encodes a context entry into 4 qwords; missing fields are 0/false. */
+/**
+ * Encodes a context entry into 4 qwords; missing fields are 0/false. Throws EINVAL for a
+ * non-object, an unknown field, a flag that is not a boolean or a value that does not fit.
+ */
 export function encodeContextEntry(fields: Partial<ContextEntry>): bigint[] {
+  checkInput(CONTEXT_ENTRY.name, fields, CONTEXT_ENTRY.fields);
+  const flag = (name: keyof ContextEntry) => flagBit(CONTEXT_ENTRY.name, name, fields[name]);
   return encodeLayout(CONTEXT_ENTRY, {
-    p: bit(fields.p),
-    fpd: bit(fields.fpd),
-    dte: bit(fields.dte),
-    paside: bit(fields.paside),
-    pre: bit(fields.pre),
-    pdts: fields.pdts ?? 0,
-    pasidDirPtr: fields.pasidDirPtr ?? 0,
-    ridPasid: fields.ridPasid ?? 0,
-    ridPriv: bit(fields.ridPriv),
+    p: flag('p'),
+    fpd: flag('fpd'),
+    dte: flag('dte'),
+    paside: flag('paside'),
+    pre: flag('pre'),
+    pdts: fields.pdts,
+    pasidDirPtr: fields.pasidDirPtr,
+    ridPasid: fields.ridPasid,
+    ridPriv: flag('ridPriv'),
   });
 }
 

@@ -19,7 +19,7 @@
  * revisions; they stay zero and count as reserved here.
  */
 
-import { bit, decodeLayout, defineLayout, encodeLayout } from './field.js';
+import { checkInput, decodeLayout, defineLayout, encodeLayout, flagBit } from './field.js';
 
 /** Size of one fault recording register in bytes (kernel `PRIMARY_FAULT_REG_LEN`). */
 export const FAULT_RECORD_BYTES = 16;
@@ -46,16 +46,21 @@ export interface FaultRecord {
   f: boolean;
 }
 
-/** Encodes a fault record into 2 qwords; missing fields are 0/false. */
+/**
+ * Encodes a fault record into 2 qwords; missing fields are 0/false. Throws EINVAL for a
+ * non-object, an unknown field, a flag that is not a boolean or a value that does not fit.
+ */
 export function encodeFaultRecord(fields: Partial<FaultRecord>): bigint[] {
+  checkInput(FAULT_RECORD.name, fields, FAULT_RECORD.fields);
+  const flag = (name: keyof FaultRecord) => flagBit(FAULT_RECORD.name, name, fields[name]);
   return encodeLayout(FAULT_RECORD, {
-    fi: fields.fi ?? 0,
-    sid: fields.sid ?? 0,
-    pp: bit(fields.pp),
-    fr: fields.fr ?? 0,
-    pv: fields.pv ?? 0,
-    t: bit(fields.t),
-    f: bit(fields.f),
+    fi: fields.fi,
+    sid: fields.sid,
+    pp: flag('pp'),
+    fr: fields.fr,
+    pv: fields.pv,
+    t: flag('t'),
+    f: flag('f'),
   });
 }
 

@@ -108,14 +108,65 @@ export function errorEinval(message: string): CodedError<'EINVAL'> {
   return codedError(ErrorCode.EINVAL, message);
 }
 
-/** Formats qwords as `[0x…, 0x…]` with 16 hex digits each, for error messages and logs. */
-export function hexQwords(qwords: readonly bigint[]): string {
-  return `[${qwords.map((q) => `0x${q.toString(16).padStart(16, '0')}`).join(', ')}]`;
+/** Most entries {@link hexQwords} and {@link describeValue} print of an array. */
+const PRINT_MAX_QWORDS = 8;
+
+/**
+ * Formats qwords as `[0x…, 0x…]` with 16 hex digits each, for error messages and logs. Safe
+ * on anything: an entry that is not a 64-bit unsigned bigint is described instead, and at most
+ * {@link PRINT_MAX_QWORDS} entries are printed (then `…`).
+ */
+export function hexQwords(qwords: readonly unknown[]): string {
+  if (!Array.isArray(qwords)) return describeValue(qwords);
+  const shown: string[] = [];
+  const n = Math.min(qwords.length, PRINT_MAX_QWORDS);
+  for (let i = 0; i < n; i++) {
+    const q: unknown = qwords[i];
+    shown.push(
+      typeof q === 'bigint' && q >= 0n && q <= MASK64
+        ? `0x${q.toString(16).padStart(16, '0')}`
+        : describeValue(q),
+    );
+  }
+  if (qwords.length > n) shown.push('…');
+  return `[${shown.join(', ')}]`;
 }
 
-/** Formats a number as 0x-prefixed hex. */
+/**
+ * Describes any value for an error message without running code of the value (no
+ * `toString`, no getters): `null`, `the number 1`, `the bigint -0x1`, `the string "ab"`, `an
+ * array of 3`, `a Uint32Array`, `an object`.
+ */
+export function describeValue(v: unknown): string {
+  switch (typeof v) {
+    case 'undefined':
+      return 'undefined';
+    case 'boolean':
+      return String(v);
+    case 'number':
+      return `the number ${String(v)}`;
+    case 'bigint':
+      return `the bigint ${v < 0n ? '-' : ''}0x${(v < 0n ? -v : v).toString(16)}`;
+    case 'string':
+      return `the string ${JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v)}`;
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      if (v === null) return 'null';
+      if (Array.isArray(v)) return `an array of ${v.length}`;
+      if (ArrayBuffer.isView(v)) {
+        // Object.prototype.toString reads the view's own tag: "[object Uint32Array]"
+        return `a ${Object.prototype.toString.call(v).slice(8, -1)}`;
+      }
+      return 'an object';
+  }
+}
+
+/** Formats a number as 0x-prefixed hex (anything else as {@link describeValue} does). */
 function hex(n: number): string {
-  return Number.isFinite(n) ? `0x${n.toString(16)}` : String(n);
+  return typeof n === 'number' && Number.isFinite(n) ? `0x${n.toString(16)}` : describeValue(n);
 }
 
 function rangeMask(hi: number, lo: number): bigint {
@@ -230,7 +281,9 @@ function fieldWhere(field: Field): string {
  */
 export function fieldRaw(field: Field, value: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw rangeErrorEinval(`${fieldWhere(field)}: ${String(value)} is not a non-negative integer`);
+    throw rangeErrorEinval(
+      `${fieldWhere(field)}: expected a non-negative integer, got ${describeValue(value)}`,
+    );
   }
   let raw = value;
   if (field.addressShift !== 0) {
@@ -250,17 +303,99 @@ export function fieldRaw(field: Field, value: number): number {
   return raw;
 }
 
-function checkQwords(layout: Layout, qwords: readonly bigint[]): void {
-  if (qwords.length !== layout.qwords) {
-    throw rangeErrorEinval(
-      `${layout.name}: expected ${layout.qwords} qwords, got ${qwords.length} ${hexQwords(qwords)}`,
-    );
+/** What is wrong with the qwords a decoder was given. */
+export interface QwordsProblem {
+  /** `bad-length`: not an array, or not `count` entries; `bad-qword`: an entry is not a u64 bigint. */
+  readonly kind: 'bad-length' | 'bad-qword';
+  /** What was expected and what was given, prefixed with the structure's name. */
+  readonly message: string;
+}
+
+/**
+ * Why `qwords` is not an array of exactly `count` unsigned 64-bit `bigint`s, or `null` when it
+ * is. Never throws, whatever `qwords` is; `name` prefixes the message (a layout name).
+ */
+export function qwordsProblem(name: string, count: number, qwords: unknown): QwordsProblem | null {
+  if (!Array.isArray(qwords)) {
+    return {
+      kind: 'bad-length',
+      message: `${name}: expected an array of ${count} qwords (bigint), got ${describeValue(qwords)}`,
+    };
   }
-  for (const q of qwords) {
-    if (typeof q !== 'bigint' || q < 0n || q > MASK64) {
-      throw rangeErrorEinval(`${layout.name}: ${String(q)} is not a 64-bit unsigned qword`);
+  if (qwords.length !== count) {
+    return {
+      kind: 'bad-length',
+      message: `${name}: expected ${count} qwords, got ${qwords.length} ${hexQwords(qwords)}`,
+    };
+  }
+  for (let i = 0; i < count; i++) {
+    const q: unknown = qwords[i];
+    if (typeof q !== 'bigint') {
+      return {
+        kind: 'bad-qword',
+        message: `${name}: qword ${i} must be a bigint in [0, 2^64), got ${describeValue(q)}`,
+      };
+    }
+    if (q < 0n || q > MASK64) {
+      return {
+        kind: 'bad-qword',
+        message: `${name}: qword ${i} must be in [0, 2^64), got ${describeValue(q)}`,
+      };
     }
   }
+  return null;
+}
+
+/** Throws EINVAL unless `qwords` is an array of `count` unsigned 64-bit bigints. */
+export function checkQwords(name: string, count: number, qwords: unknown): void {
+  const problem = qwordsProblem(name, count, qwords);
+  if (problem === null) return;
+  throw problem.kind === 'bad-length'
+    ? rangeErrorEinval(problem.message)
+    : errorEinval(problem.message);
+}
+
+/**
+ * Throws EINVAL unless `input` is a plain object ({@link isPlainObject}) whose own enumerable
+ * keys are all in `allowed`: what every encoder checks before reading fields, so that a typo
+ * or a field of another structure is refused instead of silently dropped.
+ */
+export function checkInput(
+  name: string,
+  input: unknown,
+  allowed: Readonly<Record<string, unknown>>,
+): asserts input is Readonly<Record<string, unknown>> {
+  if (!isPlainObject(input)) {
+    throw errorEinval(`${name}: expected an object of field values, got ${describeValue(input)}`);
+  }
+  for (const key in input) {
+    if (Object.hasOwn(input, key) && !Object.hasOwn(allowed, key)) {
+      throw errorEinval(
+        `${name}: no field named ${JSON.stringify(key)} (fields: ${Object.keys(allowed).join(', ')})`,
+      );
+    }
+  }
+}
+
+/**
+ * True for an object literal (or one made with `Object.create(null)`): not null, not an array,
+ * not a typed array, `Map` or class instance, whose fields an encoder would not see.
+ */
+export function isPlainObject(v: unknown): v is Readonly<Record<string, unknown>> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A 1-bit field value for an encoder: 1 for true, 0 for false or missing; throws EINVAL for
+ * anything else (a `1`, a `"true"`), which {@link bit} would silently take as false. The
+ * message names `where.name`, built only when it throws.
+ */
+export function flagBit(where: string, name: string, value: unknown): number {
+  if (value === true) return 1;
+  if (value === false || value === undefined) return 0;
+  throw errorEinval(`${where}.${name}: expected a boolean, got ${describeValue(value)}`);
 }
 
 /**
@@ -271,13 +406,9 @@ export function encodeLayout<K extends string>(
   layout: Layout<K>,
   values: Partial<Readonly<Record<K, number>>>,
 ): bigint[] {
+  checkInput(layout.name, values, layout.fields);
   const qwords = new Array<bigint>(layout.qwords).fill(0n);
   const given = values as Readonly<Record<string, number | undefined>>;
-  for (const key of Object.keys(given)) {
-    if (!Object.hasOwn(layout.fields, key)) {
-      throw rangeErrorEinval(`${layout.name}: no field named ${key}`);
-    }
-  }
   for (const field of layout.fieldList) {
     const value = given[field.name];
     if (value === undefined) continue;
@@ -299,12 +430,8 @@ export function encodeLayoutU32<K extends string>(
   u32: Uint32Array,
   baseDword: number,
 ): void {
+  checkInput(layout.name, values, layout.fields);
   const given = values as Readonly<Record<string, number | undefined>>;
-  for (const key in given) {
-    if (!Object.hasOwn(layout.fields, key)) {
-      throw rangeErrorEinval(`${layout.name}: no field named ${key}`);
-    }
-  }
   const fields = layout.fieldList;
   // check every value before writing, so a bad one leaves the slot as it was
   for (let i = 0; i < fields.length; i++) {
@@ -321,13 +448,16 @@ export function encodeLayoutU32<K extends string>(
 
 /**
  * Decodes every field of a layout from little-endian qwords (address fields → byte address).
- * Reserved bits are not checked here: see `reservedBits`.
+ * Reserved bits are not checked here: see `reservedBits`. Throws EINVAL, saying what was
+ * given, unless `qwords` is an array of `layout.qwords` unsigned 64-bit bigints, and when a
+ * field wider than 53 bits holds a value no `number` represents exactly. Every decoder of a
+ * structure goes through here.
  */
 export function decodeLayout<K extends string>(
   layout: Layout<K>,
   qwords: readonly bigint[],
 ): LayoutValues<K> {
-  checkQwords(layout, qwords);
+  checkQwords(layout.name, layout.qwords, qwords);
   const out: Record<string, number> = {};
   for (const field of layout.fieldList) {
     const raw = (qwords[field.qword]! >> BigInt(field.qwordShift)) & field.mask;
@@ -344,7 +474,7 @@ export function decodeLayout<K extends string>(
 
 /** Reserved bits that are set, per qword, or `null` when the descriptor is clean. */
 export function reservedBits(layout: Layout, qwords: readonly bigint[]): bigint[] | null {
-  checkQwords(layout, qwords);
+  checkQwords(layout.name, layout.qwords, qwords);
   const bad = qwords.map((q, i) => q & layout.reserved[i]!);
   return bad.some((b) => b !== 0n) ? bad : null;
 }

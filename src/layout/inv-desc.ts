@@ -26,15 +26,19 @@
  */
 
 import {
-  bit,
+  checkInput,
   decodeLayout,
   defineLayout,
+  describeValue,
   encodeLayout,
   encodeLayoutU32,
   errorEinval,
+  flagBit,
   getField,
   hexQwords,
+  isPlainObject,
   type Layout,
+  qwordsProblem,
   rangeErrorEinval,
   reservedBits,
   reservedBitsU32,
@@ -368,7 +372,11 @@ export type InvDescInput = {
 
 /** Why a descriptor is rejected (the invalidation queue raises IQE for any of these). */
 export interface InvDescProblem {
-  readonly kind: 'bad-length' | 'unknown-type' | 'reserved-bits';
+  /**
+   * `bad-length`: not an array of 4 entries; `bad-qword`: an entry is not an unsigned 64-bit
+   * bigint; `unknown-type`: a type code the simulator does not know; `reserved-bits`.
+   */
+  readonly kind: 'bad-length' | 'bad-qword' | 'unknown-type' | 'reserved-bits';
   /** Type[6:4] ‖ Type[3:0] as read, or -1 when the qwords are unusable. */
   readonly typeCode: number;
   readonly type: InvDescType | null;
@@ -378,12 +386,40 @@ export interface InvDescProblem {
   readonly message: string;
 }
 
-function splitPfsid(layout: string, pfsid: number | undefined): { lo: number; hi: number } {
-  const v = pfsid ?? 0;
-  if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
-    throw rangeErrorEinval(`${layout}.pfsid: ${String(v)} does not fit in 16 bits`);
+function splitPfsid(layout: string, pfsid: unknown): { lo: number; hi: number } {
+  const v = pfsid === undefined ? 0 : pfsid;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) {
+    throw rangeErrorEinval(
+      `${layout}.pfsid: expected an integer in 0..0xffff (16 bits), got ${describeValue(v)}`,
+    );
   }
   return { lo: v & 0xf, hi: v >>> 4 };
+}
+
+/** The fields `encodeInvDesc` accepts per descriptor kind, `type` included. */
+const INV_DESC_KEYS: Readonly<Record<InvDescType, Readonly<Record<string, true>>>> = {
+  'context-cache': keys('type', 'g', 'did', 'sid', 'fm'),
+  iotlb: keys('type', 'g', 'dw', 'dr', 'did', 'am', 'ih', 'addr'),
+  devtlb: keys('type', 'qdep', 'pfsid', 'sid', 's', 'addr'),
+  iec: keys('type', 'g', 'im', 'iidx'),
+  wait: keys('type', 'if', 'sw', 'fn', 'pd', 'statusData', 'statusAddr'),
+  piotlb: keys('type', 'g', 'did', 'pasid', 'am', 'ih', 'addr'),
+  'pasid-cache': keys('type', 'g', 'did', 'pasid'),
+  pdevtlb: keys('type', 'qdep', 'pfsid', 'sid', 'pasid', 'gi', 's', 'addr'),
+  'page-group-response': keys(
+    'type',
+    'pasidPresent',
+    'privDataPresent',
+    'code',
+    'rid',
+    'pasid',
+    'lpig',
+    'prgIndex',
+  ),
+};
+
+function keys(...names: string[]): Readonly<Record<string, true>> {
+  return Object.fromEntries(names.map((n) => [n, true]));
 }
 
 /** The layout of a descriptor and its field values (what both encoders write). */
@@ -397,8 +433,25 @@ function withFields<K extends string>(
   return [layout, values];
 }
 
-/** The layout and field values of an invalidation descriptor; `RangeError` EINVAL on a bad pfsid or type. */
-function invDescFields(desc: InvDescInput): LayoutAndValues {
+/**
+ * The layout and field values of an invalidation descriptor. Throws EINVAL when `desc` is not
+ * an object, names an unknown type or a field its type does not have, or gives a flag that is
+ * not a boolean; field values are range-checked by the layout encoders.
+ */
+function invDescFields(input: InvDescInput): LayoutAndValues {
+  if (!isPlainObject(input)) {
+    throw errorEinval(`encodeInvDesc: expected a descriptor object, got ${describeValue(input)}`);
+  }
+  const type: unknown = input.type;
+  if (typeof type !== 'string' || !Object.hasOwn(INV_DESC_KEYS, type)) {
+    throw errorEinval(
+      `encodeInvDesc: type must be one of ${Object.keys(InvDescCode).join(', ')}; got ${describeValue(type)}`,
+    );
+  }
+  const where = `encodeInvDesc (${type})`;
+  checkInput(where, input, INV_DESC_KEYS[type as InvDescType]);
+  const desc = input;
+  const flag = (name: string, v: unknown): number => flagBit(where, name, v);
   switch (desc.type) {
     case 'context-cache':
       return withFields(CONTEXT_CACHE_INV, {
@@ -412,11 +465,11 @@ function invDescFields(desc: InvDescInput): LayoutAndValues {
       return withFields(IOTLB_INV, {
         type: QI_IOTLB_TYPE,
         g: desc.g,
-        dw: bit(desc.dw),
-        dr: bit(desc.dr),
+        dw: flag('dw', desc.dw),
+        dr: flag('dr', desc.dr),
         did: desc.did,
         am: desc.am,
-        ih: bit(desc.ih),
+        ih: flag('ih', desc.ih),
         addr: desc.addr,
       });
     case 'devtlb': {
@@ -427,24 +480,24 @@ function invDescFields(desc: InvDescInput): LayoutAndValues {
         pfsidLo: pfsid.lo,
         pfsidHi: pfsid.hi,
         sid: desc.sid,
-        s: bit(desc.s),
+        s: flag('s', desc.s),
         addr: desc.addr,
       });
     }
     case 'iec':
       return withFields(IEC_INV, {
         type: QI_IEC_TYPE,
-        g: bit(desc.g),
+        g: flag('g', desc.g),
         im: desc.im,
         iidx: desc.iidx,
       });
     case 'wait':
       return withFields(WAIT_DESC, {
         type: QI_IWD_TYPE,
-        if: bit(desc.if),
-        sw: bit(desc.sw),
-        fn: bit(desc.fn),
-        pd: bit(desc.pd),
+        if: flag('if', desc.if),
+        sw: flag('sw', desc.sw),
+        fn: flag('fn', desc.fn),
+        pd: flag('pd', desc.pd),
         statusData: desc.statusData,
         statusAddr: desc.statusAddr,
       });
@@ -455,7 +508,7 @@ function invDescFields(desc: InvDescInput): LayoutAndValues {
         did: desc.did,
         pasid: desc.pasid,
         am: desc.am,
-        ih: bit(desc.ih),
+        ih: flag('ih', desc.ih),
         addr: desc.addr,
       });
     case 'pasid-cache':
@@ -474,30 +527,30 @@ function invDescFields(desc: InvDescInput): LayoutAndValues {
         pfsidHi: pfsid.hi,
         sid: desc.sid,
         pasid: desc.pasid,
-        gi: bit(desc.gi),
-        s: bit(desc.s),
+        gi: flag('gi', desc.gi),
+        s: flag('s', desc.s),
         addr: desc.addr,
       });
     }
     case 'page-group-response':
       return withFields(PAGE_GROUP_RESPONSE, {
         type: QI_PGRP_RESP_TYPE,
-        pasidPresent: bit(desc.pasidPresent),
-        privDataPresent: bit(desc.privDataPresent),
+        pasidPresent: flag('pasidPresent', desc.pasidPresent),
+        privDataPresent: flag('privDataPresent', desc.privDataPresent),
         code: desc.code,
         rid: desc.rid,
         pasid: desc.pasid,
-        lpig: bit(desc.lpig),
+        lpig: flag('lpig', desc.lpig),
         prgIndex: desc.prgIndex,
       });
-    default: {
-      const unknown: { type?: unknown } = desc;
-      throw rangeErrorEinval(`encodeInvDesc: unknown descriptor type ${String(unknown.type)}`);
-    }
   }
 }
 
-/** Encodes an invalidation descriptor into 4 qwords; throws `RangeError` EINVAL on bad values. */
+/**
+ * Encodes an invalidation descriptor into 4 qwords. Throws EINVAL for a non-object, an unknown
+ * type, a field the type does not have or a flag that is not a boolean, and `RangeError`
+ * EINVAL for a value that does not fit its field.
+ */
 export function encodeInvDesc(desc: InvDescInput): bigint[] {
   const [layout, values] = invDescFields(desc);
   return encodeLayout(layout, values);
@@ -534,18 +587,13 @@ export function invDescTypeOf(code: number): InvDescType | null {
  * invalidation queue model raises IQE on any problem).
  */
 export function checkInvDesc(qwords: readonly bigint[]): InvDescProblem | null {
-  const raw = hexQwords(qwords.map((q) => (typeof q === 'bigint' ? q : 0n)));
-  const usable =
-    qwords.length === 4 && qwords.every((q) => typeof q === 'bigint' && q >= 0n && q < 1n << 64n);
-  if (!usable) {
-    return {
-      kind: 'bad-length',
-      typeCode: -1,
-      type: null,
-      reserved: null,
-      message: `invalidation descriptor: expected 4 unsigned 64-bit qwords, got ${qwords.length} ${raw}`,
-    };
+  // Length and entry types are separate problems with their own messages: one message for
+  // both once reported "expected 4 qwords, got 4" for four numbers.
+  const bad = qwordsProblem('invalidation descriptor', 4, qwords);
+  if (bad !== null) {
+    return { kind: bad.kind, typeCode: -1, type: null, reserved: null, message: bad.message };
   }
+  const raw = hexQwords(qwords);
   const typeCode = invDescCode(qwords[0]!);
   const type = invDescTypeOf(typeCode);
   if (type === null) {
@@ -589,8 +637,9 @@ function joinPfsid(v: { pfsidLo: number; pfsidHi: number }): number {
 }
 
 /**
- * Decodes 4 qwords into an invalidation descriptor; throws an `Error` EINVAL with the raw
- * qwords in hex when the type is unknown or a reserved bit is set.
+ * Decodes 4 qwords into an invalidation descriptor. Throws EINVAL (the {@link checkInvDesc}
+ * message) when `qwords` is not an array of 4 unsigned 64-bit bigints, the type is unknown or
+ * a reserved bit is set; the last two carry the raw qwords in hex.
  */
 export function decodeInvDesc(qwords: readonly bigint[]): InvDesc {
   const problem = checkInvDesc(qwords);
@@ -696,13 +745,25 @@ export interface DevTlbRange {
  * bit k+11 clear, S=1. `addr` must be aligned to the range; order 52 is the whole space.
  */
 export function encodeDevTlbRange(addr: number, sizeOrder: number): DevTlbRangeEncoding {
-  if (!Number.isInteger(sizeOrder) || sizeOrder < 0 || sizeOrder > DEVTLB_WHOLE_SPACE_ORDER) {
-    throw rangeErrorEinval(`device-TLB range: size order ${String(sizeOrder)} is not 0..52`);
+  if (
+    typeof sizeOrder !== 'number' ||
+    !Number.isInteger(sizeOrder) ||
+    sizeOrder < 0 ||
+    sizeOrder > DEVTLB_WHOLE_SPACE_ORDER
+  ) {
+    throw rangeErrorEinval(
+      `device-TLB range: size order must be an integer in 0..52, got ${describeValue(sizeOrder)}`,
+    );
   }
   const rangeBytes = 2 ** (sizeOrder + 12);
-  if (!Number.isInteger(addr) || addr < 0 || addr >= 2 ** 64 || addr % rangeBytes !== 0) {
+  if (typeof addr !== 'number' || !Number.isInteger(addr) || addr < 0 || addr >= 2 ** 64) {
     throw rangeErrorEinval(
-      `device-TLB range: address ${String(addr)} is not aligned to 2^${sizeOrder} pages`,
+      `device-TLB range: address must be an integer in [0, 2^64), got ${describeValue(addr)}`,
+    );
+  }
+  if (addr % rangeBytes !== 0) {
+    throw rangeErrorEinval(
+      `device-TLB range: address 0x${addr.toString(16)} is not aligned to 2^${sizeOrder} pages`,
     );
   }
   if (sizeOrder === 0) return { addr, s: false };
@@ -716,8 +777,16 @@ export function encodeDevTlbRange(addr: number, sizeOrder: number): DevTlbRangeE
  * ones (no zero bit) is taken as the whole address space.
  */
 export function decodeDevTlbRange(addr: number, s: boolean): DevTlbRange {
-  if (!Number.isInteger(addr) || addr < 0 || addr >= 2 ** 64 || addr % 4096 !== 0) {
-    throw rangeErrorEinval(`device-TLB range: address ${String(addr)} is not 4 KiB aligned`);
+  if (typeof addr !== 'number' || !Number.isInteger(addr) || addr < 0 || addr >= 2 ** 64) {
+    throw rangeErrorEinval(
+      `device-TLB range: address must be an integer in [0, 2^64), got ${describeValue(addr)}`,
+    );
+  }
+  if (addr % 4096 !== 0) {
+    throw rangeErrorEinval(`device-TLB range: address 0x${addr.toString(16)} is not 4 KiB aligned`);
+  }
+  if (typeof s !== 'boolean') {
+    throw errorEinval(`device-TLB range: S must be a boolean, got ${describeValue(s)}`);
   }
   if (!s) return { base: addr, pages: 1, sizeOrder: 0 };
   let pfn = addr / 4096;

@@ -25,10 +25,13 @@
 
 import {
   bit,
+  checkInput,
+  checkQwords,
   decodeLayout,
   defineLayout,
   encodeLayout,
   errorEinval,
+  flagBit,
   getField,
   hexQwords,
   type LayoutValues,
@@ -92,16 +95,34 @@ export type PageGroupResponseInput = Omit<PageGroupResponse, 'privDataPresent'> 
   privDataPresent?: boolean;
 };
 
-/** Encodes a page group response into 4 qwords; throws `RangeError` EINVAL on a bad value. */
+/** The fields `encodePageGroupResponse` accepts. */
+const PAGE_GROUP_RESPONSE_INPUT_KEYS: Readonly<Record<keyof PageGroupResponse, true>> = {
+  pasidPresent: true,
+  privDataPresent: true,
+  code: true,
+  rid: true,
+  pasid: true,
+  prgIndex: true,
+  lpig: true,
+};
+
+/**
+ * Encodes a page group response into 4 qwords. Throws EINVAL when `fields` is not an object,
+ * names a field the response does not have or gives a flag that is not a boolean, and
+ * `RangeError` EINVAL on a value that does not fit its field.
+ */
 export function encodePageGroupResponse(fields: PageGroupResponseInput): bigint[] {
+  checkInput(PAGE_GROUP_RESPONSE.name, fields, PAGE_GROUP_RESPONSE_INPUT_KEYS);
+  const flag = (name: keyof PageGroupResponse): number =>
+    flagBit(PAGE_GROUP_RESPONSE.name, name, fields[name]);
   return encodeLayout(PAGE_GROUP_RESPONSE, {
     type: PAGE_GROUP_RESPONSE_TYPE,
-    pasidPresent: bit(fields.pasidPresent),
-    privDataPresent: bit(fields.privDataPresent),
+    pasidPresent: flag('pasidPresent'),
+    privDataPresent: flag('privDataPresent'),
     code: fields.code,
     rid: fields.rid,
     pasid: fields.pasid,
-    lpig: bit(fields.lpig),
+    lpig: flag('lpig'),
     prgIndex: fields.prgIndex,
   });
 }
@@ -142,7 +163,8 @@ export function writePageGroupResponse(
 
 /** Reserved bits set in a page group response (private data ignored when PDP=1), or `null`. */
 export function pageGroupResponseReservedBits(qwords: readonly bigint[]): bigint[] | null {
-  const pdp = typeof qwords[0] === 'bigint' && ((qwords[0] >> 5n) & 1n) === 1n;
+  checkQwords(PAGE_GROUP_RESPONSE.name, PAGE_GROUP_RESPONSE.qwords, qwords);
+  const pdp = ((qwords[0]! >> 5n) & 1n) === 1n;
   return reservedBits(pdp ? PAGE_GROUP_RESPONSE_PRIV_DATA : PAGE_GROUP_RESPONSE, qwords);
 }
 

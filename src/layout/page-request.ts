@@ -26,11 +26,14 @@
  */
 
 import {
-  bit,
+  checkInput,
+  checkQwords,
   decodeLayout,
   defineLayout,
+  describeValue,
   encodeLayout,
   errorEinval,
+  flagBit,
   getField,
   hexQwords,
   type LayoutValues,
@@ -97,19 +100,29 @@ export type PageRequestInput = Omit<
   pmReq?: boolean;
 };
 
-/** Encodes a page request into 4 qwords; throws `RangeError` EINVAL on a value that does not fit. */
+/**
+ * Encodes a page request into 4 qwords. Throws EINVAL when `fields` is not an object, names a
+ * field page_req_dsc does not have, gives a type other than 01h or a flag that is not a
+ * boolean, and `RangeError` EINVAL on a value that does not fit its field.
+ */
 export function encodePageRequest(fields: PageRequestInput): bigint[] {
+  checkInput(PAGE_REQUEST.name, fields, PAGE_REQUEST.fields);
+  const type = fields.type === undefined ? PAGE_REQUEST_TYPE : fields.type;
+  if (type !== PAGE_REQUEST_TYPE) {
+    throw errorEinval(`page_req_dsc: type must be 01h, got ${describeValue(type)}`);
+  }
+  const flag = (name: keyof PageRequest): number => flagBit(PAGE_REQUEST.name, name, fields[name]);
   return encodeLayout(PAGE_REQUEST, {
-    type: fields.type ?? PAGE_REQUEST_TYPE,
-    pasidPresent: bit(fields.pasidPresent),
-    privDataPresent: bit(fields.privDataPresent),
+    type,
+    pasidPresent: flag('pasidPresent'),
+    privDataPresent: flag('privDataPresent'),
     rid: fields.rid,
     pasid: fields.pasid,
-    exeReq: bit(fields.exeReq),
-    pmReq: bit(fields.pmReq),
-    rdReq: bit(fields.rdReq),
-    wrReq: bit(fields.wrReq),
-    lpig: bit(fields.lpig),
+    exeReq: flag('exeReq'),
+    pmReq: flag('pmReq'),
+    rdReq: flag('rdReq'),
+    wrReq: flag('wrReq'),
+    lpig: flag('lpig'),
     prgIndex: fields.prgIndex,
     addr: fields.addr,
   });
@@ -117,7 +130,8 @@ export function encodePageRequest(fields: PageRequestInput): bigint[] {
 
 /** Reserved bits set in a page request (private data ignored when PDP=1), or `null`. */
 export function pageRequestReservedBits(qwords: readonly bigint[]): bigint[] | null {
-  const pdp = typeof qwords[0] === 'bigint' && ((qwords[0] >> 9n) & 1n) === 1n;
+  checkQwords(PAGE_REQUEST.name, PAGE_REQUEST.qwords, qwords);
+  const pdp = ((qwords[0]! >> 9n) & 1n) === 1n;
   return reservedBits(pdp ? PAGE_REQUEST_PRIV_DATA : PAGE_REQUEST, qwords);
 }
 

@@ -39,7 +39,7 @@
  * a set reserved bit as SPT.3 (5Ah) / SPD.3 (52h).
  */
 
-import { bit, decodeLayout, defineLayout, encodeLayout } from './field.js';
+import { checkInput, decodeLayout, defineLayout, encodeLayout, flagBit } from './field.js';
 
 // PGTT values (bits 8:6).
 /** PGTT 001b: first-stage translation only (SVA). */
@@ -138,12 +138,17 @@ export interface PasidEntry {
   fsptptr: number;
 }
 
-/** Encodes a PASID directory entry into 1 qword; missing fields are 0/false. */
+/**
+ * Encodes a PASID directory entry into 1 qword; missing fields are 0/false. Throws EINVAL for
+ * a non-object, an unknown field, a flag that is not a boolean or a value that does not fit.
+ */
 export function encodePasidDirEntry(fields: Partial<PasidDirEntry>): bigint[] {
+  checkInput(PASID_DIR_ENTRY.name, fields, PASID_DIR_ENTRY.fields);
+  const flag = (name: keyof PasidDirEntry) => flagBit(PASID_DIR_ENTRY.name, name, fields[name]);
   return encodeLayout(PASID_DIR_ENTRY, {
-    p: bit(fields.p),
-    fpd: bit(fields.fpd),
-    tablePtr: fields.tablePtr ?? 0,
+    p: flag('p'),
+    fpd: flag('fpd'),
+    tablePtr: fields.tablePtr,
   });
 }
 
@@ -153,23 +158,28 @@ export function decodePasidDirEntry(qwords: readonly bigint[]): PasidDirEntry {
   return { p: v.p === 1, fpd: v.fpd === 1, tablePtr: v.tablePtr };
 }
 
-/** Encodes a PASID table entry into 8 qwords; missing fields are 0/false. */
+/**
+ * Encodes a PASID table entry into 8 qwords; missing fields are 0/false. Throws EINVAL for a
+ * non-object, an unknown field, a flag that is not a boolean or a value that does not fit.
+ */
 export function encodePasidEntry(fields: Partial<PasidEntry>): bigint[] {
+  checkInput(PASID_ENTRY.name, fields, PASID_ENTRY.fields);
+  const flag = (name: keyof PasidEntry) => flagBit(PASID_ENTRY.name, name, fields[name]);
   return encodeLayout(PASID_ENTRY, {
-    p: bit(fields.p),
-    fpd: bit(fields.fpd),
-    aw: fields.aw ?? 0,
-    pgtt: fields.pgtt ?? 0,
-    ssade: bit(fields.ssade),
-    ssptptr: fields.ssptptr ?? 0,
-    did: fields.did ?? 0,
-    pwsnp: bit(fields.pwsnp),
-    pgsnp: bit(fields.pgsnp),
-    sre: bit(fields.sre),
-    fspm: fields.fspm ?? 0,
-    wpe: bit(fields.wpe),
-    eafe: bit(fields.eafe),
-    fsptptr: fields.fsptptr ?? 0,
+    p: flag('p'),
+    fpd: flag('fpd'),
+    aw: fields.aw,
+    pgtt: fields.pgtt,
+    ssade: flag('ssade'),
+    ssptptr: fields.ssptptr,
+    did: fields.did,
+    pwsnp: flag('pwsnp'),
+    pgsnp: flag('pgsnp'),
+    sre: flag('sre'),
+    fspm: fields.fspm,
+    wpe: flag('wpe'),
+    eafe: flag('eafe'),
+    fsptptr: fields.fsptptr,
   });
 }
 

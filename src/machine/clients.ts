@@ -25,6 +25,7 @@
  */
 
 import type { Device } from '../device/device.js';
+import { codedError, ErrorCode } from '../errors.js';
 import type { DeviceInfo } from '../kernel/iommu.js';
 import type { SvaBond } from '../kernel/sva.js';
 import type { Process } from '../mem/index.js';
@@ -365,7 +366,13 @@ export class ClientPool implements Endpoint {
     const pool = sim.pool;
     const b = pool.base(arg);
     const kind = pool.words[b + MW.KIND]! & 0xff;
-    const c = this.clients[pool.words[b + ClientMsg.CLIENT]!]!;
+    const c = this.clients[pool.words[b + ClientMsg.CLIENT]!];
+    if (c === undefined) {
+      throw codedError(
+        ErrorCode.EINVAL,
+        `client pool: message kind ${kind} for client ${pool.words[b + ClientMsg.CLIENT]}, of ${this.clients.length}`,
+      );
+    }
     if (kind === MsgKind.CLIENT_IDLE) {
       pool.release(arg);
       c.idle.complete();
@@ -381,7 +388,7 @@ export class ClientPool implements Endpoint {
       sim.send(this.sys.cost.cpuFaultNs + this.sys.cost.pcieLatencyNs, this.id, c.stream.id, arg);
       return;
     }
-    throw new Error(`client pool: unexpected message kind ${kind}`);
+    throw codedError(ErrorCode.EINVAL, `client pool: unexpected message kind ${kind}`);
   }
 }
 

@@ -11,8 +11,14 @@
  *   dw3…  the payload, laid out per kind by the record layouts below (a 32-byte descriptor
  *         at dw3..dw10 where VT-d defines one)
  *
- * Page numbers above 2^32 travel as two dwords (lo, hi); byte addresses likewise.
+ * Page numbers above 2^32 travel as two dwords (lo, hi); byte addresses likewise. Such a
+ * "wide" value is below 2^53 (an exact double): `getWide` refuses a high dword that says
+ * otherwise, the one check a message read on the data path makes. The checked decoder of
+ * whole messages, for trust boundaries, is `message-codec.ts`.
  */
+
+import { codedError, ErrorCode } from '../errors.js';
+import { describeValue } from '../layout/field.js';
 
 /** Dwords per message slot. */
 export const MSG_DWORDS = 16;
@@ -94,6 +100,9 @@ export const MW = {
 
 const TWO32 = 0x1_0000_0000;
 
+/** Wide values are below 2^53: the high dword of one is at most 2^21 − 1. */
+export const WIDE_HI_MAX = 0x1f_ffff;
+
 /**
  * Record layouts: the word offset of each field from a slot's base, per message kind. Fields
  * named `…_WIDE` hold a page number or byte address in two dwords (`setWide` / `getWide`).
@@ -167,15 +176,25 @@ export class MessagePool {
     return slot * MSG_DWORDS;
   }
 
-  /** Writes a page number or byte address (< 2^53) into two dwords at `word`. */
+  /**
+   * Writes a page number or byte address into two dwords at `word`. Throws `EINVAL` unless it
+   * is an integer in [0, 2^53): a fraction or a negative would be stored as another value.
+   */
   setWide(word: number, value: number): void {
+    // isSafeInteger: no coercion, so a bigint or an object is refused, never converted
+    if (!(Number.isSafeInteger(value) && value >= 0)) throw badWideValue(word, value);
     this.words[word] = value >>> 0; // ToUint32 is exact modulo 2^32 for integers < 2^53
     this.words[word + 1] = Math.floor(value / TWO32);
   }
 
-  /** Reads a value written by {@link setWide}. */
+  /**
+   * Reads a value written by {@link setWide}. Throws `EINVAL` when the high dword makes it
+   * 2^53 or more (a malformed message: the value would be rounded); one integer compare.
+   */
   getWide(word: number): number {
-    return this.words[word + 1]! * TWO32 + this.words[word]!;
+    const hi = this.words[word + 1]!;
+    if (hi > WIDE_HI_MAX) throw badWideWords(word, this.words[word]!, hi);
+    return hi * TWO32 + this.words[word]!;
   }
 
   private grow(): void {
@@ -189,4 +208,22 @@ export class MessagePool {
     this.free = f;
     this.capacity = n;
   }
+}
+
+/** The error of {@link MessagePool.setWide} (kept out of line: the method stays small). */
+function badWideValue(word: number, value: number): Error {
+  return codedError(
+    ErrorCode.EINVAL,
+    `message word ${word}: a wide value is an integer in [0, 2^53), got ${describeValue(value)}`,
+  );
+}
+
+/** The error of {@link MessagePool.getWide}, with the raw dwords. */
+export function badWideWords(word: number, lo: number, hi: number): Error {
+  const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
+  return codedError(
+    ErrorCode.EINVAL,
+    `message words ${word}..${word + 1}: lo ${hex(lo)} hi ${hex(hi)} is 2^53 or more, not a ` +
+      'page number or byte address (the high dword of a wide value is at most 0x001fffff)',
+  );
 }

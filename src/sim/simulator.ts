@@ -7,6 +7,7 @@
  * Rare control-path events may use closures ({@link Simulator.call}).
  */
 
+import { codedError, ErrorCode } from '../errors.js';
 import { EventQueue } from './event-queue.js';
 import { type KThread, spawn } from './kthread.js';
 import { MessagePool } from './message.js';
@@ -289,7 +290,15 @@ export class World {
     }
   }
 
-  /** Queues a message for its destination partition with the key its sender gave it. */
+  /**
+   * Queues a message for its destination partition with the key its sender gave it: the
+   * decoder of what another thread sent (the threaded runtime's ring records end here).
+   * Throws `EINVAL` with the raw key when the key cannot be one a sender gave: `dest` no
+   * endpoint, a time that is not an integer ns below 2^53, a source id of 2^21 or more or a
+   * sequence number of 2^32 or more (the queue's key, source × 2^32 + seq, would no longer be
+   * exact and the message would sort out of order), or a message outside `words`. Integer
+   * compares only: every message between threads passes here.
+   */
   deliverRecord(
     timeNs: number,
     source: number,
@@ -298,7 +307,17 @@ export class World {
     words: Uint32Array,
     offset: number,
   ): void {
-    const sim = this.sims[this.owner[dest]!]!;
+    const p = this.owner[dest];
+    if (
+      p === undefined ||
+      !(Number.isSafeInteger(timeNs) && timeNs >= 0) ||
+      !(Number.isSafeInteger(source) && source >= 0 && source <= RECORD_SOURCE_MAX) ||
+      !(Number.isSafeInteger(seq) && seq >= 0 && seq < RECORD_SEQ_LIMIT) ||
+      !(Number.isSafeInteger(offset) && offset >= 0 && offset + 16 <= words.length)
+    ) {
+      throw badRecord(this.owner.length, timeNs, source, seq, dest, words, offset);
+    }
+    const sim = this.sims[p]!;
     const slot = sim.pool.alloc();
     const b = sim.pool.base(slot);
     const dst = sim.pool.words;
@@ -347,4 +366,43 @@ export class World {
     while (this.runQuantum(endNs)) {}
     for (const s of this.sims) if (s.nowNs < endNs) s.nowNs = endNs;
   }
+}
+
+/** Largest source id of a record between partitions (the queue key needs source < 2^21). */
+export const RECORD_SOURCE_MAX = 0x1f_ffff;
+/** Sequence numbers of a record are below 2^32 (`EventQueue.takeSeq`). */
+export const RECORD_SEQ_LIMIT = 0x1_0000_0000;
+
+/** The error of {@link World.deliverRecord}: the first thing wrong, with the raw key and words. */
+function badRecord(
+  endpoints: number,
+  timeNs: number,
+  source: number,
+  seq: number,
+  dest: number,
+  words: Uint32Array,
+  offset: number,
+): Error {
+  const inside = Number.isInteger(offset) && offset >= 0 && offset + 16 <= words.length;
+  let what: string;
+  if (!Number.isInteger(dest) || dest < 0 || dest >= endpoints) {
+    what = `dest ${String(dest)} is not one of the ${endpoints} endpoint ids`;
+  } else if (!Number.isSafeInteger(timeNs) || timeNs < 0) {
+    what = `time ${String(timeNs)} ns is not an integer in [0, 2^53)`;
+  } else if (!Number.isInteger(source) || source < 0 || source > RECORD_SOURCE_MAX) {
+    what = `source ${String(source)} is not an integer in [0, ${RECORD_SOURCE_MAX}]`;
+  } else if (!Number.isInteger(seq) || seq < 0 || seq >= RECORD_SEQ_LIMIT) {
+    what = `seq ${String(seq)} is not an integer in [0, 2^32)`;
+  } else {
+    what = `the 16 words at ${String(offset)} are outside the ${words.length}-word array`;
+  }
+  const raw = inside
+    ? ` [${Array.from(words.subarray(offset, offset + 16), (w) => w.toString(16).padStart(8, '0')).join(' ')}]`
+    : '';
+  return codedError(
+    ErrorCode.EINVAL,
+    `message record between partitions refused: ${what}; key (time ${String(timeNs)}, source ` +
+      `${String(source)}, seq ${String(seq)}, dest ${String(dest)})${raw}`,
+    { timeNs, source, seq, dest },
+  );
 }

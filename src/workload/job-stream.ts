@@ -15,6 +15,7 @@
 import type { Accelerator } from '../device/accelerator.js';
 import type { PasidSource } from '../device/adversary.js';
 import { type JobOpCode, type JobSpec, JobStatus } from '../device/job.js';
+import { codedError, ErrorCode } from '../errors.js';
 import { ClientMsg, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
@@ -243,7 +244,14 @@ export class JobStream implements Endpoint, PasidSource {
     const w = pool.words;
     const b = pool.base(arg);
     const kind = w[b + MW.KIND]! & 0xff;
-    const s = this.indexOf.get(w[b + ClientMsg.CLIENT]!)!;
+    const s = this.indexOf.get(w[b + ClientMsg.CLIENT]!);
+    if (s === undefined) {
+      throw codedError(
+        ErrorCode.EINVAL,
+        `job stream: message kind ${kind} for client ${w[b + ClientMsg.CLIENT]}, which is not ` +
+          'one of this stream',
+      );
+    }
     switch (kind) {
       case MsgKind.CLIENT_START:
         if (!this.active(s)) this.activeClients++;
@@ -277,7 +285,11 @@ export class JobStream implements Endpoint, PasidSource {
         this.pump(s);
         return;
       default:
-        throw new Error(`job stream: unexpected message kind ${kind}`);
+        throw codedError(
+          ErrorCode.EINVAL,
+          `job stream: message kind ${kind} is none a stream receives (CLIENT_START, ` +
+            'CLIENT_STOP, CLIENT_RESUBMIT)',
+        );
     }
   }
 
