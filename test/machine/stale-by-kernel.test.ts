@@ -3,6 +3,7 @@ import { IotlbPerm } from '../../src/engine/iotlb.js';
 import { createSystem } from '../../src/index.js';
 import type { SvmLayer } from '../../src/kernel/v5.8/svm.js';
 import { InvariantChecker } from '../../src/machine/checks.js';
+import { createScenarioRun } from '../../src/machine/run.js';
 import { Counter } from '../../src/metrics/counters.js';
 
 const BASE = 0x40_0000;
@@ -117,5 +118,43 @@ describe('DMA through what v5.8 left stale (spec §5.1, §9)', () => {
     await s.svaUnbindDevice(h);
     expect(ledger.entries).toBe(0);
     expect(checker.violations).toEqual([]);
+  });
+});
+
+describe('a churn run with buffers of 3 pages (every munmap unaligned)', () => {
+  /** Clients whose 12 KiB buffers sit at 3-page steps, half of them munmapped while in use. */
+  const scenario = {
+    name: 'unaligned-churn',
+    duration: '300us',
+    seed: 1,
+    clients: {
+      count: 32,
+      buffers: { count: 2, size: '12KiB', prefault: 'src' as const },
+      churn: {
+        enabled: true,
+        bindLifetime: '100us',
+        exitWhileBound: 0.25,
+        munmapFraction: 0.5,
+        mprotectFraction: 0.2,
+      },
+    },
+  };
+
+  it('counts the DMA v5.8 lets through stale translations, each a violation if the ledger were not asked', () => {
+    const run = createScenarioRun(scenario);
+    const r = run.execute();
+    expect(r.invariants.violations).toEqual([]);
+    const stale = run.sys.counters.get(Counter.staleByKernel);
+    expect(stale).toBeGreaterThan(0);
+    // every client unbound: the unbind teardowns left nothing stale behind
+    expect((run.sys.sva as SvmLayer).stale.entries).toBe(0);
+    // the same run (same seed) with the ledger ignored: each of them is a violation
+    const control = createScenarioRun(scenario);
+    (control.sys.sva as SvmLayer).kernelLeftStale = () => false;
+    const c = control.execute();
+    expect(c.invariants.violations.map((v) => v.what)).toEqual(
+      new Array(stale).fill('stale-translation'),
+    );
+    expect(control.sys.counters.get(Counter.staleByKernel)).toBe(0);
   });
 });
