@@ -101,7 +101,9 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     `alice touched 5 pages at ${hex(buf)}: ${alice.rssPages} resident, ${alice.faults} CPU faults`,
   );
   alice.munmap(buf + 4096, 3 * 4096);
-  flush('munmap 3 pages → mmu notifier, per bound device: P_IOTLB + P_DEVTLB in aligned chunks');
+  flush(
+    'munmap 3 pages → mmu notifier, newest bound device first, on svm->iommu: one P_IOTLB (ADDR as given, AM = log2 of 4 pages) + one P_DEVTLB without PFSID',
+  );
   alice.mprotect(buf, 4096, 'r');
   flush('mprotect rw → r on a present page → notifier again');
   alice.mprotect(buf, 4096, 'rw');

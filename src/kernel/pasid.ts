@@ -26,7 +26,7 @@ import {
 } from '../layout/index.js';
 import type { KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
-import { type DeviceInfo, ridName } from './iommu.js';
+import { type DeviceInfo, type IntelIommu, ridName } from './iommu.js';
 import {
   type QiDesc,
   qiDevIotlb,
@@ -170,19 +170,25 @@ export function pasidSetupRidPasid(info: DeviceInfo, ridPasid: number): void {
  * `faultIgnore`), then PASID-cache invalidation, P_IOTLB PASID-selective (or a
  * domain-selective IOTLB for other PGTTs), and — with ATS enabled and CM=0 — the v5.8
  * full-range device-TLB invalidation in its non-PASID form (type 3h, SID only).
+ *
+ * The entry is the device's own; the flushes (and the CM test) go to `iommu`, the device's
+ * unit unless the caller names another: v5.8's `intel_mm_release` passes `svm->iommu`, the
+ * unit of the bond's first device, for every device (spec §2.1.1, §5.2; fixed by P-UNIT,
+ * v5.11) — a device behind another unit gets its entry cleared but not its unit's caches.
  */
 export function* pasidTearDownEntry(
   info: DeviceInfo,
   pasid: number,
   faultIgnore: boolean,
+  iommu: IntelIommu = info.iommu,
 ): KThread<void> {
   const flushes = clearPasidEntry(info, pasid, faultIgnore);
   if (flushes === null) return;
-  yield* qiSubmitSync(info.iommu, flushes.pasidCache);
-  yield* qiSubmitSync(info.iommu, flushes.iotlb);
-  if (info.atsEnabled && !info.iommu.unit.caps.cm) {
+  yield* qiSubmitSync(iommu, flushes.pasidCache);
+  yield* qiSubmitSync(iommu, flushes.iotlb);
+  if (info.atsEnabled && !iommu.unit.caps.cm) {
     // devtlb_invalidation_with_pasid (v5.8): qi_flush_dev_iotlb(sid, pfsid, qdep, 0, 64 - 12)
-    yield* qiSubmitSync(info.iommu, [qiDevIotlb(info.sid, info.pfsid, info.atsQdep, 0, 64 - 12)]);
+    yield* qiSubmitSync(iommu, [qiDevIotlb(info.sid, info.pfsid, info.atsQdep, 0, 64 - 12)]);
   }
 }
 

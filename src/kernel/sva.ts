@@ -66,6 +66,13 @@ export interface SvaLayer {
   getPasid(handle: object): number;
   /** What is bound at `pasid`, or undefined. */
   pasidBinding(pasid: number): PasidBinding | undefined;
+  /**
+   * True when a DMA of function `sid` behind unit `unit` (its index) at page `vpn` of `pasid`
+   * may go through a translation this profile's own flushes left stale — kernel behaviour the
+   * invariant checker counts (`staleByKernel`) instead of reporting. A profile whose flushes
+   * leave nothing stale does without.
+   */
+  kernelLeftStale?(unit: number, sid: number, pasid: number, vpn: number): boolean;
   /** Live bonds (handles with users). */
   readonly liveBonds: number;
   /** PASIDs allocated. */

@@ -13,8 +13,15 @@
  * stale cache entry or a process of another system (whose frame numbers mean nothing in this
  * memory) all make them disagree.
  *
+ * A mismatch is kernel behaviour, not a violation, when the profile's own flushes left that
+ * translation stale (`SvaLayer.kernelLeftStale`, asked only once the mm's mapping differs):
+ * v5.8's unaligned range flush keeps the pages past its aligned block cached, and its
+ * `svm->iommu` routing never flushes a second unit of a bond (spec §5.1, §2.1.1, §9). Such an
+ * access is {@link STALE_BY_KERNEL}, counted as `staleByKernel`; any other mismatch is still
+ * a `stale-translation` violation.
+ *
  * Used twice: the public System throws on a violation (a broken invariant), and the scenario
- * runner's InvariantChecker records it.
+ * runner's InvariantChecker records it; both count the accesses stale by the kernel.
  */
 
 import type { Violation } from '../report/types.js';
@@ -22,10 +29,18 @@ import type { System } from './system.js';
 
 const hex = (n: number): string => n.toString(16);
 
+/** The verdict on a DMA through a translation the kernel's own flushes left stale. */
+export const STALE_BY_KERNEL = 'stale-by-kernel';
+
+/** What a DMA's check found: nothing wrong (null), a violation, or kernel-left staleness. */
+export type AccessVerdict = Violation | typeof STALE_BY_KERNEL | null;
+
 /**
  * What is wrong with a DMA of device `rid` at `pasid` for page `vpn` that reached frame
- * `pfn` (a write when `write`), or null when the bound process maps exactly that. Allocates
- * nothing on the path that finds no violation, besides the page-table lookup's result.
+ * `pfn` (a write when `write`): null when the bound process maps exactly that,
+ * {@link STALE_BY_KERNEL} when it does not but the kernel's flushes left that page stale for
+ * the device, else the violation. Allocates nothing on the path that finds no violation,
+ * besides the page-table lookup's result.
  */
 export function dmaAccessViolation(
   sys: System,
@@ -34,7 +49,7 @@ export function dmaAccessViolation(
   vpn: number,
   pfn: number,
   write: boolean,
-): Violation | null {
+): AccessVerdict {
   const dev = sys.deviceOf(rid);
   if (dev === undefined) {
     return {
@@ -66,6 +81,9 @@ export function dmaAccessViolation(
   }
   const leaf = mm.alive ? mm.pageTable.lookup(vpn) : null;
   if (leaf === null || !leaf.present || leaf.pfn !== pfn || (write && !leaf.write)) {
+    if (sys.sva.kernelLeftStale?.(dev.info.iommu.unit.index, rid, pasid, vpn) === true) {
+      return STALE_BY_KERNEL;
+    }
     return {
       what: 'stale-translation',
       detail: `at ${sys.sim.nowNs} ns: device ${hex(rid)} PASID ${pasid} vpn ${hex(vpn)} → pfn ${hex(pfn)}${write ? ' (write)' : ''}, but the bound process ${mm.id} maps ${leaf?.present ? `${hex(leaf.pfn)}${leaf.write ? ' rw' : ' r'}` : 'nothing'}`,

@@ -38,7 +38,7 @@ import {
 import { Completion, type KThread, spawn, type Waitable } from '../sim/kthread.js';
 import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
-import { dmaAccessViolation } from './access-check.js';
+import { dmaAccessViolation, STALE_BY_KERNEL } from './access-check.js';
 import { FailureRecorder, isAllocFailure } from './failures.js';
 
 export type { Profile } from '../kernel/sva.js';
@@ -300,7 +300,8 @@ export class System implements UnitObserver {
    * untranslated DMA while {@link checkUntranslatedDma}. By default a DMA that reaches a frame
    * the process bound to that (device, PASID) does not map there throws `ERR_INVARIANT` out
    * of the bus call that caused it; the scenario runner installs a check that records
-   * violations instead.
+   * violations instead. A DMA through a translation the kernel's own flushes left stale is
+   * counted as `staleByKernel` by both.
    */
   accessCheck:
     | ((
@@ -315,7 +316,8 @@ export class System implements UnitObserver {
     // a hostile stream's translated DMA passes the ATS trust gap as on hardware (scenario runs)
     if (hostile) return;
     const v = dmaAccessViolation(this, rid, pasid, vpn, pfn, write);
-    if (v !== null) {
+    if (v === STALE_BY_KERNEL) this.staleByKernel(rid);
+    else if (v !== null) {
       throw codedError(
         ErrorCode.ERR_INVARIANT,
         `svasim DMA isolation broken (DESIGN §8): ${v.what}: ${v.detail} [rid 0x${rid.toString(16)} pasid ${pasid} vpn 0x${vpn.toString(16)} pfn 0x${pfn.toString(16)} ${write ? 'write' : 'read'}]`,
@@ -338,6 +340,15 @@ export class System implements UnitObserver {
     hostile: boolean,
   ): void {
     this.accessCheck?.(rid, pasid, vpn, pfn, write, hostile);
+  }
+  /**
+   * @internal A DMA of `rid` went through a translation the kernel's own flushes left stale
+   * (access-check.ts): `staleByKernel`, in the totals and the device's.
+   */
+  staleByKernel(rid: number): void {
+    this.counters.add(Counter.staleByKernel);
+    const dev = this.deviceByRid.get(rid);
+    if (dev) this.deviceCounters[dev.index]!.add(Counter.staleByKernel);
   }
   /** @internal */
   stopMarker(dev: number): void {

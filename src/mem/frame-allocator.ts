@@ -33,10 +33,12 @@
  * - a DMA through a stale translation into a freed data frame: munmap and exit hand their
  *   frames back only after every notifier flush (IOTLB, device TLB) completed (the deferral
  *   window, {@link FrameAllocator.beginDeferral}), so no translation to a freed frame
- *   survives. Untranslated DMA goes through the IOTLB that flush emptied; translated DMA is
- *   checked against the mm by the run's `stale-translation` / `dma-unbound` invariants, so a
- *   DMA that still reached a freed frame would be reported as a violation whether the frame
- *   read as zero or not.
+ *   survives the flushes — unless the flushes themselves leave one: profile v5.8's unaligned
+ *   range flush and `svm->iommu` routing keep translations cached (spec §5.1, §2.1.1), and
+ *   then a DMA or a walk through a stale paging-structure entry reaches a freed frame, or
+ *   whatever it holds once reused, as on that kernel. Translated DMA is checked against the
+ *   mm by the run's `stale-translation` / `dma-unbound` invariants: a DMA that reached a
+ *   freed frame is a violation, or `staleByKernel` when the kernel's ledger explains it.
  * Everything is single-threaded on the owner (the engine worker also does the DMA), so no
  * other thread can observe a frame between its allocation and its zeroing.
  *

@@ -38,6 +38,7 @@ export const COUNTER_NAMES = [
   'allocFailures',
   'hostileRequests',
   'atsTrustBreaches',
+  'staleByKernel',
 ] as const;
 
 /** One flattened counter name. */
@@ -71,6 +72,7 @@ export const Counter = {
   allocFailures: 23,
   hostileRequests: 24,
   atsTrustBreaches: 25,
+  staleByKernel: 26,
 } as const satisfies Record<CounterName, number>;
 
 /** One counter index. */
@@ -117,6 +119,12 @@ export interface CounterTotals {
    * counts what that gap gives away; it is hardware behaviour, not a model error.
    */
   atsTrustBreaches: number;
+  /**
+   * DMA that went through a translation the kernel's own flushes left stale (profile v5.8:
+   * the unaligned range flush, `svm->iommu` routing; spec §5.1, §2.1.1, §9): the kernel's
+   * behaviour, bugs included, which the invariant checker tells apart from a model error.
+   */
+  staleByKernel: number;
 }
 
 /** One set of counters over a Float64Array, indexed by `Counter`. */
@@ -189,6 +197,7 @@ export class Counters {
       allocFailures: v[Counter.allocFailures]!,
       hostileRequests: v[Counter.hostileRequests]!,
       atsTrustBreaches: v[Counter.atsTrustBreaches]!,
+      staleByKernel: v[Counter.staleByKernel]!,
     };
   }
 }

@@ -153,6 +153,7 @@ function totalsInOrder(t: CounterTotals): CounterTotals {
     allocFailures: t.allocFailures,
     hostileRequests: t.hostileRequests,
     atsTrustBreaches: t.atsTrustBreaches,
+    staleByKernel: t.staleByKernel,
   };
 }
 

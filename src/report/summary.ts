@@ -252,6 +252,10 @@ export function formatSummary(r: Report, options: SummaryOptions = {}): string {
         ...(t.atsTrustBreaches > 0
           ? [['  ATS trust breaches', counted(t.atsTrustBreaches)] as Cell[]]
           : []),
+        // DMA through translations the kernel's own flushes left stale (v5.8 bugs, not violations)
+        ...(t.staleByKernel > 0
+          ? [['  kernel-stale DMA', counted(t.staleByKernel)] as Cell[]]
+          : []),
       ]),
     ),
   );

@@ -21,13 +21,19 @@ async function withAtc() {
 
 describe('device-TLB invalidations reach the ATC (spec §7.0, §7.4, §5)', () => {
   it('a PASID-based invalidation with the size encoding drops exactly its aligned range', async () => {
-    const { d, p, pasid, other, vpn, base } = await withAtc();
-    // pages 5–6: 2 pages → naturally aligned 2-page chunks [4,6) and [6,8) (spec §5.1)
+    const { s, d, p, pasid, other, vpn, base } = await withAtc();
+    const from = s.iommu.invalidationLog.length;
+    // pages 5–6: v5.8 sends one P_DEVTLB (spec §5.1): start ^ last = 0x5000 ^ 0x6000 → m =
+    // 0x2000, qw1 = ((start & ~m) | (m − 1)) & PAGE_MASK | S = 0x4000_5000 | S, which the
+    // ATS size rule reads as the 4 pages [4, 8)
     p.munmap(base + 5 * 4096, 2 * 4096);
+    const devtlb = s.iommu.invalidationLog.slice(from).filter((e) => e.type === 'pdevtlb');
+    expect(devtlb.length).toBeGreaterThan(0);
+    for (const e of devtlb) expect(e.raw[1]!.toString(16)).toBe((0x4000_5000 + 0x800).toString(16));
     const left = [...Array(16).keys()].filter((i) => d.devtlb.lookup(pasid, vpn + i) >= 0);
     expect(left).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15]);
     expect(d.devtlb.lookup(other, vpn)).toBeGreaterThanOrEqual(0);
-    expect(d.invalidationsReceived).toBe(2);
+    expect(d.invalidationsReceived).toBe(devtlb.length);
   });
 
   it('the v5.8 non-PASID form on release flushes every PASID of the function', async () => {

@@ -17,41 +17,104 @@ async function bound(config: SystemConfig = {}, devs: DeviceOptions[] = [{ rid: 
 }
 
 describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
-  it('munmap of one page: P_IOTLB PSI AM=0 and P_DEVTLB S=0', async () => {
+  // The flushes below unmap pages nobody touched (past the first 64 KiB): one notifier call.
+  it('munmap of one page: P_IOTLB PSI AM=0 and P_DEVTLB S=0 without PFSID', async () => {
     const { s, p, base, from } = await bound();
-    p.munmap(base + 0x5000, 0x1000);
+    p.munmap(base + 0x8_5000, 0x1000);
     const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait');
     expect(log).toEqual([
       // 6h | G=11b<<4 | DID 1<<16 | PASID 1<<32; qw1 = addr | AM 0
-      ['piotlb', '100010036', hex(0x4000_5000)],
-      // 8h | PFSID lo 1<<12 | SID 0x6a01<<16 | PASID 1<<32 | PFSID hi 0x6a0<<52; qw1 = addr, S=0
-      ['pdevtlb', '6a0000016a011008', hex(0x4000_5000)],
+      ['piotlb', '100010036', hex(0x4008_5000)],
+      // 8h | SID 0x6a01<<16 | PASID 1<<32, no PFSID (bits 15:12 and 63:52 zero: v5.8's range
+      // flush never fills them, spec §5.1, §7.4); qw1 = addr, S=0
+      ['pdevtlb', '16a010008', hex(0x4008_5000)],
     ]);
   });
 
-  it('splits an unaligned range into naturally aligned chunks of roundup_pow_of_two(pages)', async () => {
-    const { s, p, base, from } = await bound();
-    // pages 3..5 (3 pages) → chunk of 4 pages: [0x0000,0x4000) and [0x4000,0x8000)
-    p.munmap(base + 0x3000, 0x3000);
-    const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait');
-    expect(log).toEqual([
-      ['piotlb', '100010036', hex(0x4000_0000 + 2)], // AM=2
-      // 4 pages at 0x40000000: bit 12 set, bit 13 clear, S (bit 11)
-      ['pdevtlb', '6a0000016a011008', hex(0x4000_1000 + 0x800)],
-      ['piotlb', '100010036', hex(0x4000_4000 + 2)],
-      ['pdevtlb', '6a0000016a011008', hex(0x4000_5000 + 0x800)],
-    ]);
+  // Spec §5.1's worked examples, on pages nobody touched (one notifier call each).
+  it.each([
+    // [0x40_0000, 0x40_3000): 3 pages, AM=2 at the aligned start; 0x40_0000 ^ 0x40_2000 =
+    // 0x2000 → m = 0x2000, (0x40_0000 & ~m) | (m − 1) = 0x40_1FFF → 0x40_1000 | S
+    ['[0x40_0000, 0x40_3000)', 0x40_0000, 0x40_3000, 0x40_0002, 0x40_1800],
+    // [0x40_1000, 0x40_3000): 2 pages, AM=1, ADDR left unaligned (block 0x40_0000–0x40_1FFF);
+    // 0x40_1000 ^ 0x40_2000 = 0x3000 → m = 0x2000 → 0x40_1FFF → 0x40_1000 | S
+    ['[0x40_1000, 0x40_3000)', 0x40_1000, 0x40_3000, 0x40_1001, 0x40_1800],
+    // [0x40_3000, 0x40_5000): 2 pages, AM=1 (block 0x40_2000–0x40_3FFF); 0x40_3000 ^
+    // 0x40_4000 = 0x7000 → m = 0x4000 → (0x40_3000 & ~0x4000) | 0x3FFF = 0x40_3FFF → 0x40_3800
+    ['[0x40_3000, 0x40_5000)', 0x40_3000, 0x40_5000, 0x40_3001, 0x40_3800],
+    // above 2^32: 19 pages, AM=5; last = 0x7f12_3457_9000, XOR 0x1_E000 → m = 0x1_0000 →
+    // 0x7f12_3456_FFFF → 0x7f12_3456_F000 | S
+    [
+      '[0x7f12_3456_7000, 0x7f12_3457_a000)',
+      0x7f12_3456_7000,
+      0x7f12_3457_a000,
+      0x7f12_3456_7005,
+      0x7f12_3456_f800,
+    ],
+  ])(
+    "munmap %s: one P_IOTLB and one P_DEVTLB with the spec's words",
+    async (_, start, end, piotlbQw1, devtlbQw1) => {
+      const { s, p, from } = await bound();
+      const base = start - (start % 0x10_0000);
+      p.mmap({ addr: base, length: 0x10_0000, prot: 'rw' });
+      const at = s.iommu.invalidationLog.length;
+      expect(at).toBe(from);
+      p.munmap(start, end - start);
+      const log = rawLog(s.iommu.invalidationLog, at).filter((r) => r[0] !== 'wait');
+      expect(log).toEqual([
+        ['piotlb', '100010036', hex(piotlbQw1)],
+        ['pdevtlb', '16a010008', hex(devtlbQw1)],
+      ]);
+    },
+  );
+
+  it('keeps the pages past the aligned block in the IOTLB (the v5.8 bug P-ALIGN fixed)', async () => {
+    const { s, p, ds } = await bound();
+    const d = ds[0]!;
+    p.mmap({ addr: 0x40_0000, length: 0x4000, prot: 'rw' });
+    p.write(0x40_0000, new Uint8Array(0x4000).fill(2));
+    for (let a = 0x40_0000; a < 0x40_4000; a += 0x1000) {
+      expect((await d.dmaRead({ pasid: 1, addr: a, length: 8 })).status).toBe('ok');
+    }
+    for (const vpn of [0x400, 0x401, 0x402, 0x403]) {
+      expect(s.iommu.iotlb.lookup(1, 1, vpn)).toBeGreaterThanOrEqual(0);
+    }
+    const at = s.iommu.invalidationLog.length;
+    p.munmap(0x40_1000, 0x2000);
+    const log = rawLog(s.iommu.invalidationLog, at).filter((r) => r[0] !== 'wait');
+    // every P_IOTLB of the munmap is the one spec §5.1 gives: block 0x400–0x401 only
+    expect(log.filter((r) => r[0] === 'piotlb').length).toBeGreaterThan(0);
+    for (const r of log) {
+      expect(r).toEqual(
+        r[0] === 'piotlb'
+          ? ['piotlb', '100010036', hex(0x40_1001)]
+          : ['pdevtlb', '16a010008', hex(0x40_1800)],
+      );
+    }
+    expect(s.iommu.iotlb.lookup(1, 1, 0x400)).toBe(-1);
+    expect(s.iommu.iotlb.lookup(1, 1, 0x401)).toBe(-1);
+    // unmapped, still cached: a DMA there reaches the page's old frame
+    expect(s.iommu.iotlb.lookup(1, 1, 0x402)).toBeGreaterThanOrEqual(0);
+    // outside the range, untouched by the flush
+    expect(s.iommu.iotlb.lookup(1, 1, 0x403)).toBeGreaterThanOrEqual(0);
   });
 
-  it('flushes each bound device in bind order; no P_DEVTLB without ATS', async () => {
+  it('flushes each bound device newest first (list_add_rcu at the head); no P_DEVTLB without ATS', async () => {
     const { s, p, base, from } = await bound({}, [
       { rid: 0x100 },
-      { rid: 0x200, ats: false, pri: false },
+      { rid: 0x200 },
+      { rid: 0x300, ats: false, pri: false },
     ]);
-    p.munmap(base, 0x2000);
+    p.munmap(base + 0x8_0000, 0x2000);
     const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait');
-    expect(log.map((r) => r[0])).toEqual(['piotlb', 'pdevtlb', 'piotlb']);
-    expect(log[0]![2]).toBe(hex(0x4000_0000 + 1));
+    // spec §2.1 step 9: 0x300 (bound last) first, then 0x200, then 0x100
+    expect(log).toEqual([
+      ['piotlb', '100010036', hex(0x4008_0000 + 1)],
+      ['piotlb', '100010036', hex(0x4008_0000 + 1)],
+      ['pdevtlb', '102000008', hex(0x4008_0800)],
+      ['piotlb', '100010036', hex(0x4008_0000 + 1)],
+      ['pdevtlb', '101000008', hex(0x4008_0800)],
+    ]);
   });
 
   it('mprotect that removes a permission flushes; an upgrade does not', async () => {
@@ -63,11 +126,13 @@ describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
     expect(s.iommu.invalidationLog.length).toBe(afterDowngrade);
   });
 
-  it('uses PASID-selective P_IOTLB without cap.PSI', async () => {
+  it('sends the page-selective P_IOTLB even without cap.PSI (v5.8 never checks it)', async () => {
+    // spec §5.1: no PSI capability check and no PASID-selective fallback in v5.8's
+    // intel_flush_svm_range_dev (the fallback is K-5.6's form)
     const { s, p, base, from } = await bound({ iommu: { psi: false } });
-    p.munmap(base, 0x1000);
+    p.munmap(base + 0x8_0000, 0x1000);
     const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] === 'piotlb');
-    expect(log).toEqual([['piotlb', '100010026', '0']]);
+    expect(log).toEqual([['piotlb', '100010036', hex(0x4008_0000)]]);
   });
 
   it('flushes every PASID of the mm, private ones included', async () => {

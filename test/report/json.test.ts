@@ -60,6 +60,7 @@ const TOTALS = [
   'allocFailures',
   'hostileRequests',
   'atsTrustBreaches',
+  'staleByKernel',
 ];
 
 const STATS = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max'];

@@ -207,6 +207,18 @@ describe('formatSummary()', () => {
     expect(text).not.toMatch(/^failures/m);
     expect(text).not.toMatch(/alloc failures/);
   });
+
+  it('shows DMA through kernel-stale translations after the invalidations, only when there is some', () => {
+    const r = smallReport();
+    expect(r.totals.staleByKernel).toBe(0);
+    expect(formatSummary(r)).not.toMatch(/kernel-stale/);
+    const events = section(
+      formatSummary({ ...r, totals: { ...r.totals, staleByKernel: 7 } }),
+      'events',
+    );
+    const at = events.findIndex((l) => l.startsWith('  invalidations'));
+    expect(events[at + 1]).toMatch(/^ {2}kernel-stale DMA +7$/);
+  });
 });
 
 /** A failed two-thread run's partial report: what the partitions other than `missing` had. */

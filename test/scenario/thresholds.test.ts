@@ -25,6 +25,7 @@ function totals(over: Partial<CounterTotals> = {}): CounterTotals {
     allocFailures: 0,
     hostileRequests: 0,
     atsTrustBreaches: 0,
+    staleByKernel: 0,
     faultRecords: 0,
     dmaBytes: 4096,
     dmaErrors: 0,

@@ -9,6 +9,11 @@
  * the same handle; every device bound to one mm shares the mm's PASID (unless
  * PRIVATE_PASID); a supervisor bind (mm NULL) binds the kernel's page tables with SRE.
  *
+ * The notifier's flushes are v5.8's own, bugs included (spec §5.1, §2.1.1, §9): one P_IOTLB
+ * with an unaligned address per device (P-ALIGN fixed it in v5.11), all range flushes and the
+ * release on `svm->iommu` (P-UNIT, v5.11), devices newest first. What they leave cached is
+ * recorded in a ledger the invariant checker reads (stale-ledger.ts).
+ *
  * Every path that sleeps in the kernel is a kernel thread ({@link KThread}) so it runs in
  * modelled time: the invalidation queue's wait descriptors and the drain's wait on
  * `prq_complete` resume it.
@@ -27,6 +32,8 @@ import { type DeviceInfo, type IntelIommu, ridName } from '../iommu.js';
 import {
   PASID_FLAG_FL5LP,
   PASID_FLAG_SUPERVISOR_MODE,
+  pasidEntryPresent,
+  pasidGetEntry,
   pasidSetupFirstLevel,
   pasidTearDownEntry,
   SVA_DID,
@@ -42,6 +49,8 @@ import {
   type SvaLayer,
 } from '../sva.js';
 import { IoasidAllocator, PASID_MIN } from './ioasid.js';
+import { devTlbWindow, piotlbWindow, rangeDevTlb, rangePages, rangePiotlb } from './range-flush.js';
+import { ALL_PAGES_END, StaleLedger, staleReach } from './stale-ledger.js';
 
 /**
  * Runs `body` with `svm.flushesRunning` raised, so checkers know an invalidation is under way
@@ -62,7 +71,11 @@ export const PASID_MAX = 0x10_0000;
 
 /** One PASID's binding state (`struct intel_svm`). */
 export class IntelSvm {
-  /** Bound devices (grown by exact-size copies: push would reserve 17 slots per svm). */
+  /**
+   * Bound devices, newest first: `list_add_rcu` links a new sdev at the head (svm.c:588), so
+   * range flushes and the release go to the last device bound first. Grown by exact-size
+   * copies (unshift would reserve spare slots in every svm).
+   */
   devs: SvmDev[] = [];
   notifier: MmuNotifier | null = null;
   /** Notifier flushes (range invalidation or release) of this mm still running. */
@@ -73,11 +86,18 @@ export class IntelSvm {
   /** The bound mm, or null for a supervisor bind (the kernel's init_mm). */
   readonly mm: Process | null;
   readonly flags: number;
+  /**
+   * `svm->iommu`: the unit of the device whose bind created this svm (svm.c:522), never
+   * updated, even once that device unbinds. Every range flush and the release of every
+   * device of the bond go through it (spec §2.1.1; fixed by P-UNIT, v5.11).
+   */
+  readonly iommu: IntelIommu;
 
-  constructor(pasid: number, mm: Process | null, flags: number) {
+  constructor(pasid: number, mm: Process | null, flags: number, iommu: IntelIommu) {
     this.pasid = pasid;
     this.mm = mm;
     this.flags = flags;
+    this.iommu = iommu;
   }
 }
 
@@ -155,6 +175,13 @@ function prqHoldsPasid(iommu: IntelIommu, pasid: number): boolean {
   return false;
 }
 
+/** SIDs of the ATS functions among `devs` behind `iommu`, `except` left out. */
+function atcsBehind(iommu: IntelIommu, devs: readonly SvmDev[], except: SvmDev | null): number[] {
+  const out: number[] = [];
+  for (const d of devs) if (d !== except && d.devIotlb && d.info.iommu === iommu) out.push(d.sid);
+  return out;
+}
+
 /** The SVA layer of the kernel: every unit's driver state plus the global PASID state. */
 export class SvmLayer implements SvaLayer {
   /** `global_svm_list`, in bind order. */
@@ -168,6 +195,11 @@ export class SvmLayer implements SvaLayer {
   /** Live bonds by handle. */
   private readonly bonds = new Map<object, SvmDev>();
   private readonly byPasid = new Map<number, IntelSvm>();
+  /**
+   * What this layer's flushes left stale (stale-ledger.ts): not kernel state, a record the
+   * invariant checker reads through {@link kernelLeftStale}.
+   */
+  readonly stale = new StaleLedger();
   /** Reports the duration of each unbind drain (ns); set by the runtime. */
   onDrain: (ns: number) => void = () => {};
   /** Reports each failed bind and its error; set by the runtime. */
@@ -341,14 +373,14 @@ export class SvmLayer implements SvaLayer {
       // 7. New PASID, notifier, PASID entry, global list.
       pasidMax = Math.min(pasidMax, this.pasidMaxId);
       const pasid = this.ioasid.alloc(PASID_MIN, pasidMax - 1);
-      const fresh = new IntelSvm(pasid, mm, flags);
+      const fresh = new IntelSvm(pasid, mm, flags, iommu);
       if (mm) {
         fresh.notifier = this.makeNotifier(fresh);
         mm.registerNotifier(fresh.notifier);
         mm.mmgrab();
       }
       try {
-        yield* pasidSetupFirstLevel(info, pgdPfn, pasid, SVA_DID, pasidFlags);
+        yield* this.setupFirstLevel(info, pgdPfn, fresh, pasidFlags);
       } catch (e) {
         if (mm && fresh.notifier) {
           mm.unregisterNotifier(fresh.notifier);
@@ -365,13 +397,34 @@ export class SvmLayer implements SvaLayer {
       svm = fresh;
     } else {
       // 8. Shared PASID, new device: program this device's entry.
-      yield* pasidSetupFirstLevel(info, pgdPfn, svm.pasid, SVA_DID, pasidFlags);
+      yield* this.setupFirstLevel(info, pgdPfn, svm, pasidFlags);
     }
-    // 6 + 9. The sdev, linked into the svm.
+    // 6 + 9. The sdev, linked into the svm at the head of its list (list_add_rcu).
     const sdev = new SvmDev(svm, info, makeHandle());
-    svm.devs = svm.devs.concat([sdev]);
+    svm.devs = [sdev].concat(svm.devs);
     this.bonds.set(sdev.handle, sdev);
     return sdev;
+  }
+
+  /**
+   * `intel_pasid_setup_first_level` for `svm` on the device's own unit; in caching mode its
+   * PASID-cache and P_IOTLB flushes (SVA_DID) clean that unit's caches of the PASID, which the
+   * ledger records.
+   */
+  private *setupFirstLevel(
+    info: DeviceInfo,
+    pgdPfn: number,
+    svm: IntelSvm,
+    pasidFlags: number,
+  ): KThread<void> {
+    yield* pasidSetupFirstLevel(info, pgdPfn, svm.pasid, SVA_DID, pasidFlags);
+    if (info.iommu.unit.caps.cm) {
+      this.stale.unitFlushedPasid(
+        info.iommu.unit.index,
+        svm.pasid,
+        atcsBehind(info.iommu, svm.devs, null),
+      );
+    }
   }
 
   /**
@@ -393,6 +446,7 @@ export class SvmLayer implements SvaLayer {
       svm.flushesDone.reinit();
       yield svm.flushesDone;
     }
+    this.noteTearDown(svm, sdev, sdev.info.iommu, svm.devs);
     yield* pasidTearDownEntry(sdev.info, sdev.svm.pasid, false);
     const t0 = this.now();
     yield* this.drainPrq(sdev.info, sdev.svm.pasid);
@@ -479,41 +533,112 @@ export class SvmLayer implements SvaLayer {
   }
 
   /**
-   * `intel_invalidate_range` → `intel_flush_svm_range(svm, start, pages, ih = 0)`: for every
-   * bound device, naturally aligned chunks of 4 KiB × roundup_pow_of_two(pages) covering the
-   * range; per chunk a page-selective-within-PASID P_IOTLB and, with ATS, a PASID-based
-   * device-TLB invalidation of the same size.
+   * `intel_invalidate_range` → `intel_flush_svm_range(svm, start, pages, ih = 0)` →
+   * `intel_flush_svm_range_dev` for every bound device, newest first (spec §5.1, v5.8 form;
+   * range-flush.ts): one page-selective-within-PASID P_IOTLB with the unaligned start and
+   * AM = ilog2(roundup_pow_of_two(pages)), then, with ATS, one PASID-based device-TLB
+   * invalidation without PFSID; each its own `qi_submit_sync`, all on `svm->iommu`
+   * (spec §2.1.1). What that leaves cached goes to the ledger ({@link noteRangeFlush}).
    */
   *flushSvmRange(svm: IntelSvm, start: number, end: number): KThread<void> {
-    const pages = Math.ceil((end - start) / 4096);
+    const pages = rangePages(start, end);
+    // the mm never notifies an empty range (v5.8 would compute AM from roundup_pow_of_two(0))
     if (pages <= 0) return;
-    const shift = Math.ceil(Math.log2(pages));
-    const align = 4096 * 2 ** shift;
-    for (const sdev of [...svm.devs]) {
-      const psi = sdev.info.iommu.unit.caps.psi;
-      let s = start - (start % align);
-      const e = Math.ceil((start + pages * 4096) / align) * align;
-      for (; s < e; s += align) {
-        const iommu = sdev.info.iommu;
-        yield* qiSubmitSync(iommu, [
-          psi ? qiPiotlb(sdev.did, svm.pasid, s, 2 ** shift) : qiPiotlb(sdev.did, svm.pasid, 0, -1),
-        ]);
-        if (sdev.devIotlb) {
-          yield* qiSubmitSync(iommu, [
-            qiDevIotlbPasid(sdev.sid, sdev.info.pfsid, svm.pasid, sdev.qdep, s, shift),
-          ]);
-        }
+    const devs = [...svm.devs];
+    this.noteRangeFlush(svm, devs, start, end, pages);
+    const iommu = svm.iommu;
+    for (const sdev of devs) {
+      yield* qiSubmitSync(iommu, [rangePiotlb(sdev.did, svm.pasid, start, pages)]);
+      if (sdev.devIotlb) {
+        yield* qiSubmitSync(iommu, [rangeDevTlb(sdev.sid, svm.pasid, sdev.qdep, start, pages)]);
       }
     }
   }
 
   /**
-   * `intel_mm_release`: tear down every device's entry with fault_ignore (FPD-only entry,
-   * flushes, no drain); bonds, handles and the PASID stay until the driver unbinds.
+   * Records in the ledger what a range flush of [start, end) (`pages` pages) to `devs` leaves
+   * stale, when it is issued: on `svm->iommu`, the pages and paging-structure regions past the
+   * P_IOTLB's aligned block (P-ALIGN); on every other unit with a device of the bond, and in
+   * those devices' ATCs, the whole range (P-UNIT). What the flush does cover leaves the ledger.
+   */
+  private noteRangeFlush(
+    svm: IntelSvm,
+    devs: readonly SvmDev[],
+    start: number,
+    end: number,
+    pages: number,
+  ): void {
+    if (devs.length === 0) return;
+    const ledger = this.stale;
+    const pasid = svm.pasid;
+    const home = svm.iommu.unit.index;
+    const levels = this.la57 ? 5 : 4;
+    const first = Math.floor(start / 4096);
+    const last = Math.ceil(end / 4096);
+    const [wFirst, wEnd] = piotlbWindow(start, pages);
+    ledger.unitFlushed(home, pasid, wFirst, wEnd);
+    const missed = staleReach(first, last, wFirst, wEnd, levels);
+    if (missed !== null) ledger.unitMissed(home, pasid, missed[0], missed[1]);
+    const [dFirst, dEnd] = devTlbWindow(start, pages);
+    for (const sdev of devs) {
+      if (sdev.info.iommu === svm.iommu) {
+        if (sdev.devIotlb) ledger.functionFlushed(sdev.sid, pasid, dFirst, dEnd);
+        continue;
+      }
+      const reach = staleReach(first, last, 0, 0, levels)!;
+      ledger.unitMissed(sdev.info.iommu.unit.index, pasid, reach[0], reach[1]);
+      if (sdev.devIotlb) ledger.functionMissed(sdev.sid, pasid, first, last);
+    }
+  }
+
+  /**
+   * Records in the ledger what `intel_pasid_tear_down_entry(iommu, sdev->dev, pasid)` is about
+   * to flush (call it before, while the entry still says whether it is present): a present
+   * entry's flushes carry its DID, so `iommu`'s caches of the PASID come clean (their stale
+   * pages may live on in the ATCs of `others` behind it), and so does the device's ATC when
+   * the full device-TLB flush reaches it. A device behind another unit than `iommu` (the
+   * release through `svm->iommu`, P-UNIT) keeps everything: its unit's PASID cache still
+   * holds the old entry. So does the ATC of a device whose unit is in caching mode (no
+   * device-TLB flush then).
+   */
+  private noteTearDown(
+    svm: IntelSvm,
+    sdev: SvmDev,
+    iommu: IntelIommu,
+    others: readonly SvmDev[],
+  ): void {
+    const ledger = this.stale;
+    const pasid = svm.pasid;
+    const info = sdev.info;
+    const addr = pasidGetEntry(info, pasid);
+    const reachesDevice = info.iommu === iommu && !iommu.unit.caps.cm;
+    if (addr >= 0 && pasidEntryPresent(info, addr)) {
+      ledger.unitFlushedPasid(iommu.unit.index, pasid, atcsBehind(iommu, others, sdev));
+      if (reachesDevice && sdev.devIotlb) ledger.functionFlushedAll(sdev.sid, pasid);
+    }
+    if (info.iommu !== iommu) ledger.unitMissed(info.iommu.unit.index, pasid, 0, ALL_PAGES_END);
+    if (!reachesDevice && sdev.devIotlb) ledger.functionMissed(sdev.sid, pasid, 0, ALL_PAGES_END);
+  }
+
+  /**
+   * True when a DMA of function `sid` behind unit `unit` at page `vpn` of `pasid` may go
+   * through a translation v5.8's own flushes left stale (stale-ledger.ts).
+   */
+  kernelLeftStale(unit: number, sid: number, pasid: number, vpn: number): boolean {
+    return this.stale.explains(unit, sid, pasid, vpn);
+  }
+
+  /**
+   * `intel_mm_release` (spec §5.2): tear down every device's entry, newest first, with
+   * fault_ignore (FPD-only entry, flushes, no drain), the flushes on `svm->iommu` for every
+   * device (svm.c:211-215; P-UNIT, v5.11, moved them to each device's unit); bonds, handles
+   * and the PASID stay until the driver unbinds.
    */
   *mmRelease(svm: IntelSvm): KThread<void> {
-    for (const sdev of [...svm.devs]) {
-      yield* pasidTearDownEntry(sdev.info, svm.pasid, true);
+    const devs = [...svm.devs];
+    for (const sdev of devs) {
+      this.noteTearDown(svm, sdev, svm.iommu, devs);
+      yield* pasidTearDownEntry(sdev.info, svm.pasid, true, svm.iommu);
     }
   }
 }
