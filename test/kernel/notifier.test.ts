@@ -99,17 +99,51 @@ describe('release on mm exit while bound (spec §5.2)', () => {
     expect(s.sva.pasidBinding(1)).toBeDefined();
     // the pgd stays until the bond's mm reference is dropped at unbind
     expect(p.mmCountRefs).toBe(1);
+    // FPD suppresses the record of a DMA on the torn-down PASID
+    expect(await d.dmaRead({ pasid: 1, addr: 0x4000_0000, length: 64 })).toEqual({
+      status: 'UR',
+    });
+    expect(s.iommu.faultRecords).toHaveLength(0);
+  });
+
+  // v5.8 teardown has no present check (spec §3.3.1, §5.2): the unbind after exit reads DID 0
+  // from the FPD-only entry, zeroes it (FPD cleared) and still flushes, each descriptor with
+  // its own wait, before the drain. Later kernels return at once on the not-present entry;
+  // v6.14 (cf08ca81d08a) clears the FPD-only entry and drains.
+  it('unbind after exit flushes with DID 0, clears FPD, then drains; a later DMA is recorded', async () => {
+    const { s, p, hs, ds } = await bound();
+    const d = ds[0]!;
+    p.exit();
     const mid = s.iommu.invalidationLog.length;
     await s.svaUnbindDevice(hs[0]!);
-    // teardown sees a non-present entry and returns; only the drain follows
-    expect(rawLog(s.iommu.invalidationLog, mid).map((r) => r[0])).toEqual([
-      'wait',
-      'piotlb',
-      'pdevtlb',
-      'wait',
+    const status = (slot: number) => (s.drivers[0]!.qi.statusPfn * 4096 + slot * 4).toString(16);
+    const slot = (i: number) => (mid + i) % 256;
+    expect(rawLog(s.iommu.invalidationLog, mid)).toEqual([
+      // PASID-cache (7h), G=01b: 0x7 | 1<<4 | DID 0 | PASID 1<<32
+      ['pasid-cache', '100000017', '0'],
+      ['wait', '200000025', status(slot(1))],
+      // P_IOTLB (6h), G=10b PASID-selective: 0x6 | 2<<4 | DID 0 | PASID 1<<32
+      ['piotlb', '100000026', '0'],
+      ['wait', '200000025', status(slot(3))],
+      // non-PASID device-TLB (3h), full range, as at exit
+      ['devtlb', '6a006a0100001003', '7ffffffffffff001'],
+      ['wait', '200000025', status(slot(5))],
+      // the drain: fence wait, P_IOTLB with the default domain's DID 2, P_DEVTLB qw1 = 0
+      ['wait', '200000045', '0'],
+      ['piotlb', '100020026', '0'],
+      ['pdevtlb', '6a0000016a011008', '0'],
+      ['wait', '2000000a5', status(slot(9))],
     ]);
+    expect(s.iommu.pasidEntry(d, 1)).toEqual(Array(8).fill(0n));
     expect(s.sva.pasidsInUse).toBe(0);
     expect(p.mmCountRefs).toBe(0);
+    // FPD is gone: an untranslated DMA on PASID 1 faults with 59h and is recorded
+    expect(await d.dmaRead({ pasid: 1, addr: 0x4000_0000, length: 64 })).toEqual({
+      status: 'UR',
+    });
+    expect(s.iommu.faultRecords.map((f) => [f.reason, f.sid, f.pasidPresent, f.pasid])).toEqual([
+      [0x59, 0x6a01, true, 1],
+    ]);
   });
 
   it('an unbind right after exit inside the simulation waits for the release flushes', async () => {
@@ -126,10 +160,16 @@ describe('release on mm exit while bound (spec §5.2)', () => {
     });
     s.sim.runUntil(s.sim.nowNs + 1_000_000);
     expect(unbound).toBe(true);
-    const types = rawLog(s.iommu.invalidationLog, from).map((r) => r[0]);
-    // release: PASID cache, P_IOTLB, non-PASID device TLB (each with its wait); then the
-    // unbind finds the entry cleared and only drains
-    expect(types).toEqual([
+    const log = rawLog(s.iommu.invalidationLog, from);
+    // release: PASID cache, P_IOTLB, non-PASID device TLB (each with its wait) with DID 1;
+    // then the unbind's teardown (v5.8: no present check) repeats them with DID 0 and drains
+    expect(log.map((r) => r[0])).toEqual([
+      'pasid-cache',
+      'wait',
+      'piotlb',
+      'wait',
+      'devtlb',
+      'wait',
       'pasid-cache',
       'wait',
       'piotlb',
@@ -140,6 +180,10 @@ describe('release on mm exit while bound (spec §5.2)', () => {
       'piotlb',
       'pdevtlb',
       'wait',
+    ]);
+    expect(log.filter((r) => r[0] === 'pasid-cache').map((r) => r[1])).toEqual([
+      '100010017',
+      '100000017',
     ]);
     expect(s.sva.pasidsInUse).toBe(0);
   });
