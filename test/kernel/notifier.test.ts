@@ -5,6 +5,19 @@ import { rawLog, smallSystem } from './helpers.js';
 
 const hex = (n: number) => n.toString(16);
 
+/**
+ * The first of munmap's two notifier calls, checking that the second repeats it: v5.8's
+ * munmap calls invalidate_range from unmap_vmas' range end over the range, then from
+ * tlb_finish_mmu over the PTEs it cleared (spec §5.1.1) — the same pages when every page
+ * was populated and no table was freed.
+ */
+function firstOfTwoCalls<T>(log: T[]): T[] {
+  expect(log.length % 2).toBe(0);
+  const half = log.length / 2;
+  expect(log.slice(half)).toEqual(log.slice(0, half));
+  return log.slice(0, half);
+}
+
 async function bound(config: SystemConfig = {}, devs: DeviceOptions[] = [{ rid: 0x6a01 }]) {
   const s = smallSystem(config);
   const ds = devs.map((o) => s.addDevice(o));
@@ -20,7 +33,9 @@ describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
   it('munmap of one page: P_IOTLB PSI AM=0 and P_DEVTLB S=0', async () => {
     const { s, p, base, from } = await bound();
     p.munmap(base + 0x5000, 0x1000);
-    const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait');
+    const log = firstOfTwoCalls(
+      rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait'),
+    );
     expect(log).toEqual([
       // 6h | G=11b<<4 | DID 1<<16 | PASID 1<<32; qw1 = addr | AM 0
       ['piotlb', '100010036', hex(0x4000_5000)],
@@ -33,7 +48,9 @@ describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
     const { s, p, base, from } = await bound();
     // pages 3..5 (3 pages) → chunk of 4 pages: [0x0000,0x4000) and [0x4000,0x8000)
     p.munmap(base + 0x3000, 0x3000);
-    const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait');
+    const log = firstOfTwoCalls(
+      rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait'),
+    );
     expect(log).toEqual([
       ['piotlb', '100010036', hex(0x4000_0000 + 2)], // AM=2
       // 4 pages at 0x40000000: bit 12 set, bit 13 clear, S (bit 11)
@@ -49,24 +66,36 @@ describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
       { rid: 0x200, ats: false, pri: false },
     ]);
     p.munmap(base, 0x2000);
-    const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait');
+    const log = firstOfTwoCalls(
+      rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait'),
+    );
     expect(log.map((r) => r[0])).toEqual(['piotlb', 'pdevtlb', 'piotlb']);
     expect(log[0]![2]).toBe(hex(0x4000_0000 + 1));
   });
 
-  it('mprotect that removes a permission flushes; an upgrade does not', async () => {
+  // v5.8 mprotect flushes whichever way the rights change (spec §5.1.1: change_pmd_range's
+  // range end calls invalidate_range); later kernels skip pure upgrades.
+  it('mprotect flushes a downgrade and an upgrade alike, over the populated page', async () => {
     const { s, p, base, from } = await bound();
     p.mprotect(base, 0x1000, 'r');
     const afterDowngrade = s.iommu.invalidationLog.length;
-    expect(afterDowngrade).toBeGreaterThan(from);
-    p.mprotect(base, 0x1000, 'rw');
-    expect(s.iommu.invalidationLog.length).toBe(afterDowngrade);
+    const oneCall = [
+      ['piotlb', '100010036', hex(0x4000_0000)], // AM=0
+      ['pdevtlb', '6a0000016a011008', hex(0x4000_0000)], // one page, S=0
+    ];
+    expect(rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait')).toEqual(oneCall);
+    p.mprotect(base, 0x1000, 'rw'); // r → rw: an upgrade
+    expect(rawLog(s.iommu.invalidationLog, afterDowngrade).filter((r) => r[0] !== 'wait')).toEqual(
+      oneCall,
+    );
   });
 
   it('uses PASID-selective P_IOTLB without cap.PSI', async () => {
     const { s, p, base, from } = await bound({ iommu: { psi: false } });
     p.munmap(base, 0x1000);
-    const log = rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] === 'piotlb');
+    const log = firstOfTwoCalls(
+      rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] === 'piotlb'),
+    );
     expect(log).toEqual([['piotlb', '100010026', '0']]);
   });
 
@@ -80,7 +109,150 @@ describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
       .slice(from)
       .filter((e) => e.type === 'piotlb')
       .map((e) => (e.type === 'piotlb' ? e.pasid : -1));
-    expect(pasids).toEqual([1, 2]);
+    expect(firstOfTwoCalls(pasids)).toEqual([1, 2]);
+  });
+});
+
+// When v5.8's mm calls invalidate_range (spec §5.1.1). Ranges here are naturally aligned, so
+// each call is one P_IOTLB (AM = log2 pages) and one P_DEVTLB whose qw1 sets the address
+// bits below the size and S (bit 11).
+describe('when the v5.8 mm notifies (spec §5.1.1)', () => {
+  const flush = (addr: number, am: number) => [
+    ['piotlb', '100010036', hex(addr + am)],
+    ['pdevtlb', '6a0000016a011008', hex(am === 0 ? addr : addr + 2 ** (am + 11) - 0x1000 + 0x800)],
+  ];
+  const flushes = (s: ReturnType<typeof smallSystem>, from: number) =>
+    rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait');
+
+  it('munmap calls twice: over the range, then over the cleared PTEs and the freed table', async () => {
+    const { s, p } = await bound();
+    // a 2 MiB region of its own: unmapping both pages frees its PTE table (pte_free_tlb
+    // widens the gathered range down to the table's base, 0x5000_0000)
+    const a = p.mmap({ addr: 0x5000_4000, length: 0x4000, prot: 'rw' });
+    p.write(a, new Uint8Array(0x4000).fill(3));
+    const from = s.iommu.invalidationLog.length;
+    p.munmap(a, 0x4000);
+    expect(flushes(s, from)).toEqual([
+      // unmap_vmas → invalidate_range_end over [0x5000_4000, 0x5000_8000): 4 pages, AM=2
+      ...flush(0x5000_4000, 2),
+      // tlb_finish_mmu over [0x5000_0000, 0x5000_8000): 8 pages, AM=3
+      ...flush(0x5000_0000, 3),
+    ]);
+    // each descriptor is its own qi_submit_sync: 4 descriptors, 4 waits
+    expect(rawLog(s.iommu.invalidationLog, from).map((r) => r[0])).toEqual([
+      'piotlb',
+      'wait',
+      'pdevtlb',
+      'wait',
+      'piotlb',
+      'wait',
+      'pdevtlb',
+      'wait',
+    ]);
+  });
+
+  it("inside the simulation the second call starts after the first call's flushes", async () => {
+    const { s, p } = await bound();
+    const a = p.mmap({ addr: 0x5000_4000, length: 0x4000, prot: 'rw' });
+    p.write(a, new Uint8Array(0x4000).fill(3));
+    const from = s.iommu.invalidationLog.length;
+    const inUse = s.memory.framesInUse;
+    let held = 0;
+    s.sim.call(0, s.iommu.id, () => {
+      p.munmap(a, 0x4000); // the calls run as kernel threads, one after the other
+      held = s.memory.framesInUse;
+    });
+    s.sim.runUntil(s.sim.nowNs + 1_000_000);
+    expect(flushes(s, from)).toEqual([...flush(0x5000_4000, 2), ...flush(0x5000_0000, 3)]);
+    expect(rawLog(s.iommu.invalidationLog, from).map((r) => r[0])).toEqual([
+      'piotlb',
+      'wait',
+      'pdevtlb',
+      'wait',
+      'piotlb',
+      'wait',
+      'pdevtlb',
+      'wait',
+    ]);
+    // the 4 pages and the PTE table went back only after both calls
+    expect(held).toBe(inUse);
+    expect(s.memory.framesInUse).toBe(inUse - 5);
+  });
+
+  it('munmap of pages never touched calls once, over the range', async () => {
+    const { s, p } = await bound();
+    const a = p.mmap({ addr: 0x5000_0000, length: 0x4000, prot: 'rw' });
+    const from = s.iommu.invalidationLog.length;
+    p.munmap(a, 0x4000);
+    expect(flushes(s, from)).toEqual(flush(0x5000_0000, 2));
+    // and nothing at all where no VMA is
+    const again = s.iommu.invalidationLog.length;
+    p.munmap(a, 0x4000);
+    expect(s.iommu.invalidationLog.length).toBe(again);
+  });
+
+  it('mprotect flushes where a PMD is populated, even over pages never touched', async () => {
+    const { s, p, base, from } = await bound(); // pages 0x4000_0000..0x4000_FFFF populated
+    p.mprotect(base + 0x8_0000, 0x1000, 'r'); // same PTE table, page not populated
+    expect(flushes(s, from)).toEqual(flush(0x4008_0000, 0));
+    // no PMD entry for 0x4060_0000 (nothing populated in its 2 MiB) and no table at all
+    // under 0x8000_0000: nothing to flush
+    const b = p.mmap({ addr: 0x4060_0000, length: 0x1000, prot: 'rw' });
+    const c = p.mmap({ addr: 0x8000_0000, length: 0x1000, prot: 'rw' });
+    const mid = s.iommu.invalidationLog.length;
+    p.mprotect(b, 0x1000, 'r');
+    p.mprotect(c, 0x1000, 'r');
+    expect(s.iommu.invalidationLog.length).toBe(mid);
+  });
+
+  it('mprotect starts at the first populated PMD and calls once per 1 GiB span', async () => {
+    const { s, p } = await bound();
+    // 4 MiB whose first 2 MiB were never touched
+    const a = p.mmap({ addr: 0x8000_0000, length: 0x40_0000, prot: 'rw' });
+    p.write(a + 0x20_0000, new Uint8Array(16).fill(1));
+    let from = s.iommu.invalidationLog.length;
+    p.mprotect(a, 0x40_0000, 'r');
+    // [0x8020_0000, 0x8040_0000): 512 pages, AM=9
+    expect(flushes(s, from)).toEqual(flush(0x8020_0000, 9));
+    // 4 MiB across the 1 GiB boundary at 0xC000_0000, populated on both sides
+    const b = p.mmap({ addr: 0xbfe0_0000, length: 0x40_0000, prot: 'rw' });
+    p.write(b, new Uint8Array(16).fill(1));
+    p.write(0xc000_0000, new Uint8Array(16).fill(1));
+    from = s.iommu.invalidationLog.length;
+    p.mprotect(b, 0x40_0000, 'r');
+    expect(flushes(s, from)).toEqual([...flush(0xbfe0_0000, 9), ...flush(0xc000_0000, 9)]);
+  });
+
+  it('mprotect calls once per VMA whose rights change, none for one whose rights stay', async () => {
+    const { s, p, base } = await bound();
+    p.mprotect(base + 0x1000, 0x1000, 'r'); // [base+4K, base+8K) becomes a VMA of its own
+    let from = s.iommu.invalidationLog.length;
+    p.mprotect(base, 0x2000, 'r'); // rw → r, then r → r (mprotect_fixup returns at once)
+    expect(flushes(s, from)).toEqual(flush(0x4000_0000, 0));
+    p.mprotect(base + 0x2000, 0x1000, 'rx');
+    from = s.iommu.invalidationLog.length;
+    p.mprotect(base, 0x3000, 'rw'); // two VMAs now: [base, base+8K) r and [base+8K, +4K) rx
+    expect(flushes(s, from)).toEqual([...flush(0x4000_0000, 1), ...flush(0x4000_2000, 0)]);
+  });
+
+  it('fault-in calls nothing: CPU faults and a serviced page request flush no translation', async () => {
+    const { s, p, base, ds, from } = await bound();
+    p.write(base + 0x2_0000, new Uint8Array(0x3000).fill(2)); // three CPU faults
+    const r = await ds[0]!.pageRequest({
+      pasid: 1,
+      addr: base + 0x3_0000,
+      read: true,
+      write: true,
+      lpig: true,
+      prgIndex: 1,
+    });
+    expect(r?.code).toBe(0);
+    expect(p.pageTable.lookup((base + 0x3_0000) / 4096)?.write).toBe(true);
+    // only the page group response (and its wait) went through the invalidation queue
+    expect(rawLog(s.iommu.invalidationLog, from).map((x) => x[0])).toEqual([
+      'page-group-response',
+      'wait',
+    ]);
   });
 });
 
