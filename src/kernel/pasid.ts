@@ -18,7 +18,6 @@ import {
   PASID_ENTRY,
   PASID_ENTRY_BYTES,
   PGTT_FIRST_STAGE,
-  PGTT_PASS_THROUGH,
   PGTT_SECOND_STAGE,
   pasidDirIndex,
   pasidTableIndex,
@@ -27,14 +26,7 @@ import {
 import type { KThread } from '../sim/kthread.js';
 import { Errno, kernelError } from './errors.js';
 import { type DeviceInfo, type IntelIommu, ridName } from './iommu.js';
-import {
-  type QiDesc,
-  qiDevIotlb,
-  qiIotlbDomain,
-  qiPasidCache,
-  qiPiotlb,
-  qiSubmitSync,
-} from './qi.js';
+import { type QiDesc, qiDevIotlb, qiPasidCache, qiPiotlb, qiSubmitSync } from './qi.js';
 
 const PE = PASID_ENTRY.fields;
 const DE = PASID_DIR_ENTRY.fields;
@@ -75,8 +67,9 @@ function clearEntry(info: DeviceInfo, addr: number): void {
 }
 
 /**
- * `intel_pasid_setup_first_level(iommu, dev, pgd, pasid, did, flags)` (spec §3.2): checks,
- * zero the entry, fill FSPTPTR / SRE / FSPM / DID / AW / PWSNP, then PGTT, then P last.
+ * `intel_pasid_setup_first_level(iommu, dev, pgd, pasid, did, flags)` (spec §3.2, §2.1.1):
+ * checks (no FLTS or a PASID beyond the table → EINVAL; no present check in v5.8), zero the
+ * entry, fill FSPTPTR / SRE / FSPM / DID / AW / PWSNP, then PGTT, then P last.
  * With CM=0 a not-present → present change needs no invalidation (write-buffer flush only);
  * with CM=1 a PASID-cache and a PASID-selective P_IOTLB invalidation follow.
  */
@@ -97,24 +90,22 @@ export function* pasidSetupFirstLevel(
   }
   const addr = pasidGetEntry(info, pasid);
   if (addr < 0) {
+    // WARN_ON(!pte) → -EINVAL (later kernels say -ENODEV)
     throw kernelError(
-      Errno.ENODEV,
+      Errno.EINVAL,
       `PASID ${pasid} is beyond the PASID table of ${ridName(info.sid)} (${info.pasidTableMax} entries)`,
     );
   }
-  if (pasidEntryPresent(info, addr)) {
-    throw kernelError(
-      Errno.EBUSY,
-      `PASID ${pasid} entry of ${ridName(info.sid)} is already present`,
-    );
-  }
+  // v5.8 has no present check: a present entry is zeroed and rewritten, and with CM=0 nothing
+  // is flushed, so cached copies of the old entry stay (spec §2.1.1). -EBUSY for a present
+  // entry came with P-PRESENT (v5.15 cycle).
   const u32 = iommu.mem.u32;
   const dw = addr / 4;
   clearEntry(info, addr);
   setField(u32, dw, PE.fsptptr, pgdPfn);
   if (flags & PASID_FLAG_SUPERVISOR_MODE) {
     if (!caps.srs) {
-      clearEntry(info, addr);
+      // v5.8 returns without clearing again: FSPTPTR stays in the non-present entry
       throw kernelError(
         Errno.EINVAL,
         `IOMMU ${iommu.unit.index} does not support supervisor requests (ecap.SRS)`,
@@ -165,11 +156,15 @@ export function pasidSetupRidPasid(info: DeviceInfo, ridPasid: number): void {
 }
 
 /**
- * `intel_pasid_tear_down_entry(iommu, dev, pasid, fault_ignore)`, v5.8…v6.12 order
- * (spec §3.3): return at once if the entry is not present; otherwise clear it (FPD-only when
- * `faultIgnore`), then PASID-cache invalidation, P_IOTLB PASID-selective (or a
- * domain-selective IOTLB for other PGTTs), and — with ATS enabled and CM=0 — the v5.8
- * full-range device-TLB invalidation in its non-PASID form (type 3h, SID only).
+ * `intel_pasid_tear_down_entry(iommu, dev, pasid, fault_ignore)` as v5.8 has it (spec §3.3.1):
+ * no present check. Read the DID from the entry (0 when it was already cleared), clear the
+ * entry (FPD-only when `faultIgnore` and the entry was present, otherwise all zero), then
+ * PASID-cache invalidation and a PASID-selective P_IOTLB with that DID whatever the PGTT, and
+ * — with ATS enabled and CM=0 — the full-range device-TLB invalidation in its non-PASID form
+ * (type 3h, SID only); each is its own `qi_submit_sync`. So an unbind after mm exit flushes
+ * with DID 0 and clears the FPD the release left (a later DMA on the PASID is recorded again).
+ * Later kernels return at once on a not-present entry (present by v5.14, spec §3.3) and from
+ * v6.14 (cf08ca81d08a) clear an FPD-only entry fully and drain.
  *
  * The entry is the device's own; the flushes (and the CM test) go to `iommu`, the device's
  * unit unless the caller names another: v5.8's `intel_mm_release` passes `svm->iommu`, the
@@ -193,10 +188,11 @@ export function* pasidTearDownEntry(
 }
 
 /**
- * The first half of {@link pasidTearDownEntry}: null when the entry is absent or not
- * present; otherwise clears it (FPD-only when `faultIgnore`) and returns the PASID-cache and
- * IOTLB flushes its DID and PGTT call for. Kept out of the thread body so a sleeping
- * teardown holds a small generator frame.
+ * The first half of {@link pasidTearDownEntry}: null when the PASID is beyond the table
+ * (`WARN_ON(!pte)`); otherwise reads the DID, clears the entry (`intel_pasid_clear_entry`:
+ * FPD-only only when `faultIgnore` and the entry was present, so a second teardown of an
+ * FPD-only entry clears FPD) and returns the PASID-cache and P_IOTLB flushes for that DID.
+ * Kept out of the thread body so a sleeping teardown holds a small generator frame.
  */
 function clearPasidEntry(
   info: DeviceInfo,
@@ -204,20 +200,19 @@ function clearPasidEntry(
   faultIgnore: boolean,
 ): { readonly pasidCache: QiDesc[]; readonly iotlb: QiDesc[] } | null {
   const addr = pasidGetEntry(info, pasid);
-  if (addr < 0 || !pasidEntryPresent(info, addr)) return null;
+  if (addr < 0) return null;
   const u32 = info.iommu.mem.u32;
   const dw = addr / 4;
+  // v5.8 reads the DID without looking at P: 0 from an entry an earlier teardown cleared
   const did = getField(u32, dw, PE.did);
-  const pgtt = getField(u32, dw, PE.pgtt);
+  const present = pasidEntryPresent(info, addr);
   clearEntry(info, addr);
-  if (faultIgnore) setField(u32, dw, PE.fpd, 1);
+  if (faultIgnore && present) setField(u32, dw, PE.fpd, 1);
   return {
     pasidCache: [qiPasidCache(did, pasid)],
-    iotlb: [
-      pgtt === PGTT_FIRST_STAGE || pgtt === PGTT_PASS_THROUGH
-        ? qiPiotlb(did, pasid, 0, -1)
-        : qiIotlbDomain(did),
-    ],
+    // iotlb_invalidation_with_pasid: PASID-selective whatever the PGTT (the choice by PGTT
+    // came with the present check, v5.15 cycle)
+    iotlb: [qiPiotlb(did, pasid, 0, -1)],
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The kernel-profile seam (DESIGN §1 "Profiles"): what a kernel profile provides — the SVA
  * binding API (bind, unbind, get_pasid, with the notifier behaviour and the invalidation
- * forms the profile uses inside it) and the page-request service thread of each unit — and
+ * forms the profile uses inside it), the page-request service thread of each unit, and when
+ * its mm calls the notifiers — and
  * the one place a profile is chosen by name. Everything outside `src/kernel/` reaches the
  * kernel through this file and the types of `sva.ts` (plus the profile-independent driver
  * state of `iommu.ts` and the error catalogue): never a profile's own files.
@@ -9,6 +10,7 @@
  * Adding a profile is a folder of its own beside `v5.8/` and one line in {@link PROFILES}.
  */
 
+import type { MmNotifierCalls } from '../mem/index.js';
 import type { Simulator } from '../sim/simulator.js';
 import { Errno, kernelError } from './errors.js';
 import type { IntelIommu } from './iommu.js';
@@ -29,6 +31,8 @@ export interface KernelProfile {
   createSva(env: SvaEnv): SvaLayer;
   /** One unit's page-request service thread. */
   createPrqService(iommu: IntelIommu, sva: SvaLayer, sim: Simulator, hooks: PrqHooks): PrqService;
+  /** When the kernel's mm calls `invalidate_range` (spec §5.1.1), for every process it creates. */
+  readonly mmNotifierCalls: MmNotifierCalls;
 }
 
 /** The implemented profiles, by name: one line each. */

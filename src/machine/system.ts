@@ -23,7 +23,7 @@ import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
 import { kernelProfile } from '../kernel/profile.js';
 import type { Profile, PrqService, SvaLayer } from '../kernel/sva.js';
-import { DEFAULT_FRAMES, PhysicalMemory, Process } from '../mem/index.js';
+import { DEFAULT_FRAMES, type MmNotifierCalls, PhysicalMemory, Process } from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
 import { initMetricsSync, LatencyRecorder } from '../metrics/recorder.js';
@@ -121,6 +121,8 @@ export class System implements UnitObserver {
   /** The kernel's address space (`init_mm`), bound by supervisor binds. */
   readonly initMm: Process;
   readonly la57: boolean;
+  /** When the profile's mm calls the notifiers (spec §5.1.1), for every process created. */
+  private readonly mmNotifierCalls: MmNotifierCalls;
   readonly devices: Device<DeviceInfo>[] = [];
   /** The devices by requester id. */
   private readonly deviceByRid = new Map<number, Device<DeviceInfo>>();
@@ -195,6 +197,7 @@ export class System implements UnitObserver {
       sim.queue.setLaneDelays([this.cost.pcieLatencyNs]);
     }
     this.la57 = config.cpu?.la57 ?? false;
+    this.mmNotifierCalls = kernel.mmNotifierCalls;
     this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? DEFAULT_FRAMES });
     initMetricsSync();
     this.latency = new LatencyRecorder();
@@ -223,7 +226,11 @@ export class System implements UnitObserver {
     }
     this.iommus = iommus;
     this.drivers = drivers;
-    this.initMm = new Process(this.memory, { id: 0, levels: this.la57 ? 5 : 4 });
+    this.initMm = new Process(this.memory, {
+      id: 0,
+      levels: this.la57 ? 5 : 4,
+      notifierCalls: this.mmNotifierCalls,
+    });
     // Notifier flushes run to completion when called from outside the simulation (the public
     // API); from inside an event (client churn) they become kernel threads of their own, so
     // the event loop is never re-entered.
@@ -514,6 +521,7 @@ export class System implements UnitObserver {
       id: this.nextPid++,
       levels: this.la57 ? 5 : 4,
       onFree: this.release,
+      notifierCalls: this.mmNotifierCalls,
     });
     this.held.set(p.id, p);
     return p;

@@ -7,7 +7,8 @@
  * A fault checks the VMA's rights (read always, write needs VM_WRITE, exec needs VM_EXEC),
  * then populates a zeroed 4 KiB page, or a 2 MiB page in a '2m' VMA, mapped with the VMA's
  * rights; a fault on a present page only sets A/D (and R/W when the VMA allows it). The CPU
- * side sets A (and D on a write) on every access.
+ * side sets A (and D on a write) on every access. A fault calls no mmu notifier, as
+ * `do_anonymous_page` does not (spec §5.1.1: a not-present → present change needs no flush).
  *
  * Not modelled: zero-page sharing and copy-on-write (a read fault allocates a private zeroed
  * frame), swap and reclaim, transparent huge pages (2 MiB pages only in '2m' VMAs), mlock.
@@ -17,6 +18,7 @@
 import { PTE_A, PTE_D, PTE_P, PTE_RW, ptePfn } from '../layout/pte.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
 import type { PageTable } from './page-table.js';
+import type { UnmapSpan } from './page-table-frames.js';
 import { PAGES_PER_2M } from './page-table-walk.js';
 import { PAGE_SIZE, type PhysicalMemory } from './physical-memory.js';
 import { lookupVma, type MutableVma } from './vma.js';
@@ -184,13 +186,21 @@ export class DemandPager {
     }
   }
 
-  /** Unmaps [start, end) (bytes) in the page table and frees the frames. */
-  unmapPages(start: number, end: number): void {
+  /**
+   * Unmaps [start, end) (bytes) in the page table and frees the frames; with `span`, widens
+   * it by what was cleared and freed (the mmu_gather range of munmap's second notifier call).
+   */
+  unmapPages(start: number, end: number, span?: UnmapSpan): void {
     const mem = this.mem;
-    const pages = this.pageTable.unmapRange(start / PAGE_SIZE, end / PAGE_SIZE, (pfn, size) => {
-      if (size === '2m') mem.freeFrames(pfn, PAGES_PER_2M);
-      else mem.freeFrame(pfn);
-    });
+    const pages = this.pageTable.unmapRange(
+      start / PAGE_SIZE,
+      end / PAGE_SIZE,
+      (pfn, size) => {
+        if (size === '2m') mem.freeFrames(pfn, PAGES_PER_2M);
+        else mem.freeFrame(pfn);
+      },
+      span,
+    );
     this.rss -= pages;
   }
 

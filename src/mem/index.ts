@@ -5,7 +5,12 @@
 
 export type { FaultAccess, FaultResult } from './demand-paging.js';
 export { hex, invariantError, type MemError, MemErrorCode, memError } from './errors.js';
-export type { MmuNotifier, PendingFlush } from './mmu-notifier.js';
+export {
+  MM_NOTIFIER_CALLS_V58,
+  type MmNotifierCalls,
+  type MmuNotifier,
+  type PendingFlush,
+} from './mmu-notifier.js';
 export { type MapOptions, PageTable } from './page-table.js';
 export type { LeafCallback } from './page-table-frames.js';
 export type { LeafPerms } from './page-table-perms.js';

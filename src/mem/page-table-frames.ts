@@ -12,7 +12,14 @@
  * When a freed frame really goes back is PhysicalMemory's: inside a deferral window (munmap,
  * exit) it waits for the notifier flushes like the leaves' frames.
  *
- * Not modelled: free_pgtables' policy of freeing only tables whose whole range is unmapped.
+ * An unmap can report what it cleared as mmu_gather gathers it ({@link UnmapSpan}: leaves and
+ * the first page under each freed table), the range of munmap's second notifier call.
+ *
+ * Not modelled: free_pgtables' policy of freeing only tables whose whole range is unmapped
+ * (bounded by the neighbouring VMAs, not by the table's entries). So the gathered span
+ * follows the tables freed here: it can reach down to a table's base where Linux would keep
+ * the table because a neighbouring VMA shares it without a page in it, and it misses a table
+ * Linux frees that an earlier unmap here already freed.
  */
 
 import { PTE_PER_TABLE, ptePfn } from '../layout/pte.js';
@@ -30,6 +37,27 @@ import { TableCounts } from './table-counts.js';
 
 /** Callback receiving each leaf an unmap removes (the frames are the caller's to free). */
 export type LeafCallback = (leafPfn: number, size: PageSize, vpn: number) => void;
+
+/**
+ * What an unmap cleared, in page numbers, as Linux's mmu_gather gathers it (spec §5.1.1):
+ * [startVpn, endVpn) covers every leaf removed (its whole size) and, for every table freed,
+ * the first page of the range that table mapped (`pte_free_tlb(tlb, pte, addr)` and its
+ * siblings widen the range by [addr, addr + PAGE_SIZE)). Empty while startVpn ≥ endVpn.
+ */
+export interface UnmapSpan {
+  startVpn: number;
+  endVpn: number;
+}
+
+/** An empty {@link UnmapSpan} for an unmap to widen. */
+export function emptyUnmapSpan(): UnmapSpan {
+  return { startVpn: Number.POSITIVE_INFINITY, endVpn: 0 };
+}
+
+function widen(span: UnmapSpan, startVpn: number, endVpn: number): void {
+  if (startVpn < span.startVpn) span.startVpn = startVpn;
+  if (endVpn > span.endVpn) span.endVpn = endVpn;
+}
 
 /** Used-entry counts of a tree's table frames, and the unmapping that frees emptied tables. */
 export class TableFrames {
@@ -84,7 +112,8 @@ export class TableFrames {
   /**
    * Removes every leaf in [startVpn, endVpn) under `table` (at `level`, covering from
    * `baseVpn`), handing each to `onLeaf`, and frees tables left empty; returns the number of
-   * 4 KiB pages unmapped. A 2 MiB leaf only partly inside the range is a broken invariant.
+   * 4 KiB pages unmapped. With `span`, widens it by what was cleared and freed. A 2 MiB leaf
+   * only partly inside the range is a broken invariant.
    */
   unmapTree(
     table: number,
@@ -93,13 +122,14 @@ export class TableFrames {
     startVpn: number,
     endVpn: number,
     onLeaf: LeafCallback | undefined,
+    span?: UnmapSpan,
   ): number {
     const u32 = this.mem.u32;
-    const span = LEVEL_SPAN_PAGES[level]!;
+    const entrySpan = LEVEL_SPAN_PAGES[level]!;
     const first = Math.max(startVpn, baseVpn);
-    const last = Math.min(endVpn, baseVpn + span * PTE_PER_TABLE);
-    const i0 = Math.floor((first - baseVpn) / span);
-    const i1 = Math.ceil((last - baseVpn) / span);
+    const last = Math.min(endVpn, baseVpn + entrySpan * PTE_PER_TABLE);
+    const i0 = Math.floor((first - baseVpn) / entrySpan);
+    const i1 = Math.ceil((last - baseVpn) / entrySpan);
     let pages = 0;
     let used = this.count(table);
     for (let i = i0; i < i1 && used > 0; i++) {
@@ -107,9 +137,9 @@ export class TableFrames {
       const lo = u32[w]!;
       const kind = entryKind(lo, level);
       if (kind === ENTRY_NONE) continue;
-      const entryVpn = baseVpn + i * span;
+      const entryVpn = baseVpn + i * entrySpan;
       if (kind === ENTRY_LEAF) {
-        if (entryVpn < startVpn || entryVpn + span > endVpn) {
+        if (entryVpn < startVpn || entryVpn + entrySpan > endVpn) {
           throw invariantError(
             `unmapRange [${hex(startVpn)}, ${hex(endVpn)}) splits the 2 MiB leaf at vpn ${hex(entryVpn)}`,
           );
@@ -118,17 +148,19 @@ export class TableFrames {
         u32[w] = 0;
         u32[w + 1] = 0;
         this.counts.set(table, --used);
-        pages += span;
+        pages += entrySpan;
+        if (span !== undefined) widen(span, entryVpn, entryVpn + entrySpan);
         onLeaf?.(leafPfn, level === 2 ? '2m' : '4k', entryVpn);
         continue;
       }
       const child = ptePfn(lo, u32[w + 1]!);
-      pages += this.unmapTree(child, level - 1, entryVpn, startVpn, endVpn, onLeaf);
+      pages += this.unmapTree(child, level - 1, entryVpn, startVpn, endVpn, onLeaf, span);
       if (this.count(child) === 0) {
         u32[w] = 0;
         u32[w + 1] = 0;
         this.counts.set(table, --used);
         this.free(child);
+        if (span !== undefined) widen(span, entryVpn, entryVpn + 1);
       }
     }
     return pages;

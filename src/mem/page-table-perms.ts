@@ -2,7 +2,8 @@
  * Leaf permissions of an x86-64 page-table tree (Intel SDM vol. 3A §4.6: R/W, XD; P = 0 with
  * the protnone marker for PROT_NONE, as Linux's _PAGE_PROTNONE) and their change over a range,
  * as mprotect does it. A change reports whether a present leaf lost a permission, the case
- * where secondary TLBs must be invalidated (spec §5.1: no invalidation on pure upgrades).
+ * where secondary TLBs must be invalidated (VTD 6.5.3.5 lets software skip pure upgrades;
+ * when the mm notifies is its call policy, mmu-notifier.ts, spec §5.1.1).
  *
  * Not modelled: U/S changes (every leaf stays a user page), protection keys, changes to
  * upper-level entries (they always grant everything; the leaf decides).

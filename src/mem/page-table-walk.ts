@@ -126,6 +126,46 @@ export function firstLeafVpn(
   return -1;
 }
 
+/**
+ * The first page of [startVpn, endVpn) whose entry at `targetLevel` (2 = PMD) is in use
+ * (a table or a leaf, present or PROT_NONE), looking under `table` (at `level`, covering from
+ * `baseVpn`): startVpn itself when its entry is in use, else the base of the first entry in
+ * use; -1 when none is. What `change_pmd_range` finds as its first populated PMD.
+ */
+export function firstUsedEntryVpn(
+  u32: Uint32Array,
+  table: number,
+  level: number,
+  baseVpn: number,
+  startVpn: number,
+  endVpn: number,
+  targetLevel: number,
+): number {
+  const span = LEVEL_SPAN_PAGES[level]!;
+  const first = Math.max(startVpn, baseVpn);
+  const last = Math.min(endVpn, baseVpn + span * PTE_PER_TABLE);
+  const i0 = Math.floor((first - baseVpn) / span);
+  const i1 = Math.ceil((last - baseVpn) / span);
+  for (let i = i0; i < i1; i++) {
+    const w = table * PAGE_WORDS + i * 2;
+    const kind = entryKind(u32[w]!, level);
+    if (kind === ENTRY_NONE) continue;
+    const entryVpn = baseVpn + i * span;
+    if (level === targetLevel || kind === ENTRY_LEAF) return Math.max(startVpn, entryVpn);
+    const vpn = firstUsedEntryVpn(
+      u32,
+      ptePfn(u32[w]!, u32[w + 1]!),
+      level - 1,
+      entryVpn,
+      startVpn,
+      endVpn,
+      targetLevel,
+    );
+    if (vpn >= 0) return vpn;
+  }
+  return -1;
+}
+
 /** What {@link PageTable.lookup} reports about the leaf covering a page. */
 export interface LeafInfo {
   /** Frame of the 4 KiB page containing the vpn (leaf pfn + offset inside a 2 MiB page). */

@@ -26,7 +26,7 @@ import {
   ptePfn,
 } from '../layout/pte.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
-import { type LeafCallback, TableFrames } from './page-table-frames.js';
+import { type LeafCallback, TableFrames, type UnmapSpan } from './page-table-frames.js';
 import { applyPerms, type LeafPerms, protectTree } from './page-table-perms.js';
 import {
   describeLeaf,
@@ -35,6 +35,7 @@ import {
   ENTRY_TABLE,
   entryKind,
   firstLeafVpn,
+  firstUsedEntryVpn,
   type LeafInfo,
   PAGES_PER_2M,
   type PageSize,
@@ -218,14 +219,27 @@ export class PageTable {
 
   /**
    * Removes every leaf in [startVpn, endVpn), handing each to `onLeaf`, and frees tables left
-   * empty; returns the number of 4 KiB pages unmapped. A 2 MiB leaf only partly inside the
+   * empty; returns the number of 4 KiB pages unmapped. With `span`, widens it by the leaves
+   * cleared and the tables freed, as mmu_gather does. A 2 MiB leaf only partly inside the
    * range is a broken invariant (callers split on 2 MiB boundaries).
    */
-  unmapRange(startVpn: number, endVpn: number, onLeaf?: LeafCallback): number {
+  unmapRange(startVpn: number, endVpn: number, onLeaf?: LeafCallback, span?: UnmapSpan): number {
     this.assertLive('unmapRange');
     this.checkRange(startVpn, endVpn, 'unmapRange');
     if (startVpn === endVpn) return 0;
-    return this.frames.unmapTree(this.root, this.levels, 0, startVpn, endVpn, onLeaf);
+    return this.frames.unmapTree(this.root, this.levels, 0, startVpn, endVpn, onLeaf, span);
+  }
+
+  /**
+   * The first page of [startVpn, endVpn) whose PMD entry is in use — startVpn itself when its
+   * own PMD entry is — or -1 when no PMD entry of the range is (`change_pmd_range`'s first
+   * populated PMD, spec §5.1.1).
+   */
+  firstPopulatedPmd(startVpn: number, endVpn: number): number {
+    this.assertLive('firstPopulatedPmd');
+    this.checkRange(startVpn, endVpn, 'firstPopulatedPmd');
+    if (startVpn === endVpn) return -1;
+    return firstUsedEntryVpn(this.mem.u32, this.root, this.levels, 0, startVpn, endVpn, 2);
   }
 
   /**

@@ -14,11 +14,13 @@
  * page-table page but the root; the root (pgd) frame is freed when mm_count reaches 0.
  *
  * Notifier timing: `invalidateRange(start, end)` (byte addresses, end exclusive) fires after
- * the page tables changed and the frames were freed (spec §5.1 "pages have been freed at this
- * point"): once per munmap call over the whole [addr, addr + length) when any VMA was in it
- * (Linux batches per unmap_vmas call), and once per mprotect call over its whole range only when
- * some present page lost a permission (no invalidation on pure upgrades, spec §5.1). Notifiers
- * fire in registration order.
+ * the page tables changed (spec §5.1 "pages have been freed at this point"; the frames go back
+ * once the flushes are done). Which calls an operation makes is the kernel's mm code, an
+ * {@link MmNotifierCalls} policy (spec §5.1.1; v5.8's by default): in v5.8 a munmap calls
+ * over [addr, addr + length) when any VMA was in it and then again over the span it cleared,
+ * an mprotect calls once per changed VMA per 1 GiB span with a populated PMD whatever the
+ * direction of the change, and a fault-in calls nothing. An operation's calls follow one
+ * another; within a call, notifiers fire in registration order.
  *
  * Not modelled: fork, file mappings, mm_users counting beyond "alive",
  * `mmu_notifier_unregister` calling `release()` (it only removes the notifier here), kernel
@@ -28,9 +30,17 @@
 import { describeValue } from '../errors.js';
 import { DemandPager, type FaultAccess, type FaultResult } from './demand-paging.js';
 import { hex, invariantError, MemErrorCode, memError } from './errors.js';
-import { freeAfter, type MmuNotifier, notifyInvalidate, notifyRelease } from './mmu-notifier.js';
+import {
+  freeAfter,
+  MM_NOTIFIER_CALLS_V58,
+  type MmNotifierCalls,
+  type MmuNotifier,
+  notifyRelease,
+  notifySequence,
+} from './mmu-notifier.js';
 import { PageTable } from './page-table.js';
-import type { PagingLevels } from './page-table-walk.js';
+import { emptyUnmapSpan, type UnmapSpan } from './page-table-frames.js';
+import { LEVEL_SPAN_PAGES, type PagingLevels } from './page-table-walk.js';
 import { PAGE_SIZE, type PhysicalMemory } from './physical-memory.js';
 import {
   checkHugeSplit,
@@ -67,6 +77,9 @@ export class Process {
    */
   readonly taskSize: number;
 
+  /** When this mm calls its notifiers (the kernel's mm code, spec §5.1.1). */
+  readonly notifierCalls: MmNotifierCalls;
+
   private readonly list: MutableVma[] = [];
   private readonly notifiers: MmuNotifier[] = [];
   private live = true;
@@ -75,12 +88,21 @@ export class Process {
   private readonly onFree: ((p: Process) => void) | null;
   private readonly pager: DemandPager;
 
-  /** Creates an empty address space with its root table (pgd) allocated. */
+  /**
+   * Creates an empty address space with its root table (pgd) allocated. `notifierCalls` is
+   * the kernel's notifier call pattern (default v5.8's).
+   */
   constructor(
     mem: PhysicalMemory,
-    options: { id: number; levels?: PagingLevels; onFree?: (p: Process) => void },
+    options: {
+      id: number;
+      levels?: PagingLevels;
+      onFree?: (p: Process) => void;
+      notifierCalls?: MmNotifierCalls;
+    },
   ) {
     this.onFree = options.onFree ?? null;
+    this.notifierCalls = options.notifierCalls ?? MM_NOTIFIER_CALLS_V58;
     this.id = options.id;
     this.mem = mem;
     this.levels = options.levels ?? 4;
@@ -253,9 +275,11 @@ export class Process {
 
   /**
    * Removes mappings in [addr, addr + length) (Linux semantics: parts of VMAs split off, holes
-   * are fine), frees their pages and emptied page tables, then fires `invalidateRange` once for
-   * the whole range if any VMA was there. Errors: `EINVAL` (unaligned addr, length ≤ 0, range
-   * outside user space, a split point inside a 2 MiB VMA not 2 MiB aligned).
+   * are fine), frees their pages and emptied page tables, then, if any VMA was there, calls
+   * `invalidateRange` as {@link notifierCalls} says (v5.8: over the whole range, then over
+   * the span cleared when pages were mapped; see {@link munmapCalls}). Errors: `EINVAL`
+   * (unaligned addr, length ≤ 0, range outside user space, a split point inside a 2 MiB VMA
+   * not 2 MiB aligned).
    */
   munmap(addr: number, length: number): void {
     this.assertAlive('munmap');
@@ -286,26 +310,56 @@ export class Process {
     while (i1 < this.list.length && this.list[i1]!.start < end) i1++;
     checkHugeSplit(this.list, i0, i1, start, end, 'munmap');
     const kept: MutableVma[] = [];
+    const hugePieces: number[] = [];
+    const gathered = emptyUnmapSpan();
     for (let i = i0; i < i1; i++) {
       const v = this.list[i]!;
       const s = Math.max(start, v.start);
       const e = Math.min(end, v.end);
       if (i === i0) this.mem.beginDeferral();
-      this.pager.unmapPages(s, e);
+      this.pager.unmapPages(s, e, gathered);
+      if (v.pageSize === '2m') hugePieces.push(s, e);
       if (v.start < start) kept.push({ ...v, end: start });
       if (end < v.end) kept.push({ ...v, start: end });
     }
     const frames = this.mem.endDeferral();
     this.list.splice(i0, i1 - i0, ...kept);
-    freeAfter(this.mem, notifyInvalidate(this.notifiers, start, end), frames);
+    const calls = this.munmapCalls(hugePieces, start, end, gathered);
+    freeAfter(this.mem, notifySequence(this.notifiers, calls), frames);
   }
 
   /**
-   * Changes the protection of [addr, addr + length), splitting VMAs and updating present PTEs;
-   * fires `invalidateRange` once over the range only when a present page lost a permission.
-   * Length 0 is a no-op (as in Linux). Errors: `EINVAL` (unaligned addr, negative length, bad
-   * prot, a split point inside a 2 MiB VMA not 2 MiB aligned), `ENOMEM` (part of the range not
-   * mapped, or outside user space).
+   * munmap's `invalidateRange` calls, as flat [start, end) pairs in call order, given the
+   * hugetlb pieces unmapped and the span the unmap cleared (spec §5.1.1). v5.8
+   * (`unmap_region`): each hugetlb piece's own start/end pair (`__unmap_hugepage_range`), then
+   * `unmap_vmas`' range end over [start, end), then `tlb_finish_mmu`'s flush over the gathered
+   * span when anything was cleared. Mid-way flushes of a full gather batch are not modelled.
+   */
+  private munmapCalls(
+    hugePieces: number[],
+    start: number,
+    end: number,
+    gathered: UnmapSpan,
+  ): number[] {
+    switch (this.notifierCalls.munmap) {
+      case 'range-end-then-gather': {
+        const calls = hugePieces;
+        calls.push(start, end);
+        if (gathered.startVpn < gathered.endVpn) {
+          calls.push(gathered.startVpn * PAGE_SIZE, gathered.endVpn * PAGE_SIZE);
+        }
+        return calls;
+      }
+    }
+  }
+
+  /**
+   * Changes the protection of [addr, addr + length), splitting VMAs and updating present PTEs,
+   * and calls `invalidateRange` as {@link notifierCalls} says (v5.8: once per VMA whose
+   * rights change per 1 GiB span with a populated PMD, whichever way they change; see
+   * {@link mprotectPiece}). Length 0 is a no-op (as in Linux). Errors: `EINVAL` (unaligned
+   * addr, negative length, bad prot, a split point inside a 2 MiB VMA not 2 MiB aligned),
+   * `ENOMEM` (part of the range not mapped, or outside user space).
    */
   mprotect(addr: number, length: number, prot: Prot): void {
     this.assertAlive('mprotect');
@@ -349,7 +403,7 @@ export class Process {
     }
     checkHugeSplit(this.list, i0, i1, start, end, 'mprotect');
     const replaced: MutableVma[] = [];
-    let downgraded = false;
+    const calls: number[] = [];
     for (let i = i0; i < i1; i++) {
       const v = this.list[i]!;
       const s = Math.max(start, v.start);
@@ -357,7 +411,10 @@ export class Process {
       if (v.start < start) replaced.push({ ...v, end: start });
       replaced.push({ ...v, start: s, end: e, ...perms });
       if (end < v.end) replaced.push({ ...v, start: end });
-      if (this.pageTable.protectRange(s / PAGE_SIZE, e / PAGE_SIZE, perms)) downgraded = true;
+      // mprotect_fixup: nothing to do when the flags stay the same
+      if (v.read !== perms.read || v.write !== perms.write || v.exec !== perms.exec) {
+        this.mprotectPiece(calls, s, e, v.pageSize === '2m', perms);
+      }
     }
     this.list.splice(i0, i1 - i0, ...replaced);
     mergeAround(
@@ -365,7 +422,43 @@ export class Process {
       Math.max(0, i0 - 1),
       Math.min(this.list.length, i0 + replaced.length + 1),
     );
-    if (downgraded) notifyInvalidate(this.notifiers, start, end); // nothing was freed: nothing waits
+    notifySequence(this.notifiers, calls); // nothing was freed: nothing waits
+  }
+
+  /**
+   * Changes the PTEs of the VMA piece [s, e) whose rights change, and appends the
+   * `invalidateRange` calls this makes (spec §5.1.1, v5.8 `change_protection`): for a hugetlb
+   * piece one call over it (`hugetlb_change_protection`); otherwise, per PUD-sized span, one
+   * call from the first populated PMD's address (the span's start when its own PMD is
+   * populated) to the span's end, none when no PMD of the span is populated
+   * (`change_pmd_range`). The direction of the change does not matter.
+   */
+  private mprotectPiece(
+    calls: number[],
+    s: number,
+    e: number,
+    huge: boolean,
+    perms: { read: boolean; write: boolean; exec: boolean },
+  ): void {
+    const pt = this.pageTable;
+    switch (this.notifierCalls.mprotect) {
+      case 'pmd-spans': {
+        if (huge) {
+          pt.protectRange(s / PAGE_SIZE, e / PAGE_SIZE, perms);
+          calls.push(s, e);
+          return;
+        }
+        const pudPages = LEVEL_SPAN_PAGES[3];
+        for (let a = s / PAGE_SIZE; a < e / PAGE_SIZE; ) {
+          const next = Math.min(e / PAGE_SIZE, (Math.floor(a / pudPages) + 1) * pudPages);
+          const first = pt.firstPopulatedPmd(a, next);
+          pt.protectRange(a, next, perms);
+          if (first >= 0) calls.push(first * PAGE_SIZE, next * PAGE_SIZE);
+          a = next;
+        }
+        return;
+      }
+    }
   }
 
   /** handleMmFault calls that populated a page. */

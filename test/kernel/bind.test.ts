@@ -108,19 +108,73 @@ describe('svaBindDevice() error paths (spec §2.1)', () => {
     await expectCode(s.svaBindDevice(d, s.createProcess()), 'ENOSPC');
   });
 
-  it('returns EBUSY when the PASID entry is already present, undoing the bind', async () => {
+  // v5.8 setup has no present check (spec §2.1.1; EBUSY came with P-PRESENT, v5.15 cycle):
+  // a present leftover entry is zeroed and rewritten, and with CM=0 no flush follows.
+  it('rewrites an already present PASID entry without a flush (v5.8: no present check)', async () => {
     const s = smallSystem();
     const d = s.addDevice({ rid: 0x100 });
     const p = s.createProcess();
-    // A leftover present entry for PASID 1 (the next PASID the allocator hands out).
+    // A leftover present entry for PASID 1 (the next PASID the allocator hands out):
+    // P, FPD, PGTT second-stage (010b at bits 8:6) and DID 0x55 at bits 79:64.
     const { pasidGetEntry } = await import('../../src/kernel/pasid.js');
     const addr = pasidGetEntry(d.info, 1);
-    s.memory.u32[addr / 4] = 1;
-    await expectCode(s.svaBindDevice(d, p), 'EBUSY');
-    expect(s.sva.pasidsInUse).toBe(0);
-    expect(p.mmuNotifiers).toHaveLength(0);
-    expect(p.mmCountRefs).toBe(1);
-    expect(s.sva.liveBonds).toBe(0);
+    s.memory.u32[addr / 4] = 0x1 | 0x2 | (2 << 6);
+    s.memory.u32[addr / 4 + 2] = 0x55;
+    const from = s.iommu.invalidationLog.length;
+    const h = await s.svaBindDevice(d, p);
+    expect(s.svaGetPasid(h)).toBe(1);
+    const e = decodePasidEntry(s.iommu.pasidEntry(d, 1));
+    expect(e).toMatchObject({ p: true, fpd: false, pgtt: 1, did: 1, fsptptr: p.pgdPfn * 4096 });
+    // only PASIDE's context-cache flush (enablePasid); nothing for the rewritten entry
+    expect(s.iommu.invalidationLog.slice(from).map((r) => r.type)).toEqual([
+      'context-cache',
+      'wait',
+    ]);
+    expect(s.sva.liveBonds).toBe(1);
+  });
+
+  it("returns EINVAL for a PASID beyond the device's PASID table (v5.8 WARN_ON(!pte))", async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    const p = s.createProcess();
+    const { pasidSetupFirstLevel } = await import('../../src/kernel/pasid.js');
+    let code = 'none';
+    try {
+      s.sim.runThread('setup', pasidSetupFirstLevel(d.info, p.pgdPfn, d.info.pasidTableMax, 1, 0));
+    } catch (e) {
+      code = (e as { code?: string }).code ?? String(e);
+    }
+    expect(code).toBe('EINVAL');
+  });
+
+  it('leaves FSPTPTR in the non-present entry when SRE is refused (v5.8 returns without clearing)', async () => {
+    const s = smallSystem({ iommu: { srs: false } });
+    const d = s.addDevice({ rid: 0x100 });
+    const p = s.createProcess();
+    const { pasidGetEntry, pasidSetupFirstLevel, PASID_FLAG_SUPERVISOR_MODE } = await import(
+      '../../src/kernel/pasid.js'
+    );
+    let code = 'none';
+    try {
+      s.sim.runThread(
+        'setup',
+        pasidSetupFirstLevel(d.info, p.pgdPfn, 5, 1, PASID_FLAG_SUPERVISOR_MODE),
+      );
+    } catch (e) {
+      code = (e as { code?: string }).code ?? String(e);
+    }
+    expect(code).toBe('EINVAL');
+    // read the entry from memory (PASIDE is still clear: the unit would not look it up)
+    const dw = pasidGetEntry(d.info, 5) / 4;
+    const u32 = s.memory.u32;
+    const qwords = [0, 1, 2, 3, 4, 5, 6, 7].map(
+      (q) => (BigInt(u32[dw + 2 * q + 1]!) << 32n) | BigInt(u32[dw + 2 * q]!),
+    );
+    expect(decodePasidEntry(qwords)).toMatchObject({
+      p: false,
+      sre: false,
+      fsptptr: p.pgdPfn * 4096,
+    });
   });
 });
 

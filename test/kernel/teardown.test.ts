@@ -41,6 +41,52 @@ describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)
     expect(p.mmCountRefs).toBe(1);
   });
 
+  // v5.8 (spec §3.3.1 step 5): iotlb_invalidation_with_pasid whatever the PGTT; the
+  // domain-selective IOTLB for other PGTTs came with the present check (v5.15 cycle).
+  it('flushes a second-stage entry with a PASID-selective P_IOTLB of its DID', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x6a01 });
+    await s.svaBindDevice(d, s.createProcess()); // PASID 1; ATS enabled on the function
+    const { pasidGetEntry, pasidTearDownEntry } = await import('../../src/kernel/pasid.js');
+    // PASID 7: P, PGTT second-stage (010b at bits 8:6), DID 0x55 at bits 79:64
+    const dw = pasidGetEntry(d.info, 7) / 4;
+    s.memory.u32[dw] = 0x1 | (2 << 6);
+    s.memory.u32[dw + 2] = 0x55;
+    const from = s.iommu.invalidationLog.length;
+    s.sim.runThread('teardown', pasidTearDownEntry(d.info, 7, true));
+    expect(rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait')).toEqual([
+      // 0x7 | 1<<4 | DID 0x55<<16 | PASID 7<<32
+      ['pasid-cache', '700550017', '0'],
+      // 0x6 | 2<<4 | DID 0x55<<16 | PASID 7<<32
+      ['piotlb', '700550026', '0'],
+      ['devtlb', '6a006a0100001003', '7ffffffffffff001'],
+    ]);
+    // it was present: FPD-only
+    expect(s.memory.u32.subarray(dw, dw + 16)).toEqual(
+      Uint32Array.from({ length: 16 }, (_, i) => (i === 0 ? 2 : 0)),
+    );
+  });
+
+  it('tears down an entry that was never set up: DID 0, all zero, still flushing', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x6a01 });
+    await s.svaBindDevice(d, s.createProcess()); // PASID 1; ATS enabled on the function
+    const { pasidGetEntry, pasidTearDownEntry } = await import('../../src/kernel/pasid.js');
+    const from = s.iommu.invalidationLog.length;
+    // fault_ignore on a not-present entry: no FPD (intel_pasid_clear_entry checks present)
+    s.sim.runThread('teardown', pasidTearDownEntry(d.info, 9, true));
+    expect(rawLog(s.iommu.invalidationLog, from).map((r) => r.slice(0, 2))).toEqual([
+      ['pasid-cache', '900000017'],
+      ['wait', '200000025'],
+      ['piotlb', '900000026'],
+      ['wait', '200000025'],
+      ['devtlb', '6a006a0100001003'],
+      ['wait', '200000025'],
+    ]);
+    const dw = pasidGetEntry(d.info, 9) / 4;
+    expect(Array.from(s.memory.u32.subarray(dw, dw + 16))).toEqual(Array(16).fill(0));
+  });
+
   it('skips DEVTLB and drain for a function without ATS and PRI', async () => {
     const s = smallSystem();
     const d = s.addDevice({ rid: 0x100, ats: false, pri: false });

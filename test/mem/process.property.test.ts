@@ -110,6 +110,21 @@ class Model {
   bytes = new Map<number, number>();
 }
 
+/**
+ * The table frames the populated pages need: 'root', and 'L:i' for the table at level L
+ * (1 = PTE table) that maps pages [i × 512^L, (i + 1) × 512^L).
+ */
+function tableSet(m: Model, levels: 4 | 5): Set<string> {
+  const tables = new Set<string>(['root']);
+  for (let p = 0; p < PAGES; p++) {
+    if (!m.populated[p]) continue;
+    const vpn = WINDOW / PAGE + p;
+    for (let level = 1; level < levels; level++)
+      tables.add(`${level}:${Math.floor(vpn / 512 ** level)}`);
+  }
+  return tables;
+}
+
 function runOps(ops: Op[], levels: 4 | 5): void {
   const mem = new PhysicalMemory({ frames: 512 });
   const startFrames = mem.framesInUse;
@@ -139,34 +154,60 @@ function runOps(ops: Op[], levels: 4 | 5): void {
       if (!overlap) for (let p = op.page; p < op.page + op.n; p++) m.prot[p] = op.prot;
       expect(log).toEqual([]);
     } else if (op.kind === 'munmap') {
+      // v5.8 (spec §5.1.1): unmap_vmas' range end over the range when a VMA is in it, then
+      // tlb_finish_mmu over the cleared pages widened by the first page under each freed table
       const any = m.prot.slice(op.page, op.page + op.n).some((p) => p !== undefined);
+      const tablesBefore = tableSet(m, levels);
+      const cleared: number[] = [];
+      for (let p = op.page; p < op.page + op.n; p++) if (m.populated[p]) cleared.push(p);
       proc.munmap(WINDOW + op.page * PAGE, op.n * PAGE);
       for (let p = op.page; p < op.page + op.n; p++) {
         m.prot[p] = undefined;
         m.populated[p] = false;
         for (let b = p * PAGE; b < (p + 1) * PAGE; b++) m.bytes.delete(b);
       }
-      expect(log).toEqual(any ? [`${op.page * PAGE}-${(op.page + op.n) * PAGE}`] : []);
+      const want: string[] = [];
+      if (any) want.push(`${op.page * PAGE}-${(op.page + op.n) * PAGE}`);
+      if (cleared.length > 0) {
+        let gs = cleared[0]! * PAGE;
+        const ge = (cleared[cleared.length - 1]! + 1) * PAGE;
+        const tablesAfter = tableSet(m, levels);
+        for (const t of tablesBefore) {
+          if (tablesAfter.has(t)) continue;
+          const [level, index] = t.split(':').map(Number) as [number, number];
+          gs = Math.min(gs, index * 512 ** level * PAGE - WINDOW);
+        }
+        want.push(`${gs}-${ge}`);
+      }
+      expect(log).toEqual(want);
     } else if (op.kind === 'mprotect') {
       const hole = m.prot.slice(op.page, op.page + op.n).some((p) => p === undefined);
-      const got = codeOf(() => proc.mprotect(WINDOW + op.page * PAGE, op.n * PAGE, op.prot));
-      expect(got).toBe(hole ? 'ENOMEM' : 'ok');
-      let downgrade = false;
+      // v5.8 (spec §5.1.1): per VMA whose rights change, per 1 GiB span (the window's 1 GiB
+      // boundary is at page 8, each side one 2 MiB region) with a populated PMD, one call
+      // over the span, whichever way the rights change
+      const want: string[] = [];
       if (!hole) {
-        const to = PERMS[op.prot];
-        for (let p = op.page; p < op.page + op.n; p++) {
-          const from = PERMS[m.prot[p]!];
-          if (
-            m.populated[p] &&
-            from.read &&
-            (!to.read || (from.write && !to.write) || (from.exec && !to.exec))
-          ) {
-            downgrade = true;
+        for (let r0 = op.page; r0 < op.page + op.n; ) {
+          let r1 = r0 + 1;
+          while (r1 < op.page + op.n && m.prot[r1] === m.prot[r0]) r1++;
+          if (m.prot[r0] !== op.prot) {
+            for (const [lo, hi] of [
+              [0, 8],
+              [8, PAGES],
+            ] as const) {
+              const a = Math.max(r0, lo);
+              const b = Math.min(r1, hi);
+              if (a < b && m.populated.slice(lo, hi).some(Boolean))
+                want.push(`${a * PAGE}-${b * PAGE}`);
+            }
           }
-          m.prot[p] = op.prot;
+          r0 = r1;
         }
       }
-      expect(log).toEqual(downgrade ? [`${op.page * PAGE}-${(op.page + op.n) * PAGE}`] : []);
+      const got = codeOf(() => proc.mprotect(WINDOW + op.page * PAGE, op.n * PAGE, op.prot));
+      expect(got).toBe(hole ? 'ENOMEM' : 'ok');
+      if (!hole) for (let p = op.page; p < op.page + op.n; p++) m.prot[p] = op.prot;
+      expect(log).toEqual(want);
     } else if (op.kind === 'write') {
       const data = fill(op.len, op.seed);
       let expected = 'ok';
@@ -233,13 +274,7 @@ function runOps(ops: Op[], levels: 4 | 5): void {
     }
     expect(proc.rssPages).toBe(m.populated.filter(Boolean).length);
     // Exact frame accounting: pages + the tables the populated pages need (empty ones freed).
-    const tables = new Set<string>(['root']);
-    for (let p = 0; p < PAGES; p++) {
-      if (!m.populated[p]) continue;
-      const vpn = WINDOW / PAGE + p;
-      for (let level = 1; level < levels; level++)
-        tables.add(`${level}:${Math.floor(vpn / 512 ** level)}`);
-    }
+    const tables = tableSet(m, levels);
     expect(proc.pageTable.tableFrames).toBe(tables.size);
     expect(mem.framesInUse).toBe(startFrames + proc.rssPages + tables.size);
     // VMAs stay sorted, non-overlapping, and adjacent equal 4 KiB VMAs are merged.

@@ -150,7 +150,8 @@ describe('Process.findVma()', () => {
 });
 
 describe('Process.munmap()', () => {
-  it('splits a VMA, notifies once for the whole range after the change, then frees the pages', () => {
+  // v5.8 (spec §5.1.1): unmap_vmas' range end, then tlb_finish_mmu over the cleared PTEs
+  it('splits a VMA, notifies twice after the change, then frees the pages', () => {
     const { mem, proc } = setup();
     const log: string[] = [];
     const base = proc.mmap({ addr: 0x10_0000, length: 8 * KiB4, prot: 'rw' });
@@ -168,7 +169,13 @@ describe('Process.munmap()', () => {
       },
     });
     proc.munmap(base + 2 * KiB4, 3 * KiB4);
-    expect(log).toEqual(['inv 102000 105000 null', `frames ${inUse}`]);
+    // every page of the range was populated and the PTE table stays: both calls cover it
+    expect(log).toEqual([
+      'inv 102000 105000 null',
+      `frames ${inUse}`,
+      'inv 102000 105000 null',
+      `frames ${inUse}`,
+    ]);
     expect(mem.framesInUse).toBe(inUse - 3);
     expect(shape(proc.vmas)).toEqual([
       [base, base + 2 * KiB4, 'rw-'],
@@ -210,6 +217,39 @@ describe('Process.munmap()', () => {
     expect(mem.framesInUse).toBe(before - 1);
   });
 
+  it("makes the second call only once the first call's flushes are done", () => {
+    const { mem, proc } = setup();
+    const base = proc.mmap({ addr: 0x10_0000, length: 8 * KiB4, prot: 'rw' });
+    proc.write(base, bytes(8 * KiB4));
+    const inUse = mem.framesInUse;
+    const log: string[] = [];
+    const waiters: (() => void)[] = [];
+    let done = false;
+    const pending = {
+      get done() {
+        return done;
+      },
+      onDone: (cb: () => void) => void waiters.push(cb),
+    };
+    proc.registerNotifier({
+      invalidateRange: (s, e) => {
+        log.push(`inv ${s.toString(16)}-${e.toString(16)}`);
+        done = false;
+        return pending;
+      },
+      release: () => {},
+    });
+    proc.munmap(base, 2 * KiB4);
+    expect(log).toEqual(['inv 100000-102000']); // the gather call waits for the first flush
+    done = true;
+    for (const w of waiters.splice(0)) w();
+    expect(log).toEqual(['inv 100000-102000', 'inv 100000-102000']);
+    expect(mem.framesInUse).toBe(inUse); // still held: the second flush runs
+    done = true;
+    for (const w of waiters.splice(0)) w();
+    expect(mem.framesInUse).toBe(inUse - 2);
+  });
+
   it('unmaps across holes and several VMAs, and does not notify when nothing was mapped', () => {
     const { proc } = setup();
     const log: string[] = [];
@@ -225,6 +265,37 @@ describe('Process.munmap()', () => {
     expect(log).toEqual(['n:inv:101000-105000']);
     proc.munmap(0x20_0000, KiB4);
     expect(log.length).toBe(1);
+  });
+
+  it('widens the second call by the tables it freed (pte/pmd/pud_free_tlb)', () => {
+    const { proc } = setup();
+    const log: string[] = [];
+    proc.registerNotifier(new LogNotifier('n', log));
+    const a = proc.mmap({ addr: 0x4000_3000, length: 2 * KiB4, prot: 'rw' });
+    proc.write(a, bytes(2 * KiB4));
+    proc.munmap(a, 2 * KiB4);
+    // the only VMA: its PTE table (base 0x4000_0000), PD (base 0x4000_0000) and PDPT
+    // (base 0) are freed, each widening the gathered range by its first page
+    expect(log).toEqual(['n:inv:40003000-40005000', 'n:inv:0-40005000']);
+    expect(proc.pageTable.tableFrames).toBe(1);
+  });
+
+  it('calls once more per hugetlb piece, populated or not (__unmap_hugepage_range)', () => {
+    const { proc } = setup(8192);
+    const log: string[] = [];
+    proc.registerNotifier(new LogNotifier('n', log));
+    const h = proc.mmap({ addr: 0x4000_0000, length: 2 * MiB2, prot: 'rw', pageSize: '2m' });
+    proc.write(h, bytes(16)); // the first 2 MiB page only
+    proc.munmap(h, 2 * MiB2);
+    expect(log).toEqual([
+      'n:inv:40000000-40400000', // the hugetlb VMA's own start/end pair
+      'n:inv:40000000-40400000', // unmap_vmas' range end
+      'n:inv:0-40200000', // the 2 MiB leaf, widened by the freed PD and PDPT
+    ]);
+    log.length = 0;
+    const g = proc.mmap({ addr: 0x4000_0000, length: MiB2, prot: 'rw', pageSize: '2m' });
+    proc.munmap(g, MiB2); // never touched: no gather call
+    expect(log).toEqual(['n:inv:40000000-40200000', 'n:inv:40000000-40200000']);
   });
 
   it('rejects unaligned addresses, zero length and ranges beyond user space with EINVAL', () => {
@@ -270,24 +341,48 @@ describe('Process.mprotect()', () => {
     proc.write(base + KiB4, bytes(1, 9));
   });
 
-  it('fires invalidateRange only when a present page lost a permission', () => {
+  // v5.8 (spec §5.1.1, change_pmd_range): a call per changed VMA per 1 GiB span with a
+  // populated PMD, from the first populated PMD's address, whichever way the rights change
+  it('fires invalidateRange where a PMD is populated, on upgrades too, not when rights stay', () => {
     const { proc } = setup();
     const log: string[] = [];
     proc.registerNotifier(new LogNotifier('a', log));
     proc.registerNotifier(new LogNotifier('b', log));
     const base = proc.mmap({ addr: 0x10_0000, length: 4 * KiB4, prot: 'r' });
-    proc.mprotect(base, 4 * KiB4, 'rw'); // nothing present
-    proc.mprotect(base, 4 * KiB4, 'r'); // nothing present: no page lost anything
+    proc.mprotect(base, 4 * KiB4, 'rw'); // no page table yet
+    proc.mprotect(base, 4 * KiB4, 'r');
     expect(log).toEqual([]);
-    proc.read(base + 2 * KiB4, 1); // populate one page, read-only
+    proc.read(base + 2 * KiB4, 1); // populate one page, read-only: a PTE table now
     proc.mprotect(base, 4 * KiB4, 'rwx'); // pure upgrade
-    expect(log).toEqual([]);
-    proc.mprotect(base, 4 * KiB4, 'rw'); // X removed from a present page
     expect(log).toEqual(['a:inv:100000-104000', 'b:inv:100000-104000']);
-    proc.mprotect(base, 2 * KiB4, 'r'); // page 2 is not in the range
+    proc.mprotect(base, 4 * KiB4, 'rwx'); // same rights: mprotect_fixup returns at once
     expect(log.length).toBe(2);
+    proc.mprotect(base, 2 * KiB4, 'r'); // page 2 is not in the range, but its PMD is populated
+    expect(log.slice(2)).toEqual(['a:inv:100000-102000', 'b:inv:100000-102000']);
     proc.mprotect(base + 2 * KiB4, KiB4, 'none');
-    expect(log.slice(2)).toEqual(['a:inv:102000-103000', 'b:inv:102000-103000']);
+    expect(log.slice(4)).toEqual(['a:inv:102000-103000', 'b:inv:102000-103000']);
+  });
+
+  it('starts at the first populated PMD and splits at 1 GiB boundaries', () => {
+    const { proc } = setup(8192);
+    const log: string[] = [];
+    proc.registerNotifier(new LogNotifier('n', log));
+    // 8 MiB from 0x3FC0_0000 across the 1 GiB boundary; pages in its 2nd and 4th 2 MiB
+    const a = proc.mmap({ addr: 0x3fc0_0000, length: 4 * MiB2, prot: 'rw' });
+    proc.write(a + MiB2 + 5 * KiB4, bytes(1));
+    proc.write(a + 3 * MiB2, bytes(1));
+    proc.mprotect(a, 4 * MiB2, 'r');
+    expect(log).toEqual(['n:inv:3fe00000-40000000', 'n:inv:40200000-40400000']);
+  });
+
+  it('calls once per hugetlb VMA piece whose rights change, populated or not', () => {
+    const { proc } = setup(8192);
+    const log: string[] = [];
+    proc.registerNotifier(new LogNotifier('n', log));
+    const h = proc.mmap({ addr: 0x4000_0000, length: 2 * MiB2, prot: 'rw', pageSize: '2m' });
+    proc.mprotect(h, MiB2, 'r'); // hugetlb_change_protection: start/end whatever is mapped
+    proc.mprotect(h, 2 * MiB2, 'r'); // the first piece keeps its rights
+    expect(log).toEqual(['n:inv:40000000-40200000', 'n:inv:40200000-40400000']);
   });
 
   it('PROT_NONE keeps the data: access faults, restoring brings it back', () => {

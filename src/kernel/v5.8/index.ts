@@ -4,6 +4,7 @@
  * the `prq_event_thread` that answers each request of a group on its own.
  */
 
+import { MM_NOTIFIER_CALLS_V58 } from '../../mem/index.js';
 import type { KernelProfile } from '../profile.js';
 import { PrqThread } from './prq.js';
 import { SvmLayer } from './svm.js';
@@ -16,4 +17,7 @@ export const v58: KernelProfile = {
     if (!(sva instanceof SvmLayer)) throw new Error('profile v5.8: foreign SVA layer');
     return new PrqThread(iommu, sva, sim, hooks);
   },
+  // v5.8's mm: range_end calls invalidate_range, so munmap notifies twice and mprotect
+  // whichever way the rights change (spec §5.1.1)
+  mmNotifierCalls: MM_NOTIFIER_CALLS_V58,
 };
