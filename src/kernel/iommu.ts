@@ -150,13 +150,16 @@ export class IntelIommu {
   }
 
   /**
-   * `VTD_FLAG_SVM_CAPABLE` (intel_svm_check): PASID and first-level translation supported,
-   * and FL5LP when the CPU uses 5-level paging. FL1GP is not required: processes here never
-   * map 1 GiB pages.
+   * `VTD_FLAG_SVM_CAPABLE` as v5.8's `intel_svm_check` sets it (spec §1): `pasid_supported`
+   * (scalable mode, always on here, and ecap.PASID), cap.FL1GP when the CPU uses 1 GiB pages
+   * (X86_FEATURE_GBPAGES: the CPU page tables a PASID shares may then hold 1 GiB leaves, in the
+   * kernel's direct map or a hugetlb mapping), and cap.FL5LP when it runs 5-level paging.
+   * ecap.FLTS is not part of it: a unit without it passes, and the bind fails later in
+   * `intel_pasid_setup_first_level` with EINVAL, after PASIDE was set and a PASID allocated.
    */
-  svmCapable(la57: boolean): boolean {
+  svmCapable(la57: boolean, gbpages: boolean): boolean {
     const c = this.unit.caps;
-    return c.pasid && c.flts && (!la57 || c.fl5lp);
+    return c.pasid && (!gbpages || c.fl1gp) && (!la57 || c.fl5lp);
   }
 
   /** Address width value for the PASID entry AW field (agaw: 2 = 48-bit, 3 = 57-bit). */

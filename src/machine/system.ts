@@ -49,8 +49,14 @@ export interface SystemConfig {
   readonly profile?: Profile;
   /** Simulated physical memory in 4 KiB frames. Default 65536 (256 MiB). */
   readonly memory?: { readonly frames?: number };
-  /** CPU paging: `la57` = 5-level paging for processes (FSPM 01b). Default false. */
-  readonly cpu?: { readonly la57?: boolean };
+  /**
+   * The CPU's paging, as v5.8's `intel_svm_check` reads it (spec §1): `la57` = 5-level paging
+   * for processes (FSPM 01b), default false; `gbpages` = the CPU uses 1 GiB pages
+   * (X86_FEATURE_GBPAGES), default true, as every x86-64 CPU with SVA-capable VT-d reports
+   * pdpe1gb (Intel since Westmere) and the kernel uses it unless booted with `nogbpages`.
+   * With `gbpages` a unit without cap.FL1GP is not SVM-capable: binds get ENOTSUPP.
+   */
+  readonly cpu?: { readonly la57?: boolean; readonly gbpages?: boolean };
   /** VT-d units: how many, their capabilities (shared by all units) and cache sizes. */
   readonly iommu?: Partial<VtdUnitCaps> & {
     readonly units?: number;
@@ -121,6 +127,8 @@ export class System implements UnitObserver {
   /** The kernel's address space (`init_mm`), bound by supervisor binds. */
   readonly initMm: Process;
   readonly la57: boolean;
+  /** True when the CPU uses 1 GiB pages (see {@link SystemConfig.cpu}). */
+  readonly gbpages: boolean;
   readonly devices: Device<DeviceInfo>[] = [];
   /** The devices by requester id. */
   private readonly deviceByRid = new Map<number, Device<DeviceInfo>>();
@@ -195,6 +203,7 @@ export class System implements UnitObserver {
       sim.queue.setLaneDelays([this.cost.pcieLatencyNs]);
     }
     this.la57 = config.cpu?.la57 ?? false;
+    this.gbpages = config.cpu?.gbpages ?? true;
     this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? DEFAULT_FRAMES });
     initMetricsSync();
     this.latency = new LatencyRecorder();
@@ -246,7 +255,13 @@ export class System implements UnitObserver {
       });
       return done;
     };
-    this.sva = kernel.createSva({ iommus: drivers, initMm: this.initMm, la57: this.la57, runSync });
+    this.sva = kernel.createSva({
+      iommus: drivers,
+      initMm: this.initMm,
+      la57: this.la57,
+      gbpages: this.gbpages,
+      runSync,
+    });
     this.sva.now = () => this.sim.nowNs;
     this.sva.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);
     this.sva.onBindError = (info, error) => this.bindFailed(info.sid, error);

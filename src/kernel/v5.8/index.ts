@@ -11,7 +11,7 @@ import { SvmLayer } from './svm.js';
 /** The v5.8 kernel profile. */
 export const v58: KernelProfile = {
   name: 'v5.8',
-  createSva: (env) => new SvmLayer(env.iommus, env.initMm, env.la57, env.runSync),
+  createSva: (env) => new SvmLayer(env),
   createPrqService: (iommu, sva, sim, hooks) => {
     if (!(sva instanceof SvmLayer)) throw new Error('profile v5.8: foreign SVA layer');
     return new PrqThread(iommu, sva, sim, hooks);
