@@ -36,6 +36,7 @@ import {
   sampleInvIotlbNs,
 } from '../sim/cost-model.js';
 import { Completion, type KThread, spawn, type Waitable } from '../sim/kthread.js';
+import { ConfigEnable } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
 import { dmaAccessViolation } from './access-check.js';
@@ -457,6 +458,8 @@ export class System implements UnitObserver {
     if (typeof o.ats !== 'boolean') bad(`ats must be a boolean, got ${String(o.ats)}`);
     if (typeof o.pri !== 'boolean') bad(`pri must be a boolean, got ${String(o.pri)}`);
     if (o.pri && !o.ats) bad('pri requires ats (page requests follow failed ATS translations)');
+    if (typeof o.prgRespPasidRequired !== 'boolean')
+      bad(`prgRespPasidRequired must be a boolean, got ${String(o.prgRespPasidRequired)}`);
     if (!Number.isInteger(o.atsQdep) || o.atsQdep < 0 || o.atsQdep > 32)
       bad(`atsQdep must be 0..32, got ${o.atsQdep}`);
     if (!Number.isInteger(o.unit) || o.unit < 0 || o.unit >= this.drivers.length) {
@@ -498,11 +501,19 @@ export class System implements UnitObserver {
             ats: o.ats,
             pri: o.pri,
             atsQdep: o.atsQdep,
-            endpoint: d.id,
+            prgRespPasidRequired: o.prgRespPasidRequired,
           },
           d,
         );
         unit.attachDevice(o.rid, d.id, d.index, d.buffer);
+        // The attach enabled PASID / PRI / ATS (iommu_enable_dev_iotlb, spec §2.1.1): boot-time
+        // configuration writes, done before anyone uses the function, so applied at once.
+        d.functionState.configWrite(
+          (info.pasidEnabled ? ConfigEnable.PASID : 0) |
+            (info.priEnabled ? ConfigEnable.PRI : 0) |
+            (info.atsEnabled ? ConfigEnable.ATS : 0),
+          info.priAllocation,
+        );
         return info;
       },
     );

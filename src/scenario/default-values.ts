@@ -61,6 +61,7 @@ export const defaultScenario: Scenario = deepFreeze({
     units: 1,
     pasidBits: defaultUnitCaps.pasidBits,
     srs: defaultUnitCaps.srs,
+    dit: defaultUnitCaps.dit,
     prqEntries: DEFAULT_PRQ_ENTRIES,
     iotlb: { ...defaultCacheParams.iotlb },
   },

@@ -96,6 +96,9 @@ export const iommuSchema = strict({
     .default(D.iommu.pasidBits)
     .describe('Supported PASID width in bits (ecap PSS + 1), 1..20'),
   srs: bool().default(D.iommu.srs).describe('ecap SRS: supervisor requests supported'),
+  dit: bool()
+    .default(D.iommu.dit)
+    .describe('ecap DIT: device-TLB invalidations carry the PFSID (else PFSID 0)'),
   prqEntries: int(4, 1 << 20)
     .refine((n) => (n & (n - 1)) === 0, prqE)
     .default(D.iommu.prqEntries)

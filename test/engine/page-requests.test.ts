@@ -143,6 +143,18 @@ describe('PRQ handler checks, profile v5.8 (spec §4.3)', () => {
     expect(await d.pageRequest({ addr: rw, read: true, lpig: true, prgIndex: 2 })).toBeNull();
   });
 
+  it('queues and refuses a request without PASID before any bind: PRI is on from attach (spec §2.1.1)', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    expect(d.enabled.pri).toBe(true);
+    const r = await d.pageRequest({ addr: 0x1000_0000, read: true, lpig: true, prgIndex: 4 });
+    expect(r).toMatchObject({ pasidPresent: false, code: 0xf, prgIndex: 4 });
+    expect(s.iommu.prqStatus).toMatchObject({ head: 1, tail: 1 });
+    expect(s.counters.toTotals()).toMatchObject({ autoResponses: 0, faultRecords: 0 });
+    expect(s.counters.toTotals().pageResponses.failure).toBe(1);
+    expect(d.priActive).toBe(false);
+  });
+
   it('answers Response Failure for a PASID the allocator does not know', async () => {
     const { s, d, pasid, rw } = await bound();
     // a present entry for a PASID the kernel never allocated (a copy of the bound one, in the

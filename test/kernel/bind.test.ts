@@ -359,3 +359,73 @@ describe('svaBindDevice() bonds (spec §2.1, §2.4)', () => {
     expect(await run()).toEqual(await run());
   });
 });
+
+describe('function enables at attach, profile v5.8 (spec §2.1.1, iommu_enable_dev_iotlb)', () => {
+  it('enables PASID, PRI (32 requests) and ATS when the device is added, before any bind', () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    expect(d.enabled).toEqual({ pasid: true, ats: true, pri: true });
+    expect(d.functionState.priAllocation).toBe(32);
+    expect(d.info).toMatchObject({
+      pasidEnabled: true,
+      priEnabled: true,
+      atsEnabled: true,
+      atsQdep: 32,
+      priAllocation: 32,
+    });
+    // PASIDE waits for the first bind; DTE and PRE are set at attach
+    expect(contextEntry(s, d)).toMatchObject({ p: true, paside: false, dte: true, pre: true });
+    expect(s.iommu.invalidationLog).toHaveLength(0);
+  });
+
+  it('the first bind only sets PASIDE, with its device-selective context-cache flush', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    await s.svaBindDevice(d, s.createProcess());
+    expect(rawLog(s.iommu.invalidationLog).map((r) => r[0])).toEqual(['context-cache', 'wait']);
+    expect(contextEntry(s, d).paside).toBe(true);
+    expect(d.enabled).toEqual({ pasid: true, ats: true, pri: true });
+    expect(d.functionState.priAllocation).toBe(32);
+  });
+
+  it('leaves PRI off on a function with PASID that lacks "PRG Response PASID Required"', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100, prgRespPasidRequired: false });
+    expect(d.enabled).toEqual({ pasid: true, ats: true, pri: false });
+    expect(d.functionState.priAllocation).toBe(0);
+    expect(contextEntry(s, d).pre).toBe(true); // PRE follows PRI support, not its enable
+    const h = await s.svaBindDevice(d, s.createProcess());
+    expect(d.enabled.pri).toBe(false);
+    // no PRI, no drain at unbind: teardown flushes only
+    const from = s.iommu.invalidationLog.length;
+    await s.svaUnbindDevice(h);
+    expect(
+      rawLog(s.iommu.invalidationLog, from)
+        .map((r) => r[0])
+        .filter((t) => t !== 'wait'),
+    ).toEqual(['pasid-cache', 'piotlb', 'devtlb']);
+  });
+
+  it('enables PRI without the PASID-required bit when PASID is not enabled', () => {
+    // no PASID capability on the function
+    const s = smallSystem();
+    const a = s.addDevice({ rid: 0x100, pasidBits: 0, prgRespPasidRequired: false });
+    expect(a.enabled).toEqual({ pasid: false, ats: true, pri: true });
+    // a unit without ecap.PASID: info->pasid_supported stays 0
+    const n = smallSystem({ iommu: { pasid: false } });
+    const b = n.addDevice({ rid: 0x100, prgRespPasidRequired: false });
+    expect(b.enabled).toEqual({ pasid: false, ats: true, pri: true });
+  });
+
+  it('rejects a prgRespPasidRequired that is not a boolean', () => {
+    const s = smallSystem();
+    expect(() =>
+      s.addDevice({ rid: 0x100, prgRespPasidRequired: 1 as unknown as boolean }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'EINVAL',
+        message: expect.stringMatching(/prgRespPasidRequired must be a boolean/),
+      }),
+    );
+  });
+});

@@ -24,8 +24,8 @@ describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
     expect(log).toEqual([
       // 6h | G=11b<<4 | DID 1<<16 | PASID 1<<32; qw1 = addr | AM 0
       ['piotlb', '100010036', hex(0x4000_5000)],
-      // 8h | PFSID lo 1<<12 | SID 0x6a01<<16 | PASID 1<<32 | PFSID hi 0x6a0<<52; qw1 = addr, S=0
-      ['pdevtlb', '6a0000016a011008', hex(0x4000_5000)],
+      // 8h | SID 0x6a01<<16 | PASID 1<<32, PFSID 0 (no ecap.DIT, spec §7.4); qw1 = addr, S=0
+      ['pdevtlb', '16a010008', hex(0x4000_5000)],
     ]);
   });
 
@@ -37,9 +37,9 @@ describe('mmu notifier range invalidation (spec §5.1, v5.8)', () => {
     expect(log).toEqual([
       ['piotlb', '100010036', hex(0x4000_0000 + 2)], // AM=2
       // 4 pages at 0x40000000: bit 12 set, bit 13 clear, S (bit 11)
-      ['pdevtlb', '6a0000016a011008', hex(0x4000_1000 + 0x800)],
+      ['pdevtlb', '16a010008', hex(0x4000_1000 + 0x800)],
       ['piotlb', '100010036', hex(0x4000_4000 + 2)],
-      ['pdevtlb', '6a0000016a011008', hex(0x4000_5000 + 0x800)],
+      ['pdevtlb', '16a010008', hex(0x4000_5000 + 0x800)],
     ]);
   });
 
@@ -92,7 +92,7 @@ describe('release on mm exit while bound (spec §5.2)', () => {
     expect(rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait')).toEqual([
       ['pasid-cache', '100010017', '0'],
       ['piotlb', '100010026', '0'],
-      ['devtlb', '6a006a0100001003', '7ffffffffffff001'],
+      ['devtlb', '6a0100000003', '7ffffffffffff001'], // PFSID 0 without ecap.DIT (spec §7.4)
     ]);
     expect(s.iommu.pasidEntry(d, 1)).toEqual([2n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
     expect(s.svaGetPasid(hs[0]!)).toBe(1);

@@ -17,6 +17,7 @@ describe('defaultScenario', () => {
         units: 1,
         pasidBits: 20,
         srs: true,
+        dit: false,
         prqEntries: 2048,
         iotlb: { entries: 64, assoc: 4, policy: 'lru' },
       },
@@ -107,6 +108,11 @@ describe('resolveScenario() with defaults', () => {
     });
     expect(s.clients.churn).toEqual({ ...defaultScenario.clients.churn, enabled: false });
     expect(s.clients.count).toBe(64);
+  });
+
+  it('takes iommu.dit (default false)', () => {
+    expect(resolveScenario({ iommu: { dit: true } }).iommu.dit).toBe(true);
+    expect(resolveScenario({}).iommu.dit).toBe(false);
   });
 
   it('replaces the device list and fills each group from the group defaults', () => {
