@@ -15,7 +15,7 @@ import {
   type DeviceOptions,
   defaultDeviceOptions,
 } from '../device/device.js';
-import { DEFAULT_PRQ_ENTRIES, defaultCacheParams } from '../engine/caps.js';
+import { defaultCacheParams } from '../engine/caps.js';
 import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
 import { codedError, describeValue, ErrorCode } from '../errors.js';
@@ -61,7 +61,10 @@ export interface SystemConfig {
   /** VT-d units: how many, their capabilities (shared by all units) and cache sizes. */
   readonly iommu?: Partial<VtdUnitCaps> & {
     readonly units?: number;
-    /** Page request queue entries, a power of two ≥ 4. Default 2048 (Linux ≥ 5.19). */
+    /**
+     * Page request queue entries, a power of two ≥ 4. Default: the kernel profile's
+     * (v5.8: 128, PRQ_ORDER 0).
+     */
     readonly prqEntries?: number;
     readonly iotlb?: Partial<IotlbParams>;
     readonly pasidCache?: { readonly entries?: number; readonly assoc?: number };
@@ -168,7 +171,7 @@ export class System implements UnitObserver {
     const kernel = kernelProfile(this.profile);
     const {
       units = 1,
-      prqEntries = DEFAULT_PRQ_ENTRIES,
+      prqEntries = kernel.prqEntries,
       iotlb = {},
       pasidCache = {},
       psc = {},

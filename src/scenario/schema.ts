@@ -15,6 +15,7 @@
  */
 
 import { z } from 'zod';
+import { profilePrqEntries } from '../kernel/profile.js';
 import { PROFILE_NAMES } from '../kernel/sva.js';
 import { defaultScenario } from './default-values.js';
 import {
@@ -115,7 +116,8 @@ export const scenarioSchema = strict({
         pasidBits: v.iommu.pasidBits,
         srs: v.iommu.srs,
         dit: v.iommu.dit,
-        prqEntries: v.iommu.prqEntries,
+        // left out: the PRQ the profile's kernel allocates (v5.8: PRQ_ORDER 0, 128 entries)
+        prqEntries: v.iommu.prqEntries ?? profilePrqEntries(v.profile),
         iotlb: v.iommu.iotlb,
       },
       devices: v.devices,

@@ -212,7 +212,10 @@ export interface IommuConfig {
   srs: boolean;
   /** ecap DIT: device-TLB invalidations carry the PFSID (without it the driver writes 0). */
   dit: boolean;
-  /** Page request queue size in 32-byte entries, a power of two ≥ 4. */
+  /**
+   * Page request queue size in 32-byte entries, a power of two ≥ 4; when the scenario leaves it
+   * out, the profile's (v5.8: 128).
+   */
   prqEntries: number;
   /** IOTLB geometry and policy. */
   iotlb: IotlbConfig;

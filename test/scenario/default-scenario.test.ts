@@ -18,7 +18,7 @@ describe('defaultScenario', () => {
         pasidBits: 20,
         srs: true,
         dit: false,
-        prqEntries: 2048,
+        prqEntries: 128, // profile v5.8's PRQ_ORDER 0 (spec §4.1)
         iotlb: { entries: 64, assoc: 4, policy: 'lru' },
       },
       devices: [
@@ -108,6 +108,17 @@ describe('resolveScenario() with defaults', () => {
     });
     expect(s.clients.churn).toEqual({ ...defaultScenario.clients.churn, enabled: false });
     expect(s.clients.count).toBe(64);
+  });
+
+  it("takes the profile's PRQ size when iommu.prqEntries is left out; a given size wins", () => {
+    expect(resolveScenario({}).iommu.prqEntries).toBe(128); // v5.8: PRQ_ORDER 0
+    expect(resolveScenario({ iommu: { units: 2 } }).iommu.prqEntries).toBe(128);
+    // 'current' is not implemented yet: Linux ≥ 5.19's 2048
+    expect(resolveScenario({ profile: 'current' }).iommu.prqEntries).toBe(2048);
+    expect(resolveScenario({ iommu: { prqEntries: 2048 } }).iommu.prqEntries).toBe(2048);
+    expect(
+      resolveScenario({ profile: 'current', iommu: { prqEntries: 64 } }).iommu.prqEntries,
+    ).toBe(64);
   });
 
   it('takes iommu.dit (default false)', () => {

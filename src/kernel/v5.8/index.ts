@@ -5,12 +5,13 @@
  */
 
 import type { KernelProfile } from '../profile.js';
-import { PrqThread } from './prq.js';
+import { PRQ_ENTRIES, PrqThread } from './prq.js';
 import { SvmLayer } from './svm.js';
 
 /** The v5.8 kernel profile. */
 export const v58: KernelProfile = {
   name: 'v5.8',
+  prqEntries: PRQ_ENTRIES,
   createSva: (env) => new SvmLayer(env),
   createPrqService: (iommu, sva, sim, hooks) => {
     if (!(sva instanceof SvmLayer)) throw new Error('profile v5.8: foreign SVA layer');

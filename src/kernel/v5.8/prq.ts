@@ -11,6 +11,8 @@
  * clear it, whatever is left in the queue (spec §4.3). Finally complete `prq_complete` for the
  * drain loop.
  *
+ * The queue is 4 KiB ({@link PRQ_ORDER} 0): 128 descriptors (spec §4.1).
+ *
  * `prq.service` is measured as the kernel's `svm_prq` (DMAR_LATENCY_PRQ) measures it: from
  * the moment the thread takes the request (`intel_svm_prq_report` stamps it) to the page
  * response, so it excludes the interrupt and queueing in the PRQ; `pri.roundtrip` at the
@@ -27,6 +29,7 @@ import {
   getField,
   PAGE_GROUP_RESPONSE,
   PAGE_REQUEST,
+  prqEntriesForPqs,
   QI_RESP_FAILURE,
   QI_RESP_INVALID,
   QI_RESP_SUCCESS,
@@ -43,6 +46,11 @@ import type { SvmLayer } from './svm.js';
 
 const PR = PAGE_REQUEST.fields;
 const RESP = PAGE_GROUP_RESPONSE.fields;
+
+/** v5.8's `PRQ_ORDER` (svm.c:28), written to PQS: one 4 KiB page. Raised in v5.15 and v5.19. */
+export const PRQ_ORDER = 0;
+/** Descriptors in v5.8's page request queue: 4 KiB / 32 B = 128 (spec §4.1). */
+export const PRQ_ENTRIES = prqEntriesForPqs(PRQ_ORDER);
 
 /** State of one unit's PRQ thread. */
 export class PrqThread implements PrqService {
