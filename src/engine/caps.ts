@@ -99,7 +99,11 @@ export const defaultCacheParams: UnitCacheParams = Object.freeze({
   psc: Object.freeze({ entries: 32, assoc: 4 }),
 });
 
-/** Default page request queue entries: 2048 (Linux ≥ 5.19; ANCHORS "Linux VT-d PRQ size"). */
+/**
+ * Page request queue entries of Linux ≥ 5.19 (PRQ_ORDER 4; ANCHORS "Linux VT-d PRQ size"). The
+ * queue is the kernel's allocation, so a system's default comes from its kernel profile (v5.8:
+ * 128); this size is for a profile that does not give its own.
+ */
 export const DEFAULT_PRQ_ENTRIES = 2048;
 
 /** Observers the unit reports to (counters and latency recorders live outside the model). */
