@@ -21,6 +21,12 @@ export const ErrorCode = {
   ENODEV: 'ENODEV',
   /** The operation is not supported (by the unit, the device or the kernel profile). */
   EOPNOTSUPP: 'EOPNOTSUPP',
+  /**
+   * Not supported, in the kernel's own internal code 524 (`ENOTSUPP`, not EOPNOTSUPP = 95):
+   * v5.8's `intel_svm_bind_mm` returns it for a unit that is not SVM-capable and it reaches
+   * the caller of `iommu_sva_bind_device` unchanged (spec §2.1 step 1).
+   */
+  ENOTSUPP: 'ENOTSUPP',
   /** A value does not fit (a PASID beyond the device's width). */
   EOVERFLOW: 'EOVERFLOW',
   /** Out of simulated frames, or no room in an address space. */

@@ -69,6 +69,12 @@ export interface DeviceOptions {
   readonly pri?: boolean;
   /** ATS invalidate queue depth reported by the function; 0 means 32. Default 32. */
   readonly atsQdep?: number;
+  /**
+   * PRI Status "PRG Response PASID Required": the function wants the PASID echoed in page
+   * group responses. The v5.8 driver enables PRI on a function with PASID only when it is set.
+   * Default true. (The model's function matches responses by PASID whenever it sent one.)
+   */
+  readonly prgRespPasidRequired?: boolean;
   /** Index of the VT-d unit the device sits behind. Default 0. */
   readonly unit?: number;
   /** Device TLB entries. Default 32. */
@@ -81,6 +87,7 @@ export const defaultDeviceOptions: Readonly<Required<Omit<DeviceOptions, 'rid'>>
   ats: true,
   pri: true,
   atsQdep: 32,
+  prgRespPasidRequired: true,
   unit: 0,
   devtlbEntries: 32,
 });

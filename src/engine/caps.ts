@@ -5,7 +5,7 @@
  * (translate.ts and the others) can read them without importing the unit.
  *
  * Capabilities: ecap.PASID, ecap.PSS (PASID size: `max_pasids = 2 << PSS`), ecap.SRS,
- * ecap.FLTS, ecap.SMPWC, ecap.PDS, cap.CM (caching mode), cap.PSI (page-selective
+ * ecap.FLTS, ecap.SMPWC, ecap.PDS, ecap.DIT, cap.CM (caching mode), cap.PSI (page-selective
  * invalidation), cap.FL5LP, cap.FL1GP, cap.NFR.
  *
  * Not modelled: the other capability bits (second-stage, nesting, interrupt remapping,
@@ -28,6 +28,12 @@ export interface VtdUnitCaps {
   readonly smpwc: boolean;
   /** ecap.PDS: page-request drain supported in Invalidation Wait. */
   readonly pds: boolean;
+  /**
+   * ecap.DIT (bit 41): device-TLB invalidation throttling. Only with it does the driver put
+   * the physical function's SID in the PFSID field of device-TLB invalidations; without it
+   * PFSID is reserved and the driver writes 0 (spec §7.4). The unit itself ignores PFSID.
+   */
+  readonly dit: boolean;
   /** cap.CM: caching mode (a virtual IOMMU that caches not-present entries). */
   readonly cm: boolean;
   /** cap.PSI: page-selective invalidation supported. */
@@ -40,7 +46,12 @@ export interface VtdUnitCaps {
   readonly faultRecords: number;
 }
 
-/** Defaults: a Sapphire Rapids-class unit with SVA (20-bit PASIDs, SRS, FLTS, PDS). */
+/**
+ * Defaults: a Sapphire Rapids-class unit with SVA (20-bit PASIDs, SRS, FLTS, PDS, and FL1GP
+ * and FL5LP, which v5.8's `intel_svm_check` requires when the CPU uses 1 GiB pages or LA57).
+ * DIT is off: it only matters for SR-IOV virtual functions, which the model does not have, and
+ * without it the driver writes PFSID 0.
+ */
 export const defaultUnitCaps: VtdUnitCaps = Object.freeze({
   pasid: true,
   pasidBits: 20,
@@ -48,6 +59,7 @@ export const defaultUnitCaps: VtdUnitCaps = Object.freeze({
   flts: true,
   smpwc: true,
   pds: true,
+  dit: false,
   cm: false,
   psi: true,
   fl5lp: true,
@@ -87,7 +99,11 @@ export const defaultCacheParams: UnitCacheParams = Object.freeze({
   psc: Object.freeze({ entries: 32, assoc: 4 }),
 });
 
-/** Default page request queue entries: 2048 (Linux ≥ 5.19; ANCHORS "Linux VT-d PRQ size"). */
+/**
+ * Page request queue entries of Linux ≥ 5.19 (PRQ_ORDER 4; ANCHORS "Linux VT-d PRQ size"). The
+ * queue is the kernel's allocation, so a system's default comes from its kernel profile (v5.8:
+ * 128); this size is for a profile that does not give its own.
+ */
 export const DEFAULT_PRQ_ENTRIES = 2048;
 
 /** Observers the unit reports to (counters and latency recorders live outside the model). */

@@ -13,6 +13,8 @@ export const Errno = {
   EBUSY: ErrorCode.EBUSY,
   ENODEV: ErrorCode.ENODEV,
   EOPNOTSUPP: ErrorCode.EOPNOTSUPP,
+  /** Kernel-internal 524, which v5.8 leaks to SVA callers for a unit that is not SVM-capable. */
+  ENOTSUPP: ErrorCode.ENOTSUPP,
   EOVERFLOW: ErrorCode.EOVERFLOW,
   ENOMEM: ErrorCode.ENOMEM,
 } as const;

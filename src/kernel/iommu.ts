@@ -8,12 +8,14 @@
  * the PASID directory is 2^order contiguous frames covering at least 2^15 PASIDs, the
  * context entry points at it with PDTS, RID_PASID = 0 with the DMA domain's RID2PASID entry
  * programmed (spec §2.1.1), DTE when the function supports ATS and PRE when it supports PRI.
- * PASIDE is set later, by the first SVA bind (`intel_iommu_enable_pasid`), with a
- * device-selective context-cache invalidation.
+ * The attach then enables PASID, PRI and ATS on the function (`iommu_enable_dev_iotlb`,
+ * spec §2.1.1): v5.8 does it for every device at attach, not at the first SVA bind. PASIDE is
+ * set later, by the first SVA bind (`intel_iommu_enable_pasid`), with a device-selective
+ * context-cache invalidation.
  *
  * Not modelled: the DMA domain's second-stage tables (nothing is mapped for DMA without
  * PASID), caching-mode flushes at probe time, IOMMU groups with several devices, SR-IOV
- * (every function is its own PF: PFSID = SID).
+ * (every function is its own PF, so with ecap.DIT PFSID = SID), `pci_enable_*` failing.
  */
 
 import type { VtdUnit } from '../engine/unit.js';
@@ -51,8 +53,11 @@ export interface FunctionCaps {
   readonly pri: boolean;
   /** ATS invalidate queue depth (`pci_ats_queue_depth`); 0 means 32. */
   readonly atsQdep: number;
-  /** Endpoint of the function on the bus (where configuration writes go). */
-  readonly endpoint: number;
+  /**
+   * PRI Status "PRG Response PASID Required" (`pci_prg_resp_pasid_required`): v5.8 enables
+   * PRI on a function with PASID enabled only when this is set.
+   */
+  readonly prgRespPasidRequired: boolean;
 }
 
 /**
@@ -64,8 +69,13 @@ export class DeviceInfo {
   readonly devfn: number;
   /** Requester id used as source id in descriptors. */
   readonly sid: number;
-  /** Physical-function source id (`info->pfsid`); the function itself without SR-IOV. */
-  readonly pfsid: number;
+  /**
+   * Physical-function source id (`info->pfsid`): the function itself (no SR-IOV here) when
+   * the unit has ecap.DIT, else 0, the field being reserved (spec §7.4).
+   */
+  pfsid = 0;
+  /** `info->pasid_supported`: the unit has ecap.PASID and the function a PASID capability. */
+  readonly pasidSupported: boolean;
   pasidEnabled = false;
   atsEnabled = false;
   priEnabled = false;
@@ -94,7 +104,7 @@ export class DeviceInfo {
     this.bus = fn.rid >>> 8;
     this.devfn = fn.rid & 0xff;
     this.sid = fn.rid;
-    this.pfsid = fn.rid;
+    this.pasidSupported = iommu.unit.caps.pasid && fn.pasidBits > 0;
     // intel_pasid_alloc_table: size = max_pasid >> (PASID_PDE_SHIFT - 3) bytes of directory.
     const maxPasid = fn.pasidBits > 0 ? 2 ** fn.pasidBits : iommu.maxPasids;
     const bytes = Math.floor(maxPasid / 8);
@@ -150,13 +160,16 @@ export class IntelIommu {
   }
 
   /**
-   * `VTD_FLAG_SVM_CAPABLE` (intel_svm_check): PASID and first-level translation supported,
-   * and FL5LP when the CPU uses 5-level paging. FL1GP is not required: processes here never
-   * map 1 GiB pages.
+   * `VTD_FLAG_SVM_CAPABLE` as v5.8's `intel_svm_check` sets it (spec §1): `pasid_supported`
+   * (scalable mode, always on here, and ecap.PASID), cap.FL1GP when the CPU uses 1 GiB pages
+   * (X86_FEATURE_GBPAGES: the CPU page tables a PASID shares may then hold 1 GiB leaves, in the
+   * kernel's direct map or a hugetlb mapping), and cap.FL5LP when it runs 5-level paging.
+   * ecap.FLTS is not part of it: a unit without it passes, and the bind fails later in
+   * `intel_pasid_setup_first_level` with EINVAL, after PASIDE was set and a PASID allocated.
    */
-  svmCapable(la57: boolean): boolean {
+  svmCapable(la57: boolean, gbpages: boolean): boolean {
     const c = this.unit.caps;
-    return c.pasid && c.flts && (!la57 || c.fl5lp);
+    return c.pasid && (!gbpages || c.fl1gp) && (!la57 || c.fl5lp);
   }
 
   /** Address width value for the PASID entry AW field (agaw: 2 = 48-bit, 3 = 57-bit). */
@@ -170,7 +183,13 @@ export class IntelIommu {
     return this.nextDid++;
   }
 
-  /** Probes a function: PASID table, context entry (present, PASIDE clear). */
+  /**
+   * Probes a function and attaches it to its DMA domain: PASID table, RID2PASID entry,
+   * context entry (present, PASIDE clear), then the function's enables
+   * ({@link enableDevIotlb}). Probe runs at boot, before the function is used: the caller
+   * applies the enables to the function's capabilities at once (they are configuration
+   * writes on the real machine).
+   */
   probe(fn: FunctionCaps, owner: object): DeviceInfo {
     const info = new DeviceInfo(this, fn, owner);
     const ctx = this.contextEntryAddress(info.bus, info.devfn, true);
@@ -184,6 +203,8 @@ export class IntelIommu {
     // the RID2PASID entry of the DMA domain (spec §2.1.1), before the context entry goes present
     pasidSetupRidPasid(info, RID_PASID);
     setField(u32, dw, CE.p, 1);
+    // domain_context_mapping_one → iommu_enable_dev_iotlb (iommu.c:2126), v5.8
+    enableDevIotlb(info);
     this.devices.push(info);
     return info;
   }
@@ -208,13 +229,14 @@ export class IntelIommu {
   }
 
   /**
-   * `intel_iommu_enable_pasid` (spec §2.1 step 5): set PASIDE in the context entry with a
-   * device-selective context-cache invalidation if it was clear, then enable PASID, PRI
-   * (allocation 32) and ATS on the function if not yet enabled. EINVAL when the function
-   * has no PASID capability.
+   * `intel_iommu_enable_pasid` (spec §2.1 step 5, v5.8): set PASIDE in the context entry with
+   * a device-selective context-cache invalidation if it was clear. EINVAL when the function
+   * has no PASID support. v5.8 also calls `iommu_enable_dev_iotlb` here when PASID is not yet
+   * enabled on the function; here it always is, since the attach enabled it (pci_enable_pasid
+   * does not fail in the model), so the bind writes no configuration.
    */
   *enablePasid(info: DeviceInfo): KThread<void> {
-    if (info.fn.pasidBits === 0) {
+    if (!info.pasidSupported) {
       throw kernelError(Errno.EINVAL, `device ${ridName(info.sid)} has no PASID capability`);
     }
     const dw = this.contextEntryAddress(info.bus, info.devfn, false) / 4;
@@ -222,26 +244,27 @@ export class IntelIommu {
       setField(this.mem.u32, dw, CE.paside, 1);
       yield* qiSubmitSync(this, [qiContextDevice(info.domainDid, info.sid)]);
     }
-    if (!info.pasidEnabled) {
-      // iommu_enable_dev_iotlb: PASID first, then PRI, then ATS.
-      info.pasidEnabled = true;
-      if (info.fn.pri) {
-        info.priEnabled = true;
-        info.priAllocation = PRI_ALLOCATION_V58;
-      }
-      if (info.fn.ats) {
-        info.atsEnabled = true;
-        info.atsQdep = info.fn.atsQdep;
-      }
-      // the enables live in the function's capabilities: non-posted config writes
-      yield this.unit.configWrite(
-        info.fn.endpoint,
-        true,
-        info.priEnabled,
-        info.atsEnabled,
-        info.priAllocation,
-      );
-    }
+  }
+}
+
+/**
+ * `iommu_enable_dev_iotlb(info)` as v5.8 runs it when the function is attached to its DMA
+ * domain (spec §2.1.1; iommu.c:1403-1446): PFSID from ecap.DIT; then PASID when supported;
+ * PRI (allocation 32) when supported and, with PASID enabled, only if the function sets
+ * "PRG Response PASID Required"; then ATS with its queue depth. Sets the driver's view; the
+ * caller applies the enables to the function.
+ */
+function enableDevIotlb(info: DeviceInfo): void {
+  const fn = info.fn;
+  info.pfsid = info.iommu.unit.caps.dit ? fn.rid : 0;
+  if (info.pasidSupported) info.pasidEnabled = true;
+  if (fn.pri && (info.pasidEnabled ? fn.prgRespPasidRequired : true)) {
+    info.priEnabled = true;
+    info.priAllocation = PRI_ALLOCATION_V58;
+  }
+  if (fn.ats) {
+    info.atsEnabled = true;
+    info.atsQdep = fn.atsQdep;
   }
 }
 

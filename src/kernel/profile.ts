@@ -10,6 +10,7 @@
  * Adding a profile is a folder of its own beside `v5.8/` and one line in {@link PROFILES}.
  */
 
+import { DEFAULT_PRQ_ENTRIES } from '../engine/caps.js';
 import type { MmNotifierCalls } from '../mem/index.js';
 import type { Simulator } from '../sim/simulator.js';
 import { Errno, kernelError } from './errors.js';
@@ -27,6 +28,11 @@ import { v58 } from './v5.8/index.js';
 /** What a kernel profile provides. */
 export interface KernelProfile {
   readonly name: Profile;
+  /**
+   * Page request queue entries the kernel allocates (its `PRQ_ORDER`): the size a system
+   * gets when its configuration gives none.
+   */
+  readonly prqEntries: number;
   /** The SVA binding layer over every unit. */
   createSva(env: SvaEnv): SvaLayer;
   /** One unit's page-request service thread. */
@@ -39,6 +45,15 @@ export interface KernelProfile {
 const PROFILES: Partial<Record<Profile, KernelProfile>> = {
   'v5.8': v58,
 };
+
+/**
+ * Page request queue entries of profile `name` (its {@link KernelProfile.prqEntries}): the
+ * size a system or scenario takes when it gives none. A profile not implemented yet answers
+ * with the engine's default, Linux ≥ 5.19's 2048.
+ */
+export function profilePrqEntries(name: Profile): number {
+  return PROFILES[name]?.prqEntries ?? DEFAULT_PRQ_ENTRIES;
+}
 
 /** The profile named `name`; EOPNOTSUPP for one not implemented, EINVAL for an unknown name. */
 export function kernelProfile(name: string): KernelProfile {

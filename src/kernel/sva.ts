@@ -130,6 +130,8 @@ export interface SvaEnv {
   readonly initMm: Process;
   /** True when the CPU runs 5-level paging (LA57). */
   readonly la57: boolean;
+  /** True when the CPU uses 1 GiB pages (X86_FEATURE_GBPAGES). */
+  readonly gbpages: boolean;
   /** Runs notifier flushes (see {@link KernelRunner}). */
   readonly runSync: KernelRunner;
 }

@@ -32,6 +32,7 @@ export function buildSystem(sc: Scenario, options: RunOptions): System {
       units: sc.iommu.units,
       pasidBits: sc.iommu.pasidBits,
       srs: sc.iommu.srs,
+      dit: sc.iommu.dit,
       prqEntries: sc.iommu.prqEntries,
       iotlb: sc.iommu.iotlb,
     },

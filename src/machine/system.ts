@@ -15,7 +15,7 @@ import {
   type DeviceOptions,
   defaultDeviceOptions,
 } from '../device/device.js';
-import { DEFAULT_PRQ_ENTRIES, defaultCacheParams } from '../engine/caps.js';
+import { defaultCacheParams } from '../engine/caps.js';
 import type { IotlbParams } from '../engine/iotlb.js';
 import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '../engine/unit.js';
 import { codedError, describeValue, ErrorCode } from '../errors.js';
@@ -36,6 +36,7 @@ import {
   sampleInvIotlbNs,
 } from '../sim/cost-model.js';
 import { Completion, type KThread, spawn, type Waitable } from '../sim/kthread.js';
+import { ConfigEnable } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
 import { dmaAccessViolation, STALE_BY_KERNEL } from './access-check.js';
@@ -49,12 +50,21 @@ export interface SystemConfig {
   readonly profile?: Profile;
   /** Simulated physical memory in 4 KiB frames. Default 65536 (256 MiB). */
   readonly memory?: { readonly frames?: number };
-  /** CPU paging: `la57` = 5-level paging for processes (FSPM 01b). Default false. */
-  readonly cpu?: { readonly la57?: boolean };
+  /**
+   * The CPU's paging, as v5.8's `intel_svm_check` reads it (spec §1): `la57` = 5-level paging
+   * for processes (FSPM 01b), default false; `gbpages` = the CPU uses 1 GiB pages
+   * (X86_FEATURE_GBPAGES), default true, as every x86-64 CPU with SVA-capable VT-d reports
+   * pdpe1gb (Intel since Westmere) and the kernel uses it unless booted with `nogbpages`.
+   * With `gbpages` a unit without cap.FL1GP is not SVM-capable: binds get ENOTSUPP.
+   */
+  readonly cpu?: { readonly la57?: boolean; readonly gbpages?: boolean };
   /** VT-d units: how many, their capabilities (shared by all units) and cache sizes. */
   readonly iommu?: Partial<VtdUnitCaps> & {
     readonly units?: number;
-    /** Page request queue entries, a power of two ≥ 4. Default 2048 (Linux ≥ 5.19). */
+    /**
+     * Page request queue entries, a power of two ≥ 4. Default: the kernel profile's
+     * (v5.8: 128, PRQ_ORDER 0).
+     */
     readonly prqEntries?: number;
     readonly iotlb?: Partial<IotlbParams>;
     readonly pasidCache?: { readonly entries?: number; readonly assoc?: number };
@@ -123,6 +133,8 @@ export class System implements UnitObserver {
   readonly la57: boolean;
   /** When the profile's mm calls the notifiers (spec §5.1.1), for every process created. */
   private readonly mmNotifierCalls: MmNotifierCalls;
+  /** True when the CPU uses 1 GiB pages (see {@link SystemConfig.cpu}). */
+  readonly gbpages: boolean;
   readonly devices: Device<DeviceInfo>[] = [];
   /** The devices by requester id. */
   private readonly deviceByRid = new Map<number, Device<DeviceInfo>>();
@@ -161,7 +173,7 @@ export class System implements UnitObserver {
     const kernel = kernelProfile(this.profile);
     const {
       units = 1,
-      prqEntries = DEFAULT_PRQ_ENTRIES,
+      prqEntries = kernel.prqEntries,
       iotlb = {},
       pasidCache = {},
       psc = {},
@@ -198,6 +210,7 @@ export class System implements UnitObserver {
     }
     this.la57 = config.cpu?.la57 ?? false;
     this.mmNotifierCalls = kernel.mmNotifierCalls;
+    this.gbpages = config.cpu?.gbpages ?? true;
     this.memory = new PhysicalMemory({ frames: config.memory?.frames ?? DEFAULT_FRAMES });
     initMetricsSync();
     this.latency = new LatencyRecorder();
@@ -253,7 +266,13 @@ export class System implements UnitObserver {
       });
       return done;
     };
-    this.sva = kernel.createSva({ iommus: drivers, initMm: this.initMm, la57: this.la57, runSync });
+    this.sva = kernel.createSva({
+      iommus: drivers,
+      initMm: this.initMm,
+      la57: this.la57,
+      gbpages: this.gbpages,
+      runSync,
+    });
     this.sva.now = () => this.sim.nowNs;
     this.sva.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);
     this.sva.onBindError = (info, error) => this.bindFailed(info.sid, error);
@@ -460,6 +479,8 @@ export class System implements UnitObserver {
     if (typeof o.ats !== 'boolean') bad(`ats must be a boolean, got ${String(o.ats)}`);
     if (typeof o.pri !== 'boolean') bad(`pri must be a boolean, got ${String(o.pri)}`);
     if (o.pri && !o.ats) bad('pri requires ats (page requests follow failed ATS translations)');
+    if (typeof o.prgRespPasidRequired !== 'boolean')
+      bad(`prgRespPasidRequired must be a boolean, got ${String(o.prgRespPasidRequired)}`);
     if (!Number.isInteger(o.atsQdep) || o.atsQdep < 0 || o.atsQdep > 32)
       bad(`atsQdep must be 0..32, got ${o.atsQdep}`);
     if (!Number.isInteger(o.unit) || o.unit < 0 || o.unit >= this.drivers.length) {
@@ -501,11 +522,19 @@ export class System implements UnitObserver {
             ats: o.ats,
             pri: o.pri,
             atsQdep: o.atsQdep,
-            endpoint: d.id,
+            prgRespPasidRequired: o.prgRespPasidRequired,
           },
           d,
         );
         unit.attachDevice(o.rid, d.id, d.index, d.buffer);
+        // The attach enabled PASID / PRI / ATS (iommu_enable_dev_iotlb, spec §2.1.1): boot-time
+        // configuration writes, done before anyone uses the function, so applied at once.
+        d.functionState.configWrite(
+          (info.pasidEnabled ? ConfigEnable.PASID : 0) |
+            (info.priEnabled ? ConfigEnable.PRI : 0) |
+            (info.atsEnabled ? ConfigEnable.ATS : 0),
+          info.priAllocation,
+        );
         return info;
       },
     );

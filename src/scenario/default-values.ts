@@ -11,7 +11,8 @@
 
 import { ADVERSARY_KINDS } from '../device/adversary.js';
 import { defaultDeviceOptions } from '../device/device.js';
-import { DEFAULT_PRQ_ENTRIES, defaultCacheParams, defaultUnitCaps } from '../engine/caps.js';
+import { defaultCacheParams, defaultUnitCaps } from '../engine/caps.js';
+import { profilePrqEntries } from '../kernel/profile.js';
 import { DEFAULT_FRAMES } from '../mem/index.js';
 import { PatternKind } from '../workload/patterns.js';
 import type { AdversaryConfig, DeviceGroup, Scenario } from './types.js';
@@ -51,17 +52,22 @@ export const defaultAdversary: Readonly<AdversaryConfig> = deepFreeze({
   kinds: [...ADVERSARY_KINDS],
 });
 
+/** Kernel profile of the default scenario. */
+const DEFAULT_PROFILE = 'v5.8';
+
 /** The scenario run when none is given: the DESIGN §5 example values (deeply frozen). */
 export const defaultScenario: Scenario = deepFreeze({
   name: 'default',
-  profile: 'v5.8',
+  profile: DEFAULT_PROFILE,
   seed: 1,
   duration: 20_000_000,
   iommu: {
     units: 1,
     pasidBits: defaultUnitCaps.pasidBits,
     srs: defaultUnitCaps.srs,
-    prqEntries: DEFAULT_PRQ_ENTRIES,
+    dit: defaultUnitCaps.dit,
+    // the profile's own PRQ (v5.8: PRQ_ORDER 0, 128 entries), as when the field is left out
+    prqEntries: profilePrqEntries(DEFAULT_PROFILE),
     iotlb: { ...defaultCacheParams.iotlb },
   },
   devices: [{ ...structuredClone(defaultDeviceGroup), rid: DEFAULT_FIRST_RID }],

@@ -96,10 +96,16 @@ export const iommuSchema = strict({
     .default(D.iommu.pasidBits)
     .describe('Supported PASID width in bits (ecap PSS + 1), 1..20'),
   srs: bool().default(D.iommu.srs).describe('ecap SRS: supervisor requests supported'),
+  dit: bool()
+    .default(D.iommu.dit)
+    .describe('ecap DIT: device-TLB invalidations carry the PFSID (else PFSID 0)'),
+  // no schema default: left out, it follows the profile (schema.ts fills it in)
   prqEntries: int(4, 1 << 20)
     .refine((n) => (n & (n - 1)) === 0, prqE)
-    .default(D.iommu.prqEntries)
-    .describe('Page request queue size in 32-byte entries, a power of two 4..1048576'),
+    .optional()
+    .describe(
+      "Page request queue size in 32-byte entries, a power of two 4..1048576; default: the profile's (v5.8: 128)",
+    ),
   iotlb: iotlbSchema.prefault({}).describe('IOTLB geometry and replacement policy'),
 });
 

@@ -15,6 +15,7 @@
  */
 
 import { z } from 'zod';
+import { profilePrqEntries } from '../kernel/profile.js';
 import { PROFILE_NAMES } from '../kernel/sva.js';
 import { defaultScenario } from './default-values.js';
 import {
@@ -110,7 +111,15 @@ export const scenarioSchema = strict({
       profile: v.profile,
       seed: v.seed,
       duration: v.duration,
-      iommu: v.iommu,
+      iommu: {
+        units: v.iommu.units,
+        pasidBits: v.iommu.pasidBits,
+        srs: v.iommu.srs,
+        dit: v.iommu.dit,
+        // left out: the PRQ the profile's kernel allocates (v5.8: PRQ_ORDER 0, 128 entries)
+        prqEntries: v.iommu.prqEntries ?? profilePrqEntries(v.profile),
+        iotlb: v.iommu.iotlb,
+      },
       devices: v.devices,
       clients: v.clients,
       workload: v.workload,

@@ -108,6 +108,7 @@ export interface IommuInput {
   units?: number;
   pasidBits?: number;
   srs?: boolean;
+  dit?: boolean;
   prqEntries?: number;
   iotlb?: IotlbInput;
 }
@@ -209,7 +210,12 @@ export interface IommuConfig {
   pasidBits: number;
   /** ecap SRS: supervisor requests supported. */
   srs: boolean;
-  /** Page request queue size in 32-byte entries, a power of two ≥ 4. */
+  /** ecap DIT: device-TLB invalidations carry the PFSID (without it the driver writes 0). */
+  dit: boolean;
+  /**
+   * Page request queue size in 32-byte entries, a power of two ≥ 4; when the scenario leaves it
+   * out, the profile's (v5.8: 128).
+   */
   prqEntries: number;
   /** IOTLB geometry and policy. */
   iotlb: IotlbConfig;

@@ -32,7 +32,7 @@ describe('page request reception (spec §4.1)', () => {
     });
     expect(r).toEqual({
       pasidPresent: true,
-      privDataPresent: false,
+      privDataPresent: true, // v5.8 copies PP into bit 5 (spec §4.5, fixed in v5.10 by P-PDP)
       code: 0,
       rid: 0x100,
       pasid,
@@ -91,6 +91,27 @@ describe('page request reception (spec §4.1)', () => {
     expect(d.outstandingPageRequests).toBe(0);
   });
 
+  it('clears PRO at the end of every pass, even with requests left in the queue (v5.8, spec §4.3)', async () => {
+    const { s, d, pasid, rw } = await bound({ iommu: { prqEntries: 4 } }); // holds 3
+    d.postPageRequest({ pasid, addr: rw, read: true, lpig: true, prgIndex: 0 });
+    // run until the thread took the request: its pass snapshot is tail = 1
+    while (s.prqThreads[0]!.passes === 0) s.sim.step();
+    expect(s.iommu.prqStatus).toMatchObject({ head: 0, tail: 1 });
+    // during the pass (handle_mm_fault takes µs) three more arrive: two fit, the third overflows
+    for (let i = 1; i < 4; i++)
+      d.postPageRequest({ pasid, addr: rw + i * 4096, read: true, lpig: true, prgIndex: i });
+    while (s.iommu.prqStatus.head === 0) s.sim.step();
+    // the pass wrote PQH = its snapshot of the tail and cleared PRO, though head != tail
+    expect(s.prqThreads[0]!.passes).toBe(1);
+    expect(s.iommu.prqStatus).toMatchObject({ head: 1, tail: 3, pro: false });
+    expect(s.counters.toTotals().prqOverflows).toBe(1);
+    // the next pass serves the two left; the overflowed one had a hardware Success
+    s.sim.runUntil(s.sim.nowNs + 1_000_000);
+    expect(s.iommu.prqStatus).toMatchObject({ head: 3, tail: 3, pro: false });
+    expect(s.counters.toTotals()).toMatchObject({ autoResponses: 1, prqOverflows: 1 });
+    expect(s.counters.toTotals().pageResponses.success).toBe(3);
+  });
+
   it('consumes a batch and writes the head once per pass', async () => {
     const { s, d, pasid, rw } = await bound();
     for (let i = 0; i < 3; i++)
@@ -103,6 +124,36 @@ describe('page request reception (spec §4.1)', () => {
     }
     expect([...heads].sort()).toEqual([0, 3]);
     expect(s.prqThreads[0]!.passes).toBe(1);
+  });
+});
+
+describe('page group responses, profile v5.8 (spec §4.5)', () => {
+  it("sets bit 5 (PDP) from the request's PP: the spec §4.5 example words", async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x0300 });
+    const ps = [];
+    for (let i = 0; i < 5; i++) ps.push(s.createProcess());
+    const hs = [];
+    for (const p of ps) hs.push(await s.svaBindDevice(d, p));
+    expect(s.svaGetPasid(hs[4]!)).toBe(5);
+    const addr = ps[4]!.mmap({ length: 1 << 16, prot: 'rw', addr: 0x1000_0000 });
+    const r = await d.pageRequest({ pasid: 5, addr, read: true, lpig: true, prgIndex: 0x1a });
+    expect(r).toMatchObject({ code: 0, pasidPresent: true, privDataPresent: true });
+    const resp = s.iommu.invalidationLog.filter((e) => e.type === 'page-group-response');
+    expect(resp).toHaveLength(1);
+    // qw0 = 9h | PP<<4 | PDP<<5 | RC 0<<12 | RID 0x0300<<16 | PASID 5<<32 = 0x0000_0005_0300_0039
+    // (v5.10+: …_0019); qw1 = PRGI 0x1A<<3 | LPIG<<2 = 0xD4; private data zeroed
+    expect(resp[0]!.raw).toEqual([0x0000_0005_0300_0039n, 0xd4n, 0n, 0n]);
+  });
+
+  it('leaves bit 5 clear in the Response Failure to a request without PASID', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x0300 });
+    const r = await d.pageRequest({ addr: 0x1000_0000, read: true, lpig: true, prgIndex: 0x1a });
+    expect(r).toMatchObject({ code: 0xf, pasidPresent: false, privDataPresent: false });
+    const resp = s.iommu.invalidationLog.filter((e) => e.type === 'page-group-response');
+    // qw0 = 9h | RC 0xF<<12 | RID 0x0300<<16 = 0x0300_f009; qw1 = 0xD4
+    expect(resp.map((e) => e.raw)).toEqual([[0x0300_f009n, 0xd4n, 0n, 0n]]);
   });
 });
 
@@ -141,6 +192,18 @@ describe('PRQ handler checks, profile v5.8 (spec §4.3)', () => {
     // Response Failure: PRI is off at the function until reset (spec §4.7)
     expect(d.priActive).toBe(false);
     expect(await d.pageRequest({ addr: rw, read: true, lpig: true, prgIndex: 2 })).toBeNull();
+  });
+
+  it('queues and refuses a request without PASID before any bind: PRI is on from attach (spec §2.1.1)', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    expect(d.enabled.pri).toBe(true);
+    const r = await d.pageRequest({ addr: 0x1000_0000, read: true, lpig: true, prgIndex: 4 });
+    expect(r).toMatchObject({ pasidPresent: false, code: 0xf, prgIndex: 4 });
+    expect(s.iommu.prqStatus).toMatchObject({ head: 1, tail: 1 });
+    expect(s.counters.toTotals()).toMatchObject({ autoResponses: 0, faultRecords: 0 });
+    expect(s.counters.toTotals().pageResponses.failure).toBe(1);
+    expect(d.priActive).toBe(false);
   });
 
   it('answers Response Failure for a PASID the allocator does not know', async () => {

@@ -6,30 +6,102 @@ import {
   SVM_FLAG_PRIVATE_PASID,
   SVM_FLAG_SUPERVISOR_MODE,
 } from '../../src/index.js';
-import { decodePasidEntry } from '../../src/layout/index.js';
-import { expectCode, smallSystem } from './helpers.js';
+import type { SvmLayer } from '../../src/kernel/v5.8/svm.js';
+import { decodeContextEntry, decodePasidEntry, readQwords } from '../../src/layout/index.js';
+import { expectCode, rawLog, smallSystem } from './helpers.js';
+
+/** The decoded context entry of `d` on unit 0 of `s`. */
+function contextEntry(s: ReturnType<typeof smallSystem>, d: { readonly rid: number }) {
+  const addr = s.drivers[0]!.contextEntryAddress(d.rid >>> 8, d.rid & 0xff, false);
+  return decodeContextEntry(readQwords(s.memory.u32, addr / 4, 4));
+}
 
 describe('svaBindDevice() error paths (spec §2.1)', () => {
-  it('rejects unknown flag bits and the guest flags with EINVAL', async () => {
+  it('accepts unknown flag bits and the guest flags silently, as v5.8 does (spec §2.1 flags)', async () => {
     const s = smallSystem();
     const d = s.addDevice({ rid: 0x100 });
     const p = s.createProcess();
-    await expectCode(s.svaBindDevice(d, p, 0x10), 'EINVAL');
-    await expectCode(s.svaBindDevice(d, p, SVM_FLAG_GUEST_MODE), 'EINVAL');
-    await expectCode(s.svaBindDevice(d, p, SVM_FLAG_GUEST_PASID), 'EINVAL');
-    expect(s.sva.bindErrors).toBe(3);
+    const h = await s.svaBindDevice(d, p, 0);
+    // only PRIVATE_PASID and SUPERVISOR_MODE are tested: a rebind with 4, 8 or 0x10 takes a
+    // reference on the same bond
+    for (const f of [SVM_FLAG_GUEST_MODE, SVM_FLAG_GUEST_PASID, 0x10]) {
+      expect(await s.svaBindDevice(d, p, f)).toBe(h);
+    }
+    expect(s.svaGetPasid(h)).toBe(1);
+    // a new svm made with them keeps them in svm->flags and programs the same entry as 0
+    const layer = s.sva as SvmLayer;
+    for (const [i, f] of [4, 8, 0x10].entries()) {
+      const q = s.createProcess();
+      const hq = await s.svaBindDevice(d, q, f);
+      const pasid = s.svaGetPasid(hq);
+      expect(pasid).toBe(2 + i);
+      expect(layer.svmByPasid(pasid)!.flags).toBe(f);
+      expect(layer.svmByPasid(pasid)!.mm).toBe(q);
+      const e = decodePasidEntry(s.iommu.pasidEntry(d, pasid));
+      expect(e).toMatchObject({ p: true, sre: false, pgtt: 1, did: 1 });
+      expect(e.fsptptr).toBe(q.pgdPfn * 4096);
+    }
+    expect(s.sva.bindErrors).toBe(0);
+    expect(s.sva.liveBonds).toBe(4);
   });
 
-  it('returns EOPNOTSUPP when the unit is not SVM-capable', async () => {
-    for (const iommu of [{ flts: false }, { pasid: false }]) {
-      const s = smallSystem({ iommu });
-      const d = s.addDevice({ rid: 0x100 });
-      await expectCode(s.svaBindDevice(d, s.createProcess()), 'EOPNOTSUPP');
-    }
-    // 5-level CPU paging needs cap.FL5LP (intel_svm_check)
-    const s = smallSystem({ cpu: { la57: true }, iommu: { fl5lp: false } });
+  it('rejects with EINVAL a flags value that is not a 32-bit flags word', async () => {
+    const s = smallSystem();
     const d = s.addDevice({ rid: 0x100 });
-    await expectCode(s.svaBindDevice(d, s.createProcess()), 'EOPNOTSUPP');
+    const p = s.createProcess();
+    for (const f of [1.5, -1, 2 ** 32, Number.NaN, '1' as unknown as number]) {
+      const err = await expectCode(s.svaBindDevice(d, p, f), 'EINVAL');
+      expect(err.message).toMatch(/32-bit flags word/);
+    }
+    expect(s.sva.bindErrors).toBe(5);
+    expect(s.iommu.invalidationLog).toHaveLength(0);
+  });
+
+  it('returns ENOTSUPP (524) when the unit is not SVM-capable (intel_svm_check, spec §2.1 step 1)', async () => {
+    const noPasid = smallSystem({ iommu: { pasid: false } });
+    const d0 = noPasid.addDevice({ rid: 0x100 });
+    const err = await expectCode(noPasid.svaBindDevice(d0, noPasid.createProcess()), 'ENOTSUPP');
+    expect(err.message).toMatch(/^ENOTSUPP: IOMMU 0 is not SVM-capable/);
+    // 5-level CPU paging needs cap.FL5LP
+    const la57 = smallSystem({ cpu: { la57: true }, iommu: { fl5lp: false } });
+    const d1 = la57.addDevice({ rid: 0x100 });
+    await expectCode(la57.svaBindDevice(d1, la57.createProcess()), 'ENOTSUPP');
+    // a CPU with 1 GiB pages needs cap.FL1GP
+    const gb = smallSystem({ cpu: { gbpages: true }, iommu: { fl1gp: false } });
+    const d2 = gb.addDevice({ rid: 0x100 });
+    const e2 = await expectCode(gb.svaBindDevice(d2, gb.createProcess()), 'ENOTSUPP');
+    expect(e2.message).toMatch(/cap\.FL1GP as the CPU uses 1 GiB pages/);
+    // nothing was touched: PASIDE clear, no flush, no PASID
+    for (const s of [noPasid, la57, gb]) {
+      expect(s.iommu.invalidationLog).toHaveLength(0);
+      expect(s.sva.pasidsInUse).toBe(0);
+      expect(s.sva.bindErrors).toBe(1);
+    }
+  });
+
+  it('binds without cap.FL1GP when the CPU does not use 1 GiB pages; gbpages is on by default', async () => {
+    const s = smallSystem({ cpu: { gbpages: false }, iommu: { fl1gp: false } });
+    expect(s.gbpages).toBe(false);
+    const d = s.addDevice({ rid: 0x100 });
+    expect(s.svaGetPasid(await s.svaBindDevice(d, s.createProcess()))).toBe(1);
+    expect(smallSystem().gbpages).toBe(true);
+  });
+
+  it('without ecap.FLTS the unit is SVM-capable and setup fails EINVAL, unwinding the bind (spec §1)', async () => {
+    const s = smallSystem({ iommu: { flts: false } });
+    const d = s.addDevice({ rid: 0x6a01 });
+    const p = s.createProcess();
+    const err = await expectCode(s.svaBindDevice(d, p), 'EINVAL');
+    expect(err.message).toMatch(/ecap\.FLTS/);
+    // PASIDE was set with its context-cache flush before the PASID was allocated and the
+    // notifier registered; both are undone, PASIDE stays
+    expect(rawLog(s.iommu.invalidationLog).map((r) => r[0])).toEqual(['context-cache', 'wait']);
+    expect(contextEntry(s, d).paside).toBe(true);
+    expect(s.sva.pasidsInUse).toBe(0);
+    expect(s.sva.liveBonds).toBe(0);
+    expect(p.mmuNotifiers).toHaveLength(0);
+    expect(p.mmCountRefs).toBe(1);
+    expect(s.iommu.pasidEntry(d, 1)).toEqual(Array(8).fill(0n));
   });
 
   it('returns EINVAL for a device without PASID capability, and leaves PASIDE clear', async () => {
@@ -53,10 +125,40 @@ describe('svaBindDevice() error paths (spec §2.1)', () => {
     expect(err.message).toMatch(/user provided mm/);
   });
 
+  it('a null process without SUPERVISOR_MODE binds init_mm with SRE (spec §2.1.1)', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    const h = await s.svaBindDevice(d, null, 0);
+    const pasid = s.svaGetPasid(h);
+    expect(pasid).toBe(1);
+    const e = decodePasidEntry(s.iommu.pasidEntry(d, pasid));
+    expect(e).toMatchObject({ p: true, sre: true, pgtt: 1 });
+    expect(e.fsptptr).toBe(s.initMm.pgdPfn * 4096);
+    const svm = (s.sva as SvmLayer).svmByPasid(pasid)!;
+    expect(svm.flags).toBe(0);
+    expect(svm.mm).toBeNull();
+    // the same svm as a supervisor bind of the same device (t->mm == mm, not private)
+    expect(await s.svaBindDevice(d, null, SVM_FLAG_SUPERVISOR_MODE)).toBe(h);
+  });
+
+  it('a null process without SUPERVISOR_MODE and without ecap.SRS fails EINVAL in setup', async () => {
+    const s = smallSystem({ iommu: { srs: false } });
+    const d = s.addDevice({ rid: 0x100 });
+    const err = await expectCode(s.svaBindDevice(d, null, 0), 'EINVAL');
+    expect(err.message).toMatch(/ecap\.SRS/);
+    expect(s.sva.pasidsInUse).toBe(0);
+    expect(s.sva.liveBonds).toBe(0);
+    // left non-present (P clear), with init_mm's FSPTPTR in it: v5.8 returns from the SRE
+    // check without clearing the entry (spec §2.1.1)
+    const entry = s.iommu.pasidEntry(d, 1);
+    expect(entry[0]! & 1n).toBe(0n);
+    expect(entry[2]).toBe(BigInt(s.initMm.pgdPfn) << 12n);
+    expect(entry.filter((_, i) => i !== 2)).toEqual(Array(7).fill(0n));
+  });
+
   it('a user bind needs a live process', async () => {
     const s = smallSystem();
     const d = s.addDevice({ rid: 0x100 });
-    await expectCode(s.svaBindDevice(d, null), 'EINVAL');
     const p = s.createProcess();
     p.exit();
     await expectCode(s.svaBindDevice(d, p), 'EINVAL');
@@ -314,5 +416,75 @@ describe('svaBindDevice() bonds (spec §2.1, §2.4)', () => {
       };
     };
     expect(await run()).toEqual(await run());
+  });
+});
+
+describe('function enables at attach, profile v5.8 (spec §2.1.1, iommu_enable_dev_iotlb)', () => {
+  it('enables PASID, PRI (32 requests) and ATS when the device is added, before any bind', () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    expect(d.enabled).toEqual({ pasid: true, ats: true, pri: true });
+    expect(d.functionState.priAllocation).toBe(32);
+    expect(d.info).toMatchObject({
+      pasidEnabled: true,
+      priEnabled: true,
+      atsEnabled: true,
+      atsQdep: 32,
+      priAllocation: 32,
+    });
+    // PASIDE waits for the first bind; DTE and PRE are set at attach
+    expect(contextEntry(s, d)).toMatchObject({ p: true, paside: false, dte: true, pre: true });
+    expect(s.iommu.invalidationLog).toHaveLength(0);
+  });
+
+  it('the first bind only sets PASIDE, with its device-selective context-cache flush', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100 });
+    await s.svaBindDevice(d, s.createProcess());
+    expect(rawLog(s.iommu.invalidationLog).map((r) => r[0])).toEqual(['context-cache', 'wait']);
+    expect(contextEntry(s, d).paside).toBe(true);
+    expect(d.enabled).toEqual({ pasid: true, ats: true, pri: true });
+    expect(d.functionState.priAllocation).toBe(32);
+  });
+
+  it('leaves PRI off on a function with PASID that lacks "PRG Response PASID Required"', async () => {
+    const s = smallSystem();
+    const d = s.addDevice({ rid: 0x100, prgRespPasidRequired: false });
+    expect(d.enabled).toEqual({ pasid: true, ats: true, pri: false });
+    expect(d.functionState.priAllocation).toBe(0);
+    expect(contextEntry(s, d).pre).toBe(true); // PRE follows PRI support, not its enable
+    const h = await s.svaBindDevice(d, s.createProcess());
+    expect(d.enabled.pri).toBe(false);
+    // no PRI, no drain at unbind: teardown flushes only
+    const from = s.iommu.invalidationLog.length;
+    await s.svaUnbindDevice(h);
+    expect(
+      rawLog(s.iommu.invalidationLog, from)
+        .map((r) => r[0])
+        .filter((t) => t !== 'wait'),
+    ).toEqual(['pasid-cache', 'piotlb', 'devtlb']);
+  });
+
+  it('enables PRI without the PASID-required bit when PASID is not enabled', () => {
+    // no PASID capability on the function
+    const s = smallSystem();
+    const a = s.addDevice({ rid: 0x100, pasidBits: 0, prgRespPasidRequired: false });
+    expect(a.enabled).toEqual({ pasid: false, ats: true, pri: true });
+    // a unit without ecap.PASID: info->pasid_supported stays 0
+    const n = smallSystem({ iommu: { pasid: false } });
+    const b = n.addDevice({ rid: 0x100, prgRespPasidRequired: false });
+    expect(b.enabled).toEqual({ pasid: false, ats: true, pri: true });
+  });
+
+  it('rejects a prgRespPasidRequired that is not a boolean', () => {
+    const s = smallSystem();
+    expect(() =>
+      s.addDevice({ rid: 0x100, prgRespPasidRequired: 1 as unknown as boolean }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'EINVAL',
+        message: expect.stringMatching(/prgRespPasidRequired must be a boolean/),
+      }),
+    );
   });
 });

@@ -321,7 +321,7 @@ describe('release on mm exit while bound (spec §5.2)', () => {
     expect(rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] !== 'wait')).toEqual([
       ['pasid-cache', '100010017', '0'],
       ['piotlb', '100010026', '0'],
-      ['devtlb', '6a006a0100001003', '7ffffffffffff001'],
+      ['devtlb', '6a0100000003', '7ffffffffffff001'], // PFSID 0 without ecap.DIT (spec §7.4)
     ]);
     expect(s.iommu.pasidEntry(d, 1)).toEqual([2n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
     expect(s.svaGetPasid(hs[0]!)).toBe(1);
@@ -354,13 +354,13 @@ describe('release on mm exit while bound (spec §5.2)', () => {
       // P_IOTLB (6h), G=10b PASID-selective: 0x6 | 2<<4 | DID 0 | PASID 1<<32
       ['piotlb', '100000026', '0'],
       ['wait', '200000025', status(slot(3))],
-      // non-PASID device-TLB (3h), full range, as at exit
-      ['devtlb', '6a006a0100001003', '7ffffffffffff001'],
+      // non-PASID device-TLB (3h), full range, as at exit; PFSID 0 without ecap.DIT
+      ['devtlb', '6a0100000003', '7ffffffffffff001'],
       ['wait', '200000025', status(slot(5))],
       // the drain: fence wait, P_IOTLB with the default domain's DID 2, P_DEVTLB qw1 = 0
       ['wait', '200000045', '0'],
       ['piotlb', '100020026', '0'],
-      ['pdevtlb', '6a0000016a011008', '0'],
+      ['pdevtlb', '16a010008', '0'],
       ['wait', '2000000a5', status(slot(9))],
     ]);
     expect(s.iommu.pasidEntry(d, 1)).toEqual(Array(8).fill(0n));

@@ -10,7 +10,7 @@ function statusAddr(s: ReturnType<typeof smallSystem>, slot: number): string {
 
 describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)', () => {
   it('submits PASID-cache, P_IOTLB, non-PASID DEVTLB, then the drain batch', async () => {
-    const s = smallSystem();
+    const s = smallSystem({ iommu: { dit: true } }); // ecap.DIT: PFSID = the function (spec §7.4)
     const d = s.addDevice({ rid: 0x6a01 }); // default domain DID 2
     const p = s.createProcess();
     const h = await s.svaBindDevice(d, p); // slots 0-1: context-cache + wait
@@ -59,7 +59,7 @@ describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)
       ['pasid-cache', '700550017', '0'],
       // 0x6 | 2<<4 | DID 0x55<<16 | PASID 7<<32
       ['piotlb', '700550026', '0'],
-      ['devtlb', '6a006a0100001003', '7ffffffffffff001'],
+      ['devtlb', '6a0100000003', '7ffffffffffff001'],
     ]);
     // it was present: FPD-only
     expect(s.memory.u32.subarray(dw, dw + 16)).toEqual(
@@ -80,11 +80,28 @@ describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)
       ['wait', '200000025'],
       ['piotlb', '900000026'],
       ['wait', '200000025'],
-      ['devtlb', '6a006a0100001003'],
+      ['devtlb', '6a0100000003'],
       ['wait', '200000025'],
     ]);
     const dw = pasidGetEntry(d.info, 9) / 4;
     expect(Array.from(s.memory.u32.subarray(dw, dw + 16))).toEqual(Array(16).fill(0));
+  });
+
+  it('writes PFSID 0 in the teardown and drain device-TLB flushes without ecap.DIT (spec §7.4)', async () => {
+    const s = smallSystem(); // dit: false by default
+    const d = s.addDevice({ rid: 0x6a01 });
+    const h = await s.svaBindDevice(d, s.createProcess());
+    const from = s.iommu.invalidationLog.length;
+    await s.svaUnbindDevice(h);
+    expect(d.info.pfsid).toBe(0);
+    expect(
+      rawLog(s.iommu.invalidationLog, from).filter((r) => r[0] === 'devtlb' || r[0] === 'pdevtlb'),
+    ).toEqual([
+      // 3h | SID 0x6a01 at 47:32; bits 15:12 and 63:52 (PFSID) zero
+      ['devtlb', '6a0100000003', '7ffffffffffff001'],
+      // 8h | SID 0x6a01 at 31:16 | PASID 1 at 51:32; PFSID zero
+      ['pdevtlb', '16a010008', '0'],
+    ]);
   });
 
   it('skips DEVTLB and drain for a function without ATS and PRI', async () => {
@@ -221,5 +238,15 @@ describe('svaUnbindDevice() teardown and drain (spec §3.3, §4.6, profile v5.8)
       (r) => r[0] === 'wait' && r[1] === '2000000a5',
     );
     expect(drains).toHaveLength(2);
+  });
+});
+
+describe('PFSID and ecap.DIT (spec §7.4, iommu_enable_dev_iotlb)', () => {
+  it('is 0 without DIT (the default) and the function’s own rid with it', () => {
+    const s = smallSystem();
+    expect(s.iommu.caps.dit).toBe(false);
+    expect(s.addDevice({ rid: 0x6a01 }).info.pfsid).toBe(0);
+    const t = smallSystem({ iommu: { dit: true } });
+    expect(t.addDevice({ rid: 0x6a01 }).info.pfsid).toBe(0x6a01);
   });
 });

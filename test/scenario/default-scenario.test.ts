@@ -17,7 +17,8 @@ describe('defaultScenario', () => {
         units: 1,
         pasidBits: 20,
         srs: true,
-        prqEntries: 2048,
+        dit: false,
+        prqEntries: 128, // profile v5.8's PRQ_ORDER 0 (spec §4.1)
         iotlb: { entries: 64, assoc: 4, policy: 'lru' },
       },
       devices: [
@@ -107,6 +108,22 @@ describe('resolveScenario() with defaults', () => {
     });
     expect(s.clients.churn).toEqual({ ...defaultScenario.clients.churn, enabled: false });
     expect(s.clients.count).toBe(64);
+  });
+
+  it("takes the profile's PRQ size when iommu.prqEntries is left out; a given size wins", () => {
+    expect(resolveScenario({}).iommu.prqEntries).toBe(128); // v5.8: PRQ_ORDER 0
+    expect(resolveScenario({ iommu: { units: 2 } }).iommu.prqEntries).toBe(128);
+    // 'current' is not implemented yet: Linux ≥ 5.19's 2048
+    expect(resolveScenario({ profile: 'current' }).iommu.prqEntries).toBe(2048);
+    expect(resolveScenario({ iommu: { prqEntries: 2048 } }).iommu.prqEntries).toBe(2048);
+    expect(
+      resolveScenario({ profile: 'current', iommu: { prqEntries: 64 } }).iommu.prqEntries,
+    ).toBe(64);
+  });
+
+  it('takes iommu.dit (default false)', () => {
+    expect(resolveScenario({ iommu: { dit: true } }).iommu.dit).toBe(true);
+    expect(resolveScenario({}).iommu.dit).toBe(false);
   });
 
   it('replaces the device list and fills each group from the group defaults', () => {

@@ -27,7 +27,7 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { iommu: { unit: 2 } },
     'iommu.unit',
-    /^unknown key 'unit'; allowed: units, pasidBits, srs, prqEntries, iotlb$/,
+    /^unknown key 'unit'; allowed: units, pasidBits, srs, dit, prqEntries, iotlb$/,
   ],
   [{ iommu: { iotlb: { ways: 2 } } }, 'iommu.iotlb.ways', /^unknown key 'ways'; allowed: entries/],
   [

@@ -6,13 +6,14 @@
 
 import { MM_NOTIFIER_CALLS_V58 } from '../../mem/index.js';
 import type { KernelProfile } from '../profile.js';
-import { PrqThread } from './prq.js';
+import { PRQ_ENTRIES, PrqThread } from './prq.js';
 import { SvmLayer } from './svm.js';
 
 /** The v5.8 kernel profile. */
 export const v58: KernelProfile = {
   name: 'v5.8',
-  createSva: (env) => new SvmLayer(env.iommus, env.initMm, env.la57, env.runSync),
+  prqEntries: PRQ_ENTRIES,
+  createSva: (env) => new SvmLayer(env),
   createPrqService: (iommu, sva, sim, hooks) => {
     if (!(sva instanceof SvmLayer)) throw new Error('profile v5.8: foreign SVA layer');
     return new PrqThread(iommu, sva, sim, hooks);

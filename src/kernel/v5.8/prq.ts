@@ -6,9 +6,12 @@
  * tail, service every descriptor in [head, tail) — PASID present and known (else Response
  * Failure), not a supervisor svm, canonical address, `mmget_not_zero`, VMA lookup, access check,
  * `handle_mm_fault` — and answer LPIG=1 requests with a page group response built from *this*
- * descriptor and *its* result (v5.8 handles each request of a group individually), then
- * write PQH = tail once. If PRO is set, clear it only when the queue is empty. Finally
- * complete `prq_complete` for the drain loop.
+ * descriptor and *its* result (v5.8 handles each request of a group individually), with bit 5
+ * (PDP) copied from the request's PP (spec §4.5), then write PQH = tail once. If PRO is set,
+ * clear it, whatever is left in the queue (spec §4.3). Finally complete `prq_complete` for the
+ * drain loop.
+ *
+ * The queue is 4 KiB ({@link PRQ_ORDER} 0): 128 descriptors (spec §4.1).
  *
  * `prq.service` is measured as the kernel's `svm_prq` (DMAR_LATENCY_PRQ) measures it: from
  * the moment the thread takes the request (`intel_svm_prq_report` stamps it) to the page
@@ -24,10 +27,13 @@
 
 import {
   getField,
+  PAGE_GROUP_RESPONSE,
   PAGE_REQUEST,
+  prqEntriesForPqs,
   QI_RESP_FAILURE,
   QI_RESP_INVALID,
   QI_RESP_SUCCESS,
+  setField,
   writePageGroupResponse,
 } from '../../layout/index.js';
 import { Completion, type KThread } from '../../sim/kthread.js';
@@ -39,6 +45,12 @@ import { KernelTimer } from '../timer.js';
 import type { SvmLayer } from './svm.js';
 
 const PR = PAGE_REQUEST.fields;
+const RESP = PAGE_GROUP_RESPONSE.fields;
+
+/** v5.8's `PRQ_ORDER` (svm.c:28), written to PQS: one 4 KiB page. Raised in v5.15 and v5.19. */
+export const PRQ_ORDER = 0;
+/** Descriptors in v5.8's page request queue: 4 KiB / 32 B = 128 (spec §4.1). */
+export const PRQ_ENTRIES = prqEntriesForPqs(PRQ_ORDER);
 
 /** State of one unit's PRQ thread. */
 export class PrqThread implements PrqService {
@@ -97,17 +109,21 @@ export class PrqThread implements PrqService {
         if (getField(u32, dw, PR.lpig)) {
           yield this.timer.sleep(this.hooks.pageResponseNs, source);
           const rid = getField(u32, dw, PR.rid);
+          const pp = getField(u32, dw, PR.pasidPresent);
           const r = this.resp;
           writePageGroupResponse(
             r,
             0,
             rid,
-            getField(u32, dw, PR.pasidPresent) === 1,
+            pp === 1,
             getField(u32, dw, PR.pasid),
             getField(u32, dw, PR.prgIndex),
             result.code,
             true,
           );
+          // QI_PGRP_PDP(req->pasid_present) (svm.c:916): bit 5 from PP, not from the request's
+          // PDP; a v5.8 bug fixed in v5.10 (P-PDP, spec §4.5). qw2 = qw3 = 0 as written.
+          setField(r, 0, RESP.privDataPresent, pp);
           this.hooks.responded(rid, result.code, this.sim.nowNs - pickedNs);
           yield* qiSubmitSync(this.iommu, r);
         }
@@ -116,8 +132,10 @@ export class PrqThread implements PrqService {
       }
       // 2. PQH = tail, once for the whole batch.
       prq.writeHead(tail);
-      // 3. Clear PRO only when the queue is empty.
-      if (prq.pro && prq.head === prq.tail) prq.clearPro();
+      // 3. Clear PRO on every pass, without looking at head and tail again (svm.c:932-939):
+      // requests that arrived during the pass may still be queued. v5.14 clears it only once
+      // the queue is empty (spec §4.3).
+      if (prq.pro) prq.clearPro();
       // 4. Wake drainers.
       this.iommu.prqComplete.complete();
     }

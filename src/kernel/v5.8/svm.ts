@@ -18,9 +18,14 @@
  * modelled time: the invalidation queue's wait descriptors and the drain's wait on
  * `prq_complete` resume it.
  *
- * Not modelled: GUEST_MODE / GUEST_PASID (they belong to `intel_svm_bind_gpasid`, nested
- * translation), `svm_dev_ops`, ENQCMD's `mm->pasid` publication (v5.10+), the v5.9–v5.15
- * IOMMU_DEV_FEAT_SVA enable path.
+ * Bind checks are v5.8's, gaps included (spec §2.1, §2.1.1): only PRIVATE_PASID and
+ * SUPERVISOR_MODE are tested, so GUEST_MODE, GUEST_PASID and unknown bits are kept in
+ * `svm.flags` with no effect; a NULL mm binds init_mm with SRE even without SUPERVISOR_MODE;
+ * a unit that is not SVM-capable gives ENOTSUPP (524).
+ *
+ * Not modelled: what GUEST_MODE / GUEST_PASID mean (they belong to `intel_svm_bind_gpasid`,
+ * nested translation), `svm_dev_ops`, ENQCMD's `mm->pasid` publication (v5.10+), the
+ * v5.9–v5.15 IOMMU_DEV_FEAT_SVA enable path.
  */
 
 import { describeValue } from '../../errors.js';
@@ -42,10 +47,9 @@ import { QI_OPT_WAIT_DRAIN, qiDevIotlbPasid, qiPiotlb, qiSubmitSync, qiWait } fr
 import {
   type KernelRunner,
   type PasidBinding,
-  SVM_FLAG_GUEST_MODE,
-  SVM_FLAG_GUEST_PASID,
   SVM_FLAG_PRIVATE_PASID,
   SVM_FLAG_SUPERVISOR_MODE,
+  type SvaEnv,
   type SvaLayer,
 } from '../sva.js';
 import { IoasidAllocator, PASID_MIN } from './ioasid.js';
@@ -216,18 +220,16 @@ export class SvmLayer implements SvaLayer {
   readonly initMm: Process;
   /** True when the CPU runs 5-level paging (LA57). */
   readonly la57: boolean;
+  /** True when the CPU uses 1 GiB pages (X86_FEATURE_GBPAGES). */
+  readonly gbpages: boolean;
   private readonly runSync: KernelRunner;
 
-  constructor(
-    iommus: readonly IntelIommu[],
-    initMm: Process,
-    la57: boolean,
-    runSync: KernelRunner,
-  ) {
-    this.iommus = iommus;
-    this.initMm = initMm;
-    this.la57 = la57;
-    this.runSync = runSync;
+  constructor(env: SvaEnv) {
+    this.iommus = env.iommus;
+    this.initMm = env.initMm;
+    this.la57 = env.la57;
+    this.gbpages = env.gbpages;
+    this.runSync = env.runSync;
   }
 
   /** `intel_pasid_max_id`: min over units of their max PASIDs, capped at 2^20. */
@@ -291,28 +293,20 @@ export class SvmLayer implements SvaLayer {
     makeHandle: () => object,
   ): KThread<SvmDev> {
     const iommu = info.iommu;
-    const known =
-      SVM_FLAG_PRIVATE_PASID |
-      SVM_FLAG_SUPERVISOR_MODE |
-      SVM_FLAG_GUEST_MODE |
-      SVM_FLAG_GUEST_PASID;
-    if (!Number.isInteger(flags) || flags < 0 || flags > known || (flags & ~known) !== 0) {
+    // v5.8 reads the flags as a C int (`flags = *(int *)drvdata`) and tests only PRIVATE_PASID
+    // and SUPERVISOR_MODE: GUEST_MODE, GUEST_PASID and unknown bits pass silently and stay in
+    // svm->flags (spec §2.1). What is refused here is a value that is no flags word at all.
+    if (!Number.isInteger(flags) || flags < 0 || flags > 0xffff_ffff) {
       throw kernelError(
         Errno.EINVAL,
-        `unknown bind flags ${Number.isInteger(flags) && flags >= 0 ? `0x${flags.toString(16)}` : describeValue(flags)}; known: PRIVATE_PASID=1, SUPERVISOR_MODE=2`,
+        `bind flags must be a 32-bit flags word (an integer 0..0xffffffff), got ${describeValue(flags)}`,
       );
     }
-    if (flags & (SVM_FLAG_GUEST_MODE | SVM_FLAG_GUEST_PASID)) {
+    // 1. IOMMU not SVM-capable: -ENOTSUPP, the kernel-internal 524 (spec §2.1 step 1).
+    if (!iommu.svmCapable(this.la57, this.gbpages)) {
       throw kernelError(
-        Errno.EINVAL,
-        'SVM_FLAG_GUEST_MODE / SVM_FLAG_GUEST_PASID belong to intel_svm_bind_gpasid (nested SVA), which svasim does not model',
-      );
-    }
-    // 1. IOMMU not SVM-capable.
-    if (!iommu.svmCapable(this.la57)) {
-      throw kernelError(
-        Errno.EOPNOTSUPP,
-        `IOMMU ${iommu.unit.index} is not SVM-capable (needs ecap.PASID and ecap.FLTS${this.la57 ? ', and cap.FL5LP with 5-level paging' : ''})`,
+        Errno.ENOTSUPP,
+        `IOMMU ${iommu.unit.index} is not SVM-capable (intel_svm_check needs ecap.PASID${this.gbpages ? ', cap.FL1GP as the CPU uses 1 GiB pages' : ''}${this.la57 ? ', cap.FL5LP with 5-level paging' : ''})`,
       );
     }
     // 2. pasid_max from the PCI PASID capability.
@@ -323,7 +317,8 @@ export class SvmLayer implements SvaLayer {
         `device ${ridName(info.sid)} has no PASID capability (pasidBits 0)`,
       );
     }
-    // 3. Supervisor mode: SRS required and mm must be NULL (T-2020).
+    // 3. Supervisor mode: SRS required and mm must be NULL (T-2020). A NULL mm without the
+    // flag is not refused (spec §2.1.1): setup below binds init_mm with SRE all the same.
     const supervisor = (flags & SVM_FLAG_SUPERVISOR_MODE) !== 0;
     if (supervisor) {
       if (!iommu.unit.caps.srs) {
@@ -338,12 +333,7 @@ export class SvmLayer implements SvaLayer {
           'supervisor PASID with user provided mm: pass null as the process for SVM_FLAG_SUPERVISOR_MODE',
         );
       }
-    } else if (mm === null) {
-      throw kernelError(
-        Errno.EINVAL,
-        'a user bind needs a process; pass SVM_FLAG_SUPERVISOR_MODE to bind the kernel address space',
-      );
-    } else if (!mm.alive) {
+    } else if (mm !== null && !mm.alive) {
       throw kernelError(Errno.EINVAL, `process ${mm.id} has exited; it cannot be bound`);
     }
     // 4. Look for an existing, non-private svm of this mm.
@@ -366,8 +356,9 @@ export class SvmLayer implements SvaLayer {
     }
     // 5. Enable PASID in the context entry and on the function.
     yield* iommu.enablePasid(info);
+    // `mm ? 0 : PASID_FLAG_SUPERVISOR_MODE`: SRE follows the mm, not the bind flag (svm.c:553-558)
     const pasidFlags =
-      (supervisor ? PASID_FLAG_SUPERVISOR_MODE : 0) | (this.la57 ? PASID_FLAG_FL5LP : 0);
+      (mm === null ? PASID_FLAG_SUPERVISOR_MODE : 0) | (this.la57 ? PASID_FLAG_FL5LP : 0);
     const pgdPfn = (mm ?? this.initMm).pgdPfn;
     if (!svm) {
       // 7. New PASID, notifier, PASID entry, global list.
