@@ -20,6 +20,12 @@ export interface RunOptions {
   /** Called about every `progressEveryNs` of simulated time. */
   readonly onProgress?: (simulatedNs: number, totalNs: number) => void;
   readonly progressEveryNs?: number;
+  /**
+   * Also check every untranslated DMA against the frame the bound mm maps (DESIGN §8): a page
+   * walk per request, so off by default (the unit translates those from the PASID entries the
+   * run's own kernel wrote); `npm run soak` turns it on.
+   */
+  readonly checkUntranslatedDma?: boolean;
   /** Called with the machine once it is built (for inspection and tests). */
   readonly onSystem?: (system: System) => void;
   /**

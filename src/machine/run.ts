@@ -154,6 +154,7 @@ export class ScenarioRun implements RunPhase {
     this.adversaries = adversaries;
     if (options.injectFault) injectFault(this.sys, options.injectFault);
     this.checker = new InvariantChecker(this.sys, adversaries);
+    if (options.checkUntranslatedDma) this.sys.checkUntranslatedDma = true;
     this.role = options.driver ? options.driver.partition : -1;
     this.trace = options.trace ? startTrace(this.sys, options.trace) : null;
     const sys = this.sys;

@@ -115,6 +115,8 @@ export interface PartitionTask {
   readonly trace?: RunOptions['trace'];
   /** Barrier spin before parking, µs (threaded.ts `ThreadedRunOptions.spinUs`). */
   readonly spinUs?: number;
+  /** Check untranslated DMA too (run-options.ts `RunOptions.checkUntranslatedDma`). */
+  readonly checkUntranslatedDma?: boolean;
   /** Keep each quantum's work (threaded.ts `ThreadedRunOptions.recordQuanta`). */
   readonly recordQuanta?: boolean;
   /** This worker's end of the control-plane channel. */
@@ -365,6 +367,7 @@ export async function runPartitionTask(task: PartitionTask): Promise<PartitionRe
       durationNs: task.durationNs,
       warmupNs: task.warmupNs,
       hlogIntervalNs: task.hlogIntervalNs,
+      checkUntranslatedDma: task.checkUntranslatedDma,
       injectFault: fault && { ...fault, act: faultAct(fault) },
       trace: task.trace,
       deviceBuffers: buffers.deviceBuffers,

@@ -144,6 +144,8 @@ export interface ThreadedRunOptions {
    * the scaling model of the benchmarks; costs 4 bytes per quantum per thread.
    */
   readonly recordQuanta?: boolean;
+  /** Check untranslated DMA too (`RunOptions.checkUntranslatedDma`). */
+  readonly checkUntranslatedDma?: boolean;
 }
 
 /** A threaded run in progress. */
@@ -328,6 +330,7 @@ export async function startScenarioThreaded(
       trace: options.trace,
       spinUs: options.spinUs,
       recordQuanta: options.recordQuanta,
+      checkUntranslatedDma: options.checkUntranslatedDma,
       port: port2,
       dataPorts: dataPorts?.[p],
     };

@@ -177,4 +177,19 @@ describe('stop markers (spec §4.7; v5.8 quirk of §4.3)', () => {
     expect(devices.every((d) => d.unexpectedResponses === 0)).toBe(true);
     expect(r.invariants.violations).toEqual([]);
   });
+
+  it('checks every untranslated DMA too when asked (checkUntranslatedDma), without changing the run', () => {
+    const sc = small({
+      devices: [{ count: 2, ats: false, pri: false }],
+      clients: { count: 4, buffers: { count: 2, size: '64KiB', prefault: 'all' } },
+    });
+    const plain = runScenario(sc);
+    const all = runScenario(sc, { checkUntranslatedDma: true });
+    // each untranslated DMA is one translation at the unit; each one allowed is one more check
+    const t = all.runTotals!;
+    expect(t.translations - t.dmaErrors).toBeGreaterThan(100);
+    expect(all.invariants.checked - plain.invariants.checked).toBe(t.translations - t.dmaErrors);
+    expect(all.invariants.violations).toEqual([]);
+    expect(all.runTotals).toEqual(plain.runTotals);
+  });
 });
