@@ -191,8 +191,9 @@ async function main(): Promise<number> {
   const start = process.hrtime.bigint();
   const line = (s: string): void => void process.stdout.write(`${s}\n`);
   line(
-    `soak: ≥ ${target.toLocaleString('en')} requests, seeds from ${firstSeed}, every ` +
-      `${every === 1 ? '' : `${every}th `}seed also threaded (${threads} threads), every DMA checked`,
+    `soak: ≥ ${target.toLocaleString('en')} requests, seeds from ${firstSeed}, ` +
+      `${every === 1 ? 'every seed' : `one seed in ${every}`} also threaded (${threads} threads), ` +
+      'every DMA checked',
   );
   const account = (
     name: string,
