@@ -186,4 +186,60 @@ describe('profile current: unbind teardown and mm exit (spec §10.4, §3.3, §4.
     ]);
     expect(s.iommu.pasidEntry(d, 1)).toEqual(Array(8).fill(0n));
   });
+
+  it('repeats the hardware drain while PRS.PRO is set (spec §4.6 step 5)', async () => {
+    const s = sys();
+    const d = s.addDevice({ rid: 0x100 });
+    const h = await s.svaBindDevice(d, s.createProcess());
+    const prq = s.iommu.prq;
+    prq.pro = true;
+    s.sim.call(1_000_000, 0, () => {
+      prq.pro = false;
+      s.drivers[0]!.prqComplete.complete();
+    });
+    const from = s.iommu.invalidationLog.length;
+    await s.svaUnbindDevice(h);
+    const drains = rawLog(s.iommu.invalidationLog, from).filter(
+      (r) => r[0] === 'wait' && r[1] === '2000000a5',
+    );
+    expect(drains).toHaveLength(2);
+  });
+
+  it('the PRQ thread clears PRO only once the queue is empty (spec §10.3)', async () => {
+    const s = sys();
+    await s.svaBindDevice(s.addDevice({ rid: 0x100 }), s.createProcess());
+    const prq = s.iommu.prq;
+    const { encodePageRequest, writeQwords } = await import('../../../src/layout/index.js');
+    const post = () => {
+      writeQwords(
+        s.memory.u32,
+        prq.slotAddress(prq.tail) / 4,
+        encodePageRequest({
+          pasidPresent: true,
+          rid: 0x100,
+          pasid: 1,
+          rdReq: true,
+          wrReq: false,
+          lpig: false,
+          prgIndex: 0,
+          addr: 0x1000,
+        }),
+      );
+      prq.tail = (prq.tail + 1) % prq.entries;
+    };
+    prq.pro = true;
+    post();
+    s.drivers[0]!.unit.onPrqEvent();
+    // a second request arrives while the pass handles the first: after the pass the queue
+    // is not empty, so PRO stays
+    s.sim.call(1, 0, post);
+    s.sim.runUntil(s.sim.nowNs + 1_000_000);
+    expect(prq.head).not.toBe(prq.tail);
+    expect(prq.pro).toBe(true);
+    // the next pass empties the queue and clears PRO
+    s.drivers[0]!.unit.onPrqEvent();
+    s.sim.runUntil(s.sim.nowNs + 1_000_000);
+    expect(prq.head).toBe(prq.tail);
+    expect(prq.pro).toBe(false);
+  });
 });
