@@ -242,4 +242,34 @@ describe('profile current: unbind teardown and mm exit (spec §10.4, §3.3, §4.
     expect(prq.head).toBe(prq.tail);
     expect(prq.pro).toBe(false);
   });
+
+  it("the drain waits for queued requests of the function's RID and PASID only (v6.13)", async () => {
+    const { encodePageRequest, writeQwords } = await import('../../../src/layout/index.js');
+    for (const [rid, waits] of [
+      [0x200, false],
+      [0x100, true],
+    ] as const) {
+      const s = sys();
+      const h = await s.svaBindDevice(s.addDevice({ rid: 0x100 }), s.createProcess());
+      const prq = s.iommu.prq;
+      // queued, not consumed: no PRQ thread pass runs
+      writeQwords(
+        s.memory.u32,
+        prq.slotAddress(prq.tail) / 4,
+        encodePageRequest({
+          pasidPresent: true,
+          rid,
+          pasid: 1,
+          rdReq: true,
+          wrReq: false,
+          lpig: true,
+          prgIndex: 0,
+          addr: 0x1000,
+        }),
+      );
+      prq.tail = (prq.tail + 1) % prq.entries;
+      if (waits) await expect(s.svaUnbindDevice(h)).rejects.toThrow(/deadlock/);
+      else await s.svaUnbindDevice(h);
+    }
+  });
 });
