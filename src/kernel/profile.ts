@@ -13,6 +13,7 @@
 import { DEFAULT_PRQ_ENTRIES } from '../engine/caps.js';
 import type { MmNotifierCalls } from '../mem/index.js';
 import type { Simulator } from '../sim/simulator.js';
+import { current } from './current/index.js';
 import { Errno, kernelError } from './errors.js';
 import type { IntelIommu } from './iommu.js';
 import {
@@ -44,6 +45,7 @@ export interface KernelProfile {
 /** The implemented profiles, by name: one line each. */
 const PROFILES: Partial<Record<Profile, KernelProfile>> = {
   'v5.8': v58,
+  current,
 };
 
 /**

@@ -6,6 +6,7 @@
 export type { FaultAccess, FaultResult } from './demand-paging.js';
 export { hex, invariantError, type MemError, MemErrorCode, memError } from './errors.js';
 export {
+  MM_NOTIFIER_CALLS_TLB_GATHER,
   MM_NOTIFIER_CALLS_V58,
   type MmNotifierCalls,
   type MmuNotifier,

@@ -48,15 +48,24 @@ export interface MmNotifierCalls {
    * not change or no PMD is populated. A hugetlb VMA (2 MiB pages) whose flags change gets
    * one call over its whole range (`hugetlb_change_protection`), populated or not.
    */
-  readonly mprotect: 'pmd-spans';
+  readonly mprotect: 'pmd-spans' | 'tlb-gather';
   /**
    * munmap, `'range-end-then-gather'` (v5.8 `unmap_region`): one call per hugetlb VMA piece
    * over that piece (`__unmap_hugepage_range`), then `unmap_vmas`' range end over the whole
    * [start, end), then `tlb_finish_mmu`'s flush over the gathered span (leaves cleared,
    * widened by tables freed) when anything was cleared; nothing when no VMA is in the range.
    */
-  readonly munmap: 'range-end-then-gather';
+  readonly munmap: 'range-end-then-gather' | 'tlb-gather';
 }
+
+/*
+ * `'tlb-gather'` (x86 from v6.6, `arch_invalidate_secondary_tlbs` on the CPU TLB-flush path,
+ * spec §10.4): one call per mm operation over the span its TLB gather collected, only when
+ * PTEs were really cleared or lost a permission — munmap: the leaves cleared, widened by
+ * tables freed, merged over every VMA of the range (MMU_GATHER_MERGE_VMAS), nothing when no
+ * page was mapped; mprotect: the leaves that lost a permission (`pte_needs_flush`), nothing
+ * for an upgrade or an untouched range.
+ */
 
 /**
  * Linux v5.8's mm (spec §5.1.1): every `mmu_notifier_invalidate_range_end` calls
@@ -68,6 +77,16 @@ export const MM_NOTIFIER_CALLS_V58: MmNotifierCalls = Object.freeze({
   kernel: 'v5.8',
   mprotect: 'pmd-spans',
   munmap: 'range-end-then-gather',
+});
+
+/**
+ * The mm of x86 Linux from v6.6 (spec §10.4): invalidations only from the CPU TLB-flush path,
+ * over what was really cleared or changed, one merged range per munmap or mprotect.
+ */
+export const MM_NOTIFIER_CALLS_TLB_GATHER: MmNotifierCalls = Object.freeze({
+  kernel: 'v6.6+',
+  mprotect: 'tlb-gather',
+  munmap: 'tlb-gather',
 });
 
 /** A notifier flush still running in modelled time (a kernel thread's completion). */

@@ -51,8 +51,10 @@ export function applyPerms(u32: Uint32Array, w: number, perms: LeafPerms): boole
 
 /**
  * Applies `perms` to every leaf in [startVpn, endVpn) under `table` (at `level`, covering from
- * `baseVpn`); true when a present leaf lost a permission. A 2 MiB leaf only partly inside the
- * range is a broken invariant (callers split on 2 MiB boundaries).
+ * `baseVpn`); true when a present leaf lost a permission. `changed`, when given, is widened
+ * over every leaf that lost one (the span an x86 TLB gather collects, `pte_needs_flush`).
+ * A 2 MiB leaf only partly inside the range is a broken invariant (callers split on 2 MiB
+ * boundaries).
  */
 export function protectTree(
   u32: Uint32Array,
@@ -62,6 +64,7 @@ export function protectTree(
   startVpn: number,
   endVpn: number,
   perms: LeafPerms,
+  changed?: { startVpn: number; endVpn: number },
 ): boolean {
   const span = LEVEL_SPAN_PAGES[level]!;
   const first = Math.max(startVpn, baseVpn);
@@ -80,11 +83,19 @@ export function protectTree(
           `protectRange [${hex(startVpn)}, ${hex(endVpn)}) splits the 2 MiB leaf at vpn ${hex(entryVpn)}`,
         );
       }
-      if (applyPerms(u32, w, perms)) downgraded = true;
+      if (applyPerms(u32, w, perms)) {
+        downgraded = true;
+        if (changed) {
+          if (entryVpn < changed.startVpn) changed.startVpn = entryVpn;
+          if (entryVpn + span > changed.endVpn) changed.endVpn = entryVpn + span;
+        }
+      }
       continue;
     }
     const child = ptePfn(u32[w]!, u32[w + 1]!);
-    if (protectTree(u32, child, level - 1, entryVpn, startVpn, endVpn, perms)) downgraded = true;
+    if (protectTree(u32, child, level - 1, entryVpn, startVpn, endVpn, perms, changed)) {
+      downgraded = true;
+    }
   }
   return downgraded;
 }

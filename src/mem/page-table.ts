@@ -255,12 +255,20 @@ export class PageTable {
     return applyPerms(this.mem.u32, w, perms);
   }
 
-  /** Applies `perms` to every leaf in [startVpn, endVpn); returns true when a present leaf lost a permission. */
-  protectRange(startVpn: number, endVpn: number, perms: LeafPerms): boolean {
+  /**
+   * Applies `perms` to every leaf in [startVpn, endVpn); returns true when a present leaf lost
+   * a permission, and widens `changed`, when given, over every such leaf.
+   */
+  protectRange(
+    startVpn: number,
+    endVpn: number,
+    perms: LeafPerms,
+    changed?: { startVpn: number; endVpn: number },
+  ): boolean {
     this.assertLive('protectRange');
     this.checkRange(startVpn, endVpn, 'protectRange');
     if (startVpn === endVpn) return false;
-    return protectTree(this.mem.u32, this.root, this.levels, 0, startVpn, endVpn, perms);
+    return protectTree(this.mem.u32, this.root, this.levels, 0, startVpn, endVpn, perms, changed);
   }
 
   /** Describes the leaf covering `vpn`, or null when nothing is mapped there. */

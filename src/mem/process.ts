@@ -86,6 +86,8 @@ export class Process {
   private mmCount = 1;
   /** Called once when mm_count reaches 0 (the creator stops tracking the mm). */
   private readonly onFree: ((p: Process) => void) | null;
+  /** Callbacks of {@link onMmFree}, run after `onFree`. */
+  private freeHooks: (() => void)[] | null = null;
   private readonly pager: DemandPager;
 
   /**
@@ -167,7 +169,20 @@ export class Process {
     if (this.mmCount === 0) {
       this.pageTable.freeTables(false);
       this.onFree?.(this);
+      const hooks = this.freeHooks;
+      this.freeHooks = null;
+      if (hooks) for (const h of hooks) h();
     }
+  }
+
+  /**
+   * Runs `cb` once when mm_count reaches 0 (`__mmdrop`): what the kernel releases with the mm
+   * structure, such as the PASID an mm owns in later kernels (`mm_pasid_drop`, spec §10.1).
+   */
+  onMmFree(cb: () => void): void {
+    if (this.mmCount <= 0) throw invariantError(`onMmFree on process ${this.id}, already freed`);
+    if (this.freeHooks) this.freeHooks.push(cb);
+    else this.freeHooks = [cb];
   }
 
   /** Registers a notifier (mmu_notifier_register); it fires after every registered before it. */
@@ -350,6 +365,11 @@ export class Process {
         }
         return calls;
       }
+      case 'tlb-gather':
+        // tlb_finish_mmu's one flush over the gathered span, when anything was cleared
+        return gathered.startVpn < gathered.endVpn
+          ? [gathered.startVpn * PAGE_SIZE, gathered.endVpn * PAGE_SIZE]
+          : [];
     }
   }
 
@@ -404,6 +424,7 @@ export class Process {
     checkHugeSplit(this.list, i0, i1, start, end, 'mprotect');
     const replaced: MutableVma[] = [];
     const calls: number[] = [];
+    const changed = emptyUnmapSpan();
     for (let i = i0; i < i1; i++) {
       const v = this.list[i]!;
       const s = Math.max(start, v.start);
@@ -413,7 +434,7 @@ export class Process {
       if (end < v.end) replaced.push({ ...v, start: end });
       // mprotect_fixup: nothing to do when the flags stay the same
       if (v.read !== perms.read || v.write !== perms.write || v.exec !== perms.exec) {
-        this.mprotectPiece(calls, s, e, v.pageSize === '2m', perms);
+        this.mprotectPiece(calls, s, e, v.pageSize === '2m', perms, changed);
       }
     }
     this.list.splice(i0, i1 - i0, ...replaced);
@@ -422,6 +443,10 @@ export class Process {
       Math.max(0, i0 - 1),
       Math.min(this.list.length, i0 + replaced.length + 1),
     );
+    if (changed.startVpn < changed.endVpn) {
+      // 'tlb-gather': one flush over the leaves that lost a permission
+      calls.push(changed.startVpn * PAGE_SIZE, changed.endVpn * PAGE_SIZE);
+    }
     notifySequence(this.notifiers, calls); // nothing was freed: nothing waits
   }
 
@@ -439,9 +464,13 @@ export class Process {
     e: number,
     huge: boolean,
     perms: { read: boolean; write: boolean; exec: boolean },
+    changed: UnmapSpan,
   ): void {
     const pt = this.pageTable;
     switch (this.notifierCalls.mprotect) {
+      case 'tlb-gather':
+        pt.protectRange(s / PAGE_SIZE, e / PAGE_SIZE, perms, changed);
+        return;
       case 'pmd-spans': {
         if (huge) {
           pt.protectRange(s / PAGE_SIZE, e / PAGE_SIZE, perms);

@@ -113,7 +113,7 @@ describe('resolveScenario() with defaults', () => {
   it("takes the profile's PRQ size when iommu.prqEntries is left out; a given size wins", () => {
     expect(resolveScenario({}).iommu.prqEntries).toBe(128); // v5.8: PRQ_ORDER 0
     expect(resolveScenario({ iommu: { units: 2 } }).iommu.prqEntries).toBe(128);
-    // 'current' is not implemented yet: Linux ≥ 5.19's 2048
+    // 'current' allocates Linux ≥ 5.19's 2048 (PRQ_ORDER 4)
     expect(resolveScenario({ profile: 'current' }).iommu.prqEntries).toBe(2048);
     expect(resolveScenario({ iommu: { prqEntries: 2048 } }).iommu.prqEntries).toBe(2048);
     expect(
