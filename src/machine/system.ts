@@ -1,7 +1,7 @@
 /**
  * `createSystem`: a complete simulated machine driven by the inline runtime (DESIGN §3, §6) —
  * physical memory, the kernel's own mm (`init_mm`), VT-d units with their driver state, the
- * SVA layer of profile v5.8, devices and processes.
+ * SVA layer of the chosen kernel profile (v5.8 or current), devices and processes.
  *
  * Public async methods run the kernel path as a kernel thread in simulated time and settle
  * when it finished; everything they wait for is simulated, so the same calls in the same
@@ -46,7 +46,7 @@ export type { Profile } from '../kernel/sva.js';
 
 /** Configuration of `createSystem`; every field is optional. */
 export interface SystemConfig {
-  /** Kernel behaviour; only 'v5.8' is implemented so far. Default 'v5.8'. */
+  /** Kernel behaviour: 'v5.8' (as shipped) or 'current' (≈ v6.13–v6.16). Default 'v5.8'. */
   readonly profile?: Profile;
   /** Simulated physical memory in 4 KiB frames. Default 65536 (256 MiB). */
   readonly memory?: { readonly frames?: number };
