@@ -2,7 +2,7 @@
  * The `svasim` command (DESIGN §5), with commander:
  *
  *   svasim run [SCENARIO] [--runtime auto|threaded|inline] [--threads N] [--placement P] [--spin-us US]
- *              [--seed N] [--duration TIME] [--warmup TIME] [--json FILE] [--hlog FILE] [--hlog-interval TIME] [--html FILE]
+ *              [--seed N] [--profile v5.8|current] [--duration TIME] [--warmup TIME] [--json FILE] [--hlog FILE] [--hlog-interval TIME] [--html FILE]
  *              [--trace FILE] [--trace-from TIME] [--trace-window TIME] [--quiet]
  *   svasim validate SCENARIO
  *   svasim presets
@@ -25,6 +25,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PROFILE_NAMES, type Profile } from '../kernel/sva.js';
 import { exhaustionWarnings } from '../machine/capacity.js';
 import { createScenarioRun, runScenarioAsync } from '../machine/run.js';
 import { COUNTER_COUNT, Counter } from '../metrics/counters.js';
@@ -116,9 +117,12 @@ function durationArg(v: string): number {
 }
 
 /** Loads and resolves SCENARIO with the command-line overrides; throws BadInput. */
-function scenarioFrom(ref: string | undefined, over: { seed?: number }): Scenario {
+function scenarioFrom(
+  ref: string | undefined,
+  over: { seed?: number; profile?: Profile },
+): Scenario {
   try {
-    const sc = resolveScenarioRef(ref);
+    const sc = resolveScenarioRef(ref, over.profile === undefined ? {} : { profile: over.profile });
     return over.seed === undefined ? sc : { ...sc, seed: over.seed };
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -135,6 +139,7 @@ interface RunFlags {
   warmup?: number;
   hlogInterval: number;
   seed?: number;
+  profile?: Profile;
   duration?: number;
   json?: string;
   hlog?: string;
@@ -147,8 +152,9 @@ interface RunFlags {
 
 async function runCommand(io: CliIo, ref: string | undefined, f: RunFlags): Promise<number> {
   // the report carries the run as it ran: the scenario with every override applied
-  const durationNs = f.duration ?? scenarioFrom(ref, { seed: f.seed }).duration;
-  const sc = { ...scenarioFrom(ref, { seed: f.seed }), duration: durationNs };
+  const over = { seed: f.seed, profile: f.profile };
+  const durationNs = f.duration ?? scenarioFrom(ref, over).duration;
+  const sc = { ...scenarioFrom(ref, over), duration: durationNs };
   const warmupNs = f.warmup ?? 0;
   // interval histograms cost a second record per value: only for a log that shows them
   const hlogIntervalNs = f.hlog ? f.hlogInterval : undefined;
@@ -487,6 +493,12 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
       intArg('--spin-us', 0, 1_000_000),
     )
     .option('--seed <n>', 'seed of every random stream', intArg('--seed', 0, 0xffff_ffff))
+    .addOption(
+      new Option(
+        '--profile <profile>',
+        "kernel behaviour, overriding the scenario's: v5.8 (as shipped) or current (≈ v6.13–v6.16)",
+      ).choices([...PROFILE_NAMES]),
+    )
     .option(
       '--duration <time>',
       'the measurement window, e.g. 500us, 20ms, 1s (the drain after it is simulated, not measured)',

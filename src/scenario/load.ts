@@ -180,14 +180,16 @@ export function loadScenario(ref: string): LoadedScenario {
 
 /**
  * Loads and resolves the scenario `ref` names (a file or a preset); without `ref`, the
- * default scenario. A scenario with problems throws `EINVAL` whose `problems` carry the line
- * and column of each value in the file, and whose message names the file.
+ * default scenario. `overrides` replace top-level fields before resolving (so defaults that
+ * follow another field, such as the PRQ size the profile gives, follow the override). A
+ * scenario with problems throws `EINVAL` whose `problems` carry the line and column of each
+ * value in the file, and whose message names the file.
  */
-export function resolveScenarioRef(ref?: string): Scenario {
-  if (ref === undefined) return resolveScenario();
+export function resolveScenarioRef(ref?: string, overrides: ScenarioInput = {}): Scenario {
+  if (ref === undefined) return resolveScenario(overrides);
   const loaded = loadScenario(ref);
   try {
-    return resolveScenario(loaded.input);
+    return resolveScenario({ ...loaded.input, ...overrides });
   } catch (err) {
     const problems = (err as Partial<ScenarioError>).problems;
     if ((err as { code?: string }).code !== 'EINVAL' || !problems) throw err;

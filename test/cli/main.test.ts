@@ -25,6 +25,7 @@ describe('svasim command line', () => {
       ['run', '--runtime', 'warp'],
       ['run', '--placement', 'everywhere'],
       ['run', '--threads', '0'],
+      ['run', '--profile', 'v6.1'],
       ['validate'],
     ]) {
       const o = io();
@@ -34,6 +35,36 @@ describe('svasim command line', () => {
     const o = io();
     await runCli(['run', '--runtime', 'warp'], o);
     expect(o.errors()).toMatch(/Allowed choices are auto, inline, threaded/);
+  });
+
+  it('--profile overrides the scenario file, and the PRQ size follows it unless the file sets one', async () => {
+    const pinned = file(
+      'pinned.yaml',
+      'profile: v5.8\nduration: 100us\niommu: { prqEntries: 256 }\n',
+    );
+    const free = file('free.yaml', 'profile: v5.8\nduration: 100us\n');
+    const out = join(dir, 'profile.json');
+    const report = () =>
+      JSON.parse(readFileSync(out, 'utf8')) as {
+        profile: string;
+        scenario: { iommu: { prqEntries: number } };
+        invariants: { violations: unknown[] };
+      };
+    expect(
+      await runCli(['run', free, '--profile', 'current', '--json', out, '--quiet'], io()),
+    ).toBe(0);
+    let r = report();
+    expect(r.profile).toBe('current');
+    expect(r.scenario.iommu.prqEntries).toBe(2048); // profile current's PRQ (spec §10)
+    expect(r.invariants.violations).toEqual([]);
+    expect(await runCli(['run', free, '--json', out, '--quiet'], io())).toBe(0);
+    r = report();
+    expect([r.profile, r.scenario.iommu.prqEntries]).toEqual(['v5.8', 128]); // PRQ_ORDER 0
+    expect(
+      await runCli(['run', pinned, '--profile', 'current', '--json', out, '--quiet'], io()),
+    ).toBe(0);
+    r = report();
+    expect([r.profile, r.scenario.iommu.prqEntries]).toEqual(['current', 256]);
   });
 
   it('validate names all three problems of a bad file and exits 2', async () => {
