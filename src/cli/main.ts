@@ -7,7 +7,7 @@
  *   svasim validate SCENARIO
  *   svasim presets
  *   svasim schema
- *   svasim demo
+ *   svasim demo [--profile v5.8|current]
  *
  * SCENARIO is a YAML or JSON file or a preset name; without it the default scenario runs.
  * Exit status: 0 success; 1 the run found invariant violations, missed a threshold of the
@@ -543,9 +543,16 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
     });
   program
     .command('demo')
-    .description('tour the v5.8 binding semantics on a small machine, printing every descriptor')
-    .action(async () => {
-      await runDemo((line) => io.out(line));
+    .description(
+      "tour a kernel profile's binding semantics on a small machine, printing every descriptor",
+    )
+    .addOption(
+      new Option('--profile <profile>', 'v5.8 (as shipped) or current (≈ v6.13–v6.16)')
+        .choices([...PROFILE_NAMES])
+        .default('v5.8'),
+    )
+    .action(async (flags: { profile: Profile }) => {
+      await runDemo((line) => io.out(line), flags.profile);
       setStatus(ExitStatus.OK);
     });
   return program;

@@ -248,9 +248,35 @@ describe('svasim command line', () => {
     }
   });
 
-  it('runs the demo', async () => {
+  it('runs the demo of v5.8: two notifier calls for a munmap, DID 0 flushes on unbind after exit', async () => {
     const o = io();
     expect(await runCli(['demo'], o)).toBe(0);
-    expect(o.text()).toMatch(/PASIDs in use: 0/);
+    const t = o.text();
+    expect(t).toMatch(/profile v5\.8, 1 VT-d unit, PRQ of 128 entries/);
+    // munmap of 3 touched pages: 2 calls × 2 devices, each a P_IOTLB + a P_DEVTLB
+    const munmap = t.split('munmap 3 pages')[1]!.split('mprotect rw')[0]!;
+    expect(
+      munmap.match(/P_IOTLB page-selective pasid=1 did=1 addr=0x7effffff1000 am=2/g),
+    ).toHaveLength(4);
+    expect(t).toMatch(/PASID-cache g=1 did=0 pasid=1 {2,}0000000100000017/);
+    expect(t).toMatch(/PASIDs in use: 0/);
+  });
+
+  it('runs the demo of profile current: one response per group, none for a stop marker, v6 teardown', async () => {
+    const o = io();
+    expect(await runCli(['demo', '--profile', 'current'], o)).toBe(0);
+    const t = o.text();
+    expect(t).toMatch(/profile current, 1 VT-d unit, PRQ of 2048 entries/);
+    // spec §10.3: 9h | PP | RC 0 | RID 0x6a01 | PASID 1; qw1 = PRGI 5 << 3 | LPIG << 2
+    const group = t.split('group 5')[1]!.split('a stop marker')[0]!;
+    expect(group.match(/page-group-response/g)).toHaveLength(1);
+    expect(group).toMatch(/000000016a010019 000000000000002c/);
+    expect(t).toMatch(/a stop marker \(LPIG=1, no R\/W\) → no response\n/);
+    expect(t).toMatch(/nobody touched → no PTE cleared, no invalidation\nmunmap 3 mapped/);
+    // teardown's full-range type 8h (spec §10.4)
+    expect(t).toMatch(/000000016a010008 7ffffffffffff800/);
+    expect(t).toMatch(/PASIDs in use: 0/);
+    const bad = io();
+    expect(await runCli(['demo', '--profile', 'v4'], bad)).toBe(2);
   });
 });
