@@ -20,19 +20,9 @@
  * priorities, stop markers (the function never stops a PASID while it has work).
  */
 
-import { PAGE_REQUEST, setField } from '../layout/index.js';
+import { codedError, ErrorCode } from '../errors.js';
 import { pageOffset } from '../mem/index.js';
-import {
-  AtsCpl,
-  AtsReq,
-  CplStatus,
-  DESC,
-  DmaReq,
-  MsgFlag,
-  MsgKind,
-  MW,
-  Perm,
-} from '../sim/message.js';
+import { AtsCpl, AtsReq, CplStatus, DmaReq, MsgFlag, MsgKind, MW, Perm } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import { AGENT_TAG_BASE, type Device, type DeviceAgent } from './device.js';
 import { type JobDone, JobOp, type JobSpec, JobStatus } from './job.js';
@@ -63,7 +53,6 @@ export interface AcceleratorObserver {
 
 const TIMER_ATC_HIT = 0x1000_0000;
 
-const PR = PAGE_REQUEST.fields;
 /** `jobOfPrg` value of a PRG index reserved by a stop marker. */
 const PRG_STOP_MARKER = -2;
 
@@ -141,11 +130,9 @@ export class Accelerator implements DeviceAgent, Endpoint {
     }
     const prgIndexes = params.prgIndexes ?? 512;
     if (!Number.isInteger(prgIndexes) || prgIndexes < n + 1 || prgIndexes > 512) {
-      throw Object.assign(
-        new Error(
-          `prgIndexes must be ${n + 1}..512 (a job each and a stop marker), got ${prgIndexes}`,
-        ),
-        { code: 'EINVAL' },
+      throw codedError(
+        ErrorCode.EINVAL,
+        `prgIndexes must be ${n + 1}..512 (a job each and a stop marker), got ${prgIndexes}`,
       );
     }
     this.prgIndexes = prgIndexes;
@@ -470,24 +457,7 @@ export class Accelerator implements DeviceAgent, Endpoint {
     write: boolean,
     vpn: number,
   ): void {
-    const dev = this.device;
-    const pool = this.sim.pool;
-    const slot = pool.alloc();
-    const mb = pool.base(slot);
-    const w = pool.words;
-    w[mb + MW.KIND] = MsgKind.PAGE_REQ;
-    w[mb + MW.SRC] = dev.id;
-    const d = mb + DESC;
-    setField(w, d, PR.type, 1);
-    setField(w, d, PR.pasidPresent, 1);
-    setField(w, d, PR.rid, dev.rid);
-    setField(w, d, PR.pasid, pasid);
-    setField(w, d, PR.rdReq, read ? 1 : 0);
-    setField(w, d, PR.wrReq, write ? 1 : 0);
-    setField(w, d, PR.lpig, 1);
-    setField(w, d, PR.prgIndex, prg);
-    setField(w, d, PR.addr, vpn);
-    dev.post(slot);
+    this.device.postPageRequestWords(pasid, prg, read, write, true, vpn);
   }
 
   /** The answer to a stop marker arrived: its PRG index is free again. */

@@ -32,9 +32,8 @@
  */
 
 import { codedError, ErrorCode } from '../errors.js';
-import { PAGE_REQUEST, setField } from '../layout/index.js';
 import { MMAP_MIN_ADDR } from '../mem/index.js';
-import { AtsCpl, AtsReq, CplStatus, DESC, DmaReq, MsgFlag, MsgKind, MW } from '../sim/message.js';
+import { AtsCpl, AtsReq, CplStatus, DmaReq, MsgFlag, MsgKind, MW } from '../sim/message.js';
 import { Rng } from '../sim/rng.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import {
@@ -96,8 +95,6 @@ const CANONICAL_PAGES_5 = 2 ** 44;
 
 /** The widest PASID a page request descriptor holds (20 bits). */
 const PASID_FIELD_LIMIT = 2 ** 20;
-
-const PR = PAGE_REQUEST.fields;
 
 /**
  * Where the stream learns valid PASIDs and addresses: the job streams of the function's
@@ -474,23 +471,7 @@ export class Adversary implements HostileStream, Endpoint {
 
   /** A page request: PASID `pasid` (−1: without PASID), R as `read`, never W or X. */
   private pageRequest(pasid: number, prg: number, read: boolean, lpig: boolean, vpn: number): void {
-    const dev = this.device;
-    const pool = this.sim.pool;
-    const slot = pool.alloc();
-    const mb = pool.base(slot);
-    const w = pool.words;
-    w[mb + MW.KIND] = MsgKind.PAGE_REQ;
-    w[mb + MW.SRC] = dev.id;
-    const d = mb + DESC;
-    setField(w, d, PR.type, 1);
-    setField(w, d, PR.pasidPresent, pasid >= 0 ? 1 : 0);
-    setField(w, d, PR.rid, dev.rid);
-    setField(w, d, PR.pasid, Math.max(pasid, 0));
-    setField(w, d, PR.rdReq, read ? 1 : 0);
-    setField(w, d, PR.lpig, lpig ? 1 : 0);
-    setField(w, d, PR.prgIndex, prg);
-    setField(w, d, PR.addr, vpn);
-    dev.post(slot);
+    this.device.postPageRequestWords(pasid, prg, read, false, lpig, vpn);
   }
 
   /** True for the PRG indexes of the hostile stream. */

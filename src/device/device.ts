@@ -22,16 +22,17 @@ import {
   getField,
   isResponseFailure,
   PAGE_GROUP_RESPONSE,
+  PAGE_REQUEST,
   type PageGroupResponse,
   PDEVTLB_INV,
   QI_DEIOTLB_TYPE,
   readQwords,
+  setField,
   writeQwords,
 } from '../layout/index.js';
 import {
   AtsCpl,
   AtsReq,
-  ConfigWrite,
   CplStatus,
   DESC,
   DmaCpl,
@@ -58,6 +59,8 @@ import { FunctionState } from './function-state.js';
 import { PrgIndexMap } from './prg-index-map.js';
 
 /** Options of `system.addDevice`. */
+const PR = PAGE_REQUEST.fields;
+
 export interface DeviceOptions {
   /** Requester id: bus << 8 | device << 3 | function, 0..0xffff. */
   readonly rid: number;
@@ -239,7 +242,7 @@ export class Device<Info = unknown> implements Endpoint {
     this.info = attach(this);
   }
 
-  /** PASID / ATS / PRI enables and PRI allocation in the capabilities (set by config writes). */
+  /** PASID / ATS / PRI enables and PRI allocation in the capabilities (set when the driver enables them at attach). */
   readonly functionState = new FunctionState();
 
   /** True while PASID, ATS and PRI are enabled in the function's capabilities. */
@@ -271,16 +274,6 @@ export class Device<Info = unknown> implements Endpoint {
       case MsgKind.PGRP_RESP:
         this.pageGroupResponse(slot, b + DESC, nowNs);
         return;
-      case MsgKind.CONFIG_WRITE: {
-        this.functionState.configWrite(
-          w[b + ConfigWrite.ENABLES]!,
-          w[b + ConfigWrite.PRI_ALLOCATION]!,
-        );
-        w[b + MW.KIND] = MsgKind.CONFIG_CPL;
-        w[b + MW.SRC] = this.id;
-        this.bus.sim.send(this.bus.pcieLatencyNs, this.id, this.bus.unitEndpoint, slot);
-        return;
-      }
       case MsgKind.DEVTLB_INV: {
         this.invalidate(b + DESC);
         w[b + MW.KIND] = MsgKind.DEVTLB_INV_CPL;
@@ -370,6 +363,38 @@ export class Device<Info = unknown> implements Endpoint {
   /** Sends a prepared message slot to the unit (the agent's requests). */
   post(slot: number): void {
     this.send(slot);
+  }
+
+  /**
+   * Builds and sends a page request for the device's own agents (the job engine, the hostile
+   * stream), unchecked and without allocation: PASID `pasid` (−1: without PASID), R and W as
+   * given, LPIG, PRG index `prg`, page `vpn`.
+   */
+  postPageRequestWords(
+    pasid: number,
+    prg: number,
+    read: boolean,
+    write: boolean,
+    lpig: boolean,
+    vpn: number,
+  ): void {
+    const pool = this.bus.sim.pool;
+    const slot = pool.alloc();
+    const mb = pool.base(slot);
+    const w = pool.words;
+    w[mb + MW.KIND] = MsgKind.PAGE_REQ;
+    w[mb + MW.SRC] = this.id;
+    const d = mb + DESC;
+    setField(w, d, PR.type, 1);
+    setField(w, d, PR.pasidPresent, pasid >= 0 ? 1 : 0);
+    setField(w, d, PR.rid, this.rid);
+    setField(w, d, PR.pasid, Math.max(pasid, 0));
+    setField(w, d, PR.rdReq, read ? 1 : 0);
+    setField(w, d, PR.wrReq, write ? 1 : 0);
+    setField(w, d, PR.lpig, lpig ? 1 : 0);
+    setField(w, d, PR.prgIndex, prg);
+    setField(w, d, PR.addr, vpn);
+    this.post(slot);
   }
 
   private request(kind: number, flags: number): { slot: number; b: number; tag: number } {

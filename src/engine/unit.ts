@@ -25,8 +25,7 @@
 
 import { codedError, ErrorCode } from '../errors.js';
 import type { PhysicalMemory } from '../mem/index.js';
-import { Completion } from '../sim/kthread.js';
-import { ConfigEnable, ConfigWrite, DESC, DevtlbInv, MsgKind, MW } from '../sim/message.js';
+import { DESC, DevtlbInv, MsgKind, MW } from '../sim/message.js';
 import type { Endpoint, Simulator } from '../sim/simulator.js';
 import type { UnitCacheParams, UnitObserver, UnitTiming, VtdUnitCaps } from './caps.js';
 import { DmaRemapping } from './dma-remapping.js';
@@ -219,41 +218,6 @@ export class VtdUnit implements Endpoint {
     return out;
   }
 
-  /** Config writes waiting for their completion, by device endpoint. */
-  private readonly pendingConfig = new Map<number, Completion>();
-
-  /**
-   * Sends a configuration write that sets the PASID / PRI / ATS enables and the PRI
-   * allocation in the capabilities of the function at `endpoint` (as the root port does for
-   * `pci_enable_pasid` / `pci_enable_pri` / `pci_enable_ats`); the returned completion fires
-   * when the function's completion comes back.
-   */
-  configWrite(
-    endpoint: number,
-    pasid: boolean,
-    pri: boolean,
-    ats: boolean,
-    priAllocation: number,
-  ): Completion {
-    const dev = this.links.byEndpoint(endpoint);
-    if (!dev)
-      throw new Error(`VT-d unit ${this.index}: config write to unknown endpoint ${endpoint}`);
-    const done = new Completion();
-    this.pendingConfig.set(endpoint, done);
-    const pool = this.sim.pool;
-    const slot = pool.alloc();
-    const b = pool.base(slot);
-    pool.words[b + MW.KIND] = MsgKind.CONFIG_WRITE;
-    pool.words[b + MW.SRC] = this.id;
-    pool.words[b + ConfigWrite.ENABLES] =
-      (pasid ? ConfigEnable.PASID : 0) |
-      (pri ? ConfigEnable.PRI : 0) |
-      (ats ? ConfigEnable.ATS : 0);
-    pool.words[b + ConfigWrite.PRI_ALLOCATION] = priAllocation;
-    this.links.send(dev, this.pcieNs, slot);
-    return done;
-  }
-
   /** Event entry point: messages from devices and the unit's own timers. */
   handle(arg: number, nowNs: number): void {
     if (arg < 0) {
@@ -294,13 +258,6 @@ export class VtdUnit implements Endpoint {
         }
         return;
       }
-      case MsgKind.CONFIG_CPL: {
-        pool.release(arg);
-        const done = this.pendingConfig.get(dev.endpoint);
-        this.pendingConfig.delete(dev.endpoint);
-        done?.complete();
-        return;
-      }
       case MsgKind.DEVTLB_INV_CPL: {
         const issued = pool.getWide(b + DevtlbInv.ISSUED_NS_WIDE);
         pool.release(arg);
@@ -312,7 +269,7 @@ export class VtdUnit implements Endpoint {
         throw codedError(
           ErrorCode.EINVAL,
           `VT-d unit ${this.index}: message kind ${kind} from device ${dev.index} is none a ` +
-            'unit receives (ATS_REQ, DMA_REQ, PAGE_REQ, CONFIG_CPL, DEVTLB_INV_CPL)',
+            'unit receives (ATS_REQ, DMA_REQ, PAGE_REQ, DEVTLB_INV_CPL)',
         );
     }
   }

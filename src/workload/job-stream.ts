@@ -180,7 +180,10 @@ export class JobStream implements Endpoint, PasidSource {
     for (let s = 0; s < this.count; s++) {
       if (this.active(s) && left-- === 0) return s;
     }
-    throw new Error(`job stream: no active client ${k} (${this.activeClients} active)`);
+    throw codedError(
+      ErrorCode.ERR_INVARIANT,
+      `job stream: no active client ${k} (${this.activeClients} active)`,
+    );
   }
 
   /** PASID of the `k`-th active client (0 ≤ k < activeClients). */
