@@ -5,7 +5,7 @@
  * (translate.ts and the others) can read them without importing the unit.
  *
  * Capabilities: ecap.PASID, ecap.PSS (PASID size: `max_pasids = 2 << PSS`), ecap.SRS,
- * ecap.FLTS, ecap.SMPWC, ecap.PDS, ecap.DIT, cap.CM (caching mode), cap.PSI (page-selective
+ * ecap.FLTS, ecap.SMPWC, ecap.PRS, ecap.PDS, ecap.DIT, cap.CM (caching mode), cap.PSI (page-selective
  * invalidation), cap.FL5LP, cap.FL1GP, cap.NFR.
  *
  * Not modelled: the other capability bits (second-stage, nesting, interrupt remapping,
@@ -26,7 +26,15 @@ export interface VtdUnitCaps {
   readonly flts: boolean;
   /** ecap.SMPWC: scalable-mode page-walk coherency (PWSNP is set from it). */
   readonly smpwc: boolean;
-  /** ecap.PDS: page-request drain supported in Invalidation Wait. */
+  /**
+   * ecap.PRS: page requests supported. Without it no function behind the unit gets PRI
+   * (`info->pri_supported` needs it in both profiles).
+   */
+  readonly prs: boolean;
+  /**
+   * ecap.PDS (bit 42): page-request drain supported in Invalidation Wait. Profile `current`
+   * (P-PDS, Sept 2025) treats every function behind a unit without it as having no PRI.
+   */
   readonly pds: boolean;
   /**
    * ecap.DIT (bit 41): device-TLB invalidation throttling. Only with it does the driver put
@@ -58,6 +66,7 @@ export const defaultUnitCaps: VtdUnitCaps = Object.freeze({
   srs: true,
   flts: true,
   smpwc: true,
+  prs: true,
   pds: true,
   dit: false,
   cm: false,

@@ -1,17 +1,17 @@
 /**
- * The Intel IOMMU driver's per-unit and per-device state, profile v5.8 (spec §1, §2.1 step 5,
- * §3.1): root and context tables in scalable mode, the invalidation queue memory and its
+ * The Intel IOMMU driver's per-unit and per-device state (spec §1, §2.1 step 5, §3.1), with
+ * what differs between the profiles at probe in a {@link ProbePolicy}: root and context tables in scalable mode, the invalidation queue memory and its
  * status words, the page request queue memory, domain ids, and the function-level
  * PASID / ATS / PRI enables.
  *
  * Probe follows `domain_context_mapping_one` in scalable mode plus `intel_pasid_alloc_table`:
  * the PASID directory is 2^order contiguous frames covering at least 2^15 PASIDs, the
  * context entry points at it with PDTS, RID_PASID = 0 with the DMA domain's RID2PASID entry
- * programmed (spec §2.1.1), DTE when the function supports ATS and PRE when it supports PRI.
+ * programmed (spec §2.1.1), DTE when the function supports ATS and PRE when `pri_supported`.
  * The attach then enables PASID, PRI and ATS on the function (`iommu_enable_dev_iotlb`,
- * spec §2.1.1): v5.8 does it for every device at attach, not at the first SVA bind. PASIDE is
- * set later, by the first SVA bind (`intel_iommu_enable_pasid`), with a device-selective
- * context-cache invalidation.
+ * spec §2.1.1): v5.8 does it for every device at attach, not at the first SVA bind. In v5.8
+ * PASIDE is set later, by the first SVA bind (`intel_iommu_enable_pasid`), with a
+ * device-selective context-cache invalidation; profile current sets it at probe.
  *
  * Not modelled: the DMA domain's second-stage tables (nothing is mapped for DMA without
  * PASID), caching-mode flushes at probe time, IOMMU groups with several devices, SR-IOV
@@ -43,6 +43,43 @@ export const RID_PASID = 0;
 
 /** `pci_enable_pri(pdev, 32)`: outstanding page request allocation before Linux 5.15. */
 export const PRI_ALLOCATION_V58 = 32;
+
+/**
+ * How a kernel profile probes a function (spec §2.1.1 for v5.8, §10.2 for current): what the
+ * context entry holds from the start and which functions get PRI.
+ */
+export interface ProbePolicy {
+  /**
+   * PASIDE set in the context entry at probe (current: `context_entry_set_pasid_table` sets
+   * it for every PASID-capable function) rather than by the first SVA bind with a
+   * context-cache flush (v5.8 `intel_iommu_enable_pasid`).
+   */
+  readonly pasideAtProbe: boolean;
+  /**
+   * `pri_supported` also needs ecap.PDS (current, P-PDS "PRS isn't usable if PDS isn't
+   * supported", Sept 2025); in v5.8 ATS, ecap.PRS and the PRI capability are enough.
+   */
+  readonly priNeedsPds: boolean;
+  /**
+   * Outstanding page requests written to the PRI capability: 32 before v5.15 (v5.8), then
+   * `PRQ_DEPTH`, the queue's entries (P-PRQ2), so several functions may together exceed it.
+   */
+  priAllocation(prqEntries: number): number;
+}
+
+/** v5.8: PASIDE at the first bind, PRI without ecap.PDS, 32 outstanding requests. */
+export const PROBE_V58: ProbePolicy = Object.freeze({
+  pasideAtProbe: false,
+  priNeedsPds: false,
+  priAllocation: () => PRI_ALLOCATION_V58,
+});
+
+/** current: PASIDE at probe, PRI only with ecap.PDS, `PRQ_DEPTH` outstanding requests. */
+export const PROBE_CURRENT: ProbePolicy = Object.freeze({
+  pasideAtProbe: true,
+  priNeedsPds: true,
+  priAllocation: (prqEntries: number) => prqEntries,
+});
 
 /** Capabilities of a PCIe function as the driver sees them. */
 export interface FunctionCaps {
@@ -76,6 +113,12 @@ export class DeviceInfo {
   pfsid = 0;
   /** `info->pasid_supported`: the unit has ecap.PASID and the function a PASID capability. */
   readonly pasidSupported: boolean;
+  /**
+   * `info->pri_supported`: the function has ATS and PRI and the unit ecap.PRS (and, in
+   * profile current, ecap.PDS). A function without it is treated as having no PRI: no PRE in
+   * its context entry, PRI never enabled, no iopf and no drain.
+   */
+  readonly priSupported: boolean;
   pasidEnabled = false;
   atsEnabled = false;
   priEnabled = false;
@@ -105,6 +148,9 @@ export class DeviceInfo {
     this.devfn = fn.rid & 0xff;
     this.sid = fn.rid;
     this.pasidSupported = iommu.unit.caps.pasid && fn.pasidBits > 0;
+    const caps = iommu.unit.caps;
+    this.priSupported =
+      fn.ats && fn.pri && caps.prs && (!iommu.probePolicy.priNeedsPds || caps.pds);
     // intel_pasid_alloc_table: size = max_pasid >> (PASID_PDE_SHIFT - 3) bytes of directory.
     const maxPasid = fn.pasidBits > 0 ? 2 ** fn.pasidBits : iommu.maxPasids;
     const bytes = Math.floor(maxPasid / 8);
@@ -141,10 +187,20 @@ export class IntelIommu {
 
   readonly unit: VtdUnit;
   readonly mem: PhysicalMemory;
+  readonly probePolicy: ProbePolicy;
+  /** PRI outstanding-request allocation of functions behind this unit. */
+  readonly priAllocation: number;
 
-  constructor(unit: VtdUnit, mem: PhysicalMemory, prqEntries: number) {
+  constructor(
+    unit: VtdUnit,
+    mem: PhysicalMemory,
+    prqEntries: number,
+    probePolicy: ProbePolicy = PROBE_V58,
+  ) {
     this.unit = unit;
     this.mem = mem;
+    this.probePolicy = probePolicy;
+    this.priAllocation = probePolicy.priAllocation(prqEntries);
     this.rootTablePfn = mem.allocFrame();
     unit.setRootTable(this.rootTablePfn);
     this.qi = new QInval(unit.qi, mem);
@@ -199,11 +255,14 @@ export class IntelIommu {
     setField(u32, dw, CE.pdts, pdtsForMaxPasid(info.pasidTableMax));
     setField(u32, dw, CE.ridPasid, RID_PASID);
     if (fn.ats) setField(u32, dw, CE.dte, 1);
-    if (fn.pri) setField(u32, dw, CE.pre, 1);
+    if (info.priSupported) setField(u32, dw, CE.pre, 1);
+    // current: context_entry_set_pasid_table sets PASIDE with the table (spec §10.2)
+    if (this.probePolicy.pasideAtProbe && info.pasidSupported) setField(u32, dw, CE.paside, 1);
     // the RID2PASID entry of the DMA domain (spec §2.1.1), before the context entry goes present
     pasidSetupRidPasid(info, RID_PASID);
     setField(u32, dw, CE.p, 1);
-    // domain_context_mapping_one → iommu_enable_dev_iotlb (iommu.c:2126), v5.8
+    // v5.8: domain_context_mapping_one → iommu_enable_dev_iotlb (iommu.c:2126); current:
+    // intel_iommu_probe_device → pci_enable_pasid, iommu_enable_pci_ats / _pri (P-PRIPROBE)
     enableDevIotlb(info);
     this.devices.push(info);
     return info;
@@ -248,19 +307,22 @@ export class IntelIommu {
 }
 
 /**
- * `iommu_enable_dev_iotlb(info)` as v5.8 runs it when the function is attached to its DMA
- * domain (spec §2.1.1; iommu.c:1403-1446): PFSID from ecap.DIT; then PASID when supported;
- * PRI (allocation 32) when supported and, with PASID enabled, only if the function sets
- * "PRG Response PASID Required"; then ATS with its queue depth. Sets the driver's view; the
- * caller applies the enables to the function.
+ * The function's enables, the same in both profiles but for the PRI allocation and when they
+ * happen: v5.8's `iommu_enable_dev_iotlb(info)` when the function is attached to its DMA
+ * domain (spec §2.1.1; iommu.c:1403-1446), current's probe (`pci_enable_pasid`,
+ * `iommu_enable_pci_ats`, `iommu_enable_pci_pri`, v6.15 P-PRIPROBE, spec §10.2). PFSID from
+ * ecap.DIT; then PASID when supported; PRI when `pri_supported` and, with PASID enabled, only
+ * if the function sets "PRG Response PASID Required" (allocation: 32 in v5.8, `PRQ_DEPTH` in
+ * current); then ATS with its queue depth. Sets the driver's view; the caller applies the
+ * enables to the function.
  */
 function enableDevIotlb(info: DeviceInfo): void {
   const fn = info.fn;
   info.pfsid = info.iommu.unit.caps.dit ? fn.rid : 0;
   if (info.pasidSupported) info.pasidEnabled = true;
-  if (fn.pri && (info.pasidEnabled ? fn.prgRespPasidRequired : true)) {
+  if (info.priSupported && (info.pasidEnabled ? fn.prgRespPasidRequired : true)) {
     info.priEnabled = true;
-    info.priAllocation = PRI_ALLOCATION_V58;
+    info.priAllocation = info.iommu.priAllocation;
   }
   if (fn.ats) {
     info.atsEnabled = true;

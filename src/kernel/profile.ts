@@ -15,7 +15,7 @@ import type { MmNotifierCalls } from '../mem/index.js';
 import type { Simulator } from '../sim/simulator.js';
 import { current } from './current/index.js';
 import { Errno, kernelError } from './errors.js';
-import type { IntelIommu } from './iommu.js';
+import type { IntelIommu, ProbePolicy } from './iommu.js';
 import {
   PROFILE_NAMES,
   type Profile,
@@ -34,6 +34,8 @@ export interface KernelProfile {
    * gets when its configuration gives none.
    */
   readonly prqEntries: number;
+  /** How the driver probes a function: the context entry and the enables (spec §10.2). */
+  readonly probe: ProbePolicy;
   /** The SVA binding layer over every unit. */
   createSva(env: SvaEnv): SvaLayer;
   /** One unit's page-request service thread. */

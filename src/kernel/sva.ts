@@ -134,4 +134,19 @@ export interface SvaEnv {
   readonly gbpages: boolean;
   /** Runs notifier flushes (see {@link KernelRunner}). */
   readonly runSync: KernelRunner;
+  /** Known kernel bugs of the profile's era to reproduce (see {@link KernelQuirks}). */
+  readonly quirks?: KernelQuirks;
+}
+
+/**
+ * Kernel bugs of profile `current`'s era that a run may reproduce; all off by default (the
+ * profile then has the later fixes, spec §10).
+ */
+export interface KernelQuirks {
+  /**
+   * v6.16 until "iommu/vt-d: Only handle IOPF for SVA when PRI is supported" (2026, stable;
+   * spec §10.2, §9, P-IOPFATTACH): attaching an SVA domain enables iopf, which needs PRI, so
+   * SVA on a function without PRI fails ENODEV.
+   */
+  readonly iopfAttachRegression?: boolean;
 }

@@ -22,7 +22,7 @@ import { codedError, describeValue, ErrorCode } from '../errors.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
 import { kernelProfile } from '../kernel/profile.js';
-import type { Profile, PrqService, SvaLayer } from '../kernel/sva.js';
+import type { KernelQuirks, Profile, PrqService, SvaLayer } from '../kernel/sva.js';
 import { DEFAULT_FRAMES, type MmNotifierCalls, PhysicalMemory, Process } from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
@@ -70,6 +70,12 @@ export interface SystemConfig {
     readonly pasidCache?: { readonly entries?: number; readonly assoc?: number };
     readonly psc?: { readonly entries?: number; readonly assoc?: number };
   };
+  /**
+   * Kernel bugs of the profile's era to reproduce (profile current only; spec §9, §10.2):
+   * `iopfAttachRegression` = v6.16 before the 2026 fix, where SVA on a function without PRI
+   * fails ENODEV. Default: none (the profile with the later fixes).
+   */
+  readonly kernel?: KernelQuirks;
   /** Seed of every random stream. Default 1. */
   readonly seed?: number;
   /** Overrides of the cost model, in ns (see sim/cost-model.ts). */
@@ -171,6 +177,27 @@ export class System implements UnitObserver {
   constructor(config: SystemConfig = {}) {
     this.profile = config.profile ?? 'v5.8';
     const kernel = kernelProfile(this.profile);
+    const quirks = config.kernel ?? {};
+    if (typeof quirks !== 'object' || quirks === null) {
+      throw kernelError(Errno.EINVAL, `kernel must be an object, got ${describeValue(quirks)}`);
+    }
+    for (const [k, v] of Object.entries(quirks)) {
+      if (k !== 'iopfAttachRegression') {
+        throw kernelError(
+          Errno.EINVAL,
+          `kernel.${k} is not a known kernel quirk; known: iopfAttachRegression`,
+        );
+      }
+      if (typeof v !== 'boolean') {
+        throw kernelError(Errno.EINVAL, `kernel.${k} must be a boolean, got ${describeValue(v)}`);
+      }
+      if (v && this.profile !== 'current') {
+        throw kernelError(
+          Errno.EINVAL,
+          `kernel.${k} is a v6.16 bug: it needs profile current, not ${this.profile}`,
+        );
+      }
+    }
     const {
       units = 1,
       prqEntries = kernel.prqEntries,
@@ -235,7 +262,7 @@ export class System implements UnitObserver {
       );
       unit.observer = this;
       iommus.push(unit);
-      drivers.push(new IntelIommu(unit, this.memory, prqEntries));
+      drivers.push(new IntelIommu(unit, this.memory, prqEntries, kernel.probe));
     }
     this.iommus = iommus;
     this.drivers = drivers;
@@ -272,6 +299,7 @@ export class System implements UnitObserver {
       la57: this.la57,
       gbpages: this.gbpages,
       runSync,
+      quirks: config.kernel ?? {},
     });
     this.sva.now = () => this.sim.nowNs;
     this.sva.onDrain = (ns) => this.latency.record(LatencyKindIndex['unbind.drain'], ns);

@@ -5,6 +5,7 @@
  */
 
 import { MM_NOTIFIER_CALLS_TLB_GATHER } from '../../mem/index.js';
+import { PROBE_CURRENT } from '../iommu.js';
 import type { KernelProfile } from '../profile.js';
 import { CurrentPrqThread, PRQ_ENTRIES } from './prq.js';
 import { CurrentSvaLayer } from './sva.js';
@@ -13,10 +14,14 @@ import { CurrentSvaLayer } from './sva.js';
 export const current: KernelProfile = {
   name: 'current',
   prqEntries: PRQ_ENTRIES,
+  // v6.15+: PASIDE at probe, PRI only with ecap.PDS, PRQ_DEPTH outstanding requests (§10.2)
+  probe: PROBE_CURRENT,
   createSva: (env) => new CurrentSvaLayer(env),
   createPrqService: (iommu, sva, sim, hooks) => {
     if (!(sva instanceof CurrentSvaLayer)) throw new Error('profile current: foreign SVA layer');
-    return new CurrentPrqThread(iommu, sva, sim, hooks);
+    const thread = new CurrentPrqThread(iommu, sva, sim, hooks);
+    sva.prqThreads.set(iommu, thread);
+    return thread;
   },
   // x86 from v6.6: invalidations from the CPU TLB flush over what really changed (spec §10.4)
   mmNotifierCalls: MM_NOTIFIER_CALLS_TLB_GATHER,

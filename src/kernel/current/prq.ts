@@ -21,8 +21,11 @@
  * The group is handled in the thread rather than on the unit's workqueue: the modelled time is
  * the same, and the drain's `iopf_queue_flush_dev` has nothing left to wait for.
  *
- * Not modelled: device removal and iopf disable (no function leaves a running system), so
- * pending groups are never answered by `iopf_queue_remove_device`; private data.
+ * `iopf_queue_remove_device` ({@link CurrentPrqThread.removeDevice}), when a function's last
+ * iopf user detaches: its partial requests are freed and every pending group of it is answered
+ * Invalid Request; the handler's own answer then finds no pending group and sends nothing.
+ *
+ * Not modelled: private data.
  */
 
 import {
@@ -104,6 +107,19 @@ export class CurrentPrqThread implements PrqService {
   interrupt(): void {
     this.irqPending = true;
     this.irq.complete();
+  }
+
+  /**
+   * `iopf_queue_remove_device(queue, dev)` (spec §4.4, §10.3): the function's partial
+   * requests freed, every group of it still pending answered Invalid Request (RC=1).
+   */
+  *removeDevice(info: DeviceInfo): KThread<void> {
+    this.partial.delete(info);
+    for (const group of [...this.pending]) {
+      if (group.info !== info) continue;
+      this.pending.delete(group);
+      yield* this.respond(group.last, QI_RESP_INVALID);
+    }
   }
 
   /** Requests waiting on the partial list of `info`. */

@@ -14,9 +14,15 @@
  * P_IOTLB over an aligned block covering the range, and every ATS function its own type 8h
  * invalidation, so the layer has no `kernelLeftStale`.
  *
+ * iopf follows the attach (v6.16, P-IOPFATTACH, spec §10.2): the first SVA attach of a PRI
+ * function enables it, the last detach — after the teardown and its drain — disables it
+ * (`iopf_queue_remove_device`: partial requests freed, pending groups answered Invalid
+ * Request). A function without PRI (no PRI capability, or behind a unit without ecap.PRS or
+ * ecap.PDS) binds without iopf and without drains (P-SVANOPRI), unless the
+ * `iopfAttachRegression` quirk reproduces v6.16 before its 2026 fix (ENODEV).
+ *
  * Not modelled: LAM (-EBUSY), several SVA domains per mm (an attach that fails for the mm's
- * domain fails for a new one too in this model), iommufd / non-SVA domains at a PASID, the
- * v6.16 iopf-attach regression for functions without PRI (§10.2), ecap.PDS (§10.2).
+ * domain fails for a new one too in this model), iommufd / non-SVA domains at a PASID.
  */
 
 import { describeValue } from '../../errors.js';
@@ -40,8 +46,9 @@ import {
   SVA_DID,
 } from '../pasid.js';
 import { QI_OPT_WAIT_DRAIN, qiPasidCache, qiPiotlb, qiSubmitSync, qiWait } from '../qi.js';
-import type { KernelRunner, PasidBinding, SvaEnv, SvaLayer } from '../sva.js';
+import type { KernelQuirks, KernelRunner, PasidBinding, SvaEnv, SvaLayer } from '../sva.js';
 import { ALL_END, fullDevTlb, rangeDevTlb, rangePiotlb } from './flush.js';
+import type { CurrentPrqThread } from './prq.js';
 
 const PR = PAGE_REQUEST.fields;
 const PE = PASID_ENTRY.fields;
@@ -200,6 +207,9 @@ export class CurrentSvaLayer implements SvaLayer {
   private readonly bonds = new Map<object, SvaHandle>();
   /** `info->iopf_refcount`: SVA attachments of each PRI function. */
   private readonly iopfRefcount = new Map<DeviceInfo, number>();
+  /** Each unit's page request thread (its iopf queue), registered when it is created. */
+  readonly prqThreads = new Map<IntelIommu, CurrentPrqThread>();
+  readonly quirks: KernelQuirks;
   onDrain: (ns: number) => void = () => {};
   onBindError: (info: DeviceInfo, error: unknown) => void = () => {};
   now: () => number = () => 0;
@@ -217,6 +227,7 @@ export class CurrentSvaLayer implements SvaLayer {
     this.la57 = env.la57;
     this.gbpages = env.gbpages;
     this.runSync = env.runSync;
+    this.quirks = env.quirks ?? {};
   }
 
   get liveBonds(): number {
@@ -302,7 +313,6 @@ export class CurrentSvaLayer implements SvaLayer {
       mm.mmgrab();
     }
     md.devs = [h].concat(md.devs);
-    if (info.priEnabled) this.iopfRefcount.set(info, this.iopfUsers(info) + 1);
     this.bonds.set(h.handle, h);
     return h;
   }
@@ -361,16 +371,19 @@ export class CurrentSvaLayer implements SvaLayer {
         `device ${ridName(info.sid)} needs PASID and ATS enabled for SVA (intel_iommu_sva_supported)`,
       );
     }
-    if (info.fn.pri && !info.priEnabled) {
+    // a function without PRI handles its own faults (P-SVANOPRI); one with PRI must have it on
+    if (info.priSupported && !info.priEnabled) {
       throw kernelError(
         Errno.EINVAL,
         `device ${ridName(info.sid)} supports PRI but PRI is not enabled`,
       );
     }
-    // The model's probe leaves PASIDE to the first PASID attach.
-    yield* iommu.enablePasid(info);
+    // PASIDE was set at probe (context_entry_set_pasid_table): no context-cache flush here.
+    // iopf_for_domain_replace: the SVA domain has an iopf handler.
+    this.enableIopf(info);
     const addr = pasidGetEntry(info, md.pasid);
     if (addr >= 0 && pasidEntryPresent(info, addr)) {
+      yield* this.disableIopf(info); // out_unwind_iopf
       throw kernelError(
         Errno.EBUSY,
         `PASID ${md.pasid} of device ${ridName(info.sid)} already has a present entry`,
@@ -383,6 +396,40 @@ export class CurrentSvaLayer implements SvaLayer {
       SVA_DID,
       this.la57 ? PASID_FLAG_FL5LP : 0,
     );
+  }
+
+  /**
+   * `iopf_for_domain_set` → `intel_iommu_enable_iopf` (v6.16, spec §10.2): one more iopf user
+   * of a function with PRI enabled. A function without PRI gets no iopf (the 2026 fix), or,
+   * with the `iopfAttachRegression` quirk, ENODEV as v6.16 gives.
+   */
+  private enableIopf(info: DeviceInfo): void {
+    if (info.priEnabled) {
+      this.iopfRefcount.set(info, this.iopfUsers(info) + 1);
+      return;
+    }
+    if (this.quirks.iopfAttachRegression) {
+      throw kernelError(
+        Errno.ENODEV,
+        `device ${ridName(info.sid)} has no PRI: v6.16's SVA attach enables iopf, which needs it (intel_iommu_enable_iopf)`,
+      );
+    }
+  }
+
+  /**
+   * `iopf_for_domain_remove` → `intel_iommu_disable_iopf`: one iopf user less; the last one
+   * removes the function from its unit's iopf queue (`iopf_queue_remove_device`).
+   */
+  private *disableIopf(info: DeviceInfo): KThread<void> {
+    const refs = this.iopfUsers(info);
+    if (refs === 0) return;
+    if (refs > 1) {
+      this.iopfRefcount.set(info, refs - 1);
+      return;
+    }
+    this.iopfRefcount.delete(info);
+    const thread = this.prqThreads.get(info.iommu);
+    if (thread) yield* thread.removeDevice(info);
   }
 
   /**
@@ -415,11 +462,8 @@ export class CurrentSvaLayer implements SvaLayer {
     const drained = yield* this.tearDownEntry(h.info, md.pasid, false);
     if (drained) this.onDrain(this.now() - t0);
     md.devs = md.devs.filter((d) => d !== h);
-    const refs = this.iopfUsers(h.info);
-    if (h.info.priEnabled && refs > 0) {
-      if (refs === 1) this.iopfRefcount.delete(h.info);
-      else this.iopfRefcount.set(h.info, refs - 1);
-    }
+    // after the teardown and its drain (the 6.16 fix "Fix UAF on sva unbind with pending IOPFs")
+    yield* this.disableIopf(h.info);
     if (md.devs.length === 0 && md.notifier) {
       const n = md.notifier;
       md.notifier = null;

@@ -5,6 +5,7 @@
  */
 
 import { MM_NOTIFIER_CALLS_V58 } from '../../mem/index.js';
+import { PROBE_V58 } from '../iommu.js';
 import type { KernelProfile } from '../profile.js';
 import { PRQ_ENTRIES, PrqThread } from './prq.js';
 import { SvmLayer } from './svm.js';
@@ -13,6 +14,7 @@ import { SvmLayer } from './svm.js';
 export const v58: KernelProfile = {
   name: 'v5.8',
   prqEntries: PRQ_ENTRIES,
+  probe: PROBE_V58,
   createSva: (env) => new SvmLayer(env),
   createPrqService: (iommu, sva, sim, hooks) => {
     if (!(sva instanceof SvmLayer)) throw new Error('profile v5.8: foreign SVA layer');

@@ -138,18 +138,18 @@ describe('profile current: unbind teardown and mm exit (spec §10.4, §3.3, §4.
     await s.svaUnbindDevice(h);
     expect(rawLog(s.iommu.invalidationLog, from)).toEqual([
       ['pasid-cache', '100010017', '0'],
-      ['wait', '200000025', statusAddr(s, 3)],
+      ['wait', '200000025', statusAddr(s, 1)],
       ['piotlb', '100010026', '0'],
-      ['wait', '200000025', statusAddr(s, 5)],
+      ['wait', '200000025', statusAddr(s, 3)],
       // type 8h: SID 0x6a01 at 31:16, PASID 1 at 51:32, PFSID[3:0]=1 at 15:12,
       // PFSID[15:4] at 63:52; qw1 = 0x7FFF_FFFF_FFFF_F000 | S (bit 11)
       ['pdevtlb', '6a0000016a011008', '7ffffffffffff800'],
-      ['wait', '200000025', statusAddr(s, 7)],
+      ['wait', '200000025', statusAddr(s, 5)],
       // drain: fence wait, P_IOTLB with the RID domain's DID 2, full-range type 8h, SW|PD wait
       ['wait', '200000045', '0'],
       ['piotlb', '100020026', '0'],
       ['pdevtlb', '6a0000016a011008', '7ffffffffffff800'],
-      ['wait', '2000000a5', statusAddr(s, 11)],
+      ['wait', '2000000a5', statusAddr(s, 9)],
     ]);
     expect(s.iommu.pasidEntry(d, 1)).toEqual(Array(8).fill(0n));
   });
