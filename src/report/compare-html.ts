@@ -48,7 +48,7 @@ export async function renderCompareHtml(list: readonly ComparedReport[]): Promis
     '<head>',
     '<meta charset="utf-8">',
     `<title>svasim compare: ${e(list.map((c) => c.label).join(' vs '))}</title>`,
-    `<style>${CSS}td.n { white-space: nowrap; }\n</style>`,
+    `<style>${CSS}td.n { white-space: nowrap; }\ntable + table { margin-top: 1.2em; }\n</style>`,
     '</head>',
     '<body>',
     `<h1>svasim compare: ${list.length} reports</h1>`,

@@ -124,11 +124,11 @@ export function readCompared(files: readonly string[]): ComparedReport[] {
 
 /**
  * `x` against `base` as a relative difference with one decimal: `+12.3 %`, `-4.0 %`; `=`
- * when equal, `(first 0)` when the first is 0 and `x` is not.
+ * when equal, `from 0` when the first is 0 and `x` is not.
  */
 export function relativeDifference(base: number, x: number): string {
   if (x === base) return '=';
-  if (base === 0) return '(first 0)';
+  if (base === 0) return 'from 0';
   const d = (100 * (x - base)) / Math.abs(base);
   return `${d >= 0 ? '+' : '-'}${Math.abs(d).toFixed(1)} %`;
 }
