@@ -122,6 +122,7 @@ export function metricVsParamSpec(
         type: 'ordinal' as const,
         title: axis.path,
         sort: axis.values.map(String),
+        axis: { labelAngle: 0 },
       };
   return {
     title,
@@ -148,7 +149,7 @@ export function metricVsParamSpec(
     },
     layer: [
       {
-        mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 },
+        mark: { type: 'rule', strokeWidth: 2 },
         encoding: {
           y: { field: 'lo', type: 'quantitative' },
           y2: { field: 'hi' },
