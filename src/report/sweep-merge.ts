@@ -26,7 +26,13 @@ import {
   type Histogram,
 } from 'hdr-histogram-js';
 import { type CodedError, codedError } from '../errors.js';
-import { COUNTER_NAMES, type CounterName, type CounterTotals } from '../metrics/counters.js';
+import {
+  COUNTER_NAMES,
+  Counter,
+  type CounterName,
+  Counters,
+  type CounterTotals,
+} from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import {
   LATENCY_MAX_NS,
@@ -495,29 +501,12 @@ export function summaryOfEncoding(encoded: string): LatencySummary {
 // ---------------------------------------------------------------------------------------
 // Merging
 
-/** Counters of several runs added up. */
+/** Counters of several runs added up, nested and ordered as the report's totals. */
 export function sumTotals(list: readonly CounterTotals[]): CounterTotals {
-  const zero = (): number => 0;
-  const out = Object.fromEntries(
-    COUNTER_NAMES.filter((n) => !n.startsWith('pageResponses.')).map((n) => [n, zero()]),
-  ) as Record<string, number>;
-  const responses = { success: 0, invalid: 0, failure: 0 };
-  for (const t of list) {
-    for (const n of COUNTER_NAMES) {
-      if (n.startsWith('pageResponses.')) continue;
-      out[n]! += t[n as Exclude<CounterName, `pageResponses.${string}`>];
-    }
-    responses.success += t.pageResponses.success;
-    responses.invalid += t.pageResponses.invalid;
-    responses.failure += t.pageResponses.failure;
-  }
-  // nested like the report's totals, in COUNTER_NAMES order
-  const totals: Record<string, unknown> = {};
-  for (const n of COUNTER_NAMES) {
-    if (n === 'pageResponses.success') totals.pageResponses = responses;
-    else if (!n.startsWith('pageResponses.')) totals[n] = out[n];
-  }
-  return totals as unknown as CounterTotals;
+  const sum = new Counters();
+  for (const t of list)
+    for (const name of COUNTER_NAMES) sum.add(Counter[name], counterOf(t, name));
+  return sum.toTotals();
 }
 
 /** The merged figures of a grid point's finished replicates. */
@@ -600,10 +589,15 @@ function figuresOf(reports: readonly PointReport[]): MergedFigures {
   };
 }
 
-/** One report's figures, read the way merged ones are (its summaries from its encodings). */
-function figuresOfOne(r: PointReport): Figures {
-  const latency = {} as Record<LatencyKind, LatencySummary>;
-  for (const k of LATENCY_KINDS) latency[k] = summaryOfEncoding(r.histograms[k]);
+/**
+ * One report's figures for reading `metric`: the latency summary of the metric's kind is
+ * recomputed from the report's encoding, as merged ones are, so a grid point of one
+ * replicate reads the same value from both.
+ */
+function figuresOfOne(r: PointReport, metric: Metric): Figures {
+  const latency = { ...r.latency };
+  if (metric.kind !== undefined)
+    latency[metric.kind] = summaryOfEncoding(r.histograms[metric.kind]);
   return { runs: 1, windowNs: r.windowNs ?? r.simulatedNs, totals: r.totals, latency };
 }
 
@@ -613,12 +607,18 @@ function figuresOfOne(r: PointReport): Figures {
  */
 export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
   const { manifest } = folder;
-  const seeds = manifest.seeds;
+  // grid points in the order of their first point; replicates in manifest order
+  const groups = new Map<string, SweepPoint[]>();
+  for (const p of manifest.points) {
+    const key = canonicalParams(p.params);
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [p]);
+    else g.push(p);
+  }
   const grid: GridPoint[] = [];
   const missing: SweepPoint[] = [];
   const failed: PointFailure[] = [];
-  for (let first = 0; first < manifest.points.length; first += seeds) {
-    const replicates = manifest.points.slice(first, first + seeds);
+  for (const replicates of groups.values()) {
     const merged: SweepPoint[] = [];
     const reports: PointReport[] = [];
     const gMissing: SweepPoint[] = [];
@@ -637,7 +637,7 @@ export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
     const spread = reports.map((r, i) => ({
       replicate: merged[i]!.replicate,
       seed: merged[i]!.seed,
-      value: metric.value(figuresOfOne(r)),
+      value: metric.value(figuresOfOne(r, metric)),
     }));
     if (reports.length === 0) {
       grid.push({
@@ -660,6 +660,9 @@ export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
       spread,
     });
   }
+  const byIndex = (a: SweepPoint, b: SweepPoint): number => a.index - b.index;
+  missing.sort(byIndex);
+  failed.sort((a, b) => byIndex(a.point, b.point));
   return { manifest, metric, grid, missing, failed, problems: folder.problems };
 }
 
