@@ -148,7 +148,7 @@ function gridTable(m: SweepMerge): string {
       ...(axes.length > 0
         ? axes.map((a) => `<th>${e(paramText(g.params[a]!))}</th>`)
         : ['<th>all</th>']),
-      `<td class="n">${g.merged.length}/${g.merged.length + g.missing.length + g.failed.length}</td>`,
+      `<td class="n">${g.merged.length}/${g.merged.length + g.missing.length + g.failed.length + g.leftOut.length}</td>`,
       `<td class="n">${g.value === undefined ? '-' : e(formatMetricValue(unit, g.value))}</td>`,
       `<td class="n">${e(spreadText(unit, g))}</td>`,
       `<td class="n">${e(g.spread.map((s) => formatMetricValue(unit, s.value)).join(', ') || '-')}</td>`,

@@ -95,6 +95,8 @@ export interface PointFailure {
 export interface FolderProblem {
   /** The file, relative to the sweep folder (`points/0003.json`). */
   readonly file: string;
+  /** The point the file is of, when its name says (`points/0003.json`: 3). */
+  readonly index?: number;
   readonly problem: string;
 }
 
@@ -191,6 +193,11 @@ function reportProblem(x: Record<string, unknown>): string | undefined {
     if (typeof x.histograms[k] !== 'string') return `no histogram of ${k}`;
   }
   if (typeof x.simulatedNs !== 'number') return 'no simulatedNs: not a run report';
+  // figures of part of a run would pass for a whole one's in the merge
+  if (x.partial === true) return 'a partial report (a worker failed): run the point again';
+  if (x.interrupted === true) {
+    return 'the run was stopped before the end of its window: run the point again';
+  }
   return undefined;
 }
 
@@ -256,16 +263,16 @@ export function readSweepFolder(dir: string): SweepFolder {
     try {
       doc = JSON.parse(readFileSync(join(pointsDir, name), 'utf8'));
     } catch (e) {
-      problems.push({ file, problem: `unreadable: ${(e as Error).message}` });
+      problems.push({ file, index, problem: `unreadable: ${(e as Error).message}` });
       continue;
     }
     if (!isObject(doc)) {
-      problems.push({ file, problem: 'the top level is not an object' });
+      problems.push({ file, index, problem: 'the top level is not an object' });
       continue;
     }
     const pp = pointProblem(doc.point);
     if (pp !== undefined) {
-      problems.push({ file, problem: `point: ${pp}` });
+      problems.push({ file, index, problem: `point: ${pp}` });
       continue;
     }
     const point = doc.point as SweepPoint;
@@ -277,6 +284,7 @@ export function readSweepFolder(dir: string): SweepFolder {
     ) {
       problems.push({
         file,
+        index,
         problem: `its point ${JSON.stringify(point)} is not point ${index} of sweep.json (${JSON.stringify(expected)}): a file of another sweep?`,
       });
       continue;
@@ -284,7 +292,7 @@ export function readSweepFolder(dir: string): SweepFolder {
     if (name.endsWith('.error.json')) {
       const err = doc.error;
       if (!isObject(err) || typeof err.code !== 'string' || typeof err.message !== 'string') {
-        problems.push({ file, problem: 'error is not { code, message }' });
+        problems.push({ file, index, problem: 'error is not { code, message }' });
         continue;
       }
       failures.set(index, {
@@ -298,7 +306,7 @@ export function readSweepFolder(dir: string): SweepFolder {
     } else {
       const rp = reportProblem(doc);
       if (rp !== undefined) {
-        problems.push({ file, problem: rp });
+        problems.push({ file, index, problem: rp });
         continue;
       }
       reports.set(index, doc as unknown as PointReport);
@@ -536,6 +544,8 @@ export interface GridPoint {
   readonly missing: readonly SweepPoint[];
   /** Replicates that failed (`.error.json`). */
   readonly failed: readonly PointFailure[];
+  /** Replicates whose file was left out (unreadable, not matching the manifest). */
+  readonly leftOut: readonly SweepPoint[];
   /** The merge of the finished replicates; absent when none finished. */
   readonly figures?: MergedFigures;
   /** The metric of the merged figures; absent when none finished. */
@@ -554,6 +564,8 @@ export interface SweepMerge {
   readonly missing: readonly SweepPoint[];
   /** Failed points, by index. */
   readonly failed: readonly PointFailure[];
+  /** Points whose file was left out (see `problems`), by index. */
+  readonly leftOut: readonly SweepPoint[];
   readonly problems: readonly FolderProblem[];
 }
 
@@ -618,11 +630,16 @@ export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
   const grid: GridPoint[] = [];
   const missing: SweepPoint[] = [];
   const failed: PointFailure[] = [];
+  const leftOut: SweepPoint[] = [];
+  const unusable = new Set(
+    folder.problems.flatMap((x) => (x.index === undefined ? [] : [x.index])),
+  );
   for (const replicates of groups.values()) {
     const merged: SweepPoint[] = [];
     const reports: PointReport[] = [];
     const gMissing: SweepPoint[] = [];
     const gFailed: PointFailure[] = [];
+    const gLeftOut: SweepPoint[] = [];
     for (const p of replicates) {
       const r = folder.reports.get(p.index);
       const f = folder.failures.get(p.index);
@@ -630,10 +647,12 @@ export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
         merged.push(p);
         reports.push(r);
       } else if (f !== undefined) gFailed.push(f);
+      else if (unusable.has(p.index)) gLeftOut.push(p);
       else gMissing.push(p);
     }
     missing.push(...gMissing);
     failed.push(...gFailed);
+    leftOut.push(...gLeftOut);
     const spread = reports.map((r, i) => ({
       replicate: merged[i]!.replicate,
       seed: merged[i]!.seed,
@@ -645,6 +664,7 @@ export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
         merged,
         missing: gMissing,
         failed: gFailed,
+        leftOut: gLeftOut,
         spread,
       });
       continue;
@@ -655,6 +675,7 @@ export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
       merged,
       missing: gMissing,
       failed: gFailed,
+      leftOut: gLeftOut,
       figures,
       value: metric.value(figures),
       spread,
@@ -663,7 +684,8 @@ export function mergeSweep(folder: SweepFolder, metric: Metric): SweepMerge {
   const byIndex = (a: SweepPoint, b: SweepPoint): number => a.index - b.index;
   missing.sort(byIndex);
   failed.sort((a, b) => byIndex(a.point, b.point));
-  return { manifest, metric, grid, missing, failed, problems: folder.problems };
+  leftOut.sort(byIndex);
+  return { manifest, metric, grid, missing, failed, leftOut, problems: folder.problems };
 }
 
 /** The smallest and largest of the replicates' values (`undefined` without replicates). */
@@ -708,6 +730,7 @@ export function mergeJson(m: SweepMerge) {
         replicates: g.merged.map(pointJson),
         missing: g.missing.map((p) => p.index),
         failed: g.failed.map((x) => x.point.index),
+        leftOut: g.leftOut.map((p) => p.index),
         metric:
           g.value === undefined
             ? null
@@ -755,7 +778,11 @@ export function mergeJson(m: SweepMerge) {
     }),
     missing: m.missing.map(pointJson),
     failed: m.failed.map((x) => ({ ...pointJson(x.point), error: x.error })),
-    problems: m.problems.map((p) => ({ file: p.file, problem: p.problem })),
+    problems: m.problems.map((p) => ({
+      file: p.file,
+      ...(p.index !== undefined ? { index: p.index } : {}),
+      problem: p.problem,
+    })),
   };
 }
 

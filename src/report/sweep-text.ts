@@ -127,13 +127,14 @@ export function metricNote(m: Metric): string {
 export function mergeHeadline(m: SweepMerge, dir?: string): string {
   const man = m.manifest;
   const total = man.points.length;
-  const done = total - m.missing.length - m.failed.length;
+  const done = m.grid.reduce((n, g) => n + g.merged.length, 0);
   const gridPoints = m.grid.length;
   return (
     `svasim merge${dir === undefined ? '' : ` ${dir}`}: ${man.scenario}, ${gridPoints} grid point${gridPoints === 1 ? '' : 's'} × ${man.seeds} seed${man.seeds === 1 ? '' : 's'}; ` +
     `${done} of ${total} points merged` +
     (m.missing.length > 0 ? `, ${m.missing.length} not run` : '') +
-    (m.failed.length > 0 ? `, ${m.failed.length} failed` : '')
+    (m.failed.length > 0 ? `, ${m.failed.length} failed` : '') +
+    (m.leftOut.length > 0 ? `, ${m.leftOut.length} left out` : '')
   );
 }
 
@@ -161,7 +162,7 @@ export function formatMergeTable(m: SweepMerge, options: MergeTextOptions = {}):
   const rows: Cell[][] = [head];
   for (const g of m.grid) {
     const f = g.figures;
-    const runs = `${g.merged.length}/${g.merged.length + g.missing.length + g.failed.length}`;
+    const runs = `${g.merged.length}/${g.merged.length + g.missing.length + g.failed.length + g.leftOut.length}`;
     rows.push([
       ...(axes.length > 0 ? axes.map((a) => paramText(g.params[a]!)) : ['all']),
       g.merged.length < m.manifest.seeds ? [runs, 'bad'] : runs,

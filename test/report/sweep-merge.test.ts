@@ -327,9 +327,30 @@ describe('missing and failed points', () => {
     const r = JSON.parse(readFileSync(file, 'utf8'));
     r.point.seed = 1;
     writeFileSync(file, JSON.stringify(r));
+    const stopped = join(wrong, 'points', '0004.json');
+    writeFileSync(
+      stopped,
+      JSON.stringify({ ...JSON.parse(readFileSync(stopped, 'utf8')), interrupted: true }),
+    );
     const f = readSweepFolder(wrong);
     expect(f.reports.has(0)).toBe(false);
-    expect(f.problems.map((p) => p.file)).toEqual(['points/0000.json', 'points/notes.txt']);
+    expect(f.reports.has(4)).toBe(false);
+    expect(f.problems.map((p) => p.file)).toEqual([
+      'points/0000.json',
+      'points/0004.json',
+      'points/notes.txt',
+    ]);
+    expect(f.problems[1]!.problem).toBe(
+      'the run was stopped before the end of its window: run the point again',
+    );
+    // left out, not taken for points that have not run
+    const m = mergeSweep(f, parseMetric('jobs'));
+    expect(m.leftOut.map((p) => p.index)).toEqual([0, 4]);
+    expect(m.missing.map((p) => p.index)).toEqual([1, 5]);
+    expect(m.grid.map((g) => g.merged.length)).toEqual([0, 0, 0]);
+    expect(formatMergeTable(m).split('\n')[0]).toBe(
+      'svasim merge: default, 3 grid points × 2 seeds; 0 of 6 points merged, 2 not run, 2 failed, 2 left out',
+    );
     expect(f.problems[0]!.problem).toMatch(
       /^its point .* is not point 0 of sweep\.json .*: a file of another sweep\?$/,
     );
