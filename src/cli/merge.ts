@@ -11,13 +11,9 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import {
-  DEFAULT_METRIC,
-  formatMergeJson,
-  mergeSweep,
-  parseMetric,
-  readSweepFolder,
-} from '../report/sweep-merge.js';
+import { readSweepFolder } from '../report/sweep-folder.js';
+import { formatMergeJson, mergeSweep } from '../report/sweep-merge.js';
+import { DEFAULT_METRIC, parseMetric } from '../report/sweep-metric.js';
 import { formatMergeTable } from '../report/sweep-text.js';
 import type { CliIo } from './main.js';
 

@@ -18,7 +18,9 @@ import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import { formatNs, formatRate } from '../scenario/units.js';
 import { perSecond, requestsOf } from './common.js';
 import type { JsonReport } from './json.js';
-import { counterOf, paramsLabel, type SweepPoint } from './sweep-merge.js';
+import type { SweepPoint } from './sweep-folder.js';
+import { paramsLabel } from './sweep-merge.js';
+import { counterOf } from './sweep-metric.js';
 import { type Cell, paint, textTable } from './sweep-text.js';
 
 /** A report read for comparing: where it came from, its label, the document. */

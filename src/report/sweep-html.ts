@@ -16,16 +16,15 @@ import { formatNs } from '../scenario/units.js';
 import { escapeHtml } from './common.js';
 import { CSS } from './html.js';
 import { percentilePoints, renderSvg } from './plots.js';
+import { pointFileName } from './sweep-folder.js';
 import {
   type GridPoint,
-  type MetricUnit,
   paramsLabel,
   paramText,
-  parseMetric,
-  pointFileName,
   type SweepMerge,
   spreadRange,
 } from './sweep-merge.js';
+import { type MetricUnit, parseMetric } from './sweep-metric.js';
 import { type MetricPoint, metricVsParamSpec, overlaidPercentileSpec } from './sweep-plots.js';
 import {
   formatMetricValue,

@@ -14,7 +14,7 @@
 
 import type { TopLevelSpec } from 'vega-lite';
 import { CONFIG, PERCENTILE_TICKS, type PercentilePoint } from './plots.js';
-import type { ParamValue, SweepAxis } from './sweep-merge.js';
+import type { ParamValue, SweepAxis } from './sweep-folder.js';
 
 /** One curve of an overlaid percentile plot. */
 export interface PercentileCurve {

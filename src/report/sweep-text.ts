@@ -11,16 +11,9 @@
 import { styleText } from 'node:util';
 import { formatNs, formatRate } from '../scenario/units.js';
 import { formatPercent } from './common.js';
-import {
-  type GridPoint,
-  type Metric,
-  type MetricUnit,
-  paramText,
-  parseMetric,
-  pointFileName,
-  type SweepMerge,
-  spreadRange,
-} from './sweep-merge.js';
+import { pointFileName } from './sweep-folder.js';
+import { type GridPoint, paramText, type SweepMerge, spreadRange } from './sweep-merge.js';
+import { type Metric, type MetricUnit, parseMetric } from './sweep-metric.js';
 
 /** Styles a table cell may carry. */
 export type Style = 'bold' | 'good' | 'bad';

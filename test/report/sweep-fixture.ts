@@ -17,7 +17,7 @@ import {
   type SweepAxis,
   type SweepManifest,
   type SweepPoint,
-} from '../../src/report/sweep-merge.js';
+} from '../../src/report/sweep-folder.js';
 import { resolveScenario } from '../../src/scenario/defaults.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { ScenarioInput } from '../../src/scenario/types.js';

@@ -17,13 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCompared } from '../../src/report/compare.js';
 import { renderCompareHtml } from '../../src/report/compare-html.js';
 import { percentilePoints } from '../../src/report/plots.js';
+import { readSweepFolder } from '../../src/report/sweep-folder.js';
 import { renderSweepHtml } from '../../src/report/sweep-html.js';
-import {
-  mergeSweep,
-  parseMetric,
-  readSweepFolder,
-  type SweepMerge,
-} from '../../src/report/sweep-merge.js';
+import { mergeSweep, type SweepMerge } from '../../src/report/sweep-merge.js';
+import { parseMetric } from '../../src/report/sweep-metric.js';
 import { writeSweepFolder } from './sweep-fixture.js';
 
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';

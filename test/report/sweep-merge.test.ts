@@ -15,14 +15,12 @@ import { COUNTER_NAMES } from '../../src/metrics/counters.js';
 import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import { LATENCY_MAX_NS } from '../../src/metrics/recorder.js';
 import {
-  counterOf,
-  formatMergeJson,
-  mergeSweep,
   type PointReport,
-  parseMetric,
   readSweepFolder,
   type SweepFolder,
-} from '../../src/report/sweep-merge.js';
+} from '../../src/report/sweep-folder.js';
+import { formatMergeJson, mergeSweep } from '../../src/report/sweep-merge.js';
+import { counterOf, parseMetric } from '../../src/report/sweep-metric.js';
 import { formatMergeTable } from '../../src/report/sweep-text.js';
 import { type SweepSpec, writeSweepFolder } from './sweep-fixture.js';
 
@@ -353,43 +351,6 @@ describe('missing and failed points', () => {
     );
     expect(f.problems[0]!.problem).toMatch(
       /^its point .* is not point 0 of sweep\.json .*: a file of another sweep\?$/,
-    );
-  });
-});
-
-describe('parseMetric()', () => {
-  it('reads latency statistics, counters and totals', () => {
-    expect(parseMetric('prq.service.p99')).toMatchObject({ unit: 'ns', kind: 'prq.service' });
-    expect(parseMetric('job.latency.count')).toMatchObject({ unit: 'count', kind: 'job.latency' });
-    expect(parseMetric('prqOverflows')).toMatchObject({ unit: 'count' });
-    expect(parseMetric('pageResponses.failure')).toMatchObject({ unit: 'count' });
-    expect(parseMetric('requests.perSecond')).toMatchObject({ unit: 'perSecond' });
-    expect(parseMetric('iotlb.hitRate')).toMatchObject({ unit: 'fraction' });
-  });
-
-  it('refuses an unknown metric with EINVAL saying what a metric may be', () => {
-    expect(() => parseMetric('prq.service')).toThrow(
-      expect.objectContaining({
-        code: 'EINVAL',
-        message:
-          "metric 'prq.service': prq.service needs a statistic; give prq.service.<stat> with <stat> one of p50, p90, p99, p999, max, min, mean, count (e.g. prq.service.p99)",
-      }),
-    );
-    expect(() => parseMetric('prq.service.p95')).toThrow(
-      expect.objectContaining({
-        code: 'EINVAL',
-        message: expect.stringMatching(
-          /^metric 'prq\.service\.p95': no statistic 'p95' of prq\.service;/,
-        ),
-      }),
-    );
-    expect(() => parseMetric('overflows')).toThrow(
-      expect.objectContaining({
-        code: 'EINVAL',
-        message: expect.stringMatching(
-          /^unknown metric 'overflows': give a latency kind and a statistic \(<kind>\.<stat>, kinds ats\.translate, .*\), a counter \(translations, .*prqOverflows.*\) or a total \(requests, requests\.perSecond/,
-        ),
-      }),
     );
   });
 });
