@@ -8,6 +8,8 @@
  *   svasim presets
  *   svasim schema
  *   svasim demo [--profile v5.8|current]
+ *   svasim merge DIR [--metric NAME] [--json [FILE]] [--html FILE]
+ *   svasim compare A.json B.json [...] [--html FILE]
  *
  * SCENARIO is a YAML or JSON file or a preset name; without it the default scenario runs.
  * Exit status: 0 success; 1 the run found invariant violations, missed a threshold of the
@@ -46,7 +48,9 @@ import {
 import type { Scenario } from '../scenario/types.js';
 import { formatNs, parseDuration } from '../scenario/units.js';
 import { autoRuntime } from './auto-runtime.js';
+import { addCompareCommand } from './compare.js';
 import { runDemo } from './demo.js';
+import { addMergeCommand } from './merge.js';
 
 /** Where the command writes; tests pass their own. */
 export interface CliIo {
@@ -555,6 +559,8 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
       await runDemo((line) => io.out(line), flags.profile);
       setStatus(ExitStatus.OK);
     });
+  addMergeCommand(program, io, setStatus);
+  addCompareCommand(program, io, setStatus);
   return program;
 }
 

@@ -38,7 +38,8 @@ import {
 } from './plots.js';
 import type { Report } from './types.js';
 
-const CSS = `
+/** The style sheet of the report pages (inline: the pages refer to no URL). */
+export const CSS = `
 body { font: 14px/1.45 sans-serif; color: #222; margin: 1.5em auto; max-width: 70em; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; }
 h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }

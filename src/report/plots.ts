@@ -71,7 +71,7 @@ function percentileTicks(h: ReturnType<typeof decodeLatency>): PercentilePoint[]
 }
 
 /** Percentile axis labels: position 1/(1 − p) → label. */
-const PERCENTILE_TICKS: readonly (readonly [number, string])[] = [
+export const PERCENTILE_TICKS: readonly (readonly [number, string])[] = [
   [1, '0%'],
   [2, '50%'],
   [10, '90%'],
@@ -85,7 +85,8 @@ const PERCENTILE_TICKS: readonly (readonly [number, string])[] = [
   [1e9, '99.9999999%'],
 ];
 
-const CONFIG = {
+/** Look shared by every chart of the reports (background, font, label sizes). */
+export const CONFIG = {
   background: 'white',
   font: 'sans-serif',
   axis: { labelFontSize: 10, titleFontSize: 11 },
