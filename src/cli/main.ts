@@ -8,6 +8,7 @@
  *   svasim presets
  *   svasim schema
  *   svasim demo [--profile v5.8|current]
+ *   svasim sweep SCENARIO --vary PATH=V1,V2,… [--seeds N] [-j N] [--out DIR] … (see sweep.ts)
  *
  * SCENARIO is a YAML or JSON file or a preset name; without it the default scenario runs.
  * Exit status: 0 success; 1 the run found invariant violations, missed a threshold of the
@@ -47,6 +48,7 @@ import type { Scenario } from '../scenario/types.js';
 import { formatNs, parseDuration } from '../scenario/units.js';
 import { autoRuntime } from './auto-runtime.js';
 import { runDemo } from './demo.js';
+import { addSweepCommand } from './sweep.js';
 
 /** Where the command writes; tests pass their own. */
 export interface CliIo {
@@ -555,6 +557,7 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
       await runDemo((line) => io.out(line), flags.profile);
       setStatus(ExitStatus.OK);
     });
+  addSweepCommand(program, io, setStatus);
   return program;
 }
 
