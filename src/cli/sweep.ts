@@ -54,6 +54,7 @@ import {
 } from '../sweep/manifest.js';
 import { runPoint } from '../sweep/point.js';
 import { parseShard, type Shard, selectedIndexes, selection } from '../sweep/select.js';
+import { autoRuntime } from './auto-runtime.js';
 import { type CliIo, ExitStatus } from './main.js';
 
 /** The options of `svasim sweep` as commander hands them over. */
@@ -251,7 +252,7 @@ async function pointCommand(
     return ExitStatus.OK;
   }
   const t0 = performance.now();
-  const r = await runPoint(m, point, dir);
+  const r = await runPoint(m, point, dir, (sc) => autoRuntime(sc, availableParallelism()).runtime);
   if (!r.ok) {
     io.err(`svasim: ${r.message.split('\n').join('\n  ')}`);
     io.err(`svasim: ${label} failed (${r.code}); written: ${r.file}`);

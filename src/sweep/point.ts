@@ -10,7 +10,6 @@
  */
 
 import { availableParallelism } from 'node:os';
-import { autoRuntime } from '../cli/auto-runtime.js';
 import { runScenarioAsync } from '../machine/run.js';
 import { toJsonReport } from '../report/json.js';
 import { runScenarioThreaded } from '../runtime/threaded.js';
@@ -55,17 +54,20 @@ export function pointScenario(m: SweepManifest, point: SweepPoint): Scenario {
 
 /**
  * Runs `point` of the sweep `m` and writes its report (or its error file) into `dir`. Never
- * throws for the point's own failure: the outcome says what happened.
+ * throws for the point's own failure: the outcome says what happened. `auto` decides the
+ * runtime of a sweep forced to `--runtime auto` (the command line's chooser; without it,
+ * inline).
  */
 export async function runPoint(
   m: SweepManifest,
   point: SweepPoint,
   dir: string,
+  auto: (sc: Scenario) => 'inline' | 'threaded' = () => 'inline',
 ): Promise<PointOutcome> {
   try {
     const sc = pointScenario(m, point);
     const choice = runtimeOverride(m.overrides);
-    const runtime = choice === 'auto' ? autoRuntime(sc, availableParallelism()).runtime : choice;
+    const runtime = choice === 'auto' ? auto(sc) : choice;
     let report =
       runtime === 'threaded'
         ? await runScenarioThreaded(sc, {
