@@ -275,7 +275,7 @@ function progress(io: CliIo, total: number, quiet: boolean) {
       ? new MultiBar(
           {
             format:
-              '  points {value}/{total} |{bar}| {running} running, {failed} failed | ETA {eta_formatted}',
+              '  points {value}/{total} |{bar}| {running} running, {failed} failed | ETA {eta}',
             hideCursor: true,
             clearOnComplete: true,
             stream: process.stderr,
@@ -283,7 +283,7 @@ function progress(io: CliIo, total: number, quiet: boolean) {
           undefined,
         )
       : null;
-  const one = bar?.create(total, 0, { running: 0, failed: 0 });
+  const one = bar?.create(total, 0, { running: 0, failed: 0, eta: '?' });
   const say = (line: string) => (bar ? bar.log(`${line}\n`) : io.err(line));
   const eta = (running: number) => {
     const elapsed = performance.now() - t0;
@@ -292,7 +292,7 @@ function progress(io: CliIo, total: number, quiet: boolean) {
   };
   return {
     started(_index: number, running: number) {
-      one?.update(finished, { running, failed });
+      one?.update(finished, { running, failed, eta: eta(running) });
     },
     finished(r: PointResult, running: number, m: SweepManifest) {
       if (r.kind === 'stopped') return;
@@ -301,7 +301,7 @@ function progress(io: CliIo, total: number, quiet: boolean) {
         failed++;
         say(`svasim: ${r.message.split('\n').join('\n  ')}`);
       }
-      one?.update(finished, { running, failed });
+      one?.update(finished, { running, failed, eta: eta(running) });
       if (!bar && !quiet && r.kind === 'done') {
         const label = pointLabel(m.points[r.index]!, m.seeds);
         say(
@@ -334,7 +334,11 @@ async function localCommand(
   if (!f.quiet) {
     io.err(
       `svasim: sweep of ${m.scenario}: ${plural(indexes.length, 'point')}${indexes.length < m.points.length ? ` of ${m.points.length}` : ''} in ${dir}` +
-        (resumed ? `; resuming: ${skipped} already done, skipping them` : '') +
+        (resumed
+          ? skipped > 0
+            ? `; resuming: ${skipped} already done, skipping them`
+            : '; resuming: no point done yet'
+          : '') +
         (pending.length > 0
           ? `; running ${pending.length} on ${`${jobs} process${jobs === 1 ? '' : 'es'}`}`
           : ''),
