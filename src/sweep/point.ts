@@ -71,9 +71,13 @@ export async function runPoint(
     let report =
       runtime === 'threaded'
         ? await runScenarioThreaded(sc, {
-            threads: Math.min(
-              sc.runtime.threads || availableParallelism(),
-              sc.devices.reduce((n, g) => n + g.count, 0) + 1,
+            // the engine's thread and at least one for the accelerators
+            threads: Math.max(
+              2,
+              Math.min(
+                sc.runtime.threads || availableParallelism(),
+                sc.devices.reduce((n, g) => n + g.count, 0) + 1,
+              ),
             ),
           })
         : await runScenarioAsync(sc, { durationNs: sc.duration });
