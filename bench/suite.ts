@@ -16,7 +16,11 @@
  *   the default scenario (deterministic counts), the translation-heavy scenario's requests
  *   per second against a bare event loop's events per second (same process), and wall time
  *   and peak RSS of 1 000, 10 000 and 100 000 churning clients over 1 ms (each in a process
- *   of its own, so the RSS is the run's: `bench/clients-run.mjs`).
+ *   of its own, so the RSS is the run's: `bench/clients-run.mjs`);
+ * - sweepSpeedup: the wall time of the same 8-point `svasim sweep` (the default scenario over
+ *   4 PRQ sizes × 2 seeds, 40 ms simulated, about 2 s of CPU per point, so process start-up is
+ *   a small part) with -j 1 over its wall time with -j 2, each into a fresh folder; the
+ *   median of --sweep-reps runs of each (default 3), the two kinds alternating.
  *
  * A request is a transaction an accelerator sends to the VT-d unit (ATS translation request,
  * page request; untranslated DMA is not issued by the default scenario's ATS devices);
@@ -25,12 +29,13 @@
  * warm-up run of the same kind. The runtimes are loaded from `dist/` (`npm run bench` builds
  * first), so the workers run compiled JavaScript, as users' runs do.
  *
- * Usage: npm run bench [-- --duration TIME] [--json FILE] [--clients-max N]
+ * Usage: npm run bench [-- --duration TIME] [--json FILE] [--clients-max N] [--sweep-reps N]
  */
 
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as RunnerModule from '../src/machine/run.js';
 import { SpscRing } from '../src/ring/spsc-ring.js';
@@ -179,6 +184,43 @@ for (const n of [1000, 10_000, 100_000].filter((n) => n <= clientsMax)) {
   log(`${n} churning clients, 1 ms (a process of its own)`);
   clients[n] = clientsRun(n);
 }
+/** Wall ms of one 8-point sweep with `-j jobs`, into a fresh folder (`svasim sweep`, built CLI). */
+function sweepWallMs(jobs: number): number {
+  const out = mkdtempSync(join(tmpdir(), 'svasim-bench-sweep-'));
+  const args = [
+    new URL('../bin/svasim.mjs', import.meta.url).pathname,
+    'sweep',
+    'default',
+    '--vary',
+    'iommu.prqEntries=64,128,256,512',
+    '--seeds',
+    '2',
+    '--duration',
+    '40ms',
+    '-j',
+    String(jobs),
+    '--out',
+    out,
+    '--quiet',
+  ];
+  const t0 = performance.now();
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const wallMs = performance.now() - t0;
+  rmSync(out, { recursive: true, force: true });
+  if (child.status !== 0) throw new Error(`sweep -j ${jobs} failed: ${child.stderr}`);
+  return wallMs;
+}
+const sweepReps = Number(arg('--sweep-reps', '3'));
+const sweepJ1: number[] = [];
+const sweepJ2: number[] = [];
+for (let i = 0; i < sweepReps; i++) {
+  log(`sweep of 8 points, -j 1 and -j 2 (${i + 1} of ${sweepReps})`);
+  sweepJ1.push(sweepWallMs(1));
+  sweepJ2.push(sweepWallMs(2));
+}
+const sweepJ1WallMs = median(sweepJ1);
+const sweepJ2WallMs = median(sweepJ2);
+
 log('dense-64: inline');
 const dense = presets['dense-64']!.scenario;
 runScenario({ ...dense, duration: '1ms' });
@@ -309,6 +351,9 @@ const out = {
   clients10kRssMiB: clients[10_000]?.rssMiB,
   clients100kWallMs: clients[100_000]?.wallMs,
   clients100kRssMiB: clients[100_000]?.rssMiB,
+  sweepJ1WallMs,
+  sweepJ2WallMs,
+  sweepSpeedup: sweepJ1WallMs / sweepJ2WallMs,
   clientScaling:
     clients[10_000] && clients[1000]
       ? clients[10_000].wallMs / 10_000 / (clients[1000].wallMs / 1000)
@@ -372,6 +417,10 @@ const rows: [string, string][] = [
     `${c.wallMs.toFixed(0)} ms wall, ${c.rssMiB.toFixed(0)} MiB peak RSS${c.violations ? `, ${c.violations} violations` : ''}`,
   ]),
   ['wall per client, 10k / 1k', out.clientScaling?.toFixed(2) ?? '(not run)'],
+  [
+    'sweep, 8 points, -j 2 / -j 1',
+    `${out.sweepSpeedup.toFixed(2)}  (${(sweepJ2WallMs / 1000).toFixed(1)} s vs ${(sweepJ1WallMs / 1000).toFixed(1)} s wall, median of ${sweepReps})`,
+  ],
 ];
 console.log(
   `default scenario, ${duration} simulated, Node ${process.version}, ${availableParallelism()} cores`,

@@ -8,6 +8,7 @@
  *   svasim presets
  *   svasim schema
  *   svasim demo [--profile v5.8|current]
+ *   svasim sweep SCENARIO --vary PATH=V1,V2,… [--seeds N] [-j N] [--out DIR] … (see sweep.ts)
  *   svasim merge DIR [--metric NAME] [--json [FILE]] [--html FILE]
  *   svasim compare A.json B.json [...] [--html FILE]
  *
@@ -51,6 +52,7 @@ import { autoRuntime } from './auto-runtime.js';
 import { addCompareCommand } from './compare.js';
 import { runDemo } from './demo.js';
 import { addMergeCommand } from './merge.js';
+import { addSweepCommand } from './sweep.js';
 
 /** Where the command writes; tests pass their own. */
 export interface CliIo {
@@ -561,6 +563,7 @@ function buildProgram(io: CliIo, setStatus: (s: number) => void): Command {
     });
   addMergeCommand(program, io, setStatus);
   addCompareCommand(program, io, setStatus);
+  addSweepCommand(program, io, setStatus);
   return program;
 }
 

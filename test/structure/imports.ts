@@ -56,7 +56,7 @@ interface Rule {
 }
 
 /** The folders that run or present a simulation, above the model. */
-const ABOVE_MODEL = ['machine', 'runtime', 'cli', 'report', 'scenario'];
+const ABOVE_MODEL = ['machine', 'runtime', 'cli', 'report', 'scenario', 'sweep'];
 
 /** Every folder of the model and what sits above it. */
 const ALL = [
@@ -142,6 +142,11 @@ export const RULES: readonly Rule[] = [
     from: 'machine',
     never: ['runtime', 'cli', 'ring', '.'],
     why: 'the machine runs inline; threads drive it from runtime/',
+  },
+  {
+    from: 'sweep',
+    never: ['cli', '.'],
+    why: 'a sweep runs points of scenarios; the command line drives it, never the reverse',
   },
 ];
 
