@@ -41,6 +41,7 @@ import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
 import { dmaAccessViolation, STALE_BY_KERNEL } from './access-check.js';
 import { FailureRecorder, isAllocFailure } from './failures.js';
+import { stalled, Testbench } from './testbench.js';
 
 export type { Profile } from '../kernel/sva.js';
 
@@ -94,6 +95,12 @@ export interface SystemConfig {
   readonly deviceBuffers?: SharedArrayBuffer;
   /** Storage of the totals (COUNTER_COUNT float64s, e.g. shared memory read for progress). */
   readonly counters?: Float64Array;
+  /**
+   * The runtime of the programmatic API: 'inline' (the default, the only one so far).
+   * 'threaded' is refused with EOPNOTSUPP: the threaded runtime runs scenarios (`svasim run
+   * --runtime threaded`), not the programmatic API.
+   */
+  readonly runtime?: 'inline' | 'threaded';
 }
 
 /** Most partitions a system accepts: the engine's and one per accelerator, 64 of them. */
@@ -160,6 +167,10 @@ export class System implements UnitObserver {
   kernelThreadsRunning = 0;
   /** Called when a kernel thread spawned inside the simulation finished. */
   onKernelThreadDone: (() => void) | null = null;
+  /** The driver of the programmatic API's async calls (machine/testbench.ts). */
+  readonly testbench: Testbench;
+  /** Endpoint id the testbench's timers are ordered under (registered at the first sleep). */
+  private clockSource = -1;
   /** Errors kernel threads spawned inside the simulation ended with. */
   readonly kernelErrors: { what: string; error: unknown }[] = [];
   /**
@@ -204,6 +215,12 @@ export class System implements UnitObserver {
     }
     this.world = partitions > 1 ? new World(partitions, this.cost.pcieLatencyNs) : null;
     this.sim = this.world ? this.world.sims[0]! : new Simulator();
+    const world = this.world;
+    const sim = this.sim;
+    // A partitioned model advances a quantum at a time, as its scenario runs do (World).
+    this.testbench = new Testbench(
+      world ? () => world.runQuantum(Number.POSITIVE_INFINITY) : () => sim.step(),
+    );
     // Most events are "now + one PCIe hop": give that delay a FIFO lane in every event queue.
     for (const sim of this.world ? this.world.sims : [this.sim]) {
       sim.queue.setLaneDelays([this.cost.pcieLatencyNs]);
@@ -320,6 +337,7 @@ export class System implements UnitObserver {
   pageRequest(dev: number): void {
     this.counters.add(Counter.pageRequests);
     this.deviceCounters[dev]!.add(Counter.pageRequests);
+    this.devices[dev]?.pageRequestReceived(this.sim.nowNs);
   }
   /**
    * Checks DMA as it reaches a unit (DESIGN §8, access-check.ts): translated DMA always,
@@ -382,14 +400,16 @@ export class System implements UnitObserver {
     this.deviceCounters[dev]!.add(Counter.stopMarkers);
   }
   /** @internal */
-  autoResponse(dev: number, _code: number): void {
+  autoResponse(dev: number, code: number): void {
     this.counters.add(Counter.autoResponses);
     this.deviceCounters[dev]!.add(Counter.autoResponses);
+    this.devices[dev]?.pageRequestAutoResponded(code);
   }
   /** @internal */
   prqOverflow(dev: number): void {
     this.counters.add(Counter.prqOverflows);
     this.deviceCounters[dev]!.add(Counter.prqOverflows);
+    this.devices[dev]?.pageRequestOverflowed();
   }
   /** @internal */
   faultRecorded(dev: number): void {
@@ -490,6 +510,7 @@ export class System implements UnitObserver {
     const unit = driver.unit;
     const rng = new Rng(this.seed, 1000 + this.devices.length);
     const cost = this.cost;
+    const counters = new Counters();
     const dev = new Device<DeviceInfo>(
       o,
       this.devices.length,
@@ -506,12 +527,13 @@ export class System implements UnitObserver {
             )
           : undefined,
         addressSpace: addressSpace(this.la57),
-        runUntil: (done) => {
+        counters,
+        until: (done) => {
           if (this.world)
             throw new Error(
               'the bus methods run on a single partition: create the system without partitions',
             );
-          while (!done() && this.sim.step()) {}
+          return this.testbench.until(done);
         },
       },
       (d) => {
@@ -540,7 +562,7 @@ export class System implements UnitObserver {
     );
     this.devices.push(dev);
     this.deviceByRid.set(dev.rid, dev);
-    this.deviceCounters.push(new Counters());
+    this.deviceCounters.push(counters);
     return dev;
   }
 
@@ -577,7 +599,7 @@ export class System implements UnitObserver {
     const op = 'svaBindDevice';
     const dev = this.own(op, device);
     const mm = this.ownProcess(op, process);
-    const sdev = this.sim.runThread(
+    const sdev = await this.kernelThread(
       op,
       this.sva.bind(dev.info, mm, flags, () => new SvaHandle(dev, mm)),
     );
@@ -600,7 +622,86 @@ export class System implements UnitObserver {
    */
   async svaUnbindDevice(handle: SvaHandle): Promise<void> {
     const h = this.ownHandle('svaUnbindDevice', handle);
-    this.sim.runThread('svaUnbindDevice', this.sva.unbind(h));
+    await this.kernelThread('svaUnbindDevice', this.sva.unbind(h));
+  }
+
+  /**
+   * Starts kernel thread `body` now, at the current simulated time, and resolves to its
+   * result at the simulated time it returns (rejects with what it threw); the simulator
+   * advances while the script waits (machine/testbench.ts).
+   */
+  private async kernelThread<T>(what: string, body: KThread<T>): Promise<T> {
+    const r = spawn(body);
+    if (!r.finished && !(await this.testbench.until(() => r.finished))) {
+      throw stalled(what, this.sim.nowNs);
+    }
+    if (r.error !== undefined) throw r.error;
+    return r.value as T;
+  }
+
+  /** Current simulated time in ns (the engine side's clock). */
+  get nowNs(): number {
+    return this.sim.nowNs;
+  }
+
+  /**
+   * Resolves after `ns` of simulated time (an integer ≥ 0), while everything in flight goes
+   * on: the testbench's `await Timer(ns)`. EINVAL for anything but an integer ≥ 0.
+   */
+  async sleep(ns: number): Promise<void> {
+    if (!Number.isSafeInteger(ns) || ns < 0) {
+      throw kernelError(Errno.EINVAL, `sleep: ns must be an integer ≥ 0, got ${describeValue(ns)}`);
+    }
+    await this.timerAt('sleep', this.sim.nowNs + ns);
+  }
+
+  /**
+   * Runs the simulation for `forNs` more, or until simulated time `untilNs` (an integer, not
+   * in the past): resolves with the clock there, every event before that instant run. Other
+   * calls in flight settle meanwhile at their own times.
+   */
+  async run(options: { forNs: number } | { untilNs: number }): Promise<void> {
+    const o = options as { forNs?: unknown; untilNs?: unknown };
+    const bad = (what: string): never => {
+      throw kernelError(Errno.EINVAL, `run: ${what}`);
+    };
+    if (typeof o !== 'object' || o === null) bad('expected { forNs } or { untilNs }');
+    if ((o.forNs === undefined) === (o.untilNs === undefined))
+      bad('give exactly one of forNs and untilNs');
+    let end: number;
+    if (o.forNs !== undefined) {
+      if (typeof o.forNs !== 'number' || !Number.isSafeInteger(o.forNs) || o.forNs < 0)
+        bad(`forNs must be an integer ≥ 0, got ${describeValue(o.forNs)}`);
+      end = this.sim.nowNs + (o.forNs as number);
+    } else {
+      const u = o.untilNs;
+      if (typeof u !== 'number' || !Number.isSafeInteger(u) || u < this.sim.nowNs)
+        bad(
+          `untilNs must be an integer ≥ the current time ${this.sim.nowNs} ns, got ${describeValue(u)}`,
+        );
+      end = u as number;
+    }
+    await this.timerAt('run', end);
+  }
+
+  /**
+   * Resolves when nothing is left to run: the event queue is empty, so every request has
+   * been answered (or dropped) and every kernel thread is asleep with nothing to wake it.
+   * A system made by createSystem has no recurring timer, so it always gets there; the
+   * clock stays at the last event's time.
+   */
+  async idle(): Promise<void> {
+    await this.testbench.until(() => false);
+  }
+
+  /** A timer event at simulated time `endNs` the script waits for. */
+  private async timerAt(what: string, endNs: number): Promise<void> {
+    if (this.clockSource < 0) this.clockSource = this.sim.register({ handle: () => {} });
+    let fired = false;
+    this.sim.call(endNs - this.sim.nowNs, this.clockSource, () => {
+      fired = true;
+    });
+    if (!(await this.testbench.until(() => fired))) throw stalled(what, this.sim.nowNs);
   }
 
   /** The device with requester id `rid`, or undefined. */
@@ -689,5 +790,17 @@ export class System implements UnitObserver {
 
 /** Creates a simulated machine run by the inline runtime (DESIGN §6). */
 export function createSystem(config?: SystemConfig): System {
+  if (config?.runtime !== undefined && config.runtime !== 'inline') {
+    if (config.runtime === 'threaded') {
+      throw codedError(
+        ErrorCode.EOPNOTSUPP,
+        "createSystem: runtime 'threaded' is not supported by the programmatic API yet: the threaded runtime runs scenarios (svasim run --runtime threaded, or partitions > 1 in one thread); create the system with runtime 'inline' (the default) for bus calls, binds and the testbench",
+      );
+    }
+    throw kernelError(
+      Errno.EINVAL,
+      `createSystem: runtime must be 'inline' or 'threaded', got ${describeValue(config.runtime)}`,
+    );
+  }
   return new System(config);
 }
