@@ -732,7 +732,10 @@ export class Device<Info = unknown> implements Endpoint {
   private async reserveBuffer(op: string, length: number): Promise<number> {
     let base = this.tryReserve(length);
     if (base < 0) {
-      await this.bus.until(() => this.removed || (base = this.tryReserve(length)) >= 0);
+      await this.bus.until(() => {
+        if (!this.removed) base = this.tryReserve(length);
+        return this.removed || base >= 0;
+      });
       if (this.removed) throw this.gone(op, true);
     }
     return base;
