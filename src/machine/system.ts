@@ -21,7 +21,7 @@ import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '.
 import { codedError, describeValue, ErrorCode } from '../errors.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
-import { kernelProfile } from '../kernel/profile.js';
+import { type KernelProfile, kernelProfile } from '../kernel/profile.js';
 import type { Profile, PrqService, SvaLayer } from '../kernel/sva.js';
 import { DEFAULT_FRAMES, type MmNotifierCalls, PhysicalMemory, Process } from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
@@ -167,6 +167,10 @@ export class System implements UnitObserver {
   kernelThreadsRunning = 0;
   /** Called when a kernel thread spawned inside the simulation finished. */
   onKernelThreadDone: (() => void) | null = null;
+  /** The kernel profile's code (release of a removed device). */
+  private readonly kernel: KernelProfile;
+  /** Binds of the programmatic API not yet unbound, per handle (the driver's references). */
+  private readonly bindsHeld = new Map<SvaHandle, number>();
   /** The driver of the programmatic API's async calls (machine/testbench.ts). */
   readonly testbench: Testbench;
   /** Endpoint id the testbench's timers are ordered under (registered at the first sleep). */
@@ -182,6 +186,7 @@ export class System implements UnitObserver {
   constructor(config: SystemConfig = {}) {
     this.profile = config.profile ?? 'v5.8';
     const kernel = kernelProfile(this.profile);
+    this.kernel = kernel;
     const {
       units = 1,
       prqEntries = kernel.prqEntries,
@@ -603,7 +608,9 @@ export class System implements UnitObserver {
       op,
       this.sva.bind(dev.info, mm, flags, () => new SvaHandle(dev, mm)),
     );
-    return sdev.handle as SvaHandle;
+    const h = sdev.handle as SvaHandle;
+    this.bindsHeld.set(h, (this.bindsHeld.get(h) ?? 0) + 1);
+    return h;
   }
 
   /**
@@ -623,6 +630,39 @@ export class System implements UnitObserver {
   async svaUnbindDevice(handle: SvaHandle): Promise<void> {
     const h = this.ownHandle('svaUnbindDevice', handle);
     await this.kernelThread('svaUnbindDevice', this.sva.unbind(h));
+    const n = (this.bindsHeld.get(h) ?? 1) - 1;
+    if (n > 0) this.bindsHeld.set(h, n);
+    else this.bindsHeld.delete(h);
+  }
+
+  /**
+   * Hot-unplugs `device`: the function is gone at once — its calls in flight reject ENODEV,
+   * later calls on it fail ENODEV, answers still travelling to it are lost — and the kernel
+   * runs its remove path, resolved when done: the driver unbinds every bind the script still
+   * holds on the device (as many unbinds as binds; teardown and drain included), then the
+   * profile releases the function (kernel `releaseDevice`: v5.8's `intel_iommu_release_device`;
+   * profile current answers the function's pending page groups RC=1 first, spec §4.4, §10.3).
+   * The system keeps running; the device keeps its index, its rid stays taken.
+   * ENODEV for a device already removed or of another system.
+   */
+  async removeDevice(device: Device): Promise<void> {
+    const op = 'removeDevice';
+    const dev = this.own(op, device);
+    dev.removed = true;
+    const held = [...this.bindsHeld].filter(([h]) => h.device === dev);
+    for (const [h] of held) this.bindsHeld.delete(h);
+    await this.kernelThread(op, this.removePath(dev, held));
+    // the function's capabilities as the release left them (it no longer answers anyway)
+    dev.functionState.configWrite(0, 0);
+  }
+
+  /** The kernel's side of {@link removeDevice}: the driver's unbinds, then the release. */
+  private *removePath(
+    dev: Device<DeviceInfo>,
+    held: readonly (readonly [SvaHandle, number])[],
+  ): KThread<void> {
+    for (const [h, n] of held) for (let i = 0; i < n; i++) yield* this.sva.unbind(h);
+    yield* this.kernel.releaseDevice(this.sva, this.prqThreads[dev.unit]!, dev.info);
   }
 
   /**
@@ -725,6 +765,12 @@ export class System implements UnitObserver {
       throw kernelError(
         Errno.ENODEV,
         `${op}: device ${ridName(device.rid)} belongs to another system; use a device this system's addDevice() created`,
+      );
+    }
+    if (mine.removed) {
+      throw kernelError(
+        Errno.ENODEV,
+        `${op}: device ${ridName(device.rid)} was removed (removeDevice); add a device to use one`,
       );
     }
     return mine;

@@ -7,6 +7,7 @@
 import { MM_NOTIFIER_CALLS_TLB_GATHER } from '../../mem/index.js';
 import type { KernelProfile } from '../profile.js';
 import { CurrentPrqThread, PRQ_ENTRIES } from './prq.js';
+import { releaseDevice } from './remove.js';
 import { CurrentSvaLayer } from './sva.js';
 
 /** The `current` kernel profile. */
@@ -17,6 +18,10 @@ export const current: KernelProfile = {
   createPrqService: (iommu, sva, sim, hooks) => {
     if (!(sva instanceof CurrentSvaLayer)) throw new Error('profile current: foreign SVA layer');
     return new CurrentPrqThread(iommu, sva, sim, hooks);
+  },
+  releaseDevice: (_sva, prq, info) => {
+    if (!(prq instanceof CurrentPrqThread)) throw new Error('profile current: foreign PRQ thread');
+    return releaseDevice(prq, info);
   },
   // x86 from v6.6: invalidations from the CPU TLB flush over what really changed (spec §10.4)
   mmNotifierCalls: MM_NOTIFIER_CALLS_TLB_GATHER,

@@ -21,8 +21,8 @@
  * The group is handled in the thread rather than on the unit's workqueue: the modelled time is
  * the same, and the drain's `iopf_queue_flush_dev` has nothing left to wait for.
  *
- * Not modelled: device removal and iopf disable (no function leaves a running system), so
- * pending groups are never answered by `iopf_queue_remove_device`; private data.
+ * Device removal answers the function's pending groups ({@link CurrentPrqThread.removeDevice},
+ * remove.ts). Not modelled: iopf disable while the function stays; private data.
  */
 
 import {
@@ -104,6 +104,21 @@ export class CurrentPrqThread implements PrqService {
   interrupt(): void {
     this.irqPending = true;
     this.irq.complete();
+  }
+
+  /**
+   * `iopf_queue_remove_device(queue, dev)` (spec §4.4, §10.3), for a function being removed:
+   * frees its partial requests and answers every group of it still pending Invalid Request
+   * (RC=1), in the order they were reported; a handler that finishes later finds its group
+   * answered and sends nothing.
+   */
+  *removeDevice(info: DeviceInfo): KThread<void> {
+    this.partial.delete(info);
+    const groups = [...this.pending].filter((g) => g.info === info);
+    for (const g of groups) {
+      this.pending.delete(g);
+      yield* this.respond(g.last, QI_RESP_INVALID);
+    }
   }
 
   /** Requests waiting on the partial list of `info`. */
