@@ -169,6 +169,8 @@ export class System implements UnitObserver {
   onKernelThreadDone: (() => void) | null = null;
   /** The kernel profile's code (release of a removed device). */
   private readonly kernel: KernelProfile;
+  /** Tail of the queue of binds, unbinds and removals (see {@link locked}). */
+  private svaLock: Promise<void> = Promise.resolve();
   /** Binds of the programmatic API not yet unbound, per handle (the driver's references). */
   private readonly bindsHeld = new Map<SvaHandle, number>();
   /** The driver of the programmatic API's async calls (machine/testbench.ts). */
@@ -604,9 +606,11 @@ export class System implements UnitObserver {
     const op = 'svaBindDevice';
     const dev = this.own(op, device);
     const mm = this.ownProcess(op, process);
-    const sdev = await this.kernelThread(
-      op,
-      this.sva.bind(dev.info, mm, flags, () => new SvaHandle(dev, mm)),
+    const sdev = await this.locked(() =>
+      this.kernelThread(
+        op,
+        this.sva.bind(dev.info, mm, flags, () => new SvaHandle(dev, mm)),
+      ),
     );
     const h = sdev.handle as SvaHandle;
     this.bindsHeld.set(h, (this.bindsHeld.get(h) ?? 0) + 1);
@@ -629,7 +633,7 @@ export class System implements UnitObserver {
    */
   async svaUnbindDevice(handle: SvaHandle): Promise<void> {
     const h = this.ownHandle('svaUnbindDevice', handle);
-    await this.kernelThread('svaUnbindDevice', this.sva.unbind(h));
+    await this.locked(() => this.kernelThread('svaUnbindDevice', this.sva.unbind(h)));
     const n = (this.bindsHeld.get(h) ?? 1) - 1;
     if (n > 0) this.bindsHeld.set(h, n);
     else this.bindsHeld.delete(h);
@@ -651,7 +655,7 @@ export class System implements UnitObserver {
     dev.removed = true;
     const held = [...this.bindsHeld].filter(([h]) => h.device === dev);
     for (const [h] of held) this.bindsHeld.delete(h);
-    await this.kernelThread(op, this.removePath(dev, held));
+    await this.locked(() => this.kernelThread(op, this.removePath(dev, held)));
     // the function's capabilities as the release left them (it no longer answers anyway)
     dev.functionState.configWrite(0, 0);
   }
@@ -663,6 +667,21 @@ export class System implements UnitObserver {
   ): KThread<void> {
     for (const [h, n] of held) for (let i = 0; i < n; i++) yield* this.sva.unbind(h);
     yield* this.kernel.releaseDevice(this.sva, this.prqThreads[dev.unit]!, dev.info);
+  }
+
+  /**
+   * Runs `fn` when every bind, unbind and removal issued before it has finished, in issue
+   * order: the kernel's `pasid_mutex` (v5.8) / `iommu_sva_lock` (current), held across the
+   * whole bind or unbind, drain included. The next one starts at the simulated instant the
+   * previous one ended.
+   */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.svaLock.then(fn, fn);
+    this.svaLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /**
