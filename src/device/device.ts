@@ -10,6 +10,13 @@
  * (VTD 7.9, "Unexpected PRG Index"). A Response Failure (or a reserved code) turns PRI off
  * for the function (spec §4.7).
  *
+ * The public calls (`translate`, `pageRequest`, `dmaRead`, `dmaWrite`, `nextResponse`) send
+ * their transaction at once and wait on the machine's testbench (machine/testbench.ts): they
+ * never run the simulator themselves, so calls issued together overlap in simulated time.
+ * Each DMA call takes its own range of the data buffer. The device records the page requests
+ * the public API sent and the responses it accepted for them (`pageRequests`, `responses`).
+ * A removed function (`removed`, a hot unplug) fails its calls with ENODEV.
+ *
  * Not modelled here: the accelerator's work queue and job engine (see accelerator.ts).
  */
 
@@ -737,6 +744,7 @@ export class Device<Info = unknown> implements Endpoint {
         return this.removed || base >= 0;
       });
       if (this.removed) throw this.gone(op, true);
+      if (base < 0) throw new Error(`${op}: the data buffer stayed full with nothing left to run`);
     }
     return base;
   }

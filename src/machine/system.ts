@@ -3,9 +3,16 @@
  * physical memory, the kernel's own mm (`init_mm`), VT-d units with their driver state, the
  * SVA layer of the chosen kernel profile (v5.8 or current), devices and processes.
  *
- * Public async methods run the kernel path as a kernel thread in simulated time and settle
- * when it finished; everything they wait for is simulated, so the same calls in the same
- * order give the same PASIDs, tables and invalidation logs.
+ * The programmatic API is a testbench (machine/testbench.ts): public async methods — binds,
+ * unbinds, removals and the devices' bus calls — start their kernel thread or send their
+ * transaction at the current simulated time and settle at the simulated time it finished;
+ * the simulator advances only while every caller waits, so calls issued together overlap.
+ * `sleep`, `run` and `idle` wait on the same clock. Everything is simulated, so the same
+ * script gives the same PASIDs, tables, invalidation logs and times.
+ *
+ * Process operations (mmap, munmap, mprotect, write, exit) stay synchronous CPU calls: a
+ * notifier flush they cause runs to completion inside the call, advancing the clock, and
+ * requests in flight progress meanwhile.
  */
 
 import { addressSpace } from '../device/bus-args.js';
@@ -226,7 +233,11 @@ export class System implements UnitObserver {
     const sim = this.sim;
     // A partitioned model advances a quantum at a time, as its scenario runs do (World).
     this.testbench = new Testbench(
-      world ? () => world.runQuantum(Number.POSITIVE_INFINITY) : () => sim.step(),
+      world
+        ? () =>
+            world.nextEventNs !== Number.POSITIVE_INFINITY &&
+            world.runQuantum(Number.POSITIVE_INFINITY)
+        : () => sim.step(),
     );
     // Most events are "now + one PCIe hop": give that delay a FIFO lane in every event queue.
     for (const sim of this.world ? this.world.sims : [this.sim]) {

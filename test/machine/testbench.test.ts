@@ -219,3 +219,36 @@ describe('createSystem({ runtime })', () => {
     expect(createSystem({ runtime: 'inline' }).profile).toBe('v5.8');
   });
 });
+
+describe('the testbench over a partitioned model', () => {
+  it('advances a quantum at a time for sleep and idle; the bus calls still need one partition', async () => {
+    const system = createSystem({ memory: { frames: 4096 }, partitions: 2 });
+    const device = system.addDevice({ rid: 0x6a01 });
+    await system.sleep(1234);
+    expect(system.nowNs).toBe(1234);
+    await system.idle();
+    await expect(device.translate({ pasid: 1, addr: 0 })).rejects.toThrow(
+      'the bus methods run on a single partition: create the system without partitions',
+    );
+  });
+});
+
+describe('requests no answer comes for', () => {
+  it('an LPIG=0 pageRequest resolves null once nothing is left to run', async () => {
+    const { system, device, pasid, buf } = await bench();
+    const r = await device.pageRequest({ pasid, addr: buf, read: true, lpig: false, prgIndex: 1 });
+    expect(r).toBeNull();
+    expect(system.sim.nextEventNs).toBe(Number.POSITIVE_INFINITY);
+    expect(device.pageRequests[0]!.receivedNs).not.toBeNull();
+  });
+});
+
+describe('binds issued together', () => {
+  it('take the SVA lock in issue order: PASIDs in call order, the second starting when the first ended', async () => {
+    const system = createSystem({ memory: { frames: 4096 } });
+    const device = system.addDevice({ rid: 0x6a01 });
+    const [a, b, c] = [system.createProcess(), system.createProcess(), system.createProcess()];
+    const hs = await Promise.all([a, b, c].map((p) => system.svaBindDevice(device, p)));
+    expect(hs.map((h) => system.svaGetPasid(h))).toEqual([1, 2, 3]);
+  });
+});
