@@ -2,7 +2,14 @@
  * svasim public API (DESIGN §6): re-exports only.
  */
 
-export { Device, type DeviceOptions } from './device/device.js';
+export {
+  type AtsCompletion,
+  Device,
+  type DeviceOptions,
+  type PageRequestEvent,
+  type PageRequestFields,
+  type PageResponseEvent,
+} from './device/device.js';
 export type { InvLogEntry } from './engine/invalidation-queue.js';
 export { VtdUnit, type VtdUnitCaps } from './engine/unit.js';
 export type { ErrnoCode, KernelError } from './kernel/errors.js';
@@ -34,3 +41,4 @@ export {
   type SystemConfig,
 } from './machine/system.js';
 export { Process, type Prot, type Vma } from './mem/index.js';
+export { COUNTER_NAMES, type CounterName, Counters } from './metrics/counters.js';

@@ -10,6 +10,13 @@
  * (VTD 7.9, "Unexpected PRG Index"). A Response Failure (or a reserved code) turns PRI off
  * for the function (spec §4.7).
  *
+ * The public calls (`translate`, `pageRequest`, `dmaRead`, `dmaWrite`, `nextResponse`) send
+ * their transaction at once and wait on the machine's testbench (machine/testbench.ts): they
+ * never run the simulator themselves, so calls issued together overlap in simulated time.
+ * Each DMA call takes its own range of the data buffer. The device records the page requests
+ * the public API sent and the responses it accepted for them (`pageRequests`, `responses`).
+ * A removed function (`removed`, a hot unplug) fails its calls with ENODEV.
+ *
  * Not modelled here: the accelerator's work queue and job engine (see accelerator.ts).
  */
 
@@ -30,6 +37,7 @@ import {
   setField,
   writeQwords,
 } from '../layout/index.js';
+import { Counters } from '../metrics/counters.js';
 import {
   AtsCpl,
   AtsReq,
@@ -103,8 +111,14 @@ export interface BusContext {
   readonly pcieLatencyNs: number;
   /** Device-side time to process one device-TLB invalidation (sampled). */
   devtlbInvNs(): number;
-  /** Runs the simulation until `done()` or until nothing is pending. */
-  runUntil(done: () => boolean): void;
+  /**
+   * Resolves true at the first simulated instant `done()` holds, false once nothing is left
+   * to run (machine/testbench.ts): the public bus calls wait on it and never run the
+   * simulator themselves.
+   */
+  until(done: () => boolean): Promise<boolean>;
+  /** The device's counters (the system's per-device totals); a fresh set when not given. */
+  readonly counters?: Counters;
   /** The device's data buffer when it must be shared memory (threaded runtime). */
   readonly buffer?: Uint8Array;
   /** The byte addresses requests may carry (the system's paging mode). Default 4-level. */
@@ -136,6 +150,52 @@ export interface PageRequestFields {
   readonly lpig: boolean;
   readonly prgIndex: number;
 }
+
+/**
+ * A page request the public API sent (`pageRequest`, `postPageRequest`), as it travelled:
+ * simulated times in ns, the request's fields, and what the unit did with it (spec §4.1).
+ */
+export interface PageRequestEvent {
+  /** When the device sent it. */
+  readonly sentNs: number;
+  /** When the unit received it; null while it is on the link. */
+  readonly receivedNs: number | null;
+  readonly prgIndex: number;
+  /** The PASID it carried; null for a request without PASID. */
+  readonly pasid: number | null;
+  /** Byte address of the page. */
+  readonly addr: number;
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly exec: boolean;
+  readonly priv: boolean;
+  readonly lpig: boolean;
+  /** True when the queue was full or PRO set: the request was not queued (VTD 7.5). */
+  readonly overflowed: boolean;
+  /**
+   * Response code of the unit's own page group response (an LPIG=1 request the unit did not
+   * queue: Success on overflow, Invalid on a table fault), or null when the unit sent none.
+   */
+  readonly autoResponse: number | null;
+}
+
+/** A page group response the function accepted for one of the public API's groups. */
+export interface PageResponseEvent {
+  /** When it arrived at the device. */
+  readonly timeNs: number;
+  readonly prgIndex: number;
+  /** The PASID it echoed; null when it carried none. */
+  readonly pasid: number | null;
+  /** Response code (0 Success, 1 Invalid Request, 0xF / reserved: Response Failure). */
+  readonly code: number;
+  /**
+   * `hardware`: the unit answered the request itself (overflow or table fault, spec §4.1);
+   * `software`: the kernel answered through the invalidation queue.
+   */
+  readonly from: 'hardware' | 'software';
+}
+
+type MutablePageRequestEvent = { -readonly [K in keyof PageRequestEvent]: PageRequestEvent[K] };
 
 /** Tags at or above this value belong to the agent; below, to the synchronous bus API. */
 export const AGENT_TAG_BASE = 0x8000_0000;
@@ -220,7 +280,23 @@ export class Device<Info = unknown> implements Endpoint {
   /** Outstanding page request groups: prgIndex → pasid (−1 without PASID). */
   private readonly outstandingGroups = new PrgIndexMap();
   /** Responses delivered for groups, by prgIndex, until collected. */
-  private readonly responses = new Map<number, PageGroupResponse>();
+  private readonly delivered = new Map<number, PageGroupResponse>();
+  /** The device's counters (per-device totals of the system it is plugged into). */
+  readonly counters: Counters;
+  /** Every page request the public API sent, in sending order (see {@link PageRequestEvent}). */
+  readonly pageRequests: readonly PageRequestEvent[] = [];
+  /** Every page group response accepted for the public API's groups, in arrival order. */
+  readonly responses: readonly PageResponseEvent[] = [];
+  /** The public API's page requests on the link, oldest first (the link is FIFO). */
+  private readonly onLink: MutablePageRequestEvent[] = [];
+  /** The request the unit received last, while its reception is being reported. */
+  private lastReceived: MutablePageRequestEvent | null = null;
+  /** The last LPIG=1 request of each PRG index, to tell who answered its group. */
+  private readonly lastOfGroup = new Map<number, MutablePageRequestEvent>();
+  /** Byte ranges of the data buffer in use by DMA calls in flight: [start, end), sorted. */
+  private readonly bufferInUse: [number, number][] = [];
+  /** True once the function was hot-removed (`system.removeDevice`). */
+  removed = false;
 
   constructor(
     options: Required<DeviceOptions>,
@@ -238,6 +314,7 @@ export class Device<Info = unknown> implements Endpoint {
     this.space = bus.addressSpace ?? addressSpace(false);
     this.buffer = bus.buffer ?? new Uint8Array(DEVICE_BUFFER_BYTES);
     this.devtlb = new DevTlb({ entries: options.devtlbEntries, assoc: options.devtlbEntries });
+    this.counters = bus.counters ?? new Counters();
     this.id = bus.sim.register(this);
     this.info = attach(this);
   }
@@ -262,6 +339,12 @@ export class Device<Info = unknown> implements Endpoint {
     const w = pool.words;
     const b = pool.base(slot);
     const kind = w[b + MW.KIND]! & 0xff;
+    if (this.removed && kind !== MsgKind.DEVTLB_INV) {
+      // the function is gone: what still arrives for it goes nowhere (a device-TLB
+      // invalidation still completes, so the unit's invalidation queue never waits on it)
+      pool.release(slot);
+      return;
+    }
     switch (kind) {
       case MsgKind.ATS_CPL:
       case MsgKind.DMA_CPL: {
@@ -346,8 +429,54 @@ export class Device<Info = unknown> implements Endpoint {
       this.agent.pageResponse(prgIndex, code, nowNs);
       return;
     }
-    this.responses.set(prgIndex, decodePageGroupResponse(readQwords(w, d, 4)));
+    const resp = decodePageGroupResponse(readQwords(w, d, 4));
+    this.delivered.set(prgIndex, resp);
     pool.release(slot);
+    const ev = this.lastOfGroup.get(prgIndex);
+    this.lastOfGroup.delete(prgIndex);
+    (this.responses as PageResponseEvent[]).push({
+      timeNs: nowNs,
+      prgIndex,
+      pasid: pp ? pasid : null,
+      code,
+      from: ev !== undefined && ev.autoResponse !== null ? 'hardware' : 'software',
+    });
+  }
+
+  /**
+   * @internal The unit received the oldest page request on the link at `nowNs` (the system
+   * reports it from the unit's observer). Only the public API's requests are tracked; the
+   * job engine and the hostile stream send theirs untracked.
+   */
+  pageRequestReceived(nowNs: number): void {
+    const ev = this.onLink.shift() ?? null;
+    if (ev !== null) ev.receivedNs = nowNs;
+    this.lastReceived = ev;
+  }
+
+  /** @internal The request just received was not queued: the PRQ was full or PRO set. */
+  pageRequestOverflowed(): void {
+    if (this.lastReceived !== null) this.lastReceived.overflowed = true;
+  }
+
+  /** @internal The unit answered the request just received itself, with `code`. */
+  pageRequestAutoResponded(code: number): void {
+    if (this.lastReceived !== null) this.lastReceived.autoResponse = code;
+  }
+
+  /** The ENODEV error of a call on (or in flight at) a removed function. */
+  private gone(op: string, inFlight: boolean): Error {
+    return codedError(
+      ErrorCode.ENODEV,
+      inFlight
+        ? `${op}: device ${this.rid.toString(16)} was removed while the request was in flight`
+        : `${op}: device ${this.rid.toString(16)} was removed (system.removeDevice); add a device to send requests`,
+    );
+  }
+
+  /** Throws ENODEV when the function was removed. */
+  private present(op: string): void {
+    if (this.removed) throw this.gone(op, false);
   }
 
   /** Records a stop marker the agent sends, so an answer to it is not taken as unexpected. */
@@ -413,8 +542,10 @@ export class Device<Info = unknown> implements Endpoint {
     this.bus.sim.send(this.bus.pcieLatencyNs, this.id, this.bus.unitEndpoint, slot);
   }
 
-  private await(tag: number): number {
-    this.bus.runUntil(() => this.replies.has(tag));
+  /** Waits for the completion of tag `tag` (ENODEV if the function is removed meanwhile). */
+  private async reply(op: string, tag: number): Promise<number> {
+    await this.bus.until(() => this.replies.has(tag) || this.removed);
+    if (this.removed) throw this.gone(op, true);
     const slot = this.replies.get(tag);
     if (slot === undefined)
       throw new Error(`device ${this.rid.toString(16)}: no completion for tag ${tag}`);
@@ -435,6 +566,7 @@ export class Device<Info = unknown> implements Endpoint {
     priv?: boolean;
   }): Promise<AtsCompletion> {
     const op = 'translate';
+    this.present(op);
     checkRequest(op, req, 'pasid, addr, write?, exec?, priv?');
     checkPasid(op, req.pasid, this.pasidBits, this.rid);
     checkRange(op, req.addr, 1, this.space);
@@ -452,7 +584,7 @@ export class Device<Info = unknown> implements Endpoint {
     pool.setWide(b + AtsReq.VPN_WIDE, Math.floor(req.addr / 4096));
     pool.words[b + AtsReq.RID] = this.rid;
     this.send(slot);
-    const r = this.await(tag);
+    const r = await this.reply(op, tag);
     const rb = pool.base(r);
     const w = pool.words;
     const ok = w[rb + AtsCpl.STATUS] === CplStatus.SUCCESS;
@@ -480,7 +612,26 @@ export class Device<Info = unknown> implements Endpoint {
    * that is not an integer inside the address space, or flags that are not booleans.
    */
   postPageRequest(req: PageRequestFields): boolean {
-    const op = 'pageRequest';
+    this.checkPageRequest('pageRequest', req);
+    return this.sendPageRequest(req);
+  }
+
+  /**
+   * A burst: sends every request of `reqs` in order, at the same simulated instant, without
+   * waiting; returns for each whether it was sent (see {@link postPageRequest}). Every
+   * request is checked before any is sent (EINVAL names the index).
+   */
+  postPageRequests(reqs: readonly PageRequestFields[]): boolean[] {
+    const op = 'postPageRequests';
+    if (!Array.isArray(reqs)) {
+      throw codedError(ErrorCode.EINVAL, `${op}: expected an array of page requests`);
+    }
+    for (const [i, r] of reqs.entries()) this.checkPageRequest(`${op}[${i}]`, r);
+    return reqs.map((r) => this.sendPageRequest(r));
+  }
+
+  private checkPageRequest(op: string, req: PageRequestFields): void {
+    this.present(op);
     checkRequest(op, req, 'pasid?, addr, read?, write?, exec?, priv?, lpig, prgIndex');
     checkPrgIndex(op, req.prgIndex);
     if (req.pasid !== undefined) checkPasid(op, req.pasid, this.pasidBits, this.rid);
@@ -490,6 +641,9 @@ export class Device<Info = unknown> implements Endpoint {
     checkFlag(op, 'write', req.write);
     checkFlag(op, 'exec', req.exec);
     checkFlag(op, 'priv', req.priv);
+  }
+
+  private sendPageRequest(req: PageRequestFields): boolean {
     if (!this.priActive || !this.functionState.priEnabled) return false;
     const pool = this.bus.sim.pool;
     const slot = pool.alloc();
@@ -511,6 +665,23 @@ export class Device<Info = unknown> implements Endpoint {
     writeQwords(pool.words, b + DESC, qw);
     if (req.lpig && (req.read || req.write))
       this.outstandingGroups.set(req.prgIndex, req.pasid ?? -1);
+    const ev: MutablePageRequestEvent = {
+      sentNs: this.bus.sim.nowNs,
+      receivedNs: null,
+      prgIndex: req.prgIndex,
+      pasid: req.pasid ?? null,
+      addr: Math.floor(req.addr / 4096) * 4096,
+      read: req.read ?? false,
+      write: req.write ?? false,
+      exec: req.exec ?? false,
+      priv: req.priv ?? false,
+      lpig: req.lpig,
+      overflowed: false,
+      autoResponse: null,
+    };
+    (this.pageRequests as PageRequestEvent[]).push(ev);
+    this.onLink.push(ev);
+    if (req.lpig) this.lastOfGroup.set(req.prgIndex, ev);
     this.send(slot);
     return true;
   }
@@ -518,32 +689,93 @@ export class Device<Info = unknown> implements Endpoint {
   /** The response delivered for group `prgIndex`, once (undefined until it arrives). */
   takeResponse(prgIndex: number): PageGroupResponse | undefined {
     checkPrgIndex('takeResponse', prgIndex);
-    const r = this.responses.get(prgIndex);
-    this.responses.delete(prgIndex);
+    const r = this.delivered.get(prgIndex);
+    this.delivered.delete(prgIndex);
     return r;
   }
 
   /**
-   * Sends a page request; resolves to the decoded page group response, or null when none
-   * comes (LPIG=0, a stop marker, a dropped request, PRI turned off).
+   * The response delivered for group `prgIndex` and not yet taken, without taking it
+   * (undefined until it arrives): how a fire-and-forget script reads its answers later.
+   */
+  responseFor(prgIndex: number): PageGroupResponse | undefined {
+    checkPrgIndex('responseFor', prgIndex);
+    return this.delivered.get(prgIndex);
+  }
+
+  /**
+   * Waits for the response of group `prgIndex` and takes it: resolves at the simulated time
+   * it arrives (at once if it already did), or to null when the simulator has nothing left
+   * to run and none came. Rejects ENODEV when the function is removed meanwhile.
+   */
+  async nextResponse(prgIndex: number): Promise<PageGroupResponse | null> {
+    const op = 'nextResponse';
+    checkPrgIndex(op, prgIndex);
+    this.present(op);
+    await this.bus.until(() => this.delivered.has(prgIndex) || this.removed);
+    if (this.removed) throw this.gone(op, true);
+    return this.takeResponse(prgIndex) ?? null;
+  }
+
+  /**
+   * Sends a page request and resolves to the decoded page group response at the simulated
+   * time it arrives, or to null when none comes: PRI turned off (at once), or LPIG=0, a
+   * stop marker, a dropped request (once the simulator has nothing left to run). Requests
+   * issued in the same turn (`Promise.all`) are all sent at the same simulated instant.
    */
   async pageRequest(req: PageRequestFields): Promise<PageGroupResponse | null> {
     if (!this.postPageRequest(req)) return null;
     if (!req.lpig || !(req.read || req.write)) {
-      this.bus.runUntil(() => false);
+      await this.bus.until(() => this.removed);
       return null;
     }
-    this.bus.runUntil(() => this.responses.has(req.prgIndex));
-    return this.takeResponse(req.prgIndex) ?? null;
+    return this.nextResponse(req.prgIndex);
   }
 
-  private dma(
+  /**
+   * A range of `length` bytes of the data buffer no other DMA call in flight uses, so calls
+   * that overlap in simulated time never share bytes: waits while the buffer is full.
+   */
+  private async reserveBuffer(op: string, length: number): Promise<number> {
+    let base = this.tryReserve(length);
+    if (base < 0) {
+      await this.bus.until(() => {
+        if (!this.removed) base = this.tryReserve(length);
+        return this.removed || base >= 0;
+      });
+      if (this.removed) throw this.gone(op, true);
+      if (base < 0) throw new Error(`${op}: the data buffer stayed full with nothing left to run`);
+    }
+    return base;
+  }
+
+  /** First fit in the data buffer; −1 when no gap is long enough. */
+  private tryReserve(length: number): number {
+    const used = this.bufferInUse;
+    let start = 0;
+    let i = 0;
+    for (; i < used.length; i++) {
+      if (used[i]![0] - start >= length) break;
+      start = used[i]![1];
+    }
+    if (i === used.length && DEVICE_BUFFER_BYTES - start < length) return -1;
+    used.splice(i, 0, [start, start + length]);
+    return start;
+  }
+
+  private releaseBuffer(base: number): void {
+    const i = this.bufferInUse.findIndex((r) => r[0] === base);
+    if (i >= 0) this.bufferInUse.splice(i, 1);
+  }
+
+  private async dma(
+    op: string,
     pasid: number,
     addr: number,
     length: number,
     offset: number,
     write: boolean,
-  ): boolean {
+  ): Promise<boolean> {
     const { slot, b, tag } = this.request(
       MsgKind.DMA_REQ,
       MsgFlag.PASID | (write ? MsgFlag.WRITE : 0),
@@ -555,7 +787,7 @@ export class Device<Info = unknown> implements Endpoint {
     pool.words[b + DmaReq.BUFFER_OFFSET] = offset;
     pool.words[b + DmaReq.RID] = this.rid;
     this.send(slot);
-    const r = this.await(tag);
+    const r = await this.reply(op, tag);
     const ok = pool.words[pool.base(r) + DmaCpl.STATUS] === CplStatus.SUCCESS;
     pool.release(r);
     return ok;
@@ -572,18 +804,24 @@ export class Device<Info = unknown> implements Endpoint {
     length: number;
   }): Promise<{ status: 'ok'; data: Uint8Array } | { status: 'UR' }> {
     const op = 'dmaRead';
+    this.present(op);
     checkRequest(op, req, 'pasid, addr, length');
     checkPasid(op, req.pasid, this.pasidBits, this.rid);
     checkLength(op, req.length, DEVICE_BUFFER_BYTES);
     checkRange(op, req.addr, req.length, this.space);
-    let done = 0;
-    while (done < req.length) {
-      const a = req.addr + done;
-      const n = Math.min(req.length - done, 4096 - (a % 4096));
-      if (!this.dma(req.pasid, a, n, done, false)) return { status: 'UR' };
-      done += n;
+    const base = await this.reserveBuffer(op, req.length);
+    try {
+      let done = 0;
+      while (done < req.length) {
+        const a = req.addr + done;
+        const n = Math.min(req.length - done, 4096 - (a % 4096));
+        if (!(await this.dma(op, req.pasid, a, n, base + done, false))) return { status: 'UR' };
+        done += n;
+      }
+      return { status: 'ok', data: this.buffer.slice(base, base + req.length) };
+    } finally {
+      this.releaseBuffer(base);
     }
-    return { status: 'ok', data: this.buffer.slice(0, req.length) };
   }
 
   /**
@@ -596,19 +834,27 @@ export class Device<Info = unknown> implements Endpoint {
     data: Uint8Array;
   }): Promise<{ status: 'ok' } | { status: 'UR' }> {
     const op = 'dmaWrite';
+    this.present(op);
     checkRequest(op, req, 'pasid, addr, data');
     checkPasid(op, req.pasid, this.pasidBits, this.rid);
     checkData(op, req.data);
     checkLength(op, req.data.length, DEVICE_BUFFER_BYTES);
     checkRange(op, req.addr, req.data.length, this.space);
-    this.buffer.set(req.data, 0);
-    let done = 0;
-    while (done < req.data.length) {
-      const a = req.addr + done;
-      const n = Math.min(req.data.length - done, 4096 - (a % 4096));
-      if (!this.dma(req.pasid, a, n, done, true)) return { status: 'UR' };
-      done += n;
+    const length = req.data.length;
+    const data = req.data.slice();
+    const base = await this.reserveBuffer(op, length);
+    try {
+      this.buffer.set(data, base);
+      let done = 0;
+      while (done < length) {
+        const a = req.addr + done;
+        const n = Math.min(length - done, 4096 - (a % 4096));
+        if (!(await this.dma(op, req.pasid, a, n, base + done, true))) return { status: 'UR' };
+        done += n;
+      }
+      return { status: 'ok' };
+    } finally {
+      this.releaseBuffer(base);
     }
-    return { status: 'ok' };
   }
 }

@@ -12,10 +12,11 @@
 
 import { DEFAULT_PRQ_ENTRIES } from '../engine/caps.js';
 import type { MmNotifierCalls } from '../mem/index.js';
+import type { KThread } from '../sim/kthread.js';
 import type { Simulator } from '../sim/simulator.js';
 import { current } from './current/index.js';
 import { Errno, kernelError } from './errors.js';
-import type { IntelIommu, ProbePolicy } from './iommu.js';
+import type { DeviceInfo, IntelIommu, ProbePolicy } from './iommu.js';
 import {
   PROFILE_NAMES,
   type Profile,
@@ -40,6 +41,13 @@ export interface KernelProfile {
   createSva(env: SvaEnv): SvaLayer;
   /** One unit's page-request service thread. */
   createPrqService(iommu: IntelIommu, sva: SvaLayer, sim: Simulator, hooks: PrqHooks): PrqService;
+  /**
+   * What the kernel does when function `info` is removed (hot unplug), after the driver's
+   * remove path unbound every bond it held: the profile's page-request cleanup for it and the
+   * IOMMU's release of the function (RID2PASID teardown, ATS / PRI / PASID off, context entry
+   * cleared). `prq` is the service thread of the function's unit.
+   */
+  releaseDevice(sva: SvaLayer, prq: PrqService, info: DeviceInfo): KThread<void>;
   /** When the kernel's mm calls `invalidate_range` (spec §5.1.1), for every process it creates. */
   readonly mmNotifierCalls: MmNotifierCalls;
 }

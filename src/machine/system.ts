@@ -3,9 +3,16 @@
  * physical memory, the kernel's own mm (`init_mm`), VT-d units with their driver state, the
  * SVA layer of the chosen kernel profile (v5.8 or current), devices and processes.
  *
- * Public async methods run the kernel path as a kernel thread in simulated time and settle
- * when it finished; everything they wait for is simulated, so the same calls in the same
- * order give the same PASIDs, tables and invalidation logs.
+ * The programmatic API is a testbench (machine/testbench.ts): public async methods — binds,
+ * unbinds, removals and the devices' bus calls — start their kernel thread or send their
+ * transaction at the current simulated time and settle at the simulated time it finished;
+ * the simulator advances only while every caller waits, so calls issued together overlap.
+ * `sleep`, `run` and `idle` wait on the same clock. Everything is simulated, so the same
+ * script gives the same PASIDs, tables, invalidation logs and times.
+ *
+ * Process operations (mmap, munmap, mprotect, write, exit) stay synchronous CPU calls: a
+ * notifier flush they cause runs to completion inside the call, advancing the clock, and
+ * requests in flight progress meanwhile.
  */
 
 import { addressSpace } from '../device/bus-args.js';
@@ -21,7 +28,7 @@ import { defaultUnitCaps, type UnitObserver, VtdUnit, type VtdUnitCaps } from '.
 import { codedError, describeValue, ErrorCode } from '../errors.js';
 import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
-import { kernelProfile } from '../kernel/profile.js';
+import { type KernelProfile, kernelProfile } from '../kernel/profile.js';
 import type { KernelQuirks, Profile, PrqService, SvaLayer } from '../kernel/sva.js';
 import { DEFAULT_FRAMES, type MmNotifierCalls, PhysicalMemory, Process } from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
@@ -41,6 +48,7 @@ import { Rng } from '../sim/rng.js';
 import { Simulator, World } from '../sim/simulator.js';
 import { dmaAccessViolation, STALE_BY_KERNEL } from './access-check.js';
 import { FailureRecorder, isAllocFailure } from './failures.js';
+import { stalled, Testbench } from './testbench.js';
 
 export type { Profile } from '../kernel/sva.js';
 
@@ -100,6 +108,12 @@ export interface SystemConfig {
   readonly deviceBuffers?: SharedArrayBuffer;
   /** Storage of the totals (COUNTER_COUNT float64s, e.g. shared memory read for progress). */
   readonly counters?: Float64Array;
+  /**
+   * The runtime of the programmatic API: 'inline' (the default, the only one so far).
+   * 'threaded' is refused with EOPNOTSUPP: the threaded runtime runs scenarios (`svasim run
+   * --runtime threaded`), not the programmatic API.
+   */
+  readonly runtime?: 'inline' | 'threaded';
 }
 
 /** Most partitions a system accepts: the engine's and one per accelerator, 64 of them. */
@@ -166,6 +180,16 @@ export class System implements UnitObserver {
   kernelThreadsRunning = 0;
   /** Called when a kernel thread spawned inside the simulation finished. */
   onKernelThreadDone: (() => void) | null = null;
+  /** The kernel profile's code (release of a removed device). */
+  private readonly kernel: KernelProfile;
+  /** Tail of the queue of binds, unbinds and removals (see {@link locked}). */
+  private svaLock: Promise<void> = Promise.resolve();
+  /** Binds of the programmatic API not yet unbound, per handle (the driver's references). */
+  private readonly bindsHeld = new Map<SvaHandle, number>();
+  /** The driver of the programmatic API's async calls (machine/testbench.ts). */
+  readonly testbench: Testbench;
+  /** Endpoint id the testbench's timers are ordered under (registered at the first sleep). */
+  private clockSource = -1;
   /** Errors kernel threads spawned inside the simulation ended with. */
   readonly kernelErrors: { what: string; error: unknown }[] = [];
   /**
@@ -177,6 +201,7 @@ export class System implements UnitObserver {
   constructor(config: SystemConfig = {}) {
     this.profile = config.profile ?? 'v5.8';
     const kernel = kernelProfile(this.profile);
+    this.kernel = kernel;
     const quirks = config.kernel ?? {};
     if (typeof quirks !== 'object' || quirks === null) {
       throw kernelError(Errno.EINVAL, `kernel must be an object, got ${describeValue(quirks)}`);
@@ -231,6 +256,16 @@ export class System implements UnitObserver {
     }
     this.world = partitions > 1 ? new World(partitions, this.cost.pcieLatencyNs) : null;
     this.sim = this.world ? this.world.sims[0]! : new Simulator();
+    const world = this.world;
+    const sim = this.sim;
+    // A partitioned model advances a quantum at a time, as its scenario runs do (World).
+    this.testbench = new Testbench(
+      world
+        ? () =>
+            world.nextEventNs !== Number.POSITIVE_INFINITY &&
+            world.runQuantum(Number.POSITIVE_INFINITY)
+        : () => sim.step(),
+    );
     // Most events are "now + one PCIe hop": give that delay a FIFO lane in every event queue.
     for (const sim of this.world ? this.world.sims : [this.sim]) {
       sim.queue.setLaneDelays([this.cost.pcieLatencyNs]);
@@ -348,6 +383,7 @@ export class System implements UnitObserver {
   pageRequest(dev: number): void {
     this.counters.add(Counter.pageRequests);
     this.deviceCounters[dev]!.add(Counter.pageRequests);
+    this.devices[dev]?.pageRequestReceived(this.sim.nowNs);
   }
   /**
    * Checks DMA as it reaches a unit (DESIGN §8, access-check.ts): translated DMA always,
@@ -410,14 +446,16 @@ export class System implements UnitObserver {
     this.deviceCounters[dev]!.add(Counter.stopMarkers);
   }
   /** @internal */
-  autoResponse(dev: number, _code: number): void {
+  autoResponse(dev: number, code: number): void {
     this.counters.add(Counter.autoResponses);
     this.deviceCounters[dev]!.add(Counter.autoResponses);
+    this.devices[dev]?.pageRequestAutoResponded(code);
   }
   /** @internal */
   prqOverflow(dev: number): void {
     this.counters.add(Counter.prqOverflows);
     this.deviceCounters[dev]!.add(Counter.prqOverflows);
+    this.devices[dev]?.pageRequestOverflowed();
   }
   /** @internal */
   faultRecorded(dev: number): void {
@@ -518,6 +556,7 @@ export class System implements UnitObserver {
     const unit = driver.unit;
     const rng = new Rng(this.seed, 1000 + this.devices.length);
     const cost = this.cost;
+    const counters = new Counters();
     const dev = new Device<DeviceInfo>(
       o,
       this.devices.length,
@@ -534,12 +573,13 @@ export class System implements UnitObserver {
             )
           : undefined,
         addressSpace: addressSpace(this.la57),
-        runUntil: (done) => {
+        counters,
+        until: (done) => {
           if (this.world)
             throw new Error(
               'the bus methods run on a single partition: create the system without partitions',
             );
-          while (!done() && this.sim.step()) {}
+          return this.testbench.until(done);
         },
       },
       (d) => {
@@ -568,7 +608,7 @@ export class System implements UnitObserver {
     );
     this.devices.push(dev);
     this.deviceByRid.set(dev.rid, dev);
-    this.deviceCounters.push(new Counters());
+    this.deviceCounters.push(counters);
     return dev;
   }
 
@@ -605,11 +645,15 @@ export class System implements UnitObserver {
     const op = 'svaBindDevice';
     const dev = this.own(op, device);
     const mm = this.ownProcess(op, process);
-    const sdev = this.sim.runThread(
-      op,
-      this.sva.bind(dev.info, mm, flags, () => new SvaHandle(dev, mm)),
+    const sdev = await this.locked(() =>
+      this.kernelThread(
+        op,
+        this.sva.bind(dev.info, mm, flags, () => new SvaHandle(dev, mm)),
+      ),
     );
-    return sdev.handle as SvaHandle;
+    const h = sdev.handle as SvaHandle;
+    this.bindsHeld.set(h, (this.bindsHeld.get(h) ?? 0) + 1);
+    return h;
   }
 
   /**
@@ -628,7 +672,134 @@ export class System implements UnitObserver {
    */
   async svaUnbindDevice(handle: SvaHandle): Promise<void> {
     const h = this.ownHandle('svaUnbindDevice', handle);
-    this.sim.runThread('svaUnbindDevice', this.sva.unbind(h));
+    await this.locked(() => this.kernelThread('svaUnbindDevice', this.sva.unbind(h)));
+    const n = (this.bindsHeld.get(h) ?? 1) - 1;
+    if (n > 0) this.bindsHeld.set(h, n);
+    else this.bindsHeld.delete(h);
+  }
+
+  /**
+   * Hot-unplugs `device`: the function is gone at once — its calls in flight reject ENODEV,
+   * later calls on it fail ENODEV, answers still travelling to it are lost — and the kernel
+   * runs its remove path, resolved when done: the driver unbinds every bind the script still
+   * holds on the device (as many unbinds as binds; teardown and drain included), then the
+   * profile releases the function (kernel `releaseDevice`: v5.8's `intel_iommu_release_device`;
+   * profile current answers the function's pending page groups RC=1 first, spec §4.4, §10.3).
+   * The system keeps running; the device keeps its index, its rid stays taken.
+   * ENODEV for a device already removed or of another system.
+   */
+  async removeDevice(device: Device): Promise<void> {
+    const op = 'removeDevice';
+    const dev = this.own(op, device);
+    dev.removed = true;
+    const held = [...this.bindsHeld].filter(([h]) => h.device === dev);
+    for (const [h] of held) this.bindsHeld.delete(h);
+    await this.locked(() => this.kernelThread(op, this.removePath(dev, held)));
+    // the function's capabilities as the release left them (it no longer answers anyway)
+    dev.functionState.configWrite(0, 0);
+  }
+
+  /** The kernel's side of {@link removeDevice}: the driver's unbinds, then the release. */
+  private *removePath(
+    dev: Device<DeviceInfo>,
+    held: readonly (readonly [SvaHandle, number])[],
+  ): KThread<void> {
+    for (const [h, n] of held) for (let i = 0; i < n; i++) yield* this.sva.unbind(h);
+    yield* this.kernel.releaseDevice(this.sva, this.prqThreads[dev.unit]!, dev.info);
+  }
+
+  /**
+   * Runs `fn` when every bind, unbind and removal issued before it has finished, in issue
+   * order: the kernel's `pasid_mutex` (v5.8) / `iommu_sva_lock` (current), held across the
+   * whole bind or unbind, drain included. The next one starts at the simulated instant the
+   * previous one ended.
+   */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.svaLock.then(fn, fn);
+    this.svaLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Starts kernel thread `body` now, at the current simulated time, and resolves to its
+   * result at the simulated time it returns (rejects with what it threw); the simulator
+   * advances while the script waits (machine/testbench.ts).
+   */
+  private async kernelThread<T>(what: string, body: KThread<T>): Promise<T> {
+    const r = spawn(body);
+    if (!r.finished && !(await this.testbench.until(() => r.finished))) {
+      throw stalled(what, this.sim.nowNs);
+    }
+    if (r.error !== undefined) throw r.error;
+    return r.value as T;
+  }
+
+  /** Current simulated time in ns (the engine side's clock). */
+  get nowNs(): number {
+    return this.sim.nowNs;
+  }
+
+  /**
+   * Resolves after `ns` of simulated time (an integer ≥ 0), while everything in flight goes
+   * on: the testbench's `await Timer(ns)`. EINVAL for anything but an integer ≥ 0.
+   */
+  async sleep(ns: number): Promise<void> {
+    if (!Number.isSafeInteger(ns) || ns < 0) {
+      throw kernelError(Errno.EINVAL, `sleep: ns must be an integer ≥ 0, got ${describeValue(ns)}`);
+    }
+    await this.timerAt('sleep', this.sim.nowNs + ns);
+  }
+
+  /**
+   * Runs the simulation for `forNs` more, or until simulated time `untilNs` (an integer, not
+   * in the past): resolves with the clock there, every event before that instant run. Other
+   * calls in flight settle meanwhile at their own times.
+   */
+  async run(options: { forNs: number } | { untilNs: number }): Promise<void> {
+    const o = options as { forNs?: unknown; untilNs?: unknown };
+    const bad = (what: string): never => {
+      throw kernelError(Errno.EINVAL, `run: ${what}`);
+    };
+    if (typeof o !== 'object' || o === null) bad('expected { forNs } or { untilNs }');
+    if ((o.forNs === undefined) === (o.untilNs === undefined))
+      bad('give exactly one of forNs and untilNs');
+    let end: number;
+    if (o.forNs !== undefined) {
+      if (typeof o.forNs !== 'number' || !Number.isSafeInteger(o.forNs) || o.forNs < 0)
+        bad(`forNs must be an integer ≥ 0, got ${describeValue(o.forNs)}`);
+      end = this.sim.nowNs + (o.forNs as number);
+    } else {
+      const u = o.untilNs;
+      if (typeof u !== 'number' || !Number.isSafeInteger(u) || u < this.sim.nowNs)
+        bad(
+          `untilNs must be an integer ≥ the current time ${this.sim.nowNs} ns, got ${describeValue(u)}`,
+        );
+      end = u as number;
+    }
+    await this.timerAt('run', end);
+  }
+
+  /**
+   * Resolves when nothing is left to run: the event queue is empty, so every request has
+   * been answered (or dropped) and every kernel thread is asleep with nothing to wake it.
+   * A system made by createSystem has no recurring timer, so it always gets there; the
+   * clock stays at the last event's time.
+   */
+  async idle(): Promise<void> {
+    await this.testbench.until(() => false);
+  }
+
+  /** A timer event at simulated time `endNs` the script waits for. */
+  private async timerAt(what: string, endNs: number): Promise<void> {
+    if (this.clockSource < 0) this.clockSource = this.sim.register({ handle: () => {} });
+    let fired = false;
+    this.sim.call(endNs - this.sim.nowNs, this.clockSource, () => {
+      fired = true;
+    });
+    if (!(await this.testbench.until(() => fired))) throw stalled(what, this.sim.nowNs);
   }
 
   /** The device with requester id `rid`, or undefined. */
@@ -652,6 +823,12 @@ export class System implements UnitObserver {
       throw kernelError(
         Errno.ENODEV,
         `${op}: device ${ridName(device.rid)} belongs to another system; use a device this system's addDevice() created`,
+      );
+    }
+    if (mine.removed) {
+      throw kernelError(
+        Errno.ENODEV,
+        `${op}: device ${ridName(device.rid)} was removed (removeDevice); add a device to use one`,
       );
     }
     return mine;
@@ -717,5 +894,17 @@ export class System implements UnitObserver {
 
 /** Creates a simulated machine run by the inline runtime (DESIGN §6). */
 export function createSystem(config?: SystemConfig): System {
+  if (config?.runtime !== undefined && config.runtime !== 'inline') {
+    if (config.runtime === 'threaded') {
+      throw codedError(
+        ErrorCode.EOPNOTSUPP,
+        "createSystem: runtime 'threaded' is not supported by the programmatic API yet: the threaded runtime runs scenarios (svasim run --runtime threaded, or partitions > 1 in one thread); create the system with runtime 'inline' (the default) for bus calls, binds and the testbench",
+      );
+    }
+    throw kernelError(
+      Errno.EINVAL,
+      `createSystem: runtime must be 'inline' or 'threaded', got ${describeValue(config.runtime)}`,
+    );
+  }
   return new System(config);
 }

@@ -165,6 +165,113 @@ export class Counters {
     this.values.fill(0);
   }
 
+  // Named reads, one per counter (the report's totals; `pageResponses` nested as there).
+  /** `translations` (see {@link CounterTotals}). */
+  get translations(): number {
+    return this.values[Counter.translations]!;
+  }
+  /** `iotlbHits` (see {@link CounterTotals}). */
+  get iotlbHits(): number {
+    return this.values[Counter.iotlbHits]!;
+  }
+  /** `iotlbMisses` (see {@link CounterTotals}). */
+  get iotlbMisses(): number {
+    return this.values[Counter.iotlbMisses]!;
+  }
+  /** `devtlbHits` (see {@link CounterTotals}). */
+  get devtlbHits(): number {
+    return this.values[Counter.devtlbHits]!;
+  }
+  /** `devtlbMisses` (see {@link CounterTotals}). */
+  get devtlbMisses(): number {
+    return this.values[Counter.devtlbMisses]!;
+  }
+  /** `walks` (see {@link CounterTotals}). */
+  get walks(): number {
+    return this.values[Counter.walks]!;
+  }
+  /** `pageRequests` (see {@link CounterTotals}). */
+  get pageRequests(): number {
+    return this.values[Counter.pageRequests]!;
+  }
+  /** Page group responses by code: Success, Invalid Request, Response Failure. */
+  get pageResponses(): { success: number; invalid: number; failure: number } {
+    const v = this.values;
+    return {
+      success: v[Counter['pageResponses.success']]!,
+      invalid: v[Counter['pageResponses.invalid']]!,
+      failure: v[Counter['pageResponses.failure']]!,
+    };
+  }
+  /** `autoResponses` (see {@link CounterTotals}). */
+  get autoResponses(): number {
+    return this.values[Counter.autoResponses]!;
+  }
+  /** `prqOverflows` (see {@link CounterTotals}). */
+  get prqOverflows(): number {
+    return this.values[Counter.prqOverflows]!;
+  }
+  /** `stopMarkers` (see {@link CounterTotals}). */
+  get stopMarkers(): number {
+    return this.values[Counter.stopMarkers]!;
+  }
+  /** `faultRecords` (see {@link CounterTotals}). */
+  get faultRecords(): number {
+    return this.values[Counter.faultRecords]!;
+  }
+  /** `dmaBytes` (see {@link CounterTotals}). */
+  get dmaBytes(): number {
+    return this.values[Counter.dmaBytes]!;
+  }
+  /** `dmaErrors` (see {@link CounterTotals}). */
+  get dmaErrors(): number {
+    return this.values[Counter.dmaErrors]!;
+  }
+  /** `jobs` (see {@link CounterTotals}). */
+  get jobs(): number {
+    return this.values[Counter.jobs]!;
+  }
+  /** `jobsFailed` (see {@link CounterTotals}). */
+  get jobsFailed(): number {
+    return this.values[Counter.jobsFailed]!;
+  }
+  /** `binds` (see {@link CounterTotals}). */
+  get binds(): number {
+    return this.values[Counter.binds]!;
+  }
+  /** `unbinds` (see {@link CounterTotals}). */
+  get unbinds(): number {
+    return this.values[Counter.unbinds]!;
+  }
+  /** `bindErrors` (see {@link CounterTotals}). */
+  get bindErrors(): number {
+    return this.values[Counter.bindErrors]!;
+  }
+  /** `invalidations` (see {@link CounterTotals}). */
+  get invalidations(): number {
+    return this.values[Counter.invalidations]!;
+  }
+  /** `jobsOffered` (see {@link CounterTotals}). */
+  get jobsOffered(): number {
+    return this.values[Counter.jobsOffered]!;
+  }
+  /** `allocFailures` (see {@link CounterTotals}). */
+  get allocFailures(): number {
+    return this.values[Counter.allocFailures]!;
+  }
+  /** `hostileRequests` (see {@link CounterTotals}). */
+  get hostileRequests(): number {
+    return this.values[Counter.hostileRequests]!;
+  }
+  /** `atsTrustBreaches` (see {@link CounterTotals}). */
+  get atsTrustBreaches(): number {
+    return this.values[Counter.atsTrustBreaches]!;
+  }
+  /** `staleByKernel` (see {@link CounterTotals}). */
+  get staleByKernel(): number {
+    return this.values[Counter.staleByKernel]!;
+  }
+
   /** The report's nested `totals` object (a fresh object; the counters keep running). */
   toTotals(): CounterTotals {
     const v = this.values;

@@ -8,6 +8,7 @@ import { MM_NOTIFIER_CALLS_TLB_GATHER } from '../../mem/index.js';
 import { PROBE_CURRENT } from '../iommu.js';
 import type { KernelProfile } from '../profile.js';
 import { CurrentPrqThread, PRQ_ENTRIES } from './prq.js';
+import { releaseDevice } from './remove.js';
 import { CurrentSvaLayer } from './sva.js';
 
 /** The `current` kernel profile. */
@@ -22,6 +23,10 @@ export const current: KernelProfile = {
     const thread = new CurrentPrqThread(iommu, sva, sim, hooks);
     sva.prqThreads.set(iommu, thread);
     return thread;
+  },
+  releaseDevice: (_sva, prq, info) => {
+    if (!(prq instanceof CurrentPrqThread)) throw new Error('profile current: foreign PRQ thread');
+    return releaseDevice(prq, info);
   },
   // x86 from v6.6: invalidations from the CPU TLB flush over what really changed (spec §10.4)
   mmNotifierCalls: MM_NOTIFIER_CALLS_TLB_GATHER,

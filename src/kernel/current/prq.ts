@@ -22,8 +22,9 @@
  * the same, and the drain's `iopf_queue_flush_dev` has nothing left to wait for.
  *
  * `iopf_queue_remove_device` ({@link CurrentPrqThread.removeDevice}), when a function's last
- * iopf user detaches: its partial requests are freed and every pending group of it is answered
- * Invalid Request; the handler's own answer then finds no pending group and sends nothing.
+ * iopf user detaches or the function is removed (remove.ts): its partial requests are freed
+ * and every pending group of it is answered Invalid Request; the handler's own answer then
+ * finds no pending group and sends nothing.
  *
  * Not modelled: private data.
  */
@@ -110,15 +111,17 @@ export class CurrentPrqThread implements PrqService {
   }
 
   /**
-   * `iopf_queue_remove_device(queue, dev)` (spec §4.4, §10.3): the function's partial
-   * requests freed, every group of it still pending answered Invalid Request (RC=1).
+   * `iopf_queue_remove_device(queue, dev)` (spec §4.4, §10.3), for a function being removed:
+   * frees its partial requests and answers every group of it still pending Invalid Request
+   * (RC=1), in the order they were reported; a handler that finishes later finds its group
+   * answered and sends nothing.
    */
   *removeDevice(info: DeviceInfo): KThread<void> {
     this.partial.delete(info);
-    for (const group of [...this.pending]) {
-      if (group.info !== info) continue;
-      this.pending.delete(group);
-      yield* this.respond(group.last, QI_RESP_INVALID);
+    const groups = [...this.pending].filter((g) => g.info === info);
+    for (const g of groups) {
+      this.pending.delete(g);
+      yield* this.respond(g.last, QI_RESP_INVALID);
     }
   }
 

@@ -8,6 +8,7 @@ import { MM_NOTIFIER_CALLS_V58 } from '../../mem/index.js';
 import { PROBE_V58 } from '../iommu.js';
 import type { KernelProfile } from '../profile.js';
 import { PRQ_ENTRIES, PrqThread } from './prq.js';
+import { releaseDevice } from './remove.js';
 import { SvmLayer } from './svm.js';
 
 /** The v5.8 kernel profile. */
@@ -20,6 +21,7 @@ export const v58: KernelProfile = {
     if (!(sva instanceof SvmLayer)) throw new Error('profile v5.8: foreign SVA layer');
     return new PrqThread(iommu, sva, sim, hooks);
   },
+  releaseDevice: (_sva, _prq, info) => releaseDevice(info),
   // v5.8's mm: range_end calls invalidate_range, so munmap notifies twice and mprotect
   // whichever way the rights change (spec §5.1.1)
   mmNotifierCalls: MM_NOTIFIER_CALLS_V58,
