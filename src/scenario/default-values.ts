@@ -66,6 +66,8 @@ export const defaultScenario: Scenario = deepFreeze({
     pasidBits: defaultUnitCaps.pasidBits,
     srs: defaultUnitCaps.srs,
     dit: defaultUnitCaps.dit,
+    prs: defaultUnitCaps.prs,
+    pds: defaultUnitCaps.pds,
     // the profile's own PRQ (v5.8: PRQ_ORDER 0, 128 entries), as when the field is left out
     prqEntries: profilePrqEntries(DEFAULT_PROFILE),
     iotlb: { ...defaultCacheParams.iotlb },
@@ -91,6 +93,7 @@ export const defaultScenario: Scenario = deepFreeze({
     arrival: { closedLoop: { queueDepth: 16 } },
   },
   memory: { frames: DEFAULT_FRAMES },
+  kernel: { iopfAttachRegression: false },
   cost: {},
   thresholds: {},
   runtime: { threads: 0, placement: RuntimePlacement.BALANCED },

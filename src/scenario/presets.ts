@@ -148,6 +148,43 @@ export const presets: Readonly<Record<string, Preset>> = deepFreeze({
     },
   },
 
+  'gpu-own-faults': {
+    description:
+      'The GPU-like far faults with SVA on functions without PRI (profile current, spec ' +
+      '§10.2): the device reports a fault to its own driver, which services it on the CPU ' +
+      'and resubmits the rest of the job, as GPU drivers do; no page requests, no iopf, no drain',
+    scenario: {
+      name: 'gpu-own-faults',
+      profile: 'current', // SVA without PRI exists from v6.4 (P-SVANOPRI)
+      devices: [
+        {
+          count: 2,
+          pasidBits: 20,
+          ats: true,
+          pri: false, // no PRI capability: the device handles its own faults
+          devtlb: { entries: 512 },
+          workQueue: { depth: 64 },
+          engines: 64,
+          // a fault ends the job's pass with the bytes done; the driver makes the page
+          // present on the CPU and the job resumes from there
+          blockOnFault: false,
+        },
+      ],
+      clients: {
+        count: 4,
+        buffers: { count: 2, size: '64MiB', prefault: 'none' },
+        churn: { enabled: false },
+      },
+      workload: {
+        pattern: 'sequential',
+        op: 'copy',
+        jobBytes: '64KiB',
+        arrival: { closedLoop: { queueDepth: 32 } },
+      },
+      memory: { frames: 262144 },
+    },
+  },
+
   'fault-storm': {
     description:
       'A page-fault storm that overflows the page request queue: a 128-entry PRQ (the ' +

@@ -89,6 +89,15 @@ const iotlbSchema = strict({
 );
 
 const prqE = expecting('a power of two 4..1048576');
+/** `kernel`: kernel bugs of the profile's era to reproduce. */
+export const kernelSchema = strict({
+  iopfAttachRegression: bool()
+    .default(false)
+    .describe(
+      'Profile current only: v6.16 before its 2026 fix, where SVA on a function without PRI fails ENODEV',
+    ),
+});
+
 /** `iommu`: the VT-d units, all alike. */
 export const iommuSchema = strict({
   units: int(1, 64).default(D.iommu.units).describe('Number of VT-d units (all alike), 1..64'),
@@ -99,6 +108,14 @@ export const iommuSchema = strict({
   dit: bool()
     .default(D.iommu.dit)
     .describe('ecap DIT: device-TLB invalidations carry the PFSID (else PFSID 0)'),
+  prs: bool()
+    .default(D.iommu.prs)
+    .describe('ecap PRS: page requests supported (without it no function gets PRI)'),
+  pds: bool()
+    .default(D.iommu.pds)
+    .describe(
+      'ecap PDS: page-request drain supported (profile current gives no function PRI without it)',
+    ),
   // no schema default: left out, it follows the profile (schema.ts fills it in)
   prqEntries: int(4, 1 << 20)
     .refine((n) => (n & (n - 1)) === 0, prqE)

@@ -35,6 +35,7 @@ import {
   costSchema,
   devicesSchema,
   iommuSchema,
+  kernelSchema,
   memorySchema,
   runtimeSchema,
   thresholdsSchema,
@@ -65,6 +66,9 @@ export const scenarioSchema = strict({
   clients: clientsSchema.prefault({}).describe('The SVA client processes'),
   workload: workloadSchema.prefault({}).describe('The jobs the clients submit'),
   memory: memorySchema.prefault({}).describe('Simulated physical memory'),
+  kernel: kernelSchema
+    .prefault({})
+    .describe("Kernel bugs of the profile's era to reproduce (default: none)"),
   cost: costSchema.prefault({}).describe('Overrides of the cost model by name, in ns'),
   thresholds: thresholdsSchema()
     .prefault({})
@@ -73,6 +77,16 @@ export const scenarioSchema = strict({
     .prefault({})
     .describe('How a threaded run uses the machine (never changes a result)'),
 })
+  .superRefine((v, ctx) => {
+    if (v.kernel.iopfAttachRegression && v.profile !== 'current') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kernel', 'iopfAttachRegression'],
+        message: `expected profile current (a v6.16 bug), got profile ${v.profile}`,
+        input: true,
+      });
+    }
+  })
   .superRefine(
     (v, ctx) => {
       const size = v.clients.buffers.size;
@@ -116,6 +130,8 @@ export const scenarioSchema = strict({
         pasidBits: v.iommu.pasidBits,
         srs: v.iommu.srs,
         dit: v.iommu.dit,
+        prs: v.iommu.prs,
+        pds: v.iommu.pds,
         // left out: the PRQ the profile's kernel allocates (v5.8: PRQ_ORDER 0, 128 entries)
         prqEntries: v.iommu.prqEntries ?? profilePrqEntries(v.profile),
         iotlb: v.iommu.iotlb,
@@ -124,6 +140,7 @@ export const scenarioSchema = strict({
       clients: v.clients,
       workload: v.workload,
       memory: v.memory,
+      kernel: v.kernel,
       cost: v.cost,
       thresholds: v.thresholds,
       runtime: v.runtime satisfies RuntimeConfig,

@@ -109,6 +109,8 @@ export interface IommuInput {
   pasidBits?: number;
   srs?: boolean;
   dit?: boolean;
+  prs?: boolean;
+  pds?: boolean;
   prqEntries?: number;
   iotlb?: IotlbInput;
 }
@@ -166,6 +168,20 @@ export interface WorkloadInput {
   arrival?: ArrivalInput;
 }
 
+/** `kernel` as written. */
+export interface KernelInput {
+  iopfAttachRegression?: boolean;
+}
+
+/**
+ * Resolved `kernel`: bugs of the profile's era to reproduce (profile current only).
+ * `iopfAttachRegression`: v6.16 before the 2026 fix, SVA on a function without PRI fails
+ * ENODEV (spec §10.2).
+ */
+export interface KernelConfig {
+  iopfAttachRegression: boolean;
+}
+
 /** A scenario as a user writes it: every field optional, units as strings or numbers. */
 export interface ScenarioInput {
   name?: string;
@@ -177,6 +193,7 @@ export interface ScenarioInput {
   clients?: ClientsInput;
   workload?: WorkloadInput;
   memory?: { frames?: number };
+  kernel?: KernelInput;
   cost?: Record<string, DurationInput>;
   /** `<kind>.<stat>` → a duration; a counter name → a count (a plain number). */
   thresholds?: Record<string, DurationInput | { atLeast: DurationInput }>;
@@ -212,6 +229,10 @@ export interface IommuConfig {
   srs: boolean;
   /** ecap DIT: device-TLB invalidations carry the PFSID (without it the driver writes 0). */
   dit: boolean;
+  /** ecap PRS: page requests supported (without it no function gets PRI). */
+  prs: boolean;
+  /** ecap PDS: page-request drain supported (profile current gives no PRI without it). */
+  pds: boolean;
   /**
    * Page request queue size in 32-byte entries, a power of two ≥ 4; when the scenario leaves it
    * out, the profile's (v5.8: 128).
@@ -333,6 +354,8 @@ export interface Scenario {
   workload: WorkloadConfig;
   /** Simulated physical memory size in 4 KiB frames. */
   memory: { frames: number };
+  /** Kernel bugs of the profile's era to reproduce. */
+  kernel: KernelConfig;
   /** Cost model overrides by name, ns. */
   cost: Record<string, number>;
   /**

@@ -18,6 +18,8 @@ describe('defaultScenario', () => {
         pasidBits: 20,
         srs: true,
         dit: false,
+        prs: true,
+        pds: true,
         prqEntries: 128, // profile v5.8's PRQ_ORDER 0 (spec §4.1)
         iotlb: { entries: 64, assoc: 4, policy: 'lru' },
       },
@@ -56,6 +58,7 @@ describe('defaultScenario', () => {
         arrival: { closedLoop: { queueDepth: 16 } },
       },
       memory: { frames: 65_536 },
+      kernel: { iopfAttachRegression: false },
       cost: {},
       thresholds: {},
       runtime: { threads: 0, placement: 'balanced' },

@@ -8,12 +8,13 @@ import {
 } from '../../src/scenario/index.js';
 
 describe('presets', () => {
-  it('are the seven named scenarios, each with a description', () => {
+  it('are the eight named scenarios, each with a description', () => {
     expect(presetNames()).toEqual([
       'default',
       'dsa-like',
       'iaa-like',
       'gpu-far-faults',
+      'gpu-own-faults',
       'fault-storm',
       'churn',
       'dense-64',

@@ -22,12 +22,12 @@ const CASES: [unknown, string, RegExp][] = [
   [
     { nmae: 'x' },
     'nmae',
-    /^unknown key 'nmae'; allowed: name, profile, seed, duration, iommu, devices, clients, workload, memory, cost, thresholds, runtime$/,
+    /^unknown key 'nmae'; allowed: name, profile, seed, duration, iommu, devices, clients, workload, memory, kernel, cost, thresholds, runtime$/,
   ],
   [
     { iommu: { unit: 2 } },
     'iommu.unit',
-    /^unknown key 'unit'; allowed: units, pasidBits, srs, dit, prqEntries, iotlb$/,
+    /^unknown key 'unit'; allowed: units, pasidBits, srs, dit, prs, pds, prqEntries, iotlb$/,
   ],
   [{ iommu: { iotlb: { ways: 2 } } }, 'iommu.iotlb.ways', /^unknown key 'ways'; allowed: entries/],
   [
@@ -361,5 +361,34 @@ describe('resolveScenario() checks', () => {
     expect(problemsOf({ iommu: { iotlb: { entries: 'many', assoc: 3 } } }).problems).toHaveLength(
       1,
     );
+  });
+});
+
+describe('kernel quirks and unit capabilities (spec §10.2)', () => {
+  it('takes kernel.iopfAttachRegression only with profile current', () => {
+    expect(
+      resolveScenario({ profile: 'current', kernel: { iopfAttachRegression: true } }).kernel,
+    ).toEqual({ iopfAttachRegression: true });
+    const err = (() => {
+      try {
+        resolveScenario({ kernel: { iopfAttachRegression: true } });
+      } catch (e) {
+        return e as { problems: { path: string; message: string }[] };
+      }
+      throw new Error('no error');
+    })();
+    expect(err.problems).toEqual([
+      {
+        path: 'kernel.iopfAttachRegression',
+        message: 'expected profile current (a v6.16 bug), got profile v5.8',
+      },
+    ]);
+  });
+
+  it('passes ecap PRS and PDS to the units', () => {
+    expect(resolveScenario({ iommu: { prs: false, pds: false } }).iommu).toMatchObject({
+      prs: false,
+      pds: false,
+    });
   });
 });
