@@ -30,7 +30,13 @@ import { Errno, kernelError } from '../kernel/errors.js';
 import { type DeviceInfo, IntelIommu, ridName } from '../kernel/iommu.js';
 import { type KernelProfile, kernelProfile } from '../kernel/profile.js';
 import type { KernelQuirks, Profile, PrqService, SvaLayer } from '../kernel/sva.js';
-import { DEFAULT_FRAMES, type MmNotifierCalls, PhysicalMemory, Process } from '../mem/index.js';
+import {
+  DEFAULT_FRAMES,
+  type MmNotifierCalls,
+  type PendingFlush,
+  PhysicalMemory,
+  Process,
+} from '../mem/index.js';
 import { Counter, Counters } from '../metrics/counters.js';
 import { LatencyKindIndex } from '../metrics/kinds.js';
 import { initMetricsSync, LatencyRecorder } from '../metrics/recorder.js';
@@ -307,11 +313,13 @@ export class System implements UnitObserver {
       notifierCalls: this.mmNotifierCalls,
     });
     // Notifier flushes run to completion when called from outside the simulation (the public
-    // API); from inside an event (client churn) they become kernel threads of their own, so
-    // the event loop is never re-entered.
+    // API) with nothing else in flight; from inside an event (client churn), or while a
+    // script's calls are in flight, they become kernel threads of their own, so the event loop
+    // is never re-entered and the flush overlaps what is in flight in simulated time (the
+    // process operation's promise then resolves when it ends).
     const runSync = (what: string, body: KThread<void>): Waitable | undefined => {
       this.kernelThreadsRunning++;
-      if (!this.sim.inEvent) {
+      if (!this.sim.inEvent && this.testbench.waiting === 0) {
         try {
           this.sim.runThread(what, body);
         } finally {
@@ -621,8 +629,21 @@ export class System implements UnitObserver {
       notifierCalls: this.mmNotifierCalls,
     });
     this.held.set(p.id, p);
+    p.awaitFlushes = this.awaitFlushes;
     return p;
   }
+
+  /**
+   * How a script waits for the notifier flushes a process operation (munmap, mprotect, exit)
+   * left running while other calls were in flight: resolved at the simulated time the last
+   * one ends. Inside the simulation (client churn) nothing waits on a promise.
+   */
+  private readonly awaitFlushes = async (pending: readonly PendingFlush[]): Promise<void> => {
+    if (this.sim.inEvent) return;
+    if (!(await this.testbench.until(() => pending.every((f) => f.done)))) {
+      throw stalled('mmu notifier flush', this.sim.nowNs);
+    }
+  };
 
   /** The processes whose mm still exists, in creation order (a copy). */
   get processes(): Process[] {

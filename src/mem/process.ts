@@ -20,7 +20,9 @@
  * over [addr, addr + length) when any VMA was in it and then again over the span it cleared,
  * an mprotect calls once per changed VMA per 1 GiB span with a populated PMD whatever the
  * direction of the change, and a fault-in calls nothing. An operation's calls follow one
- * another; within a call, notifiers fire in registration order.
+ * another; within a call, notifiers fire in registration order. munmap, mprotect and exit
+ * return a promise of the flushes they left running, resolved when the last one ends through
+ * {@link Process.awaitFlushes} (the system's testbench), already resolved when none is left.
  *
  * Not modelled: fork, file mappings, mm_users counting beyond "alive",
  * `mmu_notifier_unregister` calling `release()` (it only removes the notifier here), kernel
@@ -37,6 +39,7 @@ import {
   type MmuNotifier,
   notifyRelease,
   notifySequence,
+  type PendingFlush,
 } from './mmu-notifier.js';
 import { PageTable } from './page-table.js';
 import { emptyUnmapSpan, type UnmapSpan } from './page-table-frames.js';
@@ -58,6 +61,9 @@ import {
   roundUp,
   type Vma,
 } from './vma.js';
+
+/** What munmap, mprotect and exit return when nothing is left to wait for. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** A simulated process address space (an mm) with demand paging in simulated physical memory. */
 export class Process {
@@ -296,7 +302,7 @@ export class Process {
    * (unaligned addr, length ≤ 0, range outside user space, a split point inside a 2 MiB VMA
    * not 2 MiB aligned).
    */
-  munmap(addr: number, length: number): void {
+  munmap(addr: number, length: number): Promise<void> {
     this.assertAlive('munmap');
     if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) {
       throw memError(
@@ -320,7 +326,7 @@ export class Process {
     const start = addr;
     const end = addr + len;
     const i0 = firstOverlap(this.list, start, end);
-    if (i0 < 0) return;
+    if (i0 < 0) return SETTLED;
     let i1 = i0;
     while (i1 < this.list.length && this.list[i1]!.start < end) i1++;
     checkHugeSplit(this.list, i0, i1, start, end, 'munmap');
@@ -340,7 +346,9 @@ export class Process {
     const frames = this.mem.endDeferral();
     this.list.splice(i0, i1 - i0, ...kept);
     const calls = this.munmapCalls(hugePieces, start, end, gathered);
-    freeAfter(this.mem, notifySequence(this.notifiers, calls), frames);
+    const pending = notifySequence(this.notifiers, calls);
+    freeAfter(this.mem, pending, frames);
+    return this.settled(pending);
   }
 
   /**
@@ -381,7 +389,7 @@ export class Process {
    * addr, negative length, bad prot, a split point inside a 2 MiB VMA not 2 MiB aligned),
    * `ENOMEM` (part of the range not mapped, or outside user space).
    */
-  mprotect(addr: number, length: number, prot: Prot): void {
+  mprotect(addr: number, length: number, prot: Prot): Promise<void> {
     this.assertAlive('mprotect');
     if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) {
       throw memError(
@@ -396,7 +404,7 @@ export class Process {
       );
     }
     const perms = parseProt(prot, 'mprotect');
-    if (length === 0) return;
+    if (length === 0) return SETTLED;
     const len = roundUp(length, PAGE_SIZE);
     const start = addr;
     const end = addr + len;
@@ -447,7 +455,8 @@ export class Process {
       // 'tlb-gather': one flush over the leaves that lost a permission
       calls.push(changed.startVpn * PAGE_SIZE, changed.endVpn * PAGE_SIZE);
     }
-    notifySequence(this.notifiers, calls); // nothing was freed: nothing waits
+    // nothing was freed: no frame waits, only the caller
+    return this.settled(notifySequence(this.notifiers, calls));
   }
 
   /**
@@ -588,7 +597,7 @@ export class Process {
    * tables are intact, empties the notifier list, frees every page and page-table page except the
    * root, and drops the process's own mm_count reference. A second exit throws `ESRCH`.
    */
-  exit(): void {
+  exit(): Promise<void> {
     this.assertAlive('exit');
     this.live = false; // mm_users reached 0 before exit_mmap runs
     const pending = notifyRelease(this.notifiers);
@@ -602,6 +611,19 @@ export class Process {
     const rss = this.pager.rssPages;
     if (rss !== 0) throw invariantError(`process ${this.id} exit left rssPages=${rss}`);
     this.mmdrop();
+    return this.settled(pending);
+  }
+
+  /**
+   * How a caller outside the simulation waits for the notifier flushes an operation left
+   * running (the system sets it: the testbench resolves the promise at the simulated time the
+   * last flush ends); without it, or with nothing left running, the operation's promise is
+   * already resolved.
+   */
+  awaitFlushes: ((pending: readonly PendingFlush[]) => Promise<void>) | null = null;
+
+  private settled(pending: readonly PendingFlush[]): Promise<void> {
+    return pending.length > 0 && this.awaitFlushes ? this.awaitFlushes(pending) : SETTLED;
   }
 
   /**

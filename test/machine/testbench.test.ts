@@ -252,3 +252,53 @@ describe('binds issued together', () => {
     expect(hs.map((h) => system.svaGetPasid(h))).toEqual([1, 2, 3]);
   });
 });
+
+describe('process operations that sleep (munmap, mprotect, exit)', () => {
+  it('with nothing in flight, flush at once and return a settled promise, as before', async () => {
+    const { system, p, buf } = await bench();
+    p.write(buf, new Uint8Array(4096)); // page 0 present
+    const from = system.iommu.invalidationLog.length;
+    const done = p.munmap(buf, 4096);
+    // v5.8 notifies twice: P_IOTLB and P_DEVTLB, each with its wait, twice, already issued
+    expect(system.iommu.invalidationLog.slice(from).map((e) => e.type)).toEqual([
+      'piotlb',
+      'wait',
+      'pdevtlb',
+      'wait',
+      'piotlb',
+      'wait',
+      'pdevtlb',
+      'wait',
+    ]);
+    await done;
+  });
+
+  it('while a page request is in flight, the flush overlaps it and the promise resolves when it ends', async () => {
+    const { system, device, p, pasid, buf } = await bench();
+    p.write(buf + 4096, new Uint8Array(4096)); // page 1 present, page 0 not
+    const t0 = system.nowNs;
+    const answer = device.pageRequest({ pasid, addr: buf, write: true, lpig: true, prgIndex: 1 });
+    const from = system.iommu.invalidationLog.length;
+    const unmapped = p.munmap(buf + 4096, 4096).then(() => system.nowNs);
+    // issued, not run to completion: the clock has not moved (a flush run inside the call
+    // would have advanced it by its queued-invalidation waits)
+    expect(system.nowNs).toBe(t0);
+    const [response, tUnmapped] = await Promise.all([answer, unmapped]);
+    expect(response?.code).toBe(0);
+    expect(tUnmapped).toBeGreaterThan(t0);
+    const kinds = system.iommu.invalidationLog.slice(from).map((e) => e.type);
+    expect(kinds.filter((k) => k === 'piotlb')).toHaveLength(2);
+    expect(kinds).toContain('page-group-response');
+    expect(device.pageRequests[0]!.sentNs).toBe(t0);
+  });
+
+  it('exit while bound with a request in flight: the release flushes overlap it', async () => {
+    const { system, device, p, pasid, buf } = await bench({ profile: 'current' });
+    const answer = device.pageRequest({ pasid, addr: buf, write: true, lpig: true, prgIndex: 2 });
+    const t0 = system.nowNs;
+    const exited = p.exit().then(() => system.nowNs);
+    const [, tExit] = await Promise.all([answer, exited]);
+    expect(tExit).toBeGreaterThan(t0);
+    expect(system.iommu.pasidEntry(device, pasid)[0]).toBe(2n); // FPD-only (spec §10.4)
+  });
+});
