@@ -308,3 +308,17 @@ export class Counters {
     };
   }
 }
+
+/** The value of a flattened counter name in nested totals. */
+export function counterOf(t: CounterTotals, name: CounterName): number {
+  switch (name) {
+    case 'pageResponses.success':
+      return t.pageResponses.success;
+    case 'pageResponses.invalid':
+      return t.pageResponses.invalid;
+    case 'pageResponses.failure':
+      return t.pageResponses.failure;
+    default:
+      return t[name];
+  }
+}

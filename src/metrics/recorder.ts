@@ -120,7 +120,7 @@ export function decodeLatency(encoded: string): Histogram {
 }
 
 /** Count, min, mean, p50, p90, p99, p99.9 and max of one histogram, modelled ns. */
-function summarize(h: Histogram): LatencySummary {
+export function summarizeHistogram(h: Histogram): LatencySummary {
   const count = h.totalCount;
   return count === 0
     ? { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
@@ -259,7 +259,7 @@ export class LatencyRecorder {
     for (const kind of LATENCY_KINDS) {
       const h = decodeLatency(encoded[kind]);
       try {
-        out[kind] = summarize(h);
+        out[kind] = summarizeHistogram(h);
       } finally {
         h.destroy();
       }
@@ -271,7 +271,7 @@ export class LatencyRecorder {
   summary(): Record<LatencyKind, LatencySummary> {
     const out = {} as Record<LatencyKind, LatencySummary>;
     for (let i = 0; i < LATENCY_KIND_COUNT; i++) {
-      out[LATENCY_KINDS[i]!] = summarize(this.hists[i]!);
+      out[LATENCY_KINDS[i]!] = summarizeHistogram(this.hists[i]!);
     }
     return out;
   }

@@ -13,14 +13,13 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { codedError } from '../errors.js';
-import { COUNTER_NAMES } from '../metrics/counters.js';
+import { COUNTER_NAMES, counterOf } from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import { formatNs, formatRate } from '../scenario/units.js';
 import { perSecond, requestsOf } from './common.js';
 import type { JsonReport } from './json.js';
 import type { SweepPoint } from './sweep-folder.js';
 import { paramsLabel } from './sweep-merge.js';
-import { counterOf } from './sweep-metric.js';
 import { type Cell, paint, textTable } from './sweep-text.js';
 
 /** A report read for comparing: where it came from, its label, the document. */

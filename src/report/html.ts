@@ -13,7 +13,11 @@
 
 import { writeFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
-import { COUNTER_NAMES, type CounterName, type CounterTotals } from '../metrics/counters.js';
+import {
+  COUNTER_NAMES,
+  type CounterTotals,
+  counterOf,
+} from '../metrics/counters.js';
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
 import {
   escapeHtml,
@@ -187,22 +191,9 @@ export function scenarioYaml(r: Report): string {
   return `# svasim scenario (resolved): durations in ns, sizes in bytes, rates per second\n${toYaml(r.scenario)}`;
 }
 
-function counterValue(t: CounterTotals, name: CounterName): number {
-  switch (name) {
-    case 'pageResponses.success':
-      return t.pageResponses.success;
-    case 'pageResponses.invalid':
-      return t.pageResponses.invalid;
-    case 'pageResponses.failure':
-      return t.pageResponses.failure;
-    default:
-      return t[name];
-  }
-}
-
 function totalsTable(t: CounterTotals, ns: number): string {
   const rows = COUNTER_NAMES.map((name) => {
-    const n = counterValue(t, name);
+    const n = counterOf(t, name);
     const rate =
       name === 'dmaBytes' ? `${formatBytes(perSecond(n, ns))}/s` : formatRate(perSecond(n, ns));
     return `<tr><th>${escapeHtml(name)}</th><td class="n">${n}</td><td class="n">${rate}</td></tr>`;
@@ -221,7 +212,7 @@ function devicesTable(devices: Report['devices']): string {
   const rows = devices.map(
     (d) =>
       `<tr><th>${d.rid.toString(16).padStart(4, '0')}</th>${COUNTER_NAMES.map(
-        (name) => `<td class="n">${counterValue(d, name)}</td>`,
+        (name) => `<td class="n">${counterOf(d, name)}</td>`,
       ).join('')}</tr>`,
   );
   return [

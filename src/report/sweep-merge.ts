@@ -23,12 +23,19 @@ import {
   encodeIntoCompressedBase64,
   type Histogram,
 } from 'hdr-histogram-js';
-import { COUNTER_NAMES, Counter, Counters, type CounterTotals } from '../metrics/counters.js';
+import {
+  COUNTER_NAMES,
+  Counter,
+  Counters,
+  type CounterTotals,
+  counterOf,
+} from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import {
   LATENCY_MAX_NS,
   LATENCY_SIGNIFICANT_DIGITS,
   type LatencySummary,
+  summarizeHistogram,
 } from '../metrics/recorder.js';
 import {
   canonicalParams,
@@ -40,7 +47,7 @@ import {
   type SweepManifest,
   type SweepPoint,
 } from './sweep-folder.js';
-import { counterOf, type Figures, type Metric } from './sweep-metric.js';
+import type { Figures, Metric } from './sweep-metric.js';
 
 /** The `format` of `svasim merge --json`. */
 export const SWEEP_MERGE_FORMAT = 'svasim-sweep-merge';
@@ -65,23 +72,6 @@ function emptyHistogram(): Histogram {
 /** Decodes a report's histogram encoding (JavaScript build). */
 function decode(encoded: string): Histogram {
   return decodeFromCompressedBase64(encoded, BIT_BUCKET_SIZE, false);
-}
-
-/** Count, min, mean, p50…max of a histogram, as the recorders summarise theirs (ns). */
-export function summarizeHistogram(h: Histogram): LatencySummary {
-  const count = h.totalCount;
-  return count === 0
-    ? { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
-    : {
-        count,
-        min: h.getValueAtPercentile(0),
-        mean: h.mean,
-        p50: h.getValueAtPercentile(50),
-        p90: h.getValueAtPercentile(90),
-        p99: h.getValueAtPercentile(99),
-        p999: h.getValueAtPercentile(99.9),
-        max: h.getValueAtPercentile(100),
-      };
 }
 
 /**

@@ -9,7 +9,12 @@
  */
 
 import { codedError } from '../errors.js';
-import { COUNTER_NAMES, type CounterName, type CounterTotals } from '../metrics/counters.js';
+import {
+  COUNTER_NAMES,
+  type CounterName,
+  type CounterTotals,
+  counterOf,
+} from '../metrics/counters.js';
 import { LATENCY_KINDS, type LatencyKind } from '../metrics/kinds.js';
 import type { LatencySummary } from '../metrics/recorder.js';
 
@@ -55,20 +60,6 @@ export interface Metric {
    * run: the merged count over `f.runs`; rates divide the merged count by the summed windows.
    */
   value(f: Figures): number;
-}
-
-/** The value of a flattened counter name in nested totals. */
-export function counterOf(t: CounterTotals, name: CounterName): number {
-  switch (name) {
-    case 'pageResponses.success':
-      return t.pageResponses.success;
-    case 'pageResponses.invalid':
-      return t.pageResponses.invalid;
-    case 'pageResponses.failure':
-      return t.pageResponses.failure;
-    default:
-      return t[name];
-  }
 }
 
 function rate(n: number, f: Figures): number {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COUNTER_NAMES } from '../../src/metrics/counters.js';
+import { COUNTER_NAMES, counterOf } from '../../src/metrics/counters.js';
 import { LATENCY_KINDS } from '../../src/metrics/kinds.js';
 import { LATENCY_MAX_NS } from '../../src/metrics/recorder.js';
 import {
@@ -20,7 +20,7 @@ import {
   type SweepFolder,
 } from '../../src/report/sweep-folder.js';
 import { formatMergeJson, mergeSweep } from '../../src/report/sweep-merge.js';
-import { counterOf, parseMetric } from '../../src/report/sweep-metric.js';
+import { parseMetric } from '../../src/report/sweep-metric.js';
 import { formatMergeTable } from '../../src/report/sweep-text.js';
 import { type SweepSpec, writeSweepFolder } from './sweep-fixture.js';
 
