@@ -13,11 +13,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
-import {
-  COUNTER_NAMES,
-  type CounterTotals,
-  counterOf,
-} from '../metrics/counters.js';
+import { COUNTER_NAMES, type CounterTotals, counterOf } from '../metrics/counters.js';
 import { formatBytes, formatNs, formatRate } from '../scenario/units.js';
 import {
   escapeHtml,
