@@ -231,6 +231,8 @@ const CLIENT_PAYLOAD: Schema = {
   pasid: int(2 ** 20),
   srcAddr: int(2 ** 53),
   dstAddr: int(2 ** 53),
+  length: int(U32),
+  issuedNs: int(2 ** 53),
 };
 
 /** A valid message of a random kind, or (when `spoilable`) one with a field spoiled. */

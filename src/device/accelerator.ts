@@ -481,10 +481,12 @@ export class Accelerator implements DeviceAgent, Endpoint {
     this.observer.jobDone(nowNs - this.submitNs[j]!, status);
     const cookie = this.cookie[j]!;
     const done = this.done[j]!;
+    const length = this.length[j]!;
+    const issued = this.submitNs[j]!;
     this.freeJobs[this.freeTop++] = j;
     this.inFlight--;
     this.activeEngines--;
-    this.onDone(cookie, status, done, nowNs);
+    this.onDone(cookie, status, done, nowNs, length, issued);
     this.dispatch();
   }
 }

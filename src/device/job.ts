@@ -46,5 +46,16 @@ export interface JobSpec {
   issuedNs?: number;
 }
 
-/** Completion callback: the job's cookie, status and bytes done. */
-export type JobDone = (cookie: number, status: number, done: number, nowNs: number) => void;
+/**
+ * Completion callback: the job's cookie, status and bytes done, and from the descriptor its
+ * length and when it was issued (a client resubmitting the rest after a page fault needs
+ * both).
+ */
+export type JobDone = (
+  cookie: number,
+  status: number,
+  done: number,
+  nowNs: number,
+  length: number,
+  issuedNs: number,
+) => void;

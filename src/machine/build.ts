@@ -103,7 +103,8 @@ export function addAccelerators(sys: System, sc: Scenario, clientEndpoint: numbe
         devSim,
         sys.cost,
         accelObserver(sys, dev.index),
-        (cookie, status, done) => stream.jobDone(cookie, status, done),
+        (cookie, status, done, _nowNs, length, issuedNs) =>
+          stream.jobDone(cookie, status, done, length, issuedNs),
       );
       const dc = sys.deviceCounters[dev.index]!;
       const onArrival = (): void => {

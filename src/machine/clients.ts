@@ -332,10 +332,10 @@ export class ClientPool implements Endpoint {
    * cannot be served: the job failed (`jobsFailed`, the device's too), the failure is counted
    * and logged, and the client goes on with its next job (the resubmission).
    */
-  private touchBoth(c: Client, p: Process, src: number, dst: number): void {
+  /** Touches the faulting operands; false when a page could not be made present. */
+  private touchBoth(c: Client, p: Process, src: number, dst: number): boolean {
     try {
-      touch(p, src, false);
-      touch(p, dst, true);
+      return touch(p, src, false) && touch(p, dst, true);
     } catch (e) {
       const code = codeOf(e);
       if (code !== 'ENOMEM') throw e;
@@ -350,6 +350,7 @@ export class ClientPool implements Endpoint {
       });
       this.sys.counters.add(Counter.jobsFailed);
       this.sys.deviceCounters[i]!.add(Counter.jobsFailed);
+      return false;
     }
   }
 
@@ -379,10 +380,13 @@ export class ClientPool implements Endpoint {
       return;
     }
     if (kind === MsgKind.CLIENT_FAULT) {
-      // idxd-style: touch the faulting pages on the CPU (cpuFaultNs), then resubmit
+      // idxd-style: touch the faulting pages on the CPU (cpuFaultNs), then resubmit the rest
+      // of the job from there; when a page cannot be made present the rest is dropped
+      // (LENGTH 0) and the stream goes on with its next job
       const src = pool.getWide(b + ClientMsg.SRC_WIDE);
       const dst = pool.getWide(b + ClientMsg.DST_WIDE);
-      if (c.process?.alive) this.touchBoth(c, c.process, src, dst);
+      const p = c.process;
+      if (!(p?.alive && this.touchBoth(c, p, src, dst))) pool.words[b + ClientMsg.LENGTH] = 0;
       pool.words[b + MW.KIND] = MsgKind.CLIENT_RESUBMIT;
       pool.words[b + MW.SRC] = this.id;
       sim.send(this.sys.cost.cpuFaultNs + this.sys.cost.pcieLatencyNs, this.id, c.stream.id, arg);
@@ -410,8 +414,12 @@ function fill(p: Process, base: number, size: number, seed: number): void {
   p.fillPages(base, size, (page) => (seed + page) & 0xff);
 }
 
-/** A CPU touch of `addr`, as the client's fault handler does before resubmitting. */
-function touch(p: Process, addr: number, write: boolean): void {
+/**
+ * A CPU touch of `addr`, as the client's fault handler does before resubmitting; false when
+ * the access is not allowed (no mapping, or a write to a read-only one).
+ */
+function touch(p: Process, addr: number, write: boolean): boolean {
   const vma = p.vmaAt(addr);
-  if (vma && (!write || vma.write)) p.serviceFault(addr, { write });
+  if (!vma || (write && !vma.write)) return false;
+  return p.serviceFault(addr, { write }) === 'ok';
 }

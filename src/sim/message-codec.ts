@@ -130,6 +130,10 @@ export interface ClientMessage
   pasid: number;
   srcAddr: number;
   dstAddr: number;
+  /** FAULT and RESUBMIT: the bytes of the job left from the operands (0 otherwise). */
+  length: number;
+  /** FAULT and RESUBMIT: when the job was first issued, ns (0 otherwise). */
+  issuedNs: number;
 }
 /** Configuration write. */
 export interface ConfigWriteMessage extends Header<'CONFIG_WRITE'> {
@@ -181,7 +185,7 @@ const KINDS: Readonly<
 };
 
 function clientFields(): string[] {
-  return ['client', 'pasid', 'srcAddr', 'dstAddr'];
+  return ['client', 'pasid', 'srcAddr', 'dstAddr', 'length', 'issuedNs'];
 }
 
 /** Kind name by code (index), undefined for a code that is no kind. */
@@ -373,6 +377,8 @@ export function decodeMessage(words: Uint32Array, base: number): Message {
         pasid: word(ClientMsg.PASID, 'pasid', PASID_LIMIT),
         srcAddr: wide(ClientMsg.SRC_WIDE, 'srcAddr', WIDE_LIMIT),
         dstAddr: wide(ClientMsg.DST_WIDE, 'dstAddr', WIDE_LIMIT),
+        length: words[base + ClientMsg.LENGTH]!,
+        issuedNs: wide(ClientMsg.ISSUED_NS_WIDE, 'issuedNs', WIDE_LIMIT),
       };
     case 'CONFIG_WRITE':
       return {
@@ -502,6 +508,8 @@ export function encodeMessage(msg: Message, words: Uint32Array, base: number): v
       put(ClientMsg.PASID, int('pasid', PASID_LIMIT));
       putWide(ClientMsg.SRC_WIDE, int('srcAddr', WIDE_LIMIT));
       putWide(ClientMsg.DST_WIDE, int('dstAddr', WIDE_LIMIT));
+      put(ClientMsg.LENGTH, int('length', TWO32));
+      putWide(ClientMsg.ISSUED_NS_WIDE, int('issuedNs', WIDE_LIMIT));
       break;
     case 'CONFIG_WRITE':
       put(ConfigWrite.ENABLES, int('enables', ENABLE_ALL + 1));

@@ -135,8 +135,21 @@ export const DmaCpl = { STATUS: 3 } as const;
 export const DESC = 3;
 /** DEVTLB_INV: when the unit sent it (the invalidation latency is measured from there). */
 export const DevtlbInv = { DESC, ISSUED_NS_WIDE: 11 } as const;
-/** CLIENT_*: the client, and for START its PASID and buffers, for FAULT the operands. */
-export const ClientMsg = { CLIENT: 3, PASID: 4, SRC_WIDE: 5, DST_WIDE: 7 } as const;
+/**
+ * CLIENT_*: the client, and for START its PASID and buffers; for FAULT the faulting operands,
+ * the bytes of the job left from there and when the job was issued, which RESUBMIT carries
+ * back (`LENGTH` 0: the client could not make the pages present, the rest of the job is
+ * dropped). `ISSUED_NS_WIDE` is model metadata (the client's own record of its job), so the
+ * rest's `job.latency` runs from the job's first submission.
+ */
+export const ClientMsg = {
+  CLIENT: 3,
+  PASID: 4,
+  SRC_WIDE: 5,
+  DST_WIDE: 7,
+  LENGTH: 9,
+  ISSUED_NS_WIDE: 10,
+} as const;
 /** CONFIG_WRITE: the {@link ConfigEnable} bits and the PRI outstanding allocation. */
 export const ConfigWrite = { ENABLES: 3, PRI_ALLOCATION: 4 } as const;
 

@@ -6,10 +6,13 @@
  * access pattern — keeping `queueDepth` outstanding (closed loop) or at a rate (open loop) —
  * and stops on CLIENT_STOP, answering CLIENT_IDLE
  * once its last job finished. A job that ends with a page-fault status (no block-on-fault)
- * is reported with CLIENT_FAULT; the client touches the pages on the CPU and answers
- * CLIENT_RESUBMIT. Every exchange with the engine side is a message over a link of
- * `pcieLatencyNs` (a portal write one way, a completion record the client polls the other),
- * so a threaded runtime can put the two sides in different threads.
+ * is reported with CLIENT_FAULT — the faulting operands and the bytes left — and stays
+ * outstanding; the client touches the pages on the CPU and answers CLIENT_RESUBMIT, and the
+ * stream submits the rest of the job from the faulting page (idxd's partial completion: the
+ * submitter resumes the descriptor where it stopped), ahead of new jobs. Every exchange with
+ * the engine side is a message over a link of `pcieLatencyNs` (a portal write one way, a
+ * completion record the client polls the other), so a threaded runtime can put the two sides
+ * in different threads.
  */
 
 import type { Accelerator } from '../device/accelerator.js';
@@ -49,10 +52,12 @@ const STARTED = 4;
 const T_ARRIVAL = 1;
 
 /**
- * A first-in first-out queue of times in a growable ring of float64s: an open loop past
- * capacity keeps one per job waiting, so taking the oldest must not move the rest.
+ * A first-in first-out queue of numbers in a growable ring of float64s: an open loop past
+ * capacity keeps a time per job waiting, so taking the oldest must not move the rest. Also
+ * holds the rests of faulted jobs waiting to be resubmitted, as (offset, length, issued)
+ * triples.
  */
-class TimeQueue {
+class Float64Fifo {
   private ring = new Float64Array(8);
   private head = 0;
   length = 0;
@@ -69,7 +74,7 @@ class TimeQueue {
     this.length++;
   }
 
-  /** The oldest time (the queue must not be empty). */
+  /** The oldest number (the queue must not be empty). */
   shift(): number {
     const t = this.ring[this.head]!;
     this.head = (this.head + 1) % this.ring.length;
@@ -128,7 +133,13 @@ export class JobStream implements Endpoint, PasidSource {
    * Open loop: the scheduled arrival times of each stream's backlog, oldest first (a job
    * waiting for a work-queue entry keeps its arrival time: its latency counts the wait).
    */
-  private readonly arrivals = new Map<number, TimeQueue>();
+  private readonly arrivals = new Map<number, Float64Fifo>();
+  /**
+   * The rests of faulted jobs whose pages the client made present, waiting for a work-queue
+   * entry: (offset in the buffers, bytes, when the job was first issued) triples, submitted
+   * before new jobs.
+   */
+  private readonly resumes = new Map<number, Float64Fifo>();
   /** Where CLIENT_IDLE and CLIENT_FAULT go (the engine-side client manager). */
   private readonly owner: number;
 
@@ -234,7 +245,7 @@ export class JobStream implements Endpoint, PasidSource {
       this.backlog[s]!++;
       let due = this.arrivals.get(s);
       if (due === undefined) {
-        due = new TimeQueue();
+        due = new Float64Fifo();
         this.arrivals.set(s, due);
       }
       due.push(this.sim.nowNs);
@@ -276,17 +287,39 @@ export class JobStream implements Endpoint, PasidSource {
         this.flags[s] = this.flags[s]! & ~ACTIVE;
         this.backlog[s] = 0;
         this.arrivals.delete(s);
+        this.resumes.delete(s);
         pool.release(arg);
         if (this.outstanding[s] === 0) this.goIdle(s);
         return;
-      case MsgKind.CLIENT_RESUBMIT:
+      case MsgKind.CLIENT_RESUBMIT: {
+        // the faulted job was outstanding until now
+        this.outstanding[s]!--;
+        const rest = w[b + ClientMsg.LENGTH]!;
+        const off = pool.getWide(b + ClientMsg.SRC_WIDE) - this.src[s]!;
+        const issued = pool.getWide(b + ClientMsg.ISSUED_NS_WIDE);
         pool.release(arg);
-        if (!this.active(s)) return;
+        if (!this.active(s)) {
+          if (this.outstanding[s] === 0) this.goIdle(s);
+          return;
+        }
+        if (rest > 0) {
+          let q = this.resumes.get(s);
+          if (q === undefined) {
+            q = new Float64Fifo();
+            this.resumes.set(s, q);
+          }
+          q.push(off);
+          q.push(rest);
+          q.push(issued);
+        } else if (this.cfg.queueDepth === 0) {
+          // the rest was dropped; an open loop's next job comes at its next arrival
+          return;
+        }
+        // the rest, or (closed loop, the rest dropped) a new job in the faulted one's place
         this.backlog[s]!++;
-        // open loop: the resubmission is issued now, in line behind the arrivals waiting
-        this.arrivals.get(s)?.push(this.sim.nowNs);
         this.pump(s);
         return;
+      }
       default:
         throw codedError(
           ErrorCode.EINVAL,
@@ -300,15 +333,19 @@ export class JobStream implements Endpoint, PasidSource {
    * The accelerator finished one of this stream's jobs, freeing a work-queue entry: streams
    * waiting for one go first, in the order they started waiting, then this stream.
    */
-  jobDone(cookie: number, status: number, done: number): void {
+  jobDone(cookie: number, status: number, done: number, length: number, issuedNs: number): void {
     const s = this.indexOf.get(Math.floor(cookie / 65536))!;
-    this.outstanding[s]!--;
     this.completed[s]!++;
+    const fault = status === JobStatus.PAGE_FAULT && this.active(s);
+    // a faulted job stays outstanding until the client answers CLIENT_RESUBMIT
+    if (!fault) this.outstanding[s]!--;
     this.wakeWaiting();
-    if (status === JobStatus.PAGE_FAULT && this.active(s)) {
-      // the faulting operands: the client touches them on the CPU, then resubmits
+    if (fault) {
+      // the faulting operands and the bytes left: the client touches the pages on the CPU,
+      // then the stream resubmits the rest from there
       const off = this.jobOffset[cookie % 65536]! + done;
-      this.reply(MsgKind.CLIENT_FAULT, s, this.src[s]! + off, this.dst[s]! + off);
+      const src = this.src[s]! + off;
+      this.reply(MsgKind.CLIENT_FAULT, s, src, this.dst[s]! + off, length - done, issuedNs);
     } else if (this.active(s) && this.cfg.queueDepth > 0) {
       this.backlog[s]!++;
       this.pump(s);
@@ -322,7 +359,7 @@ export class JobStream implements Endpoint, PasidSource {
       this.flags[s] = this.flags[s]! & ~STARTED;
       this.accel.sendStopMarker(this.pasid[s]!);
     }
-    this.reply(MsgKind.CLIENT_IDLE, s, 0, 0);
+    this.reply(MsgKind.CLIENT_IDLE, s, 0, 0, 0, 0);
   }
 
   /** Offset of each job slot's operands (by the low cookie bits). */
@@ -409,21 +446,33 @@ export class JobStream implements Endpoint, PasidSource {
       );
       this.patterns.set(s, pattern);
     }
-    const page = pattern.next();
-    const off = Math.min(page * 4096, cfg.bufferBytes - cfg.jobBytes);
+    // the rest of a faulted job first (issued when the job was), else the pattern's next
+    // page: in an open loop issued at the oldest scheduled arrival not yet submitted, in a
+    // closed loop now
+    const resume = this.resumes.get(s);
+    let off: number;
+    let length: number;
+    let issued: number;
+    if (resume !== undefined && resume.length > 0) {
+      off = resume.shift();
+      length = resume.shift();
+      issued = resume.shift();
+    } else {
+      off = Math.min(pattern.next() * 4096, cfg.bufferBytes - cfg.jobBytes);
+      length = cfg.jobBytes;
+      const due = this.arrivals.get(s);
+      issued = due !== undefined && due.length > 0 ? due.shift() : this.sim.nowNs;
+    }
     const job = this.nextJob;
     const spec = this.spec;
     spec.op = cfg.op;
     spec.pasid = this.pasid[s]!;
     spec.src = this.src[s]! + off;
     spec.dst = this.dst[s]! + off;
-    spec.length = cfg.jobBytes;
+    spec.length = length;
     spec.pattern = client & 0xff;
     spec.cookie = client * 65536 + job;
-    // open loop: the oldest scheduled arrival not yet submitted (resubmissions after a fault
-    // and closed loops: now)
-    const due = this.arrivals.get(s);
-    spec.issuedNs = due !== undefined && due.length > 0 ? due.shift() : this.sim.nowNs;
+    spec.issuedNs = issued;
     if (!this.accel.submit(spec))
       throw new Error('job stream: work queue full after checking its room');
     this.jobOffset[job] = off;
@@ -431,7 +480,14 @@ export class JobStream implements Endpoint, PasidSource {
     this.outstanding[s]!++;
   }
 
-  private reply(kind: number, s: number, a: number, b: number): void {
+  private reply(
+    kind: number,
+    s: number,
+    a: number,
+    b: number,
+    length: number,
+    issuedNs: number,
+  ): void {
     const pool = this.sim.pool;
     const slot = pool.alloc();
     const mb = pool.base(slot);
@@ -440,6 +496,8 @@ export class JobStream implements Endpoint, PasidSource {
     pool.words[mb + ClientMsg.CLIENT] = this.client[s]!;
     pool.setWide(mb + ClientMsg.SRC_WIDE, a);
     pool.setWide(mb + ClientMsg.DST_WIDE, b);
+    pool.words[mb + ClientMsg.LENGTH] = length;
+    pool.setWide(mb + ClientMsg.ISSUED_NS_WIDE, issuedNs);
     this.sim.send(this.cfg.pcieLatencyNs, this.id, this.owner, slot);
   }
 }
