@@ -70,6 +70,34 @@ describe('profile current: page requests and iopf groups (spec §10.3)', () => {
     expect(responses(s)).toEqual([['page-group-response', '103001019', '34']]);
   });
 
+  it('answers an execute request asking R, and a non-canonical address, RC=1 (EXR/canonical checks, spec §10.3)', async () => {
+    const { s, d, p, base } = await setup();
+    p.mprotect(base, 0x1000, 'rwx');
+    const exr = await d.pageRequest({
+      pasid: 1,
+      addr: base,
+      read: true,
+      exec: true,
+      lpig: true,
+      prgIndex: 7,
+    });
+    expect(exr?.code).toBe(1);
+    // the same page asked R only is served: the refusal was the EXR check, not the mapping
+    expect(
+      (await d.pageRequest({ pasid: 1, addr: base, read: true, lpig: true, prgIndex: 8 }))?.code,
+    ).toBe(0);
+    // bit 47 set with bits 63:48 clear: not canonical for 4-level paging
+    const nc = await d.pageRequest({
+      pasid: 1,
+      addr: 2 ** 47,
+      read: true,
+      lpig: true,
+      prgIndex: 9,
+    });
+    expect(nc?.code).toBe(1);
+    expect(responses(s).map((r) => r[1])).toEqual(['103001019', '103000019', '103001019']);
+  });
+
   it('a request without PASID finds no handler: RC=1, PP clear', async () => {
     const { s, d, base } = await setup();
     const r = await d.pageRequest({ addr: base, read: true, lpig: true, prgIndex: 7 });
