@@ -21,15 +21,19 @@ import {
 import { join } from 'node:path';
 import { codedError } from '../errors.js';
 import type { JsonReport } from '../report/json.js';
+import { pointFileName as pointStem } from '../report/sweep-folder.js';
 import type { SweepPoint } from './grid.js';
 import { manifestText, parseManifest, type SweepManifest } from './manifest.js';
 
 /** The manifest's file in a sweep folder. */
 export const MANIFEST_FILE = 'sweep.json';
 
-/** The file name of point `index`: 4 or more digits, zero-padded. */
+/**
+ * The file name of point `index`: its stem as the folder's reader names it (4 or more digits,
+ * zero-padded), then `.json` or `.error.json`.
+ */
 export function pointFileName(index: number, error = false): string {
-  return `${String(index).padStart(4, '0')}${error ? '.error.json' : '.json'}`;
+  return `${pointStem(index)}${error ? '.error.json' : '.json'}`;
 }
 
 /**
